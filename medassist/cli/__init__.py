@@ -1,0 +1,1 @@
+"""The ``medassist`` command line: the same core the GUI uses, headless."""

@@ -1,0 +1,1 @@
+"""Medical images: DICOM (pydicom) and ordinary images (Pillow) into one displayable model."""

@@ -1,0 +1,108 @@
+"""The loaded-image model shared by the viewer, the models and the report.
+
+``frames`` holds modality-LUT values (e.g. Hounsfield units) for grayscale images, or RGB
+for colour; the VOI LUT/window and MONOCHROME1 inversion are applied only for display and
+for model input, exactly as a radiologist would see the image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowLevel:
+    """A display window: centre and width in modality-LUT units."""
+
+    center: float
+    width: float
+
+    @property
+    def low(self) -> float:
+        return self.center - self.width / 2
+
+    @property
+    def high(self) -> float:
+        return self.center + self.width / 2
+
+
+@dataclass
+class MedicalImage:
+    """One image or multi-frame object, with what is needed to show, measure and analyse it."""
+
+    path: Path
+    frames: np.ndarray  # (n, H, W) float32 modality values, or (n, H, W, 3) uint8 RGB
+    modality: str = "OT"
+    photometric: str = "MONOCHROME2"
+    window: WindowLevel | None = None
+    spacing_mm: tuple[float, float] | None = None  # (row spacing, column spacing)
+    stored_frames: np.ndarray | None = None  # raw stored values, for the pixel readout
+    voi_lut: Any = None  # non-linear VOI LUT (callable frame -> display values) when the file has one
+    metadata: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+    is_dicom: bool = False
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def is_color(self) -> bool:
+        return self.frames.ndim == 4
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.frames.shape[1]), int(self.frames.shape[2])
+
+    @property
+    def inverted(self) -> bool:
+        return self.photometric == "MONOCHROME1"
+
+    def default_window(self) -> WindowLevel:
+        """The file's window, else the full range of the first frame."""
+        if self.window is not None:
+            return self.window
+        frame = self.frames[0].astype(np.float32)
+        lo, hi = float(np.nanmin(frame)), float(np.nanmax(frame))
+        return WindowLevel((lo + hi) / 2, max(hi - lo, 1.0))
+
+    def display_frame(self, index: int = 0, window: WindowLevel | None = None) -> np.ndarray:
+        """8-bit image as displayed: VOI (window or LUT) applied, MONOCHROME1 inverted."""
+        frame = self.frames[index]
+        if self.is_color:
+            return np.ascontiguousarray(frame.astype(np.uint8))
+        if window is None and self.voi_lut is not None:
+            values = np.asarray(self.voi_lut(frame), dtype=np.float32)
+            lo, hi = float(values.min()), float(values.max())
+            scaled = (values - lo) / max(hi - lo, 1e-6)
+        else:
+            wl = window or self.default_window()
+            scaled = (frame.astype(np.float32) - wl.low) / max(wl.width, 1e-6)
+        scaled = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, 1.0)
+        if self.inverted:
+            scaled = 1.0 - scaled
+        return (scaled * 255.0 + 0.5).astype(np.uint8)
+
+    def model_input(self, index: int = 0) -> np.ndarray:
+        """Grayscale float32 in [0, 1] as displayed with the default window (what models see)."""
+        shown = self.display_frame(index).astype(np.float32) / 255.0
+        if shown.ndim == 3:
+            shown = shown @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return shown
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "modality": self.modality,
+            "rows": self.shape[0],
+            "columns": self.shape[1],
+            "frames": self.n_frames,
+            "photometric_interpretation": self.photometric,
+            "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None,
+            "default_window": [self.default_window().center, self.default_window().width] if not self.is_color else None,
+            **{k: v for k, v in self.metadata.items() if isinstance(v, (str, int, float)) or v is None},
+        }

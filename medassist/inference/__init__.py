@@ -1,0 +1,1 @@
+"""Model runtime: model cards, the registry of model folders, loading, devices and prediction."""

@@ -1,0 +1,125 @@
+"""The model card (``models/<name>/metadata.json``), in the spirit of the MONAI bundle spec.
+
+A model folder is offered to the user only if its card validates here and the weights'
+SHA-256 matches the card. Task-specific sections (preprocessing details, gate settings,
+feature lists, tokenizer settings) go under ``extra`` or as additional keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medassist.errors import ModelError
+
+CARD_FILE = "metadata.json"
+
+
+class TensorSpec(BaseModel):
+    """One input or output: its meaning, shape, dtype, value range and preprocessing."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    type: str = Field(description="image | text | tabular | tokens | probabilities | logits | ...")
+    shape: list[int | str] = Field(default_factory=list)
+    dtype: str = "float32"
+    value_range: list[float] | None = None
+    preprocessing: str | None = None
+    description: str | None = None
+
+
+class WeightsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    format: Literal["state_dict", "torchscript"]
+    sha256: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _is_hex_digest(cls, value: str) -> str:
+        value = value.lower()
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise ValueError("sha256 must be 64 hexadecimal characters")
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _inside_folder(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("weights file must be a relative path inside the model folder")
+        return value
+
+
+class ArchitectureSpec(BaseModel):
+    """For state_dict weights: a network class MedAssist ships, named in its architecture registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelCard(BaseModel):
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    schema_version: Literal["1"] = "1"
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    version: str
+    display_name: str | None = None
+    task: str = Field(description="image-classification | text-classification | tabular-classification | recommendation")
+    modality: str
+    description: str
+    weights: WeightsSpec
+    architecture: ArchitectureSpec | None = None
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    labels: list[str]
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    intended_use: str
+    limitations: list[str]
+    training_data: dict[str, Any]
+    metrics: dict[str, Any]
+    explanations: list[str] = Field(default_factory=list)
+    license: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    training_script: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("limitations")
+    @classmethod
+    def _has_limitations(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a model card must state at least one limitation")
+        return value
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+
+def read_card(folder: str | Path) -> ModelCard:
+    """Parse and validate ``folder/metadata.json``; raise :class:`ModelError` naming the problem."""
+    folder = Path(folder)
+    path = folder / CARD_FILE
+    if not path.is_file():
+        raise ModelError(f"no {CARD_FILE} model card", folder)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"model card is not readable JSON ({exc})", path) from exc
+    if not isinstance(raw, dict):
+        raise ModelError("model card must be a JSON object", path)
+    try:
+        card = ModelCard.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "card"
+        raise ModelError(f"invalid model card: {where}: {first['msg']} ({exc.error_count()} problem(s))", path) from exc
+    if card.weights.format == "state_dict" and card.architecture is None:
+        raise ModelError("state_dict weights need an 'architecture' naming a MedAssist network", path)
+    return card

@@ -1,0 +1,117 @@
+"""What a model run produces, in one shape for every model: images, notes and record data.
+
+The Diagnosis tab, the audit log, ``medassist predict --json`` and the PDF report all read
+these objects, so a new model type only has to fill them in.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+ExplanationKind = Literal["image_map", "token_scores", "feature_scores"]
+
+
+@dataclass
+class GateVerdict:
+    """Whether the input is something the model was made for (out-of-distribution gate)."""
+
+    score: float
+    threshold: float
+    accepted: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Explanation:
+    """An attribution for one output.
+
+    ``image_map``: ``values`` is an HxW array aligned with the displayed image (frame).
+    ``token_scores``: ``values[i]`` scores ``labels[i]`` (a word/token of the note).
+    ``feature_scores``: ``values[i]`` scores ``labels[i]`` (an input feature), ``inputs`` holds the values used.
+    """
+
+    method: str
+    target: str
+    kind: ExplanationKind
+    values: np.ndarray
+    labels: list[str] | None = None
+    inputs: dict[str, Any] | None = None
+    faithfulness: dict[str, float] | None = None
+    elapsed_ms: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, include_values: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "method": self.method,
+            "target": self.target,
+            "kind": self.kind,
+            "faithfulness": self.faithfulness,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+        }
+        if self.labels is not None:
+            data["labels"] = self.labels
+        if self.inputs is not None:
+            data["inputs"] = self.inputs
+        if include_values:
+            data["values"] = np.asarray(self.values).round(6).tolist()
+        else:
+            data["shape"] = list(np.asarray(self.values).shape)
+        if self.extra:
+            data["extra"] = self.extra
+        return data
+
+
+@dataclass
+class Prediction:
+    """One model's output on one input, with everything needed to trace it."""
+
+    model: str
+    version: str
+    weights_sha256: str
+    task: str
+    device: str
+    source: str
+    input_sha256: str
+    outputs: dict[str, float]
+    thresholds: dict[str, float]
+    positive: list[str]
+    gate: GateVerdict | None = None
+    missing_inputs: list[str] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    explanations: list[Explanation] = field(default_factory=list)
+    patient_id: str | None = None
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> bool:
+        """True when the gate refused the input: no probability may be shown."""
+        return self.gate is not None and not self.gate.accepted
+
+    def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "model": self.model,
+            "version": self.version,
+            "weights_sha256": self.weights_sha256,
+            "task": self.task,
+            "device": self.device,
+            "patient_id": self.patient_id,
+            "input_sha256": self.input_sha256,
+            "outputs": {} if self.refused else {k: round(float(v), 6) for k, v in self.outputs.items()},
+            "thresholds": self.thresholds,
+            "positive": [] if self.refused else self.positive,
+            "gate": self.gate.to_dict() if self.gate else None,
+            "missing_inputs": self.missing_inputs,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "created": self.created,
+            "explanation": [e.to_dict(include_explanation_values) for e in self.explanations],
+            "extra": self.extra,
+        }

@@ -1,0 +1,1 @@
+"""Network definitions for the bundled models (registered in ``medassist.inference.architectures``)."""

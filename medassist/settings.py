@@ -1,0 +1,47 @@
+"""User settings shared by the GUI and the CLI (a JSON file in the user config folder).
+
+Window geometry and last-used folders are the GUI's own business (QSettings); what changes
+results or reports (device, threads, facility, clinician) lives here so the CLI sees it too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from medassist import paths
+
+SETTINGS_FILE = "settings.json"
+
+
+class Settings(BaseModel):
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    cpu_threads: int | None = None  # None: all cores
+    facility_name: str = "MedAssist demonstration clinic"
+    facility_address: str = ""
+    clinician_name: str = ""
+    presentation_mode: bool = False
+
+    @classmethod
+    def path(cls) -> Path:
+        return paths.user_config_dir() / SETTINGS_FILE
+
+    @classmethod
+    def load(cls) -> "Settings":
+        """Read settings; a missing or damaged file gives defaults (never blocks start-up)."""
+        try:
+            return cls.model_validate_json(cls.path().read_text(encoding="utf-8"))
+        except (OSError, ValidationError, ValueError):
+            return cls()
+
+    def save(self) -> None:
+        target = self.path()
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.model_dump(), handle, indent=2)
+        os.replace(tmp, target)

@@ -1,0 +1,85 @@
+"""Menu actions that load data: each runs its core job in a worker and reports problems to the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medassist.jobs import Progress
+from medassist.ui.context import AppContext
+
+if TYPE_CHECKING:
+    from medassist.ui.main_window import MainWindow
+
+
+def open_records(context: AppContext, path: str) -> None:
+    """Import records from ``path`` off the GUI thread; on success they replace the session's records."""
+
+    def job():
+        from medassist.records.importer import import_records
+
+        yield Progress(0.1, f"Reading {Path(path).name}")
+        return import_records(path)
+
+    def done(records) -> None:
+        context.session.set_records(records, [str(path)])
+        problems = records.report.problems
+        if problems:
+            context.show_message(
+                "Records imported with problems",
+                f"{len(problems)} problem(s) while reading {path}; see the import report in the Records tab.\n"
+                + "\n".join(str(p) for p in problems[:5]),
+            )
+
+    context.runner.submit(f"Import {Path(path).name}", job, on_result=done,
+                          on_error=lambda message: context.show_message("Could not import records", message))
+
+
+def open_images(context: AppContext, path: str, patient_id: str | None = None) -> None:
+    """Load a file, folder or DICOMDIR; good images join the patient, each bad file is reported."""
+
+    def job():
+        from medassist.imaging.loader import open_images as load
+
+        return (yield from load(Path(path)))
+
+    def done(batch) -> None:
+        if batch.images:
+            context.session.add_images(batch.images, patient_id)
+        if batch.problems:
+            context.show_message("Some images could not be opened", "\n".join(batch.problems[:10]))
+
+    context.runner.submit(f"Open {Path(path).name}", job, on_result=done,
+                          on_error=lambda message: context.show_message("Could not open image", message))
+
+
+def start_demo(context: AppContext, window: "MainWindow") -> None:
+    """Load the synthetic demo cohort and its public DICOM images, then open the featured patient."""
+
+    def job():
+        from medassist.demo import build_demo
+        from medassist.imaging.loader import open_images as load
+
+        yield Progress(0.05, "Building demo cohort")
+        demo = build_demo()
+        images = {}
+        total = max(sum(len(v) for v in demo.image_paths.values()), 1)
+        done_count = 0
+        for pid, paths in demo.image_paths.items():
+            for path in paths:
+                batch = yield from load(path)
+                images.setdefault(pid, []).extend(batch.images)
+                done_count += 1
+                yield Progress(0.1 + 0.9 * done_count / total, f"Loading demo image {path.name}")
+        return demo, images
+
+    def done(result) -> None:
+        demo, images = result
+        window.set_demo(True)
+        context.session.set_records(demo.records, ["demo cohort (synthetic)"])
+        for pid, imgs in images.items():
+            context.session.add_images(imgs, pid)
+        context.session.set_current_patient(demo.featured_patient_id)
+
+    context.runner.submit("Start demo", job, on_result=done,
+                          on_error=lambda message: context.show_message("Demo could not start", message))

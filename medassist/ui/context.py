@@ -1,0 +1,52 @@
+"""What every tab is given: the session, its Qt bridge, the job runner, settings and services.
+
+Services that import torch are created lazily, on first use, inside a worker job, so the
+window paints before torch is imported.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from medassist.audit import AuditLog
+from medassist.session import Session
+from medassist.settings import Settings
+from medassist.ui.bridge import SessionBridge
+from medassist.ui.workers import JobRunner
+
+if TYPE_CHECKING:
+    from medassist.inference.service import InferenceService
+
+
+@dataclass
+class AppContext:
+    session: Session
+    bridge: SessionBridge
+    runner: JobRunner
+    settings: Settings
+    audit: AuditLog = field(default_factory=AuditLog)
+    show_message: Callable[[str, str], None] = lambda title, text: None
+    _inference: "InferenceService | None" = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def inference(self) -> "InferenceService":
+        """The shared inference service; call from a worker (it imports torch on first use)."""
+        with self._lock:
+            if self._inference is None:
+                from medassist.inference.runtime import ModelRuntime
+                from medassist.inference.service import InferenceService
+
+                runtime = ModelRuntime(device_preference=self.settings.device, threads=self.settings.cpu_threads)
+                self._inference = InferenceService(runtime, self.audit)
+            return self._inference
+
+    @property
+    def inference_loaded(self) -> bool:
+        return self._inference is not None
+
+    def reset_inference(self) -> None:
+        """Forget the service so the next use picks up changed device settings."""
+        with self._lock:
+            self._inference = None

@@ -1,0 +1,169 @@
+"""Dialogs: model catalogue with cards, settings, intended use, about."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+from typing import Callable
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, __version__
+from medassist.inference.card import ModelCard
+from medassist.inference.registry import ModelEntry, ModelRegistry
+from medassist.settings import Settings
+
+INTENDED_USE = f"""
+<h2>Intended use</h2>
+<p>{APP_NAME} is clinical <b>decision support</b> for qualified clinicians. It suggests findings from
+images, notes and structured data, explains them, and proposes treatment options checked against
+safety tables. It does <b>not</b> make diagnoses or prescribe: every output must be reviewed and
+confirmed by the responsible clinician, who remains accountable for the decision.</p>
+<h3>Limitations</h3>
+<ul>
+<li>Each model works only within the population and input types stated in its model card
+(Models &gt; Model catalogue). Inputs outside them are refused where a gate exists, and may be
+wrong where none does.</li>
+<li>Models were trained on public research datasets with known label noise and population bias.</li>
+<li>Treatment knowledge tables summarise cited guidelines and may lag behind local policy.</li>
+<li>Demo mode uses synthetic patients and public test images; it is never for clinical use.</li>
+</ul>
+<p><i>{DECISION_SUPPORT_NOTICE}</i></p>
+"""
+
+
+def card_html(card: ModelCard) -> str:
+    """A model card as readable HTML: what it does, for whom, how well, and where it fails."""
+    esc = html.escape
+    rows = "".join(f"<li>{esc(item)}</li>" for item in card.limitations)
+    thresholds = ", ".join(f"{esc(k)} &ge; {v:.3g}" for k, v in card.thresholds.items()) or "none"
+    metrics = esc(json.dumps(card.metrics, indent=2))
+    training = esc(json.dumps(card.training_data, indent=2))
+    return (
+        f"<h2>{esc(card.title)} <small>v{esc(card.version)}</small></h2>"
+        f"<p>{esc(card.description)}</p>"
+        f"<p><b>Task:</b> {esc(card.task)} &nbsp; <b>Modality:</b> {esc(card.modality)}<br>"
+        f"<b>Labels:</b> {esc(', '.join(card.labels))}<br><b>Operating thresholds:</b> {thresholds}<br>"
+        f"<b>Weights SHA-256:</b> <code>{card.weights.sha256}</code></p>"
+        f"<h3>Intended use</h3><p>{esc(card.intended_use)}</p>"
+        f"<h3>Limitations</h3><ul>{rows}</ul>"
+        f"<h3>Held-out metrics</h3><pre>{metrics}</pre>"
+        f"<h3>Training data</h3><pre>{training}</pre>"
+    )
+
+
+class ModelCatalogDialog(QDialog):
+    """Every bundled and user model, its status (refused ones with the reason) and its card."""
+
+    def __init__(self, parent: QWidget | None = None, registry: ModelRegistry | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(900, 600)
+        self.registry = registry or ModelRegistry()
+        self.list = QListWidget()
+        self.details = QTextBrowser()
+        row = QHBoxLayout()
+        row.addWidget(self.list, 1)
+        row.addWidget(self.details, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.entries: list[ModelEntry] = self.registry.scan()
+        for entry in self.entries:
+            status = "" if entry.available else "  (refused)"
+            item = QListWidgetItem(f"{entry.name}{status}")
+            self.list.addItem(item)
+        self.list.currentRowChanged.connect(self.show_entry)
+        if self.entries:
+            self.list.setCurrentRow(0)
+        else:
+            self.details.setHtml("<p>No models are installed. Bundled models live in <code>models/</code>; "
+                                 "add your own folder (metadata.json + weights) to the user models folder.</p>")
+
+    def show_entry(self, row: int) -> None:
+        if row < 0:
+            return
+        entry = self.entries[row]
+        text = card_html(entry.card) if entry.card else ""
+        if entry.error:
+            text = f"<p style='color:#b00020'><b>Refused:</b> {html.escape(entry.error)}</p>" + text
+        self.details.setHtml(text + f"<p><small>Folder: {html.escape(str(entry.folder))}</small></p>")
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.settings = settings
+        form = QFormLayout(self)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        self.device.setCurrentText(settings.device)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, max(os.cpu_count() or 1, 1))
+        self.threads.setSpecialValueText("all cores")
+        self.threads.setValue(settings.cpu_threads or 0)
+        self.facility = QLineEdit(settings.facility_name)
+        self.address = QLineEdit(settings.facility_address)
+        self.clinician = QLineEdit(settings.clinician_name)
+        form.addRow("Compute device", self.device)
+        form.addRow("CPU threads", self.threads)
+        form.addRow("Facility name (report header)", self.facility)
+        form.addRow("Facility address", self.address)
+        form.addRow("Clinician", self.clinician)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def result_settings(self) -> Settings:
+        return self.settings.model_copy(
+            update={
+                "device": self.device.currentText(),
+                "cpu_threads": self.threads.value() or None,
+                "facility_name": self.facility.text().strip(),
+                "facility_address": self.address.text().strip(),
+                "clinician_name": self.clinician.text().strip(),
+            }
+        )
+
+
+class IntendedUseDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Intended use")
+        self.resize(640, 480)
+        browser = QTextBrowser()
+        browser.setHtml(INTENDED_USE)
+        layout = QVBoxLayout(self)
+        layout.addWidget(browser)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def about_text(version_of: Callable[[str], str]) -> str:
+    libs = ["PySide6", "torch", "pydicom", "pyqtgraph", "pandas", "numpy", "reportlab", "captum"]
+    versions = "".join(f"<li>{name} {version_of(name)}</li>" for name in libs)
+    return (
+        f"<h3>{APP_NAME} {__version__}</h3><p>Offline clinical decision support. No network access, "
+        f"no telemetry: your files stay on this computer.</p><p><i>{DECISION_SUPPORT_NOTICE}</i></p>"
+        f"<p>Python {platform.python_version()} on {platform.system()} {platform.machine()}</p><ul>{versions}</ul>"
+    )

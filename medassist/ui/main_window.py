@@ -1,0 +1,277 @@
+"""The main window: patient banner, six tabs over one session, menus, and a status bar with
+the compute device, running jobs (progress, cancel) and the DEMO badge."""
+
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DEMO_NOTICE, __version__
+from medassist.ui.context import AppContext
+from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
+from medassist.ui.patient_banner import PatientBanner
+from medassist.ui.tabs.base import Tab
+from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
+from medassist.ui.tabs.explanations_tab import ExplanationsTab
+from medassist.ui.tabs.images_tab import ImagesTab
+from medassist.ui.tabs.records_tab import RecordsTab
+from medassist.ui.tabs.report_tab import ReportTab
+from medassist.ui.tabs.treatment_tab import TreatmentTab
+
+TAB_CLASSES: tuple[type[Tab], ...] = (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab)
+
+
+class JobsIndicator(QWidget):
+    """Status-bar widget: the newest running job's title and progress, with a Cancel button."""
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.runner = context.runner
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setFixedWidth(140)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_latest)
+        for widget in (self.label, self.bar, self.cancel_button):
+            layout.addWidget(widget)
+        self.runner.jobs_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        running = list(self.runner.running.values())
+        self.setVisible(bool(running))
+        if not running:
+            return
+        latest = running[-1]
+        more = f" (+{len(running) - 1} more)" if len(running) > 1 else ""
+        self.label.setText(f"{latest.title}{more}")
+        self.bar.setValue(int(100 * latest.fraction))
+
+    def cancel_latest(self) -> None:
+        running = list(self.runner.running.values())
+        if running:
+            running[-1].cancel()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.session = context.session
+        self.qsettings = QSettings(APP_NAME, APP_NAME)
+        self.setObjectName("MainWindow")
+        self.resize(1400, 900)
+
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(6, 6, 6, 0)
+        self.banner = PatientBanner(context)
+        column.addWidget(self.banner)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tab_pages: dict[str, Tab] = {}
+        for cls in TAB_CLASSES:
+            page = cls(context)
+            self.tab_pages[cls.title] = page
+            self.tabs.addTab(page, cls.title)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self._build_status_bar()
+        self._build_menus()
+        self.restore_geometry()
+        context.bridge.patient_changed.connect(lambda _pid: self.update_title())
+        context.show_message = self.show_message
+        self.update_title()
+
+    # status bar ----------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.notice_label = QLabel(DECISION_SUPPORT_NOTICE)
+        self.notice_label.setObjectName("noticeLabel")
+        bar.addWidget(self.notice_label, 1)
+        self.jobs = JobsIndicator(self.context)
+        bar.addPermanentWidget(self.jobs)
+        self.device_label = QLabel()
+        self.device_label.setObjectName("deviceLabel")
+        bar.addPermanentWidget(self.device_label)
+        self.demo_badge = QLabel(DEMO_NOTICE)
+        self.demo_badge.setObjectName("demoBadge")
+        self.demo_badge.setVisible(self.session.demo)
+        bar.addPermanentWidget(self.demo_badge)
+        self.update_device_label()
+
+    def update_device_label(self, description: str | None = None) -> None:
+        """Before torch is loaded, show the configured choice; afterwards, the real device."""
+        if description is None:
+            if self.context.inference_loaded:
+                description = self.context.inference().runtime.describe()
+            else:
+                choice = self.context.settings.device
+                threads = self.context.settings.cpu_threads or os.cpu_count()
+                description = f"{choice.upper()} (CPU, {threads} threads until a model loads)" if choice == "auto" else f"{choice.upper()}"
+        self.device_label.setText(f"Device: {description}")
+
+    def set_demo(self, demo: bool) -> None:
+        self.session.demo = demo
+        self.demo_badge.setVisible(demo)
+        self.update_title()
+
+    def update_title(self) -> None:
+        name = self.session.current_patient_name()
+        parts = [f"{APP_NAME} {__version__}"]
+        if name:
+            parts.append(name)
+        title = " - ".join(parts)
+        if self.session.demo:
+            title += "  [DEMO]"
+        self.setWindowTitle(title)
+
+    def show_message(self, title: str, text: str) -> None:
+        """Errors and notices from jobs: a message box, the app keeps running."""
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.show()
+        self._last_message = box
+
+    # menus ------------------------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        menus = self.menuBar()
+        self.file_menu = menus.addMenu("&File")
+        self._action(self.file_menu, "Open &records...", self.open_records_dialog, QKeySequence.StandardKey.Open)
+        self._action(self.file_menu, "Open &image...", self.open_image_dialog, "Ctrl+I")
+        self._action(self.file_menu, "Open &DICOM folder...", self.open_folder_dialog, "Ctrl+Shift+I")
+        self.file_menu.addSeparator()
+        self._action(self.file_menu, "&Export report...", self.export_report, "Ctrl+E")
+        self.file_menu.addSeparator()
+        self._action(self.file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        self.models_menu = menus.addMenu("&Models")
+        self._action(self.models_menu, "Model &catalogue and cards...", self.show_models, "Ctrl+M")
+
+        self.settings_menu = menus.addMenu("&Settings")
+        self._action(self.settings_menu, "&Preferences (device, threads, facility)...", self.show_settings, "Ctrl+,")
+
+        self.help_menu = menus.addMenu("&Help")
+        self._action(self.help_menu, "&Intended use and limitations...", self.show_intended_use, "F1")
+        self.start_demo_action = self._action(self.help_menu, "Start &demo", self.start_demo)
+        self.help_menu.addSeparator()
+        self._action(self.help_menu, "&About MedAssist", self.show_about)
+
+    def _last_folder(self, key: str) -> str:
+        return str(self.qsettings.value(f"folders/{key}", str(Path.home())))
+
+    def _remember_folder(self, key: str, path: str) -> None:
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        self.qsettings.setValue(f"folders/{key}", folder)
+
+    def open_records_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open records (pick a file; for a Synthea export pick patients.csv)", self._last_folder("records"),
+            "Records (*.csv *.json *.ndjson *.xlsx *.parquet);;All files (*)",
+        )
+        if path:
+            self._remember_folder("records", path)
+            target = os.path.dirname(path) if os.path.basename(path).lower() == "patients.csv" else path
+            self.open_records(target)
+
+    def open_image_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open images", self._last_folder("images"),
+            "Images (*.dcm *.dicom *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;All files (*)",
+        )
+        if paths:
+            self._remember_folder("images", paths[0])
+            for path in paths:
+                self.open_images(path)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open DICOM folder or DICOMDIR folder", self._last_folder("images"))
+        if folder:
+            self._remember_folder("images", folder)
+            self.open_images(folder)
+
+    def open_records(self, path: str) -> None:
+        """Import records in a worker; problems appear in the Records tab's import report."""
+        from medassist.ui.actions import open_records
+
+        open_records(self.context, path)
+
+    def open_images(self, path: str) -> None:
+        from medassist.ui.actions import open_images
+
+        open_images(self.context, path)
+
+    def export_report(self) -> None:
+        self.tabs.setCurrentWidget(self.tab_pages["Report"])
+        export = getattr(self.tab_pages["Report"], "export_pdf", None)
+        if export is not None:
+            export()
+
+    def show_models(self) -> None:
+        ModelCatalogDialog(self).exec()
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.context.settings, self)
+        if dialog.exec():
+            self.context.settings = dialog.result_settings()
+            self.context.settings.save()
+            self.context.reset_inference()
+            self.update_device_label()
+
+    def show_intended_use(self) -> None:
+        IntendedUseDialog(self).exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", about_text(_package_version))
+
+    def start_demo(self) -> None:
+        from medassist.ui.actions import start_demo
+
+        start_demo(self.context, self)
+
+    # lifetime -------------------------------------------------------------------------------
+    def restore_geometry(self) -> None:
+        geometry = self.qsettings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.context.runner.shutdown(3000)
+        super().closeEvent(event)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
