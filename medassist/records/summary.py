@@ -1,0 +1,89 @@
+"""A patient at a glance, computed from :class:`PatientRecords`: age, active problems, current
+medications, allergies and the latest value of a measure in MedAssist's unit.
+
+Features for models, safety checks for treatments, the patient panel and the report all
+ask these questions; they are answered here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from medassist.records.codes import MEASURES
+from medassist.records.schema import PatientRecords
+from medassist.records.units import UnitError, convert
+
+
+@dataclass(frozen=True)
+class ObservedValue:
+    """A measured value converted to the measure's unit, with when and what it came from."""
+
+    measure: str
+    value: float
+    unit: str
+    date: pd.Timestamp | None
+    code: str
+    original_value: float
+    original_unit: str
+
+
+def reference_date(records: PatientRecords, patient_id: str) -> pd.Timestamp:
+    """'Now' for a patient: death date if deceased, else today (synthetic records may be dated ahead)."""
+    row = records.patient_row(patient_id)
+    death = row["death_date"]
+    return pd.Timestamp(death) if pd.notna(death) else pd.Timestamp.now().normalize()
+
+
+def age_years(records: PatientRecords, patient_id: str, on: pd.Timestamp | None = None) -> float | None:
+    birth = records.patient_row(patient_id)["birth_date"]
+    if pd.isna(birth):
+        return None
+    on = on if on is not None else reference_date(records, patient_id)
+    return float((on - birth).days / 365.25)
+
+
+def active_conditions(records: PatientRecords, patient_id: str) -> pd.DataFrame:
+    frame = records.for_patient("conditions", patient_id)
+    return frame[frame["abatement"].isna()].sort_values("onset", ascending=False)
+
+
+def current_medications(records: PatientRecords, patient_id: str) -> pd.DataFrame:
+    frame = records.for_patient("medications", patient_id)
+    return frame[frame["stop"].isna()].sort_values("start", ascending=False)
+
+
+def active_allergies(records: PatientRecords, patient_id: str) -> pd.DataFrame:
+    frame = records.for_patient("allergies", patient_id)
+    return frame[frame["stop"].isna()]
+
+
+def observation_series(records: PatientRecords, patient_id: str, measure: str) -> list[ObservedValue]:
+    """Every value of ``measure`` for the patient, oldest first, converted; unconvertible ones skipped."""
+    spec = MEASURES[measure]
+    frame = records.for_patient("observations", patient_id)
+    frame = frame[frame["code"].isin(spec.codes) & frame["value"].notna()].sort_values("date")
+    values = []
+    for row in frame.itertuples(index=False):
+        try:
+            converted = convert(float(row.value), None if pd.isna(row.unit) else str(row.unit), spec.unit, measure)
+        except UnitError:
+            continue
+        values.append(
+            ObservedValue(
+                measure=measure,
+                value=converted,
+                unit=spec.unit,
+                date=None if pd.isna(row.date) else pd.Timestamp(row.date),
+                code=str(row.code),
+                original_value=float(row.value),
+                original_unit="" if pd.isna(row.unit) else str(row.unit),
+            )
+        )
+    return values
+
+
+def latest_value(records: PatientRecords, patient_id: str, measure: str) -> ObservedValue | None:
+    series = observation_series(records, patient_id, measure)
+    return series[-1] if series else None
