@@ -336,18 +336,18 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise InputError("not a MedAssist session file", path)
+            if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+                raise InputError(
+                    f"saved by a newer MedAssist ({manifest.get('medassist_version')}); update MedAssist to open it", path
+                )
             with np.load(io.BytesIO(archive.read(ARRAYS)), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError as exc:
         raise InputError("file not found", path) from exc
     except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, OSError) as exc:
         raise InputError(f"not a readable MedAssist session file ({type(exc).__name__}: {exc})", path) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise InputError("not a MedAssist session file", path)
-    if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-        raise InputError(
-            f"saved by a newer MedAssist ({manifest.get('medassist_version')}); update MedAssist to open it", path
-        )
     return manifest, arrays
 
 

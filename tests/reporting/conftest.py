@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.inference.card import ModelCard
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
@@ -77,9 +78,10 @@ def make_images(folder: Path) -> list[MedicalImage]:
     write_png(folder / "ct_slice_042.png", ct)
     return [
         MedicalImage(path=folder / "maria_lopez_chest_pa.png", frames=chest[None], modality="DX",
-                     window=WindowLevel(200, 1400), sha256="c" * 64, metadata={"BodyPartExamined": "CHEST"}),
+                     window=WindowLevel(200, 1400), sha256=sha256_file(folder / "maria_lopez_chest_pa.png"),
+                     metadata={"BodyPartExamined": "CHEST"}),
         MedicalImage(path=folder / "ct_slice_042.png", frames=ct[None], modality="CT", window=WindowLevel(40, 400),
-                     sha256="d" * 64),
+                     sha256=sha256_file(folder / "ct_slice_042.png")),
     ]
 
 
@@ -126,6 +128,7 @@ def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
 
 def make_session(folder: Path) -> Session:
     session = Session()
+    (folder / "records.csv").write_text("patient_id\nP-000417\n", encoding="utf-8")
     session.set_records(make_records(), [str(folder / "records.csv")])
     session.set_current_patient(PATIENT)
     images = make_images(folder)
@@ -170,3 +173,40 @@ def demo_cards() -> dict[str, ModelCard]:
 @pytest.fixture()
 def fixed_now() -> dt.datetime:
     return dt.datetime(2024, 3, 5, 11, 15)
+
+
+class FakeReaders:
+    """Stand-ins for the records importer and image loader (other helpers own the real ones):
+    records come from :func:`make_records` when the file exists, images from their PNG files."""
+
+    def __init__(self) -> None:
+        self.records_calls: list[str] = []
+
+    def import_records(self, path):
+        from medassist.errors import InputError
+
+        if not Path(path).exists():
+            raise InputError("file not found", path)
+        self.records_calls.append(str(path))
+        return make_records()
+
+    @staticmethod
+    def load_image(path):
+        path = Path(path)
+        frame = np.asarray(Image.open(path), dtype=np.float32)
+        return MedicalImage(path=path, frames=frame[None], modality="OT", sha256=sha256_file(path))
+
+
+@pytest.fixture()
+def fake_readers(monkeypatch) -> FakeReaders:
+    import sys
+    import types
+
+    readers = FakeReaders()
+    importer = types.ModuleType("medassist.records.importer")
+    importer.import_records = readers.import_records
+    loader = types.ModuleType("medassist.imaging.loader")
+    loader.load_image = readers.load_image
+    monkeypatch.setitem(sys.modules, "medassist.records.importer", importer)
+    monkeypatch.setitem(sys.modules, "medassist.imaging.loader", loader)
+    return readers
