@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.restore_geometry()
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
+        context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
         self.update_title()
 
@@ -130,6 +131,11 @@ class MainWindow(QMainWindow):
                 threads = self.context.settings.cpu_threads or os.cpu_count()
                 description = f"{choice.upper()} (CPU, {threads} threads until a model loads)" if choice == "auto" else f"{choice.upper()}"
         self.device_label.setText(f"Device: {description}")
+
+    def _device_after_jobs(self) -> None:
+        """Once a job has created the inference service, show the device it really uses."""
+        if self.context.inference_loaded and not self.context.runner.running:
+            self.update_device_label()
 
     def set_demo(self, demo: bool) -> None:
         self.session.demo = demo
