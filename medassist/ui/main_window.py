@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DEMO_NOTICE, __version__
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.notice_label = QLabel(DECISION_SUPPORT_NOTICE)
+        self.notice_label = QLabel(DECISION_SUPPORT_SHORT)
+        self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
         self.notice_label.setObjectName("noticeLabel")
         bar.addWidget(self.notice_label, 1)
         self.jobs = JobsIndicator(self.context)
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
             else:
                 choice = self.context.settings.device
                 threads = self.context.settings.cpu_threads or os.cpu_count()
-                description = f"{choice.upper()} (CPU, {threads} threads until a model loads)" if choice == "auto" else f"{choice.upper()}"
+                description = f"Auto (CPU, {threads} threads)" if choice == "auto" else choice.upper()
         self.device_label.setText(f"Device: {description}")
 
     def _device_after_jobs(self) -> None:
