@@ -112,6 +112,7 @@ class TreatmentRow:
     label: str
     status: str
     comment: str
+    detail: str = ""  # from the recommender: rank, exclusion reasons, safety warnings
 
 
 @dataclass
@@ -268,6 +269,16 @@ def _attribution_rows(explanation: Explanation) -> list[Attribution]:
     return ranked
 
 
+def _treatment_detail(detail: Mapping[str, Any]) -> str:
+    parts = []
+    if detail.get("excluded"):
+        parts.append("excluded: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"]))
+    elif detail.get("rank"):
+        parts.append(f"ranked {detail['rank']}")
+    parts += [str(w) for w in detail.get("warnings") or []]
+    return "\n".join(parts)
+
+
 def collect_report(
     session: Session,
     patient_id: str,
@@ -338,7 +349,7 @@ def collect_report(
         )
 
     content.treatments = [
-        TreatmentRow(d.label, STATUS_WORDS.get(d.status, d.status), d.comment) for d in decisions
+        TreatmentRow(d.label, STATUS_WORDS.get(d.status, d.status), d.comment, _treatment_detail(d.detail)) for d in decisions
     ]
     used: dict[tuple[str, str, str], ModelRow] = {}
     for prediction in predictions:

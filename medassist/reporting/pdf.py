@@ -42,7 +42,7 @@ from medassist import DEMO_NOTICE, __version__
 from medassist.jobs import Job, Progress, run_job
 from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ImagePanel, ReportContent
-from medassist.reporting.overlay import _LUT, base_rgb, render_overlay
+from medassist.imaging.overlay import heat_colormap, overlay_image
 
 rl_config.useA85 = 0  # embed JPEG/Flate streams as binary: a quarter smaller than ASCII85
 
@@ -52,6 +52,7 @@ FRAME_PAD = 6  # platypus frames indent their content by 6 pt; header and footer
 WIDTH = PAGE[0] - 2 * MARGIN - 2 * FRAME_PAD
 MAX_PIXELS = 1024  # long side of an embedded picture: sharp at 300 dpi for a half-page-wide image
 JPEG_QUALITY = 90
+OVERLAY_OPACITY = 0.55
 
 NAVY = colors.HexColor("#1F3A5F")
 GREY = colors.HexColor("#5A6570")
@@ -136,8 +137,6 @@ def _table(rows: list[list[Any]], widths: list[float], header: bool = True, extr
 
 def _jpeg(pixels: np.ndarray) -> tuple[bytes, int, int]:
     picture = PILImage.fromarray(pixels)
-    if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(pixels[..., 1], pixels[..., 2]):
-        picture = picture.convert("L")
     picture.thumbnail((MAX_PIXELS, MAX_PIXELS), PILImage.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
@@ -153,8 +152,8 @@ def render_pictures(content: ReportContent) -> Job[list[list[tuple[bytes, int, i
         if panel.omitted_reason is not None:
             pictures.append([])
             continue
-        shots = [_jpeg(base_rgb(panel.image, panel.frame))]
-        shots += [_jpeg(render_overlay(panel.image, panel.frame, e.values)) for e in panel.overlays]
+        shots = [_jpeg(panel.image.display_frame(panel.frame))]
+        shots += [_jpeg(overlay_image(panel.image, panel.frame, e.values, OVERLAY_OPACITY)) for e in panel.overlays]
         pictures.append(shots)
     return pictures
 
@@ -171,7 +170,7 @@ class _ColourBar(Flowable):
         bar_w = self.width * 0.6
         x0 = (self.width - bar_w) / 2
         for i in range(steps):
-            r, g, b = _LUT[int(255 * i / (steps - 1))] / 255.0
+            r, g, b = heat_colormap(np.array(i / (steps - 1))) / 255.0
             self.canv.setFillColorRGB(r, g, b)
             self.canv.rect(x0 + bar_w * i / steps, 3.2 * mm, bar_w / steps + 0.3, self.height - 3.2 * mm, stroke=0, fill=1)
         self.canv.setFont("Helvetica", 6.5)
@@ -350,7 +349,8 @@ def _review_section(c: ReportContent) -> list[Flowable]:
     rows = [[_p(h, "head") for h in ("Option", "Decision", "Clinician comment")]]
     for t in c.treatments:
         style = "accepted" if t.status.startswith("Accepted") else "positive" if t.status == "Rejected" else "undecided"
-        rows.append([_p(t.label, "cellbold"), _p(t.status, style), _p(t.comment or "-")])
+        option = [_p(t.label, "cellbold")] + ([_p(t.detail, "caption")] if t.detail else [])
+        rows.append([option, _p(t.status, style), _p(t.comment or "-")])
     return story + [_table(rows, [62 * mm, 32 * mm, WIDTH - 94 * mm])]
 
 
