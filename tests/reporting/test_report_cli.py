@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pypdf
 import pytest
-from conftest import FAMILY, GIVEN, PATIENT, make_cards, make_images, make_predictions, make_records
+from tests.reporting.builders import FAMILY, GIVEN, PATIENT, make_cards, make_images, make_predictions, make_records
 
 from medassist.cli.main import main
 from medassist.cli.report_cmd import analyse, plan_runs

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from conftest import BIRTH, CXR_WEIGHTS, FAMILY, GIVEN, PATIENT
+from tests.reporting.builders import BIRTH, CXR_WEIGHTS, FAMILY, GIVEN, PATIENT
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.jobs import run_job

@@ -13,7 +13,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import PATIENT
+from tests.reporting.builders import PATIENT
 
 from medassist import __version__
 from medassist.errors import InputError
