@@ -125,8 +125,9 @@ def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
     return [cxr, refused, notes, heart]
 
 
-def make_session(folder: Path) -> Session:
-    session = Session()
+def make_session(folder: Path, session: Session | None = None) -> Session:
+    """The demo-like patient in ``session`` (a new one by default), with its files under ``folder``."""
+    session = session if session is not None else Session()
     (folder / "records.csv").write_text("patient_id\nP-000417\n", encoding="utf-8")
     session.set_records(make_records(), [str(folder / "records.csv")])
     session.set_current_patient(PATIENT)
