@@ -154,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
     if args.deidentify:
         content = deidentify(content)
     out = run_job(write_pdf(content, args.out), on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
+    service.audit.append("report_exported", file=str(out), report_id=content.report_id, deidentified=args.deidentify,
+                         patient_id=None if args.deidentify else args.patient,
+                         models={m.name: m.weights_sha256 for m in content.models})
     findings = sum(1 for f in content.findings if f.positive)
     print(f"Report written: {out} ({len(content.findings)} results, {findings} positive, "
           f"{len(content.treatments)} treatment options{', de-identified' if args.deidentify else ''})")

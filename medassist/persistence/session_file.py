@@ -2,7 +2,11 @@
 
 A ``.medassist`` file is a zip holding ``session.json`` (record sources and image paths with
 their SHA-256, predictions, accepted treatments, comments, notes, confirmed findings, the
-MedAssist version and the models' hashes) and ``arrays.npz`` (explanation maps, compressed).
+MedAssist version and the models' hashes) and one compressed ``.npy`` per explanation array
+under ``arrays/``. Large saliency maps (more than 512 x 512 values) are kept at half precision
+(about three significant digits, far finer than the 8-bit colours they are drawn with); every
+other array is exact. Each array is compressed once and the bytes reused by later saves, so
+autosave of a session with many images costs disk writes, not recompression.
 Records and images are not copied: they are re-read from their paths with the importers,
 and a source that is missing or whose hash changed is reported while everything else is kept.
 A small stub of each patient with results (name, birth date, sex) keeps that patient selectable
@@ -15,7 +19,9 @@ import datetime as _dt
 import io
 import json
 import threading
+import weakref
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +43,8 @@ SUFFIX = ".medassist"
 FORMAT = "medassist-session"
 FORMAT_VERSION = 1
 MANIFEST = "session.json"
-ARRAYS = "arrays.npz"
+ARRAY_FOLDER = "arrays/"
+HALF_PRECISION_ABOVE = 512 * 512
 _STUB_COLUMNS = ("patient_id", "given_name", "family_name", "birth_date", "sex")
 
 
@@ -84,6 +91,37 @@ def source_fingerprint(path: str | Path) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# arrays: encoded once per array object (explanations are never changed in place)
+
+_encoded: dict[int, bytes] = {}
+_encoded_lock = threading.Lock()
+
+
+def encode_array(values: np.ndarray) -> bytes:
+    """zlib-compressed ``.npy`` bytes; large float maps at half precision. Cached per array object."""
+    key = id(values)
+    with _encoded_lock:
+        cached = _encoded.get(key)
+    if cached is not None:
+        return cached
+    stored = values
+    if values.dtype.kind == "f" and values.size > HALF_PRECISION_ABOVE:
+        stored = values.astype(np.float16)
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(stored), allow_pickle=False)
+    data = zlib.compress(buffer.getvalue(), 1)
+    with _encoded_lock:
+        _encoded[key] = data
+    weakref.finalize(values, _encoded.pop, key, None)
+    return data
+
+
+def decode_array(data: bytes, dtype: str) -> np.ndarray:
+    values = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
+    return values.astype(dtype) if str(values.dtype) != dtype else values
+
+
+# ---------------------------------------------------------------------------------------------
 # plain-data conversion
 
 
@@ -111,6 +149,7 @@ def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) ->
         arrays[key] = np.asarray(explanation.values)
         explanations.append(
             {
+                "dtype": str(arrays[key].dtype),
                 "method": explanation.method,
                 "target": explanation.target,
                 "kind": explanation.kind,
@@ -143,13 +182,13 @@ def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) ->
     }
 
 
-def prediction_from_dict(data: dict[str, Any], arrays: dict[str, np.ndarray]) -> Prediction:
+def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Prediction:
     explanations = [
         Explanation(
             method=e["method"],
             target=e["target"],
             kind=e["kind"],
-            values=arrays[e["values"]],
+            values=decode_array(arrays[e["values"]], e.get("dtype", "float32")),
             labels=e.get("labels"),
             inputs=e.get("inputs"),
             faithfulness=e.get("faithfulness"),
@@ -247,13 +286,13 @@ def write_snapshot(snapshot: SessionSnapshot, target: str | Path) -> Path:
     for source in snapshot.manifest["record_sources"]:
         source["sha256"] = source_fingerprint(source["path"])
     manifest = json.dumps(snapshot.manifest, default=_jsonable, ensure_ascii=False, indent=1).encode("utf-8")
-    arrays = io.BytesIO()
-    np.savez_compressed(arrays, **snapshot.arrays)
+    arrays = {key: encode_array(values) for key, values in snapshot.arrays.items()}
 
     def write(handle) -> None:
         with zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
-            archive.writestr(ARRAYS, arrays.getvalue(), compress_type=zipfile.ZIP_STORED)
+            for key, data in arrays.items():
+                archive.writestr(f"{ARRAY_FOLDER}{key}.npy.zlib", data, compress_type=zipfile.ZIP_STORED)
 
     return atomic_write(target, write)
 
@@ -332,7 +371,7 @@ class RestoredSession:
         session.set_current_patient(current if current in ids else (ids[0] if ids else None))
 
 
-def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
@@ -342,8 +381,10 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                 raise InputError(
                     f"saved by a newer MedAssist ({manifest.get('medassist_version')}); update MedAssist to open it", path
                 )
-            with np.load(io.BytesIO(archive.read(ARRAYS)), allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
+            arrays = {
+                name[len(ARRAY_FOLDER):].split(".")[0]: archive.read(name)
+                for name in archive.namelist() if name.startswith(ARRAY_FOLDER)
+            }
     except FileNotFoundError as exc:
         raise InputError("file not found", path) from exc
     except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, OSError) as exc:
@@ -362,8 +403,6 @@ def _stub_records(manifest: dict[str, Any], present: PatientRecords) -> PatientR
 
 
 def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
-    from medassist.records.importer import import_records
-
     parts = []
     sources = manifest.get("record_sources", [])
     for index, source in enumerate(sources):
@@ -384,6 +423,8 @@ def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[
             continue
         if source.get("sha256") and actual != source["sha256"]:
             restored.changed.append(f"records: {path} (re-read; results were made on the earlier version)")
+        from medassist.records.importer import import_records
+
         try:
             parts.append(import_records(path))
             restored.record_sources.append(path)
@@ -394,8 +435,6 @@ def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[
 
 
 def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
-    from medassist.imaging.loader import load_image
-
     entries = [(key, entry) for key, items in manifest.get("images", {}).items() for entry in items]
     for index, (key, entry) in enumerate(entries):
         path = Path(entry["path"])
@@ -403,6 +442,8 @@ def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[N
         if not path.exists():
             restored.missing.append(f"image: {path}")
             continue
+        from medassist.imaging.loader import load_image
+
         try:
             image = load_image(path)
         except MedAssistError as exc:
@@ -423,7 +464,7 @@ def read_session(path: str | Path) -> Job[RestoredSession]:
         predictions = {
             key: [prediction_from_dict(p, arrays) for p in items] for key, items in manifest.get("predictions", {}).items()
         }
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise InputError(f"session file is damaged (results unreadable: {exc})", path) from exc
     restored = RestoredSession(path, manifest, PatientRecords(), [], {}, predictions)
     yield from _reload_records(manifest, restored)

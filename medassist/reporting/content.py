@@ -45,6 +45,7 @@ class PatientBlock:
     problems: list[DatedItem] = field(default_factory=list)
     medications: list[DatedItem] = field(default_factory=list)
     allergies: list[DatedItem] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)  # note and encounter IDs: identifiers in a de-identified export
 
 
 @dataclass
@@ -213,6 +214,8 @@ def _patient_block(session: Session, patient_id: str, on: pd.Timestamp) -> Patie
         problems=[DatedItem(str(r.description), _date(r.onset)) for r in summary.active_conditions(records, patient_id).itertuples()],
         medications=[DatedItem(str(r.description), _date(r.start)) for r in summary.current_medications(records, patient_id).itertuples()],
         allergies=[DatedItem(str(r.description), _date(r.start)) for r in summary.active_allergies(records, patient_id).itertuples()],
+        record_ids=sorted({str(i) for table, column in (("notes", "note_id"), ("encounters", "encounter_id"))
+                           for i in records.for_patient(table, patient_id)[column].dropna()}),
     )
 
 

@@ -115,7 +115,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     """A de-identified copy of ``content`` (the original is not changed)."""
     patient = content.patient
     names = [patient.name] if patient.name != patient.patient_id else []
-    ids = [patient.patient_id, *(extra_identifiers or [])]
+    ids = [patient.patient_id, *patient.record_ids, *(extra_identifiers or [])]
     tool = Deidentifier(names, ids, patient.birth_date, shift_days)
     out = copy.copy(content)
     out.deidentified = True
@@ -132,7 +132,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.patient = replace(
         patient, name=tool.pseudonym, patient_id="withheld", birth_date=None, age=age_band(patient.age),
         location="", problems=items(patient.problems), medications=items(patient.medications),
-        allergies=items(patient.allergies),
+        allergies=items(patient.allergies), record_ids=[],
     )
     labels: dict[str, str] = {}
     out.images = []

@@ -96,7 +96,7 @@ def test_deidentified_report_has_no_identifiers_and_shifted_dates(content, tmp_p
     text = flat(raw)
     lowered = text.lower()
     for identifier in (GIVEN, FAMILY, "Lopez", PATIENT, "000417", BIRTH, "17 April 1958", "Springfield",
-                       "88412093", "555-201-7788", "Dr Anna Weber", "maria_lopez_chest_pa"):
+                       "88412093", "555-201-7788", "Dr Anna Weber", "maria_lopez_chest_pa", "N-1"):
         assert identifier.lower() not in lowered, identifier
     meta = pypdf.PdfReader(out).metadata
     assert GIVEN not in (meta.title or "") and "Weber" not in (meta.author or "")
