@@ -114,16 +114,15 @@ def number_of_frames(ds: Dataset) -> int:
 def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     """Stored pixel values, shaped (frames, rows, columns[, samples]), native byte order.
 
-    Colour data comes back as RGB (pydicom converts YBR). 12-bit JPEG Extended streams written with
-    a non-standard spectral selection (some NEMA WG04 samples) are repaired and decoded by libjpeg.
+    Colour data comes back as RGB (pydicom converts YBR).
     """
     syntax = transfer_syntax(ds)
-    try:
-        stored = pixel_array(ds, as_rgb=True)
-    except Exception as exc:  # decoders raise many types; each becomes one readable line
-        if syntax == uid.JPEGExtended12Bit:
-            stored = _decode_jpeg_extended_repaired(ds, path, exc)
-        else:
+    if syntax == uid.JPEGExtended12Bit and int(ds.get("BitsStored") or 8) > 8:
+        stored = _decode_jpeg_extended_12bit(ds, path)
+    else:
+        try:
+            stored = pixel_array(ds, as_rgb=True)
+        except Exception as exc:  # decoders raise many types; each becomes one readable line
             raise InputError(_decode_failure(exc, syntax), path) from exc
     frames = number_of_frames(ds)
     samples = int(ds.get("SamplesPerPixel") or 1)
@@ -141,8 +140,9 @@ def _decode_failure(exc: Exception, syntax: uid.UID) -> str:
     return f"pixel data could not be decoded ({syntax.name}): {text}"
 
 
-def _decode_jpeg_extended_repaired(ds: Dataset, path: Path, original: Exception) -> np.ndarray:
-    """Decode each frame after setting the scan's spectral end (Se) to 63, as sequential JPEG requires."""
+def _decode_jpeg_extended_12bit(ds: Dataset, path: Path) -> np.ndarray:
+    """12-bit JPEG Extended through libjpeg, setting each scan's spectral selection to 0..63 as
+    sequential JPEG requires (some NEMA WG04 samples write Se=0, which every decoder rejects)."""
     from libjpeg import decode
     from pydicom.encaps import generate_frames
 
@@ -156,8 +156,8 @@ def _decode_jpeg_extended_repaired(ds: Dataset, path: Path, original: Exception)
             spectral = sos + 5 + 2 * stream[sos + 4]
             stream[spectral], stream[spectral + 1], stream[spectral + 2] = 0, 63, 0
             decoded.append(decode(bytes(stream)))
-    except Exception as exc:
-        raise InputError(_decode_failure(original, uid.JPEGExtended12Bit), path) from exc
+    except Exception as exc:  # libjpeg raises RuntimeError; a broken stream may raise anything
+        raise InputError(_decode_failure(exc, uid.JPEGExtended12Bit), path) from exc
     stored = np.stack(decoded)
     if int(ds.get("PixelRepresentation") or 0) == 1:
         stored = stored.astype(np.int16)

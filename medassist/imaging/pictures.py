@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from medassist.errors import InputError
-from medassist.imaging.dicom import check_pixel_budget
+from medassist.imaging.dicom import MAX_FRAME_PIXELS, check_pixel_budget
 from medassist.imaging.image import MedicalImage, WindowLevel
 
 PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
@@ -25,7 +25,9 @@ def is_picture(path: Path) -> bool:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as picture:
                 return picture.format is not None
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        return True  # a picture, too large: read_picture says so
+    except (UnidentifiedImageError, OSError, ValueError):
         return False
 
 
@@ -50,7 +52,7 @@ def read_picture(path: Path, sha256: str) -> MedicalImage:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             picture = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise InputError(f"image is too large to open safely ({exc})", path) from exc
+        raise InputError(f"image is above the viewer's limit of {MAX_FRAME_PIXELS:,} pixels per frame ({exc})", path) from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError("not an image file Pillow can read (PNG, JPEG, TIFF, BMP)", path) from exc
     with picture:
