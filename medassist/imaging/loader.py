@@ -22,6 +22,9 @@ from medassist.imaging.pictures import PICTURE_SUFFIXES, is_picture, read_pictur
 from medassist.jobs import Job, Progress
 
 DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima"}
+# Slices of these modalities stack into a volume; projection images (CR, DX, MG, ...) of one
+# series are separate views and stay separate images.
+CROSS_SECTIONAL = {"CT", "MR", "PT", "NM"}
 
 
 @dataclass
@@ -133,10 +136,11 @@ class _Header:
 
     @property
     def stackable(self) -> bool:
-        """A single-frame grey slice without a modality LUT table can join a multi-frame series."""
+        """A single-frame grey cross-sectional slice without a modality LUT table can join a stack."""
         ds = self.ds
         return (
-            dicom.number_of_frames(ds) == 1
+            str(ds.get("Modality", "")).upper() in CROSS_SECTIONAL
+            and dicom.number_of_frames(ds) == 1
             and int(ds.get("SamplesPerPixel") or 1) == 1
             and str(ds.get("PhotometricInterpretation", "")).startswith("MONOCHROME")
             and not ds.get("ModalityLUTSequence")
@@ -184,9 +188,13 @@ def group_series(headers: list[_Header]) -> list[list[_Header]]:
     """Group stackable slices by study, series and size; sort each group along the patient axis."""
     groups: dict[tuple, list[_Header]] = {}
     singles: list[list[_Header]] = []
+    seen_instances: set[str] = set()
     for header in headers:
         ds = header.ds
-        if header.stackable:
+        instance = str(ds.get("SOPInstanceUID", ""))
+        duplicate = bool(instance) and instance in seen_instances  # the same instance saved twice
+        seen_instances.add(instance)
+        if header.stackable and not duplicate:
             key = (str(ds.get("StudyInstanceUID", "")), str(ds.SeriesInstanceUID), int(ds.get("Rows") or 0), int(ds.get("Columns") or 0))
             groups.setdefault(key, []).append(header)
         else:
