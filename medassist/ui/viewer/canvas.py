@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QLabel, QWidget
@@ -203,10 +204,12 @@ class ImageCanvas(pg.GraphicsView):
         values = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
         lo, hi = float(values.min()), float(values.max())
         values = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+        rows, columns = self.image_shape
+        if values.shape != (rows, columns):  # a coarse map (e.g. 7 x 7 Grad-CAM) is interpolated, not shown as blocks
+            values = np.asarray(Image.fromarray(values, mode="F").resize((columns, rows), Image.Resampling.BILINEAR))
         lut = pg.colormap.get(colormap).getLookupTable(0.0, 1.0, 256, alpha=True)
         lut[:, 3] = np.clip(np.linspace(0, 1.6, 256), 0, 1) * 255  # low saliency stays transparent
         self.heatmap_item.setImage(values, levels=(0.0, 1.0), lut=lut, autoLevels=False)
-        rows, columns = self.image_shape
         self.heatmap_item.setRect(QRectF(0, 0, columns, rows))
         self.heatmap_item.setOpacity(opacity)
         self.heatmap_item.setVisible(True)

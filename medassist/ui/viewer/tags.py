@@ -47,8 +47,9 @@ class DicomTagBrowser(QWidget):
         else:
             for key, value in image.describe().items():
                 QTreeWidgetItem(self.tree, ["", key, "", str(value)])
-        for column in range(3):
+        for column in (0, 2):
             self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(1, 170)  # long names are elided; the value column stays in view
         self.apply_filter(self.search.text())
 
     def _add(self, parent: QTreeWidgetItem, dataset: Dataset) -> None:
