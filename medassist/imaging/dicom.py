@@ -231,9 +231,18 @@ def _voi_lut_display(lut: Dataset, depth: int, frame: np.ndarray) -> np.ndarray:
     return out.astype(np.float32) / float(2**depth - 1)
 
 
-def voi_lut_function(ds: Dataset) -> Any:
+def _sigmoid_display(center: float, width: float, frame: np.ndarray) -> np.ndarray:
+    """VOI LUT Function SIGMOID (PS3.3 C.11.2.1.3.1), scaled to [0, 1]."""
+    return (1.0 / (1.0 + np.exp(-4.0 * (frame.astype(np.float32) - center) / width))).astype(np.float32)
+
+
+def voi_lut_function(ds: Dataset, file_windows: list[tuple[WindowLevel, str]]) -> Any:
+    """The file's non-linear VOI: a VOI LUT Sequence table, else a SIGMOID window function."""
     sequence = ds.get("VOILUTSequence")
     if not sequence or "LUTDescriptor" not in sequence[0] or "LUTData" not in sequence[0]:
+        if text(ds, "VOILUTFunction").upper() == "SIGMOID" and file_windows:
+            window = file_windows[0][0]
+            return partial(_sigmoid_display, window.center, window.width)
         return None
     table = Dataset()
     table.VOILUTSequence = sequence
@@ -320,8 +329,8 @@ def image_from_dataset(ds: Dataset, path: Path, sha256: str) -> MedicalImage:
     metadata["photometric"] = photometric
     file_windows = windows(ds) if frames.ndim == 3 else []
     metadata["windows"] = [(w.center, w.width, name) for w, name in file_windows]
-    voi_lut = voi_lut_function(ds) if frames.ndim == 3 else None
-    metadata["voi_lut"] = "table" if voi_lut is not None else ""
+    voi_lut = voi_lut_function(ds, file_windows) if frames.ndim == 3 else None
+    metadata["voi_lut"] = ("table" if ds.get("VOILUTSequence") else "sigmoid") if voi_lut is not None else ""
     metadata["voi_lut_function"] = text(ds, "VOILUTFunction") or "LINEAR"
     spacing, spacing_source = pixel_spacing(ds)
     metadata["spacing_source"] = spacing_source

@@ -61,6 +61,15 @@ def test_non_linear_voi_lut_sequence_is_the_default_display(tmp_path, dicom_writ
     np.testing.assert_array_equal(image.display_frame(0, WindowLevel(1.5, 3)), [[0, 85], [170, 255]])
 
 
+def test_sigmoid_voi_lut_function(tmp_path, dicom_writer):
+    path = dicom_writer(tmp_path / "sig.dcm", np.array([[60, 100, 140]], np.int16), WindowCenter=100, WindowWidth=40,
+                        VOILUTFunction="SIGMOID")
+    image = load_image(path)
+    # 1 / (1 + exp(-4 (x - 100) / 40)): 0.018, 0.5, 0.982 of full scale
+    np.testing.assert_array_equal(image.display_frame(0), [[5, 128, 250]])
+    assert image.metadata["voi_lut"] == "sigmoid"
+
+
 def test_monochrome1_is_rendered_inverted(tmp_path, dicom_writer):
     ramp = np.array([[0, 1023], [512, 256]], np.uint16)
     mono1 = load_image(dicom_writer(tmp_path / "m1.dcm", ramp, modality="CR", photometric="MONOCHROME1",
