@@ -138,3 +138,29 @@ def test_sha256_is_the_files_hash(tmp_path, dicom_writer):
 
     path = dicom_writer(tmp_path / "h.dcm", np.zeros((2, 2), np.uint16))
     assert load_image(path).sha256 == sha256_file(path)
+
+
+@pytest.mark.parametrize("syntax", ["RLELossless", "JPEG2000Lossless", "DeflatedExplicitVRLittleEndian"])
+def test_encoded_fixtures_decode_to_the_exact_pixels(tmp_path, dicom_writer, syntax):
+    from pydicom import dcmread, uid
+
+    pixels = (np.arange(64 * 48).reshape(64, 48) * 7 % 4096).astype(np.uint16)
+    ds = dcmread(dicom_writer(tmp_path / "plain.dcm", pixels, bits_stored=12))
+    target = getattr(uid, syntax)
+    if target.is_compressed:
+        ds.compress(target, pixels)
+    else:
+        ds.file_meta.TransferSyntaxUID = target
+    ds.save_as(tmp_path / "encoded.dcm", enforce_file_format=True)
+    image = load_image(tmp_path / "encoded.dcm")
+    assert image.metadata["transfer_syntax_uid"] == target
+    np.testing.assert_array_equal(image.frames[0], pixels)
+
+
+def test_every_compressed_syntax_the_issue_names_has_an_installed_decoder():
+    from pydicom import uid
+    from pydicom.pixels import get_decoder
+
+    for syntax in (uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit, uid.JPEGLossless, uid.JPEGLosslessSV1, uid.JPEGLSLossless,
+                   uid.JPEGLSNearLossless, uid.JPEG2000Lossless, uid.JPEG2000, uid.HTJ2KLossless, uid.HTJ2K, uid.RLELossless):
+        assert get_decoder(syntax).is_available, syntax.name
