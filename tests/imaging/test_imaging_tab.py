@@ -135,3 +135,31 @@ def test_thumbnails_follow_the_patient(tab, ct_stack):
     assert tab.showing_content and tab.thumbnails.count() == 1
     tab.session.set_current_patient("P2")
     assert not tab.showing_content and tab.thumbnails.count() == 0
+
+
+def test_cine_drag_measure_and_cursor_mapping_under_rotation(tab, qtbot, ct_stack):
+    from PySide6.QtCore import QPointF
+
+    image = load_image(ct_stack)
+    tab.session.add_images([image])
+    viewer, canvas = tab.viewer, tab.viewer.canvas
+    viewer.fps.setValue(50)
+    viewer.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: viewer.frame >= 2, timeout=5000)
+    viewer.play_button.setChecked(False)
+    assert not viewer.cine.isActive()
+
+    canvas.rotate(90)
+    canvas.flip(True)
+    to_view = canvas.image_item.mapToView
+    viewer.set_tool("distance")  # a drag from pixel (row 2, col 4) to (row 2, col 24): 20 px = 10 mm
+    canvas.view.measure_drag.emit(to_view(QPointF(4, 2)), to_view(QPointF(14, 2)), False)
+    canvas.view.measure_drag.emit(to_view(QPointF(4, 2)), to_view(QPointF(24, 2)), True)
+    assert viewer.measurement_texts() == ["10.0 mm"]
+    viewer.set_tool("angle")
+    for col, row in ((10, 0), (0, 0), (0, 10)):
+        canvas.view.clicked_at.emit(to_view(QPointF(col, row)))
+    assert viewer.measurement_texts() == ["10.0 mm", "90.0°"]
+
+    canvas._mouse_moved(canvas.image_item.mapToScene(QPointF(7.5, 5.5)))
+    assert viewer.readout.text().startswith("x 7, y 5 px = (3.5, 2.5) mm")
