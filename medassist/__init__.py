@@ -12,4 +12,5 @@ DECISION_SUPPORT_NOTICE = (
     "Decision support only - not a diagnosis. Outputs must be reviewed by a qualified clinician; "
     "see each model card for intended use and limitations."
 )
+DECISION_SUPPORT_SHORT = "Decision support only - every output needs clinician review (F1: intended use)"
 DEMO_NOTICE = "DEMO - synthetic patients, not for clinical use"

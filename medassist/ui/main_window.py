@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DEMO_NOTICE, __version__
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
@@ -103,13 +103,15 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.restore_geometry()
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
+        context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
         self.apply_presentation_mode(context.settings.presentation_mode)
 
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.notice_label = QLabel(DECISION_SUPPORT_NOTICE)
+        self.notice_label = QLabel(DECISION_SUPPORT_SHORT)
+        self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
         self.notice_label.setObjectName("noticeLabel")
         self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
         self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # yields first
@@ -134,8 +136,13 @@ class MainWindow(QMainWindow):
             else:
                 choice = self.context.settings.device
                 threads = self.context.settings.cpu_threads or os.cpu_count()
-                description = f"{choice.upper()} (CPU, {threads} threads until a model loads)" if choice == "auto" else f"{choice.upper()}"
+                description = f"Auto (CPU, {threads} threads)" if choice == "auto" else choice.upper()
         self.device_label.setText(f"Device: {description}")
+
+    def _device_after_jobs(self) -> None:
+        """Once a job has created the inference service, show the device it really uses."""
+        if self.context.inference_loaded and not self.context.runner.running:
+            self.update_device_label()
 
     def set_demo(self, demo: bool) -> None:
         self.session.demo = demo

@@ -1,0 +1,5 @@
+import sys
+
+from medassist.cli.main import main
+
+sys.exit(main(["bench", *sys.argv[1:]]))

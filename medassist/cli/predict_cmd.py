@@ -1,0 +1,287 @@
+"""``medassist predict`` and ``medassist explain``: the Diagnosis tab's work, headless.
+
+Images stream as JSON lines (one per file, in input order) with bounded memory: files are
+decoded by a small thread pool a few ahead of the model, results are flushed as they come,
+and ``--output FILE --resume`` skips files already scored after an interruption.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+import numpy as np
+
+from medassist.errors import InputError, MedAssistError
+
+IMAGE_SUFFIXES = {".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+METHOD_ALIASES = {"ig": "integrated_gradients", "gradcam": "gradcam", "grad-cam": "gradcam"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    predict = sub.add_parser("predict", help="run a model on images, a note or a patient record")
+    predict.add_argument("--model", required=True, help="model name (see `medassist models list`)")
+    predict.add_argument("files", nargs="*", type=Path, help="image files or folders, or a note text file")
+    predict.add_argument("--text", help="note text for a text model")
+    predict.add_argument("--records", type=Path, help="records (folder or file) for a record-based model")
+    predict.add_argument("--patient", help="patient ID within --records")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--explain", metavar="METHOD", help="also compute this explanation (gradcam, ig, ...)")
+    predict.add_argument("--output", type=Path, help="append JSON lines to this file (flushed per result)")
+    predict.add_argument("--resume", action="store_true", help="with --output: skip files already in it")
+    predict.add_argument("--workers", type=int, default=None, help="image decoding threads (default: cores)")
+    predict.add_argument("--engine", choices=["local", "ray"], default="local", help="batch engine for many images")
+    predict.add_argument("--ray-address", default=None, help="Ray cluster address (default: a local instance)")
+    predict.add_argument("--progress", action="store_true", help="print progress to stderr")
+    predict.set_defaults(func=run_predict)
+
+    explain = sub.add_parser("explain", help="explain one model output and save the map")
+    explain.add_argument("--model", required=True)
+    explain.add_argument("--method", required=True, help="gradcam | ig (images); ig | attention_rollout (notes); ig (records)")
+    explain.add_argument("--target", default=None, help="output label to explain (default: the top output)")
+    explain.add_argument("--out", type=Path, help="overlay PNG for images (the raw map is saved beside it as .npy)")
+    explain.add_argument("--text", help="note text for a text model")
+    explain.add_argument("--records", type=Path)
+    explain.add_argument("--patient")
+    explain.add_argument("file", nargs="?", type=Path)
+    explain.set_defaults(func=run_explain)
+
+
+# inputs ---------------------------------------------------------------------------------------
+def expand_image_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expand (sorted, recursively) to image files and extension-less DICOM."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or folder", path)
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.suffix.lower() in IMAGE_SUFFIXES or (not child.suffix and _has_dicom_preamble(child)):
+                    out.append(child)
+        else:
+            out.append(path)
+    return out
+
+
+def _has_dicom_preamble(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def record_input(records_path: Path | None, patient: str | None):
+    from medassist.inference.inputs import RecordInput
+    from medassist.records.importer import import_records
+
+    if records_path is None or patient is None:
+        raise InputError("a record-based model needs --records PATH and --patient ID")
+    records = import_records(records_path)
+    if not records.has_patient(patient):
+        raise InputError(f"no patient with ID {patient}", records_path)
+    return RecordInput(records, patient)
+
+
+def text_input(text: str | None, files: list[Path]):
+    from medassist.inference.inputs import TextInput
+
+    if text is not None:
+        return TextInput(text, "text")
+    if len(files) != 1:
+        raise InputError("a text model needs --text or exactly one note file")
+    path = files[0]
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read note ({exc.strerror})", path) from exc
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        body = raw.decode("cp1252", errors="replace")
+    if not body.strip():
+        raise InputError("note is empty", path)
+    return TextInput(body, str(path))
+
+
+# output ---------------------------------------------------------------------------------------
+def _emit(row: dict[str, Any], as_json: bool, sinks: list[TextIO]) -> None:
+    """Write ``row`` to every output file (JSON line) and to stdout (JSON or a readable line)."""
+    line = json.dumps(row, ensure_ascii=False)
+    for sink in sinks:
+        sink.write(line + "\n")
+        sink.flush()
+    sys.stdout.write((line if as_json else _human(row)) + "\n")
+    sys.stdout.flush()
+
+
+def _human(row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"{row['file']}: ERROR {row['error']}"
+    gate = row.get("gate")
+    if gate and not gate["accepted"]:
+        return f"{row['file']}: REFUSED by input gate (score {gate['score']:.3f} > {gate['threshold']:.3f}): {gate['reason']}"
+    outputs = ", ".join(f"{k}={v:.3f}" for k, v in row["outputs"].items())
+    positive = ", ".join(row["positive"]) or "none"
+    missing = f"; missing inputs: {', '.join(row['missing_inputs'])}" if row.get("missing_inputs") else ""
+    return f"{row['file']}: {outputs}; positive at threshold: {positive}{missing} ({row['elapsed_ms']:.0f} ms)"
+
+
+def already_scored(output: Path) -> set[str]:
+    """Files with a complete line in ``output`` (a torn last line from a crash is ignored)."""
+    done: set[str] = set()
+    if not output.exists():
+        return done
+    with open(output, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "file" in row and "error" not in row:
+                done.add(row["file"])
+    return done
+
+
+def _prediction_row(service, model: str, source, explain: str | None) -> dict[str, Any]:
+    from medassist.jobs import run_job
+
+    prediction = run_job(service.predict(model, source))
+    if explain and not prediction.refused:
+        method = METHOD_ALIASES.get(explain, explain)
+        prediction.explanations.append(run_job(service.explain(model, source, method)))
+    return prediction.to_dict()
+
+
+def _load_image_input(path: Path):
+    from medassist.imaging.loader import load_image
+    from medassist.inference.inputs import ImageInput
+
+    return ImageInput(load_image(path))
+
+
+def iter_image_rows(service, model: str, files: list[Path], workers: int, explain: str | None) -> Iterator[dict]:
+    """Decode ahead in threads (bounded queue), predict in order; one row per file."""
+    depth = max(2 * workers, 2)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+        pending: deque[tuple[Path, Future]] = deque()
+        queue = iter(files)
+        for path in queue:
+            pending.append((path, pool.submit(_load_image_input, path)))
+            if len(pending) >= depth:
+                break
+        while pending:
+            path, future = pending.popleft()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(_load_image_input, nxt)))
+            try:
+                row = _prediction_row(service, model, future.result(), explain)
+            except MedAssistError as exc:
+                row = {"file": str(path), "model": model, "error": exc.reason}
+            except MemoryError:
+                row = {"file": str(path), "model": model, "error": "not enough memory to decode"}
+            row["file"] = str(path)
+            yield row
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from medassist.inference.registry import ModelRegistry
+    from medassist.inference.service import InferenceService
+
+    card = ModelRegistry().get(args.model).card
+    assert card is not None
+    if args.resume and args.output is None:
+        raise InputError("--resume needs --output FILE")
+    sinks: list[TextIO] = []
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        sinks.append(open(args.output, "a", encoding="utf-8"))
+    try:
+        if card.task == "image-classification":
+            return _predict_images(args, card.name, sinks)
+        service = InferenceService()
+        if card.task == "text-classification":
+            source = text_input(args.text, args.files)
+        elif card.task == "tabular-classification":
+            source = record_input(args.records, args.patient)
+        else:
+            raise InputError(f"model '{card.name}' (task {card.task}) is not run with `predict`")
+        row = _prediction_row(service, card.name, source, args.explain)
+        _emit(row, args.json, sinks)
+        return 0
+    finally:
+        for sink in sinks:
+            sink.close()
+
+
+def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -> int:
+    if not args.files:
+        raise InputError("give image files or folders")
+    files = expand_image_paths(args.files)
+    if args.resume:
+        done = already_scored(args.output)
+        files = [f for f in files if str(f) not in done]
+    if not files:
+        if args.progress:
+            print("nothing to do: every file is already scored", file=sys.stderr)
+        return 0
+    workers = args.workers or max(os.cpu_count() or 1, 1)
+    if args.engine == "ray":
+        from medassist.inference.batch_ray import iter_ray_rows
+
+        rows = iter_ray_rows(model, files, args.ray_address, args.explain)
+    else:
+        from medassist.inference.service import InferenceService
+
+        rows = iter_image_rows(InferenceService(), model, files, workers, args.explain)
+    failures = 0
+    start = time.perf_counter()
+    for index, row in enumerate(rows, 1):
+        failures += "error" in row
+        _emit(row, args.json, sinks)
+        if args.progress:
+            rate = index / max(time.perf_counter() - start, 1e-9)
+            print(f"\r{index}/{len(files)} files, {rate:.1f}/s, {failures} failed", end="", file=sys.stderr, flush=True)
+    if args.progress:
+        print(file=sys.stderr)
+    if failures == len(files):
+        return 2
+    return 1 if failures else 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from medassist.inference.registry import ModelRegistry
+    from medassist.inference.service import InferenceService
+    from medassist.jobs import run_job
+
+    card = ModelRegistry().get(args.model).card
+    assert card is not None
+    method = METHOD_ALIASES.get(args.method, args.method)
+    if card.task == "image-classification":
+        if args.file is None or args.out is None:
+            raise InputError("an image explanation needs FILE and --out OVERLAY.png")
+        source = _load_image_input(args.file)
+    elif card.task == "text-classification":
+        source = text_input(args.text, [args.file] if args.file else [])
+    else:
+        source = record_input(args.records, args.patient)
+    explanation = run_job(InferenceService().explain(card.name, source, method, args.target))
+    summary = explanation.to_dict(include_values=card.task != "image-classification")
+    if card.task == "image-classification":
+        from medassist.imaging.overlay import save_overlay_png
+
+        raw = args.out.with_suffix(".npy")
+        np.save(raw, np.asarray(explanation.values, dtype=np.float32))
+        save_overlay_png(source.image, source.frame, explanation.values, args.out)
+        summary.update({"overlay": str(args.out), "map": str(raw)})
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0

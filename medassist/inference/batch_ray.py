@@ -1,0 +1,74 @@
+"""Archive-scale scoring on Ray (``medassist predict --engine ray``), for sites that outgrow one machine.
+
+Uses Ray Data's streaming ``map_batches`` with an actor pool: each actor loads the model
+once (hash-verified) and scores batches of file paths; rows come back in input order and are
+identical to the local engine's (same loader, same service). Ray runs a local instance unless
+a cluster address is given; its usage statistics are switched off (no network from us).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from medassist.errors import InputError, MedAssistError
+
+
+class _Scorer:
+    """A Ray actor: one InferenceService per process, model loaded on first batch."""
+
+    def __init__(self, model: str, explain: str | None) -> None:
+        from medassist.audit import AuditLog
+        from medassist.inference.service import InferenceService
+
+        self.model = model
+        self.explain = explain
+        self.service = InferenceService(audit=AuditLog())
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        from medassist.cli.predict_cmd import _load_image_input, _prediction_row
+
+        rows = []
+        for path in batch["path"]:
+            try:
+                row = _prediction_row(self.service, self.model, _load_image_input(Path(path)), self.explain)
+            except MedAssistError as exc:
+                row = {"file": path, "model": self.model, "error": exc.reason}
+            row["file"] = str(path)
+            rows.append(json.dumps(row, ensure_ascii=False))
+        return {"row": rows}
+
+
+def iter_ray_rows(model: str, files: list[Path], address: str | None, explain: str | None,
+                  actors: int | None = None, batch_size: int = 16) -> Iterator[dict[str, Any]]:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise InputError("the Ray engine needs Ray: pip install 'medassist[ray]'") from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        dataset = ray.data.from_items([{"path": str(f)} for f in files])
+        scored = dataset.map_batches(
+            _Scorer,
+            fn_constructor_args=(model, explain),
+            batch_size=batch_size,
+            concurrency=actors or max(1, min(4, (os.cpu_count() or 2) // 2)),
+            batch_format="numpy",
+        )
+        for item in scored.iter_rows():
+            yield json.loads(item["row"])
+    finally:
+        if started_here:
+            ray.shutdown()
