@@ -87,6 +87,7 @@ def test_overlay_shown_toggled_and_removed(tab, ct_stack):
     assert item.parentItem() is viewer.canvas.image_item  # shares the image's zoom, pan and rotation
     rect = item.mapRectToParent(item.boundingRect())
     assert (rect.width(), rect.height()) == (50, 40)  # stretched over the whole image
+    assert viewer.pixel_text(12, 12).endswith("heatmap 1.00") and viewer.pixel_text(39, 49).endswith("heatmap 0.00")
     viewer.opacity_slider.setValue(30)
     assert item.opacity() == pytest.approx(0.3)
     viewer.overlay_toggle.setChecked(False)

@@ -395,11 +395,18 @@ class ImageViewer(QWidget):
             position += f" = ({column * image.spacing_mm[1]:.1f}, {row * image.spacing_mm[0]:.1f}) mm"
         if image.is_color:
             r, g, b = (int(v) for v in image.frames[self.frame, row, column])
-            return f"{position}   RGB {r}, {g}, {b}"
+            return f"{position}   RGB {r}, {g}, {b}{self._heatmap_text(row, column)}"
         value = float(image.frames[self.frame, row, column])
         stored = image.stored_value(self.frame, row, column)
         unit = " HU" if image.modality == "CT" else ""
-        return f"{position}   stored {stored:g}   value {value:g}{unit}"
+        return f"{position}   stored {stored:g}   value {value:g}{unit}{self._heatmap_text(row, column)}"
+
+    def _heatmap_text(self, row: int, column: int) -> str:
+        """The heatmap's value under the cursor (0-1 of its range), when it is shown."""
+        shown = self.canvas.heatmap_item.image
+        if not self.overlay_visible() or shown is None:
+            return ""
+        return f"   heatmap {float(shown[row, column]):.2f}"
 
     def measurement_texts(self) -> list[str]:
         return [item.text() for item in self.canvas.measurements]
