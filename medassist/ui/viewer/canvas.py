@@ -117,7 +117,6 @@ class ImageCanvas(pg.GraphicsView):
     """Shows one 2-D frame (grey values with window levels, or RGB) with overlays in the corners."""
 
     pixel_hovered = Signal(int, int)  # row, column under the cursor (-1 when outside)
-    measurements_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="k")
@@ -216,19 +215,20 @@ class ImageCanvas(pg.GraphicsView):
 
     # measurements -------------------------------------------------------------------------
     def add_measurement(self, kind: str, points_rc: list[tuple[float, float]]) -> Measurement:
-        """Place a measurement from (row, column) points (also used by tests and keyboard users)."""
+        """Place a measurement from (row, column) image points."""
         item = Measurement(kind, [QPointF(c, r) for r, c in points_rc], self.image_item, self.spacing)
-        item.roi.sigRegionChangeFinished.connect(lambda _roi: self.measurements_changed.emit())
         self.measurements.append(item)
-        self.measurements_changed.emit()
         return item
 
     def clear_measurements(self) -> None:
         for item in self.measurements:
             item.remove()
         self.measurements.clear()
+        self.cancel_pending()
+
+    def cancel_pending(self) -> None:
+        """Forget the clicks of an angle not yet finished (the tool changed)."""
         self._pending.clear()
-        self.measurements_changed.emit()
 
     def _to_image(self, view_point: QPointF) -> QPointF:
         return self.image_item.mapFromView(view_point)
@@ -245,7 +245,6 @@ class ImageCanvas(pg.GraphicsView):
                 self.measurements.remove(self._drawing)
                 self._drawing.remove()
             self._drawing = None
-            self.measurements_changed.emit()
 
     def _angle_click(self, view_point: QPointF) -> None:
         self._pending.append(self._to_image(view_point))

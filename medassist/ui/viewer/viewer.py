@@ -293,7 +293,7 @@ class ImageViewer(QWidget):
     def set_tool(self, mode: str) -> None:
         self.canvas.view.mode = mode
         self.tool_actions[mode].setChecked(True)
-        self.canvas._pending.clear()
+        self.canvas.cancel_pending()
 
     # frames --------------------------------------------------------------------------------------
     def set_frame(self, index: int) -> None:
