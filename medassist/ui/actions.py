@@ -83,3 +83,15 @@ def start_demo(context: AppContext, window: "MainWindow") -> None:
 
     context.runner.submit("Start demo", job, on_result=done,
                           on_error=lambda message: context.show_message("Demo could not start", message))
+
+
+def reset_demo(context: AppContext, window: "MainWindow") -> None:
+    """Discard what was done in the demo (model results, decisions, notes, opened images) and reload it."""
+    context.runner.cancel_all()
+    session = context.session
+    for per_patient in (session.images, session.predictions, session.decisions, session.clinician_notes,
+                        session.confirmed_findings):
+        per_patient.clear()
+    session.set_current_patient(None)
+    window.tabs.setCurrentIndex(0)
+    start_demo(context, window)

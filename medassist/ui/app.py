@@ -23,6 +23,7 @@ from medassist.ui.autosave import AutosaveController, offer_restore
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.main_window import MainWindow
+from medassist.ui.presentation import style_sheet
 from medassist.ui.workers import JobRunner
 
 _PROCESS_START = time.perf_counter()
@@ -49,13 +50,18 @@ def application() -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
-    icon = paths.resources_dir() / "icons" / "medassist.svg"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
-    style = paths.resources_dir() / "styles" / "medassist.qss"
-    if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    app.setDesktopFileName("medassist")  # Linux taskbars match the window to medassist.desktop
+    app.setWindowIcon(app_icon())
+    app.setStyleSheet(style_sheet(presentation=False))
     return app
+
+
+def app_icon() -> QIcon:
+    """The MedAssist icon at every rendered size (PNGs need no SVG plugin in frozen builds)."""
+    icon = QIcon()
+    for png in sorted((paths.resources_dir() / "icons").glob("medassist-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def create_window(demo: bool = False) -> MainWindow:

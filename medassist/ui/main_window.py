@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -26,6 +28,7 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT,
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
+from medassist.ui.presentation import initials, style_sheet
 from medassist.ui.session_files import SessionFiles
 from medassist.ui.tabs.base import Tab
 from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
@@ -106,7 +109,7 @@ class MainWindow(QMainWindow):
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
         context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
-        self.update_title()
+        self.apply_presentation_mode(context.settings.presentation_mode)
 
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -114,6 +117,8 @@ class MainWindow(QMainWindow):
         self.notice_label = QLabel(DECISION_SUPPORT_SHORT)
         self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
         self.notice_label.setObjectName("noticeLabel")
+        self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # yields first
         bar.addWidget(self.notice_label, 1)
         self.jobs = JobsIndicator(self.context)
         bar.addPermanentWidget(self.jobs)
@@ -122,6 +127,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.device_label)
         self.demo_badge = QLabel(DEMO_NOTICE)
         self.demo_badge.setObjectName("demoBadge")
+        self.demo_badge.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)  # never clipped
         self.demo_badge.setVisible(self.session.demo)
         bar.addPermanentWidget(self.demo_badge)
         self.update_device_label()
@@ -145,13 +151,15 @@ class MainWindow(QMainWindow):
     def set_demo(self, demo: bool) -> None:
         self.session.demo = demo
         self.demo_badge.setVisible(demo)
+        self.reset_demo_action.setEnabled(demo)
         self.update_title()
 
     def update_title(self) -> None:
-        name = self.session.current_patient_name()
+        pid = self.session.current_patient_id
         parts = [f"{APP_NAME} {__version__}"]
-        if name:
-            parts.append(name)
+        if pid is not None:
+            presenting = self.context.settings.presentation_mode
+            parts.append(initials(self.session.records, pid) if presenting else self.session.current_patient_name())
         title = " - ".join(parts)
         if self.session.demo:
             title += "  [DEMO]"
@@ -192,12 +200,19 @@ class MainWindow(QMainWindow):
         self.models_menu = menus.addMenu("&Models")
         self._action(self.models_menu, "Model &catalogue and cards...", self.show_models, "Ctrl+M")
 
+        self.view_menu = menus.addMenu("&View")
+        self.presentation_action = self._action(self.view_menu, "&Presentation mode (large type, no identifiers)",
+                                                self.set_presentation_mode, "Ctrl+Shift+P")
+        self.presentation_action.setCheckable(True)
+
         self.settings_menu = menus.addMenu("&Settings")
         self._action(self.settings_menu, "&Preferences (device, threads, facility)...", self.show_settings, "Ctrl+,")
 
         self.help_menu = menus.addMenu("&Help")
         self._action(self.help_menu, "&Intended use and limitations...", self.show_intended_use, "F1")
         self.start_demo_action = self._action(self.help_menu, "Start &demo", self.start_demo)
+        self.reset_demo_action = self._action(self.help_menu, "&Reset demo", self.reset_demo)
+        self.reset_demo_action.setEnabled(self.session.demo)
         self.help_menu.addSeparator()
         self._action(self.help_menu, "&About MedAssist", self.show_about)
 
@@ -283,6 +298,28 @@ class MainWindow(QMainWindow):
         from medassist.ui.actions import start_demo
 
         start_demo(self.context, self)
+
+    def reset_demo(self) -> None:
+        """Back to the demo's starting state in one click (only offered in demo mode)."""
+        from medassist.ui.actions import reset_demo
+
+        reset_demo(self.context, self)
+
+    def set_presentation_mode(self, on: bool) -> None:
+        """Toggle from the View menu; remembered in the user's settings."""
+        self.context.settings = self.context.settings.model_copy(update={"presentation_mode": bool(on)})
+        self.context.settings.save()
+        self.apply_presentation_mode(bool(on))
+
+    def apply_presentation_mode(self, on: bool) -> None:
+        """Large type and initials instead of identifiers, everywhere that shows a patient."""
+        self.presentation_action.setChecked(on)
+        QApplication.instance().setStyleSheet(style_sheet(presentation=on))
+        self.banner.refresh()
+        self.update_title()
+        if self.session.current_patient_id is not None:
+            for page in self.tab_pages.values():
+                page.on_patient_changed(self.session.current_patient_id)
 
     # lifetime -------------------------------------------------------------------------------
     def restore_geometry(self) -> None:

@@ -6,6 +6,7 @@ import pandas as pd
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from medassist.ui.context import AppContext
+from medassist.ui.presentation import initials
 
 
 def age_years(birth: pd.Timestamp, on: pd.Timestamp | None = None) -> int | None:
@@ -19,6 +20,7 @@ class PatientBanner(QWidget):
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self.setObjectName("patientBanner")
+        self.context = context
         self.session = context.session
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -43,10 +45,12 @@ class PatientBanner(QWidget):
         age = age_years(row["birth_date"])
         birth = row["birth_date"].strftime("%Y-%m-%d") if pd.notna(row["birth_date"]) else "unknown"
         sex = row["sex"] if pd.notna(row["sex"]) else "unknown"
-        self.identity.setText(
-            f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, "
-            f"{age if age is not None else '?'} y (born {birth})"
-        )
+        shown_age = age if age is not None else "?"
+        if self.context.settings.presentation_mode:
+            self.identity.setText(f"<b>{initials(records, pid)}</b> &nbsp; {sex}, {shown_age} y")
+        else:
+            self.identity.setText(f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, "
+                                  f"{shown_age} y (born {birth})")
         allergies = records.for_patient("allergies", pid)
         active = allergies[allergies["stop"].isna()]["description"].dropna().unique().tolist()
         self.allergies.setText(f"Allergies: {', '.join(active)}" if active else "No known allergies")
