@@ -1,9 +1,9 @@
 """``medassist report``: run the models that apply to a patient and write the signed-report PDF, headless.
 
-Records are imported, the given images loaded, every installed model that fits an input is
-run (image models on each image, notes models on the latest note, record models on the
-patient's record) and explained with the first method its card lists; the treatment
-recommender's options are listed as not yet decided. The PDF is written atomically.
+Records are imported, the given images loaded, every installed model that applies is run
+(``medassist.inference.applicability``: image models on the images, notes models on the newest
+note, record models on the record) and explained with the first method its card lists; the
+treatment recommender's options are listed as not yet decided. The PDF is written atomically.
 """
 
 from __future__ import annotations
@@ -51,22 +51,16 @@ def load_images(paths: list[Path]) -> list[Any]:
     return images
 
 
-def plan_runs(session: Session, patient_id: str, cards: list[Any]) -> list[tuple[Any, object]]:
-    """(card, input) pairs for every installed model and input of this patient it is made for."""
-    from medassist.inference.inputs import ImageInput, RecordInput, TextInput
+def plan_runs(session: Session, patient_id: str, registry) -> list[tuple[str, object]]:
+    """(model name, input) for every installed model and input of this patient it is made for."""
+    try:
+        from medassist.inference.applicability import applicable_runs
+    except ImportError:  # without the applicability rules: image models on the patient's images only
+        from medassist.inference.inputs import ImageInput
 
-    notes = session.records.for_patient("notes", patient_id)
-    notes = notes[notes["text"].notna()].sort_values("date")
-    runs: list[tuple[Any, object]] = []
-    for card in cards:
-        if card.task == "image-classification":
-            runs += [(card, ImageInput(image)) for image in session.images.get(patient_id, [])]
-        elif card.task == "text-classification" and not notes.empty:
-            latest = notes.iloc[-1]
-            runs.append((card, TextInput(str(latest["text"]), f"note {latest['note_id']}")))
-        elif card.task == "tabular-classification":
-            runs.append((card, RecordInput(session.records, patient_id)))
-    return runs
+        return [(entry.card.name, ImageInput(image)) for entry in registry.available()
+                if entry.card.task == "image-classification" for image in session.images.get(patient_id, [])]
+    return [(run.model, run.source) for run in applicable_runs(session, registry, patient_id)]
 
 
 def _explain_target(prediction) -> str | None:
@@ -77,10 +71,12 @@ def _explain_target(prediction) -> str | None:
 
 def analyse(session: Session, patient_id: str, service, explain: bool = True) -> Job[list[str]]:
     """Run (and explain) every applicable model; returns problems worth telling the user."""
-    cards = [entry.card for entry in service.runtime.registry.available()]
-    runs = plan_runs(session, patient_id, cards)
+    registry = service.runtime.registry
+    cards = {entry.card.name: entry.card for entry in registry.available()}
+    runs = plan_runs(session, patient_id, registry)
     problems: list[str] = []
-    for index, (card, source) in enumerate(runs):
+    for index, (name, source) in enumerate(runs):
+        card = cards[name]
         yield Progress(index / max(len(runs), 1), f"Running {card.title}")
         try:
             prediction = yield from service.predict(card.name, source, patient_id=patient_id)

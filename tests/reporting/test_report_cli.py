@@ -62,7 +62,8 @@ class FakeService:
     """Returns the demo predictions for matching inputs; records every call."""
 
     def __init__(self, cards, predictions) -> None:
-        self.runtime = SimpleNamespace(registry=SimpleNamespace(available=lambda: [SimpleNamespace(card=c) for c in cards]))
+        entries = [SimpleNamespace(card=c, available=True, name=c.name) for c in cards]
+        self.runtime = SimpleNamespace(registry=SimpleNamespace(available=lambda task=None: entries))
         self.by_model = {}
         for p in predictions:
             self.by_model.setdefault(p.model, []).append(p)
@@ -89,8 +90,8 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
     card = make_cards()["cxr-pneumonia"].model_copy(update={"explanations": ["gradcam", "integrated_gradients"]})
     predictions = make_predictions(images)[:2]  # accepted chest image, refused CT slice
     service = FakeService([card], predictions)
-    runs = plan_runs(session, PATIENT, [card])
-    assert [type(src).__name__ for _, src in runs] == ["ImageInput", "ImageInput"]
+    runs = plan_runs(session, PATIENT, service.runtime.registry)
+    assert [(name, type(src).__name__) for name, src in runs] == [("cxr-pneumonia", "ImageInput")] * 2
     problems = run_job(analyse(session, PATIENT, service))
     assert problems == []
     assert service.calls == [("predict", "cxr-pneumonia"), ("explain", "cxr-pneumonia:gradcam:pneumonia"),
@@ -100,12 +101,13 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
 
 
 def test_plan_runs_notes_and_record_models_once():
+    pytest.importorskip("medassist.inference.applicability")
     session = Session()
     session.set_records(make_records())
     base = make_cards()["cxr-pneumonia"]
     notes_card = base.model_copy(update={"name": "notes", "task": "text-classification"})
     record_card = base.model_copy(update={"name": "heart", "task": "tabular-classification"})
-    runs = plan_runs(session, PATIENT, [notes_card, record_card])
-    kinds = [(card.name, type(src).__name__) for card, src in runs]
-    assert kinds == [("notes", "TextInput"), ("heart", "RecordInput")]
-    assert runs[0][1].source == "note N-1" and "productive cough" in runs[0][1].text
+    registry = FakeService([notes_card, record_card], []).runtime.registry
+    runs = plan_runs(session, PATIENT, registry)
+    assert [(name, type(src).__name__) for name, src in runs] == [("notes", "TextInput"), ("heart", "RecordInput")]
+    assert "productive cough" in runs[0][1].text
