@@ -45,7 +45,8 @@ class PatientBlock:
     problems: list[DatedItem] = field(default_factory=list)
     medications: list[DatedItem] = field(default_factory=list)
     allergies: list[DatedItem] = field(default_factory=list)
-    record_ids: list[str] = field(default_factory=list)  # note and encounter IDs: identifiers in a de-identified export
+    record_ids: list[str] = field(default_factory=list)  # note, encounter and DICOM IDs: removed when de-identifying
+    aliases: list[str] = field(default_factory=list)  # the name as image headers spell it: removed when de-identifying
 
 
 @dataclass
@@ -308,12 +309,19 @@ def collect_report(
         card = card_for(prediction)
         return card.title if card else prediction.model
 
+    patient = _patient_block(session, patient_id, pd.Timestamp(now))
+    for image in images:
+        dicom_name, dicom_id = image.metadata.get("patient_name"), image.metadata.get("patient_id")
+        if dicom_name and dicom_name not in patient.aliases:
+            patient.aliases.append(str(dicom_name))
+        if dicom_id and dicom_id not in patient.record_ids:
+            patient.record_ids.append(str(dicom_id))
     content = ReportContent(
         facility_name=settings.facility_name,
         facility_address=settings.facility_address,
         clinician=session.clinician_name or settings.clinician_name,
         generated=now,
-        patient=_patient_block(session, patient_id, pd.Timestamp(now)),
+        patient=patient,
         clinician_notes=notes,
         confirmed_findings=confirmed,
         demo=session.demo,

@@ -107,14 +107,18 @@ class Deidentifier:
 
 
 def _burned_in(panel) -> bool:
-    return any(str(panel.image.metadata.get(k, "")).upper() == "YES" for k in _BURNED_IN_KEYS)
+    """The DICOM header (kept by the loader as ``metadata['dataset']``) says text is burned into the pixels."""
+    metadata = panel.image.metadata
+    dataset = metadata.get("dataset")
+    flags = [metadata.get(k) for k in _BURNED_IN_KEYS] + [getattr(dataset, "BurnedInAnnotation", None)]
+    return any(str(flag or "").strip().upper() == "YES" for flag in flags)
 
 
 def deidentify(content: ReportContent, extra_identifiers: list[str] | None = None,
                shift_days: int | None = None) -> ReportContent:
     """A de-identified copy of ``content`` (the original is not changed)."""
     patient = content.patient
-    names = [patient.name] if patient.name != patient.patient_id else []
+    names = ([patient.name] if patient.name != patient.patient_id else []) + patient.aliases
     ids = [patient.patient_id, *patient.record_ids, *(extra_identifiers or [])]
     tool = Deidentifier(names, ids, patient.birth_date, shift_days)
     out = copy.copy(content)
@@ -132,7 +136,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.patient = replace(
         patient, name=tool.pseudonym, patient_id="withheld", birth_date=None, age=age_band(patient.age),
         location="", problems=items(patient.problems), medications=items(patient.medications),
-        allergies=items(patient.allergies), record_ids=[],
+        allergies=items(patient.allergies), record_ids=[], aliases=[],
     )
     labels: dict[str, str] = {}
     out.images = []

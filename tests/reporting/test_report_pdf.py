@@ -112,13 +112,26 @@ def test_deidentified_report_has_no_identifiers_and_shifted_dates(content, tmp_p
     assert content.patient.name == f"{GIVEN} {FAMILY}"  # the original content is untouched
 
 
+def test_names_and_ids_from_image_headers_are_scrubbed(demo_session, demo_cards, fixed_now):
+    chest = demo_session.images[PATIENT][0]
+    chest.metadata.update(patient_name="LOPEZ GARRIDO MARIA E", patient_id="RAD-55012")
+    demo_session.set_clinician_note("Compared with RAD-55012 films of Maria E. from last year.", PATIENT)
+    anonymous = deidentify(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now))
+    assert "RAD-55012" not in anonymous.clinician_notes and "Maria" not in anonymous.clinician_notes
+    assert "films of" in anonymous.clinician_notes
+
+
 def test_each_export_gets_its_own_date_offset(content):
     shifts = {deidentify(content).generated for _ in range(8)}
     assert len(shifts) > 1
 
 
 def test_burned_in_images_are_left_out_of_deidentified_export(content, tmp_path):
-    content.images[1].image.metadata["BurnedInAnnotation"] = "YES"
+    import pydicom
+
+    dataset = pydicom.Dataset()
+    dataset.BurnedInAnnotation = "YES"
+    content.images[1].image.metadata["dataset"] = dataset  # as the DICOM loader keeps the header
     anonymous = deidentify(content)
     assert anonymous.images[1].omitted_reason is not None
     out = run_job(write_pdf(anonymous, tmp_path / "deid.pdf"))
