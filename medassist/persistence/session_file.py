@@ -269,7 +269,8 @@ def capture(session: Session) -> SessionSnapshot:
             "record_sources": [{"path": str(s), "sha256": None} for s in session.record_sources],
             "patients": [stub for key in sorted(keys) if key and (stub := _patient_stub(session.records, key))],
             "images": {
-                key: [{"path": str(i.path), "sha256": i.sha256, "modality": i.modality, "frames": i.n_frames} for i in items]
+                key: [{"path": str(i.path), "sha256": i.sha256, "modality": i.modality, "frames": i.n_frames,
+                       "series_files": i.metadata.get("series_files")} for i in items]
                 for key, items in images.items()
             },
             "predictions": {key: [prediction_to_dict(p, arrays) for p in items] for key, items in predictions.items()},
@@ -434,22 +435,35 @@ def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[
     restored.records = _stub_records(manifest, loaded)
 
 
+def _load_series(entry: dict[str, Any], folders: dict[Path, list[MedicalImage]]) -> Job[MedicalImage | None]:
+    """A volume assembled from several files: reopen its folder (once per read) and match by hash."""
+    from medassist.imaging.loader import open_images
+
+    folder = Path(entry["path"]).parent
+    if folder not in folders:
+        batch = yield from open_images(folder)
+        folders[folder] = batch.images
+    return next((i for i in folders[folder] if i.sha256 == entry.get("sha256")), None)
+
+
 def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
     entries = [(key, entry) for key, items in manifest.get("images", {}).items() for entry in items]
+    folders: dict[Path, list[MedicalImage]] = {}
     for index, (key, entry) in enumerate(entries):
         path = Path(entry["path"])
         yield Progress(0.5 + 0.5 * index / max(len(entries), 1), f"Reading image {path.name}")
-        if not path.exists():
-            restored.missing.append(f"image: {path}")
+        missing = [p for p in entry.get("series_files") or [str(path)] if not Path(p).exists()]
+        if missing:
+            restored.missing.append(f"image: {path}" + (f" ({len(missing)} file(s) of its series)" if entry.get("series_files") else ""))
             continue
         from medassist.imaging.loader import load_image
 
         try:
-            image = load_image(path)
+            image = (yield from _load_series(entry, folders)) if entry.get("series_files") else load_image(path)
         except MedAssistError as exc:
             restored.problems.append(f"image: {exc}")
             continue
-        if entry.get("sha256") and image.sha256 != entry["sha256"]:
+        if image is None or (entry.get("sha256") and image.sha256 != entry["sha256"]):
             restored.changed.append(f"image: {path} (not loaded: it is no longer the image that was analysed)")
             continue
         restored.images.setdefault(key, []).append(image)

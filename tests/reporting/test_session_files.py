@@ -234,3 +234,17 @@ def test_crash_before_first_autosave_leaves_nothing_to_offer(tmp_path):
     marker.write_text(f'{{"pid": {pid}}}')
     assert find_crash_recovery(tmp_path) is None
     assert not marker.exists()
+
+
+def test_session_with_real_dicom_reopens_with_the_real_loader(shared_data, tmp_path):
+    """Real files through the real loader: a chest radiograph and every CT file of a folder."""
+    from medassist.imaging.loader import load_image, open_images
+
+    chest = load_image(shared_data / "dicom" / "chest_radiographs" / "nih_dx_no_finding.dcm")
+    ct = run_job(open_images(shared_data / "dicom" / "ct")).images
+    session = Session()
+    session.add_images([chest, *ct], "someone")
+    path = save_session(session, tmp_path / "real.medassist")
+    restored = run_job(read_session(path))
+    assert restored.complete, restored.summary()
+    assert [(i.path, i.sha256) for i in restored.images["someone"]] == [(i.path, i.sha256) for i in [chest, *ct]]
