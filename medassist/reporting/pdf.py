@@ -286,8 +286,8 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
     widths = [x * mm for x in (28, 33, 25, 17.5, 16, 16)]
     widths.append(WIDTH - sum(widths))
     return story + [_table(rows, widths, extra=extra), Spacer(1, 1 * mm),
-                    _p("Probabilities are calibrated model outputs; a result is positive when the probability reaches the "
-                       "model's operating threshold. Inputs the model was not made for are refused by its input gate and "
+                    _p("Probabilities are the models' outputs (each model card states how they were calibrated); a result is "
+                       "positive when the probability reaches the model's operating threshold. Inputs the model was not made for are refused by its input gate and "
                        "get no probability.", "caption")]
 
 
