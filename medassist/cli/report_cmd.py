@@ -95,17 +95,15 @@ def analyse(session: Session, patient_id: str, service, explain: bool = True) ->
     return problems
 
 
-def recommended_options(session: Session, patient_id: str) -> list[TreatmentDecision]:
+def recommended_options(session: Session, patient_id: str, service) -> Job[list[TreatmentDecision]]:
     """The recommender's options (when it is installed), as decisions still to be made."""
     try:
-        from medassist.recommend.engine import recommend
-        from medassist.recommend.knowledge import default_knowledge
-        from medassist.recommend.patient import build_context
+        from medassist.recommend.service import recommendation_job
     except ImportError:
         return []
     positive = sorted({label for p in session.predictions.get(patient_id, []) if not p.refused for label in p.positive})
-    knowledge = default_knowledge()
-    result = recommend(build_context(session.records, patient_id, knowledge, confirmed_findings=positive), knowledge)
+    result = yield from recommendation_job(session.records, patient_id, confirmed_findings=positive,
+                                           runtime=service.runtime, audit=service.audit)
     decisions = []
     for option in result.options + result.excluded:
         detail = {"rank": option.rank, "excluded": option.excluded, "exclusion_reasons": option.exclusion_reasons,
@@ -141,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     service = InferenceService()
     problems = run_job(analyse(session, args.patient, service, explain=not args.no_explain),
                        on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
-    for decision in recommended_options(session, args.patient):
+    for decision in run_job(recommended_options(session, args.patient, service)):
         session.set_decision(decision, args.patient)
     for problem in problems:
         say(f"warning: {problem}")

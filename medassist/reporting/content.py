@@ -274,13 +274,10 @@ def _attribution_rows(explanation: Explanation) -> list[Attribution]:
 
 
 def _treatment_detail(detail: Mapping[str, Any]) -> str:
-    parts = []
     if detail.get("excluded"):
-        parts.append("excluded: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"]))
-    elif detail.get("rank"):
-        parts.append(f"ranked {detail['rank']}")
-    parts += [str(w) for w in detail.get("warnings") or []]
-    return "\n".join(parts)
+        return "Not offered: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"])
+    parts = [f"Ranked {detail['rank']}"] if detail.get("rank") else []
+    return "\n".join(parts + [str(w) for w in detail.get("warnings") or []])
 
 
 def collect_report(
@@ -360,7 +357,8 @@ def collect_report(
         )
 
     content.treatments = [
-        TreatmentRow(d.label, STATUS_WORDS.get(d.status, d.status), d.comment, _treatment_detail(d.detail)) for d in decisions
+        TreatmentRow(d.label, "Excluded" if d.status == "pending" and d.detail.get("excluded") else STATUS_WORDS.get(d.status, d.status),
+                     d.comment, _treatment_detail(d.detail)) for d in decisions
     ]
     used: dict[tuple[str, str, str], ModelRow] = {}
     for prediction in predictions:

@@ -26,6 +26,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (
+    CondPageBreak,
     Flowable,
     Image,
     KeepTogether,
@@ -73,6 +74,10 @@ STYLES = {
                          textColor=NAVY, spaceBefore=5 * mm, spaceAfter=2 * mm, keepWithNext=1),
     "h3": ParagraphStyle("h3", parent=_base["Heading3"], fontName="Helvetica-Bold", fontSize=9.5, leading=12,
                          textColor=colors.black, spaceBefore=3 * mm, spaceAfter=1 * mm, keepWithNext=1),
+    "h2flow": ParagraphStyle("h2flow", parent=_base["Heading2"], fontName="Helvetica-Bold", fontSize=11.5, leading=14,
+                             textColor=NAVY, spaceBefore=5 * mm, spaceAfter=2 * mm),
+    "h3flow": ParagraphStyle("h3flow", parent=_base["Heading3"], fontName="Helvetica-Bold", fontSize=9.5, leading=12,
+                             textColor=colors.black, spaceBefore=3 * mm, spaceAfter=1 * mm),
     "body": ParagraphStyle("body", parent=_base["BodyText"], fontName="Helvetica", fontSize=9, leading=12),
     "small": ParagraphStyle("small", parent=_base["BodyText"], fontName="Helvetica", fontSize=7.8, leading=10),
     "cell": ParagraphStyle("cell", parent=_base["BodyText"], fontName="Helvetica", fontSize=8, leading=10),
@@ -112,6 +117,12 @@ def _fmt_date(value: _dt.date | _dt.datetime | None) -> str:
 
 def _fmt_prob(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _table_heading(text: str, style: str = "h2flow") -> list[Flowable]:
+    """A heading over a long table: the table may start on this page and continue on the next
+    (repeating its header), so the heading only needs room for itself and a few rows."""
+    return [CondPageBreak(35 * mm), _p(text, style)]
 
 
 def _table(rows: list[list[Any]], widths: list[float], header: bool = True, extra: list[tuple] | None = None) -> Table:
@@ -266,7 +277,7 @@ def _context_section(c: ReportContent) -> list[Flowable]:
 
 
 def _findings_section(c: ReportContent) -> list[Flowable]:
-    story: list[Flowable] = [_p("Findings", "h2")]
+    story: list[Flowable] = _table_heading("Findings")
     if not c.findings:
         return story + [_p("No model was run for this patient.", "body")]
     header = ["Model", "Input", "Finding", "Probability", "Threshold", "Result", "Input gate"]
@@ -356,12 +367,12 @@ def _review_section(c: ReportContent) -> list[Flowable]:
     story.append(_p(f"Findings confirmed by the clinician: {confirmed}", "body"))
     if c.clinician_notes.strip():
         story += [Spacer(1, 1.5 * mm), _p("Clinician notes", "h3"), _p(c.clinician_notes.strip(), "body")]
-    story += [_p("Treatment options", "h3")]
+    story += _table_heading("Treatment options", "h3flow")
     if not c.treatments:
         return story + [_p("No treatment options were reviewed.", "body")]
     rows = [[_p(h, "head") for h in ("Option", "Decision", "Clinician comment")]]
     for t in c.treatments:
-        style = "accepted" if t.status.startswith("Accepted") else "positive" if t.status == "Rejected" else "undecided"
+        style = "accepted" if t.status.startswith("Accepted") else "positive" if t.status in ("Rejected", "Excluded") else "undecided"
         option = [_p(t.label, "cellbold")] + ([_p(t.detail, "caption")] if t.detail else [])
         rows.append([option, _p(t.status, style), _p(t.comment or "-")])
     return story + [_table(rows, [62 * mm, 32 * mm, WIDTH - 94 * mm])]
@@ -375,7 +386,7 @@ def _models_section(c: ReportContent) -> list[Flowable]:
         digest = m.weights_sha256
         rows.append([_p(f"{m.title}\n({m.name})"), _p(m.version), _p(m.device),
                      _p(f"{digest[:32]}\n{digest[32:]}", "mono")])
-    story: list[Flowable] = [_p("Models used", "h2"), _table(rows, [48 * mm, 18 * mm, 46 * mm, WIDTH - 112 * mm])]
+    story: list[Flowable] = [*_table_heading("Models used"), _table(rows, [48 * mm, 18 * mm, 46 * mm, WIDTH - 112 * mm])]
     story.append(_p("Intended use and limitations", "h2"))
     for m in c.models:
         parts: list[Flowable] = [_p(f"{m.title} v{m.version}", "h3"), _p(m.intended_use, "body")]
