@@ -149,3 +149,17 @@ def test_report_without_model_results_still_renders(demo_session, demo_cards, fi
     demo_session.predictions.clear()
     data = render_pdf(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now))
     assert data.startswith(b"%PDF") and b"%%EOF" in data[-64:]
+
+
+def test_recommender_options_show_rank_warnings_and_exclusions(demo_session, demo_cards, fixed_now, tmp_path):
+    demo_session.set_decision(TreatmentDecision("cefuroxime", "Cefuroxime 500 mg twice daily", "pending", "", {
+        "rank": None, "excluded": True, "exclusion_reasons": ["beta-lactam cross-reactivity with penicillin allergy"]}), PATIENT)
+    demo_session.set_decision(TreatmentDecision("levofloxacin", "Levofloxacin 750 mg daily", "pending", "", {
+        "rank": 2, "excluded": False, "warnings": ["major: QT prolongation with citalopram"]}), PATIENT)
+    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now)
+    rows = {t.label: t for t in content.treatments}
+    assert rows["Cefuroxime 500 mg twice daily"].status == "Excluded"
+    assert rows["Levofloxacin 750 mg daily"].status == "Not decided"
+    text = flat(pdf_text(run_job(write_pdf(content, tmp_path / "r.pdf"))))
+    assert "Not offered: beta-lactam cross-reactivity with penicillin allergy" in text
+    assert "Ranked 2" in text and "major: QT prolongation with citalopram" in text
