@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from medassist.persistence.autosave import find_crash_recovery
 from medassist.persistence.session_file import save_session
-from medassist.session import Session
 from medassist.ui.app import create_window
 from medassist.ui.autosave import AutosaveController, offer_restore
 from medassist.ui.tabs.report_tab import print_pdf

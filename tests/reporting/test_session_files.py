@@ -4,7 +4,6 @@ writes are atomic; autosave and crash detection."""
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 import subprocess
