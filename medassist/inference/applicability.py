@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from medassist.imaging.image import MedicalImage
+from medassist.inference.card import ModelCard
 from medassist.inference.inputs import ImageInput, RecordInput, TextInput
-from medassist.inference.registry import ModelEntry, ModelRegistry
+from medassist.inference.registry import ModelRegistry
 from medassist.session import Session
 
 IMAGE_TASK = "image-classification"
@@ -38,16 +39,16 @@ class ApplicableRun:
         return f"{self.title} on {self.describes}"
 
 
-def card_modalities(entry: ModelEntry) -> set[str]:
+def card_modalities(card: ModelCard) -> set[str]:
     """DICOM modality codes named in the card's modality text (e.g. 'CR/DX frontal chest radiograph')."""
-    assert entry.card is not None
-    return set(re.findall(r"\b[A-Z]{2}\b", entry.card.modality))
+    return set(re.findall(r"\b[A-Z]{2}\b", card.modality))
 
 
-def image_applies(entry: ModelEntry, image: MedicalImage) -> bool:
+def image_applies(card: ModelCard, image: MedicalImage) -> bool:
+    """Ordinary picture files always qualify (the gate decides); DICOM must carry a modality the card names."""
     if image.modality == "OT" or not image.is_dicom:
         return True
-    return image.modality in card_modalities(entry)
+    return image.modality in card_modalities(card)
 
 
 def newest_note(session: Session, patient_id: str) -> TextInput | None:
@@ -77,7 +78,7 @@ def applicable_runs(
         assert card is not None
         if card.task == IMAGE_TASK:
             for image in pictures:
-                if image_applies(entry, image):
+                if image_applies(card, image):
                     runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image), image.path.name))
         elif card.task == TEXT_TASK and has_records:
             note = newest_note(session, key)

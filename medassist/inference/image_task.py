@@ -25,6 +25,7 @@ from PIL import Image
 
 from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
+from medassist.inference.applicability import image_applies
 from medassist.inference.card import ModelCard
 from medassist.inference.inputs import ImageInput
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
@@ -193,6 +194,10 @@ def run_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -
             logits, features = module.forward_with_features(x)
             score = float(spec.gate.score(torch.cat(features, 1).float().cpu())[0])
             verdict: GateVerdict | None = spec.gate.verdict(score)
+            if not image_applies(loaded.card, source.image):
+                verdict = GateVerdict(score, spec.gate.threshold, False,
+                                      f"DICOM modality {source.image.modality} is not one this model reads "
+                                      f"({loaded.card.modality}); no findings are shown")
         else:
             logits, verdict = module(x), None
     outputs = {} if verdict is not None and not verdict.accepted else spec.output_probabilities(logits.cpu())

@@ -130,3 +130,22 @@ def test_non_image_input_is_a_clear_error(service):
 
     with pytest.raises(InputError, match="needs an image"):
         run_job(service.predict(MODEL, TextInput("chest pain")))
+
+
+def test_dicom_of_another_modality_is_refused_even_if_it_looks_like_a_film(kermany_image, service):
+    ct = MedicalImage(path=kermany_image.path, frames=kermany_image.frames, modality="CT", is_dicom=True)
+    prediction = run_job(service.predict(MODEL, ImageInput(ct)))
+    assert prediction.refused and "modality CT" in prediction.gate.reason
+    cr = MedicalImage(path=kermany_image.path, frames=kermany_image.frames, modality="CR", is_dicom=True)
+    assert not run_job(service.predict(MODEL, ImageInput(cr))).refused
+
+
+def test_applicable_runs_pair_image_models_with_images(kermany_image, service):
+    from medassist.inference.applicability import applicable_runs
+    from medassist.session import Session
+
+    session = Session()
+    mr = MedicalImage(path=Path("head.dcm"), frames=kermany_image.frames, modality="MR", is_dicom=True)
+    session.add_images([kermany_image, mr])
+    runs = [r for r in applicable_runs(session, service.runtime.registry) if r.model == MODEL]
+    assert [r.source.image for r in runs] == [kermany_image]

@@ -161,7 +161,9 @@ class PredictionCard(QFrame):
                 row.addWidget(bar, 1)
                 threshold = prediction.thresholds.get(label)
                 mark = f" (threshold {threshold:.2f})" if threshold is not None else ""
-                row.addWidget(QLabel(f"{probability:.1%}{mark}"))
+                value = QLabel(f"{probability:.1%}{mark}")
+                value.setMinimumWidth(150)
+                row.addWidget(value)
                 layout.addLayout(row)
             verdict = ", ".join(prediction.positive) if prediction.positive else "none at the operating threshold"
             layout.addWidget(QLabel(f"Suggested findings: <b>{html.escape(verdict)}</b>"))
