@@ -78,9 +78,17 @@ def grad_cam(scorer: TargetLogProb, layer: nn.Module, x: torch.Tensor, out_shape
 
 
 def integrated_gradients(
-    scorer: TargetLogProb, x: torch.Tensor, baseline: torch.Tensor, steps: int = IG_STEPS, segments: int = IG_SEGMENTS
+    scorer: TargetLogProb,
+    x: torch.Tensor,
+    baseline: torch.Tensor,
+    lock: threading.Lock,
+    steps: int = IG_STEPS,
+    segments: int = IG_SEGMENTS,
 ) -> Job[tuple[torch.Tensor, float]]:
-    """|IG| summed over the path, with the completeness gap; yields once per segment."""
+    """IG summed over the path, with the completeness gap; yields once per segment.
+
+    The network's lock is held per segment only (a Grad-CAM in another worker hooks the same
+    network), never across a yield."""
     from captum.attr import IntegratedGradients
 
     ig = IntegratedGradients(scorer)
@@ -89,11 +97,12 @@ def integrated_gradients(
     for k in range(segments):
         start = baseline + (x - baseline) * (k / segments)
         end = baseline + (x - baseline) * ((k + 1) / segments)
-        attr = ig.attribute(end, baselines=start, target=0, n_steps=per_segment, method="gausslegendre",
-                            internal_batch_size=IG_BATCH)
+        with lock:
+            attr = ig.attribute(end, baselines=start, target=0, n_steps=per_segment, method="gausslegendre",
+                                internal_batch_size=IG_BATCH)
         total += attr.detach()
         yield Progress((k + 1) / segments, f"Integrated Gradients: path segment {k + 1} of {segments}")
-    with torch.no_grad():
+    with lock, torch.no_grad():
         gap = float(scorer(x) - scorer(baseline) - total.sum())
     return total[0, 0], gap
 
@@ -138,7 +147,7 @@ def explain_image(
                 saliency = grad_cam(scorer, layer, x, model_shape)
         else:
             baseline = spec.tensor(np.zeros_like(forward.pixels)).to(loaded.device)
-            job = integrated_gradients(scorer, x, baseline)
+            job = integrated_gradients(scorer, x, baseline, loaded.lock)
             while True:
                 try:
                     progress = next(job)
@@ -151,7 +160,7 @@ def explain_image(
             extra.update({"ig_steps": IG_STEPS, "baseline": "black image", "completeness_gap": round(gap, 5)})
     elapsed = (time.perf_counter() - start) * 1000.0
     yield Progress(0.9, "Measuring faithfulness (deletion / insertion)")
-    faithfulness = deletion_insertion(_probability(scorer), x.cpu(), saliency.cpu().numpy())
+    faithfulness = deletion_insertion(_probability(scorer, loaded.lock), x.cpu(), saliency.cpu().numpy())
     explanation = Explanation(
         method=method,
         target=target,
@@ -168,11 +177,11 @@ def explain_image(
     return explanation
 
 
-def _probability(scorer: TargetLogProb) -> Callable[[torch.Tensor], torch.Tensor]:
+def _probability(scorer: TargetLogProb, lock: threading.Lock) -> Callable[[torch.Tensor], torch.Tensor]:
     device = next(scorer.network.parameters()).device
 
     def score(batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with lock, torch.inference_mode():
             return torch.exp(scorer(batch.to(device))).reshape(-1).cpu()
 
     return score
