@@ -2,8 +2,10 @@
 
 Deletion blurs the most important pixels first: a faithful map makes P(target) fall fast
 (low area under the curve). Insertion restores them onto a blurred image: P(target) should
-rise fast (high area). ``score = insertion - deletion`` lies in [-1, 1]; around 0 the map
-explains the output no better than a random ordering of the pixels.
+rise fast (high area). The same curves for a random pixel order (fixed seed) are the
+reference: ``score = (insertion - deletion) - (random insertion - random deletion)``, so 0 means
+the map explains the output no better than chance. When the output barely moves whatever is
+removed (a saturated probability), every score is near 0: the map cannot be trusted either way.
 """
 
 from __future__ import annotations
@@ -32,18 +34,26 @@ def deletion_insertion(
     the model's input resolution.
     """
     h, w = x.shape[-2:]
-    order = np.argsort(-np.asarray(saliency, dtype=np.float64).reshape(-1), kind="stable")
     fractions = np.linspace(0.0, 1.0, steps + 1)
     base = blurred(x)
-    masks = torch.zeros(len(fractions), 1, h * w)
-    for i, f in enumerate(fractions):
-        masks[i, 0, torch.from_numpy(order[: int(round(f * h * w))].copy())] = 1.0
-    masks = masks.reshape(len(fractions), 1, h, w)
-    deleted = x * (1 - masks) + base * masks
-    inserted = base * (1 - masks) + x * masks
+    orders = [
+        np.argsort(-np.asarray(saliency, dtype=np.float64).reshape(-1), kind="stable"),
+        np.random.default_rng(0).permutation(h * w),
+    ]
+    batches = []
+    for order in orders:
+        masks = torch.zeros(len(fractions), 1, h * w)
+        for i, f in enumerate(fractions):
+            masks[i, 0, torch.from_numpy(order[: int(round(f * h * w))].copy())] = 1.0
+        masks = masks.reshape(len(fractions), 1, h, w)
+        batches += [x * (1 - masks) + base * masks, base * (1 - masks) + x * masks]
     with torch.no_grad():
-        scores = score_fn(torch.cat([deleted, inserted])).reshape(2, -1).numpy()
-    deletion = float(np.trapezoid(scores[0], fractions))
-    insertion = float(np.trapezoid(scores[1], fractions))
-    return {"deletion_auc": round(deletion, 4), "insertion_auc": round(insertion, 4),
-            "score": round(insertion - deletion, 4)}
+        scores = score_fn(torch.cat(batches)).reshape(4, -1).numpy()
+    deletion, insertion, random_deletion, random_insertion = (float(np.trapezoid(s, fractions)) for s in scores)
+    return {
+        "deletion_auc": round(deletion, 4),
+        "insertion_auc": round(insertion, 4),
+        "random_deletion_auc": round(random_deletion, 4),
+        "random_insertion_auc": round(random_insertion, 4),
+        "score": round((insertion - deletion) - (random_insertion - random_deletion), 4),
+    }

@@ -111,11 +111,11 @@ def explain_image(
     loaded: LoadedModel, spec, source: ImageInput, method: str, target: str | None
 ) -> Job[Explanation]:
     """Saliency map of ``target`` (default: the most probable output) at the image's shape."""
-    from medassist.inference.image_task import input_digest, run_forward
+    from medassist.inference.image_task import gated_forward, input_digest
 
     method = canonical_method(method)
     start = time.perf_counter()
-    forward = run_forward(loaded, spec, source)
+    forward = gated_forward(loaded, spec, source)
     if forward.gate is not None and not forward.gate.accepted:
         raise InputError(f"no explanation: the input gate refused this image ({forward.gate.reason})",
                          source.image.path)

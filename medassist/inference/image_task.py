@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,33 @@ def run_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -
     return Forward(pixels=pixels, gate=verdict, outputs=outputs)
 
 
+_FORWARDS: "OrderedDict[tuple, Forward]" = OrderedDict()
+_FORWARDS_LOCK = threading.Lock()
+FORWARD_CACHE_SIZE = 64
+
+
+def remember_forward(loaded: LoadedModel, source: ImageInput, forward: Forward) -> None:
+    key = (loaded.sha256, input_digest(source), source.frame)
+    with _FORWARDS_LOCK:
+        _FORWARDS[key] = forward
+        _FORWARDS.move_to_end(key)
+        while len(_FORWARDS) > FORWARD_CACHE_SIZE:
+            _FORWARDS.popitem(last=False)
+
+
+def gated_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -> Forward:
+    """The forward pass of the last prediction on this input, or a fresh one (explanations use it:
+    the gate verdict and default target come for free after a prediction)."""
+    key = (loaded.sha256, input_digest(source), source.frame)
+    with _FORWARDS_LOCK:
+        cached = _FORWARDS.get(key)
+    if cached is not None:
+        return cached
+    forward = run_forward(loaded, spec, source)
+    remember_forward(loaded, source, forward)
+    return forward
+
+
 class ImageClassificationHandler:
     """The ``image-classification`` task: gated prediction and image explanations."""
 
@@ -213,6 +241,7 @@ class ImageClassificationHandler:
         spec = model_spec(loaded)
         yield Progress(0.3, "Checking the image is a chest radiograph")
         result = run_forward(loaded, spec, src)
+        remember_forward(loaded, src, result)
         card = loaded.card
         refused = result.gate is not None and not result.gate.accepted
         extra: dict[str, Any] = {"frame": src.frame, "input_size": list(spec.size), "temperature": spec.temperature}

@@ -19,8 +19,10 @@ def test_maps_have_the_image_shape_and_finite_values(kermany_image, service, met
     assert explanation.values.shape == kermany_image.shape
     assert np.isfinite(explanation.values).all()
     assert 0.0 <= explanation.values.min() and explanation.values.max() <= 1.0 + 1e-6
-    assert set(explanation.faithfulness) == {"deletion_auc", "insertion_auc", "score"}
-    assert -1.0 <= explanation.faithfulness["score"] <= 1.0
+    assert set(explanation.faithfulness) == {
+        "deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc", "score"
+    }
+    assert -2.0 <= explanation.faithfulness["score"] <= 2.0
 
 
 def test_default_target_is_the_most_probable_output_and_maps_are_cached(kermany_image, service):

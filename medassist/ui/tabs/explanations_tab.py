@@ -56,10 +56,11 @@ def describe_faithfulness(explanation: Explanation) -> str:
     if not f:
         return "Faithfulness: not measured"
     score = f.get("score", 0.0)
-    verdict = "good" if score >= 0.3 else "moderate" if score >= 0.1 else "weak - do not rely on this map"
+    verdict = "good" if score >= 0.2 else "moderate" if score >= 0.05 else "weak - do not rely on this map"
     return (
-        f"Faithfulness {score:+.2f} ({verdict}): insertion AUC {f.get('insertion_auc', 0):.2f}, "
-        f"deletion AUC {f.get('deletion_auc', 0):.2f}"
+        f"Faithfulness {score:+.2f} vs a random pixel order ({verdict}): insertion AUC "
+        f"{f.get('insertion_auc', 0):.2f} (random {f.get('random_insertion_auc', 0):.2f}), deletion AUC "
+        f"{f.get('deletion_auc', 0):.2f} (random {f.get('random_deletion_auc', 0):.2f})"
     )
 
 
