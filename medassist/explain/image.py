@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from medassist.inference.inputs import ImageInput
 from medassist.inference.prediction import Explanation
 from medassist.inference.runtime import LoadedModel
 from medassist.jobs import Job, Progress
+
+if TYPE_CHECKING:
+    from medassist.inference.image_task import ImageModelSpec
 
 METHODS = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients"}
 ALIASES = {"grad-cam": "gradcam", "ig": "integrated_gradients", "integrated-gradients": "integrated_gradients"}
@@ -108,7 +111,7 @@ def integrated_gradients(
 
 
 def explain_image(
-    loaded: LoadedModel, spec, source: ImageInput, method: str, target: str | None
+    loaded: LoadedModel, spec: "ImageModelSpec", source: ImageInput, method: str, target: str | None
 ) -> Job[Explanation]:
     """Saliency map of ``target`` (default: the most probable output) at the image's shape."""
     from medassist.inference.image_task import gated_forward, input_digest

@@ -59,3 +59,19 @@ def test_explanations_tab_computes_and_shows_a_map(qtbot, window, kermany_image)
     assert tab.faithfulness.text().startswith("Faithfulness")
     tab.opacity.setValue(80)
     assert tab.map_view.opacity == pytest.approx(0.8)
+
+
+def test_cancelled_explanation_leaves_the_result_unexplained(qtbot, window, kermany_image):
+    session = window.session
+    session.add_images([kermany_image])
+    diagnosis = window.tab_pages["Diagnosis"]
+    diagnosis.run()
+    qtbot.waitUntil(lambda: diagnosis.handle is None, timeout=60000)
+    tab = window.tab_pages["Explanations"]
+    tab.method_choice.setCurrentIndex(tab.method_choice.findData("integrated_gradients"))
+    tab.explain()
+    tab.cancel()
+    qtbot.waitUntil(lambda: tab.handle is None, timeout=60000)
+    assert tab.status.text() == "Cancelled"
+    assert session.current_predictions()[0].explanations == []
+    assert tab.explain_button.isEnabled()
