@@ -28,6 +28,12 @@ def radiograph(data: Path, file: str) -> MedicalImage:
 
 
 @pytest.fixture(scope="session")
+def load_radiograph(shared_data):
+    """``load_radiograph(file)``: a labels.csv path as a MedicalImage."""
+    return lambda file: radiograph(shared_data, file)
+
+
+@pytest.fixture(scope="session")
 def model_folder() -> Path:
     return bundled_models_dir() / MODEL
 

@@ -8,7 +8,8 @@ import pytest
 from medassist.explain import image as explain_image
 from medassist.inference.inputs import ImageInput
 from medassist.jobs import CancelToken, Cancelled, run_job
-from tests.cxr.conftest import MODEL
+
+MODEL = "cxr-pneumonia"
 
 
 @pytest.mark.parametrize("method", ["gradcam", "integrated_gradients"])

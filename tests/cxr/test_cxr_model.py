@@ -20,7 +20,8 @@ from medassist.inference.inputs import ImageInput
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import load_network
 from medassist.jobs import run_job
-from tests.cxr.conftest import MODEL, radiograph
+
+MODEL = "cxr-pneumonia"
 
 
 def test_bundled_model_loads_with_verified_hashes(model_folder, card_json):
@@ -54,11 +55,11 @@ def test_tampered_weights_and_gate_are_refused(model_folder, tmp_path):
         load_gate(entry.folder, entry.card)
 
 
-def test_predictions_match_training_script_reference(shared_data, model_folder, service):
+def test_predictions_match_training_script_reference(load_radiograph, model_folder, service):
     rows = json.loads((model_folder / "reference_outputs.json").read_text(encoding="utf-8"))
     assert len(rows) >= 4
     for row in rows:
-        prediction = run_job(service.predict(MODEL, ImageInput(radiograph(shared_data, row["file"]))))
+        prediction = run_job(service.predict(MODEL, ImageInput(load_radiograph(row["file"]))))
         assert prediction.gate is not None and prediction.gate.accepted
         assert prediction.gate.score == pytest.approx(row["gate_score"], abs=1e-3)
         assert prediction.outputs.keys() == row["outputs"].keys()
@@ -83,11 +84,11 @@ def _gate_verdicts(service, images: list[MedicalImage]) -> list[bool]:
     return [run_job(service.predict(MODEL, ImageInput(img))).gate.accepted for img in images]
 
 
-def test_gate_accepts_chest_radiographs(shared_data, service):
+def test_gate_accepts_chest_radiographs(shared_data, load_radiograph, service):
     table = pd.read_csv(shared_data / "cxr" / "labels.csv")
     kermany = table[(table.source == "kermany_pediatric") & (table.split == "test")].sample(16, random_state=1)
     nih = table[(table.source == "nih_cxr14_pneumonia_subset300") & (table.split == "val")].sample(8, random_state=1)
-    images = [radiograph(shared_data, f) for f in pd.concat([kermany, nih]).file]
+    images = [load_radiograph(f) for f in pd.concat([kermany, nih]).file]
     accepted = _gate_verdicts(service, images)
     assert sum(accepted) >= len(images) - 1, f"{sum(accepted)} of {len(images)} radiographs accepted"
 

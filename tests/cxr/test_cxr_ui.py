@@ -9,7 +9,8 @@ import pytest
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.ui.app import create_window
 from medassist.ui.tabs.diagnosis_tab import SCOPE_CURRENT, PredictionCard
-from tests.cxr.conftest import MODEL
+
+MODEL = "cxr-pneumonia"
 
 
 @pytest.fixture()
