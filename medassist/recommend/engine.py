@@ -82,6 +82,7 @@ class Recommendation:
     conditions: list[dict[str, str]]
     options: list[TreatmentOption]
     excluded: list[TreatmentOption]
+    warnings: list[SafetyWarning]  # about what the patient already takes
     questions: list[str]
     notes: list[str]
     inputs: dict[str, Any]
@@ -206,12 +207,9 @@ def _interaction_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: l
     pairs = [(ing, cur, True) for ing in ingredients for cur in ctx.medications if cur != ing]
     pairs += [(a, b, False) for i, a in enumerate(ingredients) for b in ingredients[i + 1:]]
     for x, y, with_current in pairs:
-        for rule in kb.safety.interactions:
-            hit = (_ref_matches(kb, rule.a, x) and _ref_matches(kb, rule.b, y)) or (
-                _ref_matches(kb, rule.a, y) and _ref_matches(kb, rule.b, x)
-            )
+        for rule in kb.interactions_between(x, y):
             key = (min(x, y), max(x, y), rule.effect)
-            if not hit or key in seen:
+            if key in seen:
                 continue
             seen.add(key)
             other = f"current medication {kb.ingredient(y).name}" if with_current else f"{kb.ingredient(y).name} in the same regimen"
@@ -228,6 +226,29 @@ def _interaction_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: l
             names = ", ".join(kb.ingredient(i).name for i in involved)
             warnings.append(SafetyWarning(rule.severity, "interaction", f"{names}: {rule.effect} {rule.management}", rule.source.cite(), involved))
     return warnings
+
+
+def current_medication_warnings(kb: KnowledgeBase, ctx: PatientContext, questions: list[str]) -> list[SafetyWarning]:
+    """Problems with what the patient already takes: interactions, kidney limits, pregnancy (shown above the options)."""
+    warnings: list[SafetyWarning] = []
+    for warning in _kidney_warnings(kb, ctx, ctx.medications, questions) + _population_warnings(kb, ctx, ctx.medications, questions):
+        label = ctx.medication_labels.get(warning.involves[0], "") if warning.involves else ""
+        warnings.append(SafetyWarning(warning.severity, warning.kind, f"Current medication ({label}): {warning.message}", warning.source, warning.involves))
+    meds = ctx.medications
+    for i, x in enumerate(meds):
+        for y in meds[i + 1:]:
+            for rule in kb.interactions_between(x, y):
+                warnings.append(SafetyWarning(
+                    rule.severity, "interaction",
+                    f"Current medications {kb.ingredient(x).name} and {kb.ingredient(y).name}: {rule.effect} {rule.management}",
+                    rule.source.cite(), [x, y],
+                ))
+    for rule in kb.safety.three_way_interactions:
+        groups = [{i for ref in group for i in kb.members(ref)} & set(meds) for group in rule.members]
+        if all(groups):
+            names = ", ".join(kb.ingredient(i).name for i in sorted(set().union(*groups)))
+            warnings.append(SafetyWarning(rule.severity, "interaction", f"Current medications {names}: {rule.effect} {rule.management}", rule.source.cite(), sorted(set().union(*groups))))
+    return sorted(warnings, key=lambda w: -SEVERITY_ORDER[w.severity])
 
 
 def _kidney_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[str], questions: list[str]) -> list[SafetyWarning]:
@@ -366,7 +387,9 @@ def recommend(
                 seen_ids.add(regimen.id)
                 options.append(_build_option(kb, ctx, condition, evidence, scenario, why, regimen, model_scores, questions))
 
-    included = sorted((o for o in options if not o.excluded), key=lambda o: (-o.score, o.label))
+    # Acute infections first (they are why the clinician is here today), then each condition's options by score.
+    order = {c.id: (c.kind == "chronic", i) for i, (c, _) in enumerate(matched)}
+    included = sorted((o for o in options if not o.excluded), key=lambda o: (order[o.condition_id], -o.score, o.label))
     for rank, option in enumerate(included, start=1):
         option.rank = rank
     excluded = [o for o in options if o.excluded]
@@ -377,6 +400,7 @@ def recommend(
         conditions=[{"id": c.id, "label": c.label, "evidence": "; ".join(e)} for c, e in matched],
         options=included,
         excluded=excluded,
+        warnings=current_medication_warnings(kb, ctx, []),
         questions=list(dict.fromkeys(questions)),
         notes=notes,
         inputs=ctx.inputs(),

@@ -223,9 +223,15 @@ class KnowledgeBase(BaseModel):
     treatments: TreatmentTables
     safety: SafetyTables
     _by_id: dict[str, Ingredient] = PrivateAttr(default_factory=dict)
+    _by_class: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, __context: object) -> None:
         self._by_id = {i.id: i for i in self.ingredients.ingredients}
+        by_class: dict[str, set[str]] = {}
+        for ing in self.ingredients.ingredients:
+            for cls in ing.classes:
+                by_class.setdefault(cls, set()).add(ing.id)
+        self._by_class = {cls: frozenset(ids) for cls, ids in by_class.items()}
 
     @property
     def version(self) -> str:
@@ -279,9 +285,17 @@ class KnowledgeBase(BaseModel):
     def members(self, ref: str) -> set[str]:
         """Ingredient ids that ``ref`` (an ingredient id or ``class:<name>``) stands for."""
         if ref.startswith("class:"):
-            name = ref[6:]
-            return {i.id for i in self.ingredients.ingredients if name in i.classes}
+            return set(self._by_class.get(ref[6:], ()))
         return {ref}
+
+    def interactions_between(self, first: str, second: str) -> list[Interaction]:
+        """Pairwise interaction rules that apply to two ingredient ids (either order)."""
+        found = []
+        for rule in self.safety.interactions:
+            a, b = self.members(rule.a), self.members(rule.b)
+            if first in a and second in b or second in a and first in b:
+                found.append(rule)
+        return found
 
     def classes_of(self, ingredient_id: str) -> set[str]:
         found = self._by_id.get(ingredient_id)
