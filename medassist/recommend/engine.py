@@ -153,7 +153,7 @@ def _select_scenarios(kb: KnowledgeBase, condition: Condition, ctx: PatientConte
         why: list[str] = []
         if scenario.population == "pregnancy" and ctx.pregnant is not True:
             continue
-        if scenario.age_group == "adult" and ctx.is_child or scenario.age_group == "child" and (ctx.age_years is None or not ctx.is_child):
+        if (scenario.age_group == "adult" and ctx.is_child) or (scenario.age_group == "child" and not ctx.is_child):
             continue
         if not _age_ok(scenario.min_age_years, scenario.max_age_years, ctx.age_years):
             continue
@@ -363,16 +363,15 @@ def recommend(
     matched = match_conditions(kb, ctx)
     if only_conditions:
         wanted = [normalise_text(w.replace("_", " ")) for w in only_conditions]
-        focus = []
-        for condition, evidence in matched:
-            if any(any(w in normalise_text(e) for w in wanted) or w.strip() in condition.snomed for e in evidence for w in wanted):
-                focus.append((condition, [e for e in evidence if any(w in normalise_text(e) for w in wanted)] or evidence))
-        matched = focus
+        named = ((c, [e for e in evidence if any(w in normalise_text(e) for w in wanted)]) for c, evidence in matched)
+        matched = [(c, evidence) for c, evidence in named if evidence]
     if not matched:
         notes.append("No condition in the record matches the treatment tables (pneumonia, influenza, hypertension, type 2 diabetes, heart failure, CKD, COPD, asthma, hyperlipidaemia).")
 
     for condition, _ in matched:
         questions.extend(condition.questions)
+    if matched and ctx.age_years is None:
+        questions.append("No birth date on record: adult guidance is shown; children need different options and doses.")
 
     all_ingredients = sorted({i for c, _ in matched for s in c.scenarios for r in s.regimens for i in r.ingredients})
     model_scores = dict(scorer(ctx, all_ingredients)) if scorer is not None and all_ingredients else {}

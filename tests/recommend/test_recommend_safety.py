@@ -159,3 +159,19 @@ def test_learned_scores_reorder_but_never_readmit_an_excluded_option():
     assert "cap_opc_amoxclav_azithro" in {o.option_id for o in ranked.excluded}
     assert ranked.option("cap_opc_moxifloxacin").rank < ranked.option("cap_opc_levofloxacin").rank
     assert any("Similar patients" in r for r in ranked.option("cap_opc_moxifloxacin").rationale)
+
+
+@pytest.mark.parametrize("diagnosis", ["J18.9", "233604007", "community acquired pneumonia"])
+def test_given_diagnosis_by_code_or_name_focuses_the_answer(diagnosis):
+    records = make_records(conditions=("diabetes", "hypertension"))
+    result = recommend(context(records, diagnoses=[diagnosis]), only_conditions=[diagnosis])
+    assert [c["id"] for c in result.conditions] == ["cap_bacterial_or_unspecified"]
+    assert result.options and all(o.condition_id == "cap_bacterial_or_unspecified" for o in result.options)
+    assert result.option("cap_opc_amoxclav_azithro").rank is not None  # diabetes counts as a comorbidity
+
+
+def test_unknown_age_is_asked_and_adult_guidance_shown():
+    records = make_records(birth_date=None, conditions=("pneumonia",))
+    result = recommend(context(records))
+    assert any(q.startswith("No birth date") for q in result.questions)
+    assert result.options[0].option_id == "cap_op_amoxicillin"
