@@ -49,29 +49,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from medassist.inference.inputs import ImageInput, RecordInput, TextInput
     from medassist.inference.registry import ModelRegistry
     from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
+    from medassist.session import Session
+    from medassist.workflow import analyse, recommended_options
 
     test = SelfTest()
     test.state["debug"] = getattr(args, "debug", False)
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="medassist-selftest-"))
+    service = InferenceService()
+    session = Session(demo=True)
 
     def build_demo() -> dict[str, Any]:
         from medassist.demo import build_demo as make
 
         demo = make()
         test.state["demo"] = demo
+        session.set_records(demo.records, ["demo cohort (synthetic)"])
+        session.set_current_patient(demo.featured_patient_id)
         return {"patients": len(demo.records.patient_ids), "featured": demo.featured_patient_id}
 
     def open_images() -> dict[str, Any]:
-        from medassist.imaging.loader import load_image
+        from medassist.workflow import load_images
 
         demo = test.state["demo"]
-        images = {pid: [load_image(p) for p in paths] for pid, paths in demo.image_paths.items()}
-        test.state["images"] = images
-        return {"images": sum(len(v) for v in images.values())}
+        for pid, paths in demo.image_paths.items():
+            session.add_images(load_images(paths), pid)
+        return {"images": sum(len(v) for v in session.images.values())}
 
     def verify_models() -> dict[str, Any]:
         entries = ModelRegistry().scan()
@@ -80,38 +85,58 @@ def run(args: argparse.Namespace) -> int:
             raise RuntimeError(f"refused models: {refused}")
         if not entries:
             raise RuntimeError("no bundled models found")
-        test.state["models"] = [e.card for e in entries]
+        test.state["models"] = {e.card.name: e.card.task for e in entries}
         return {"models": [f"{e.card.name} {e.card.version}" for e in entries]}
 
-    def demo_input(task: str):
-        demo = test.state["demo"]
-        records = demo.records
-        pid = demo.featured_patient_id
-        if task == "image-classification":
-            chest = [img for imgs in test.state["images"].values() for img in imgs if img.modality in ("CR", "DX")]
-            return ImageInput(chest[0]), pid
-        if task == "text-classification":
-            notes = records.notes[records.notes["text"].notna()]
-            return TextInput(str(notes.iloc[0]["text"]), f"note {notes.iloc[0]['note_id']}"), str(notes.iloc[0]["patient_id"])
-        if task == "tabular-classification":
-            return RecordInput(records, pid), pid
-        return None, pid
+    def analyse_patient(pid: str, explain: bool) -> dict[str, Any]:
+        problems = run_job(analyse(session, pid, service, explain=explain))
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": p.positive,
+                          "gate": p.gate.accepted if p.gate else None, "missing_inputs": p.missing_inputs,
+                          "explained": [e.method for e in p.explanations]}
+                for p in session.predictions.get(pid, [])}
 
-    service = InferenceService()
+    def every_model_ran() -> dict[str, Any]:
+        """Models the featured patient did not exercise run on the first demo patient they apply to."""
+        ran = {p.model for preds in session.predictions.values() for p in preds}
+        wanted = {name for name, task in test.state["models"].items() if task != "recommendation"}
+        for pid in session.records.patient_ids:
+            if wanted <= ran:
+                break
+            analyse_patient(pid, explain=False)
+            ran = {p.model for preds in session.predictions.values() for p in preds}
+        if not wanted <= ran:
+            raise RuntimeError(f"no demo input for: {sorted(wanted - ran)}")
+        return {"models_run": sorted(ran)}
+
+    def recommend() -> dict[str, Any]:
+        pid = session.current_patient_id
+        decisions = run_job(recommended_options(session, pid, service))
+        if not decisions:
+            raise RuntimeError("no treatment options for the featured patient")
+        decisions[0].status, decisions[0].comment = "accepted", "self-test"
+        for decision in decisions:
+            session.set_decision(decision, pid)
+        return {"options": len(decisions), "first": decisions[0].label}
+
+    def write_report() -> dict[str, Any]:
+        from medassist.reporting.content import collect_report
+        from medassist.reporting.pdf import write_pdf
+        from medassist.settings import Settings
+
+        content = collect_report(session, session.current_patient_id, settings=Settings.load())
+        out = run_job(write_pdf(content, out_dir / "self-test-report.pdf"))
+        return {"pdf": str(out), "bytes": out.stat().st_size}
+
     test.step("build demo cohort", build_demo)
     test.step("open demo images", open_images)
-    if test.step("verify bundled models", verify_models) is not None:
-        for card in test.state["models"]:
-            def predict(card=card) -> dict[str, Any]:
-                source, pid = demo_input(card.task)
-                if source is None:
-                    return {"skipped": f"task {card.task} is exercised by its own step"}
-                prediction = run_job(service.predict(card.name, source, patient_id=pid))
-                test.state.setdefault("predictions", []).append(prediction)
-                return {"outputs": prediction.to_dict()["outputs"], "gate": prediction.to_dict()["gate"],
-                        "missing_inputs": prediction.missing_inputs, "elapsed_ms": round(prediction.elapsed_ms, 1)}
-
-            test.step(f"predict {card.name}", predict)
+    test.step("verify bundled models", verify_models)
+    test.step("analyse featured patient (all applicable models, explained)",
+              lambda: analyse_patient(session.current_patient_id, explain=True))
+    test.step("run every bundled model once", every_model_ran)
+    test.step("recommend treatment", recommend)
+    test.step("write report PDF", write_report)
     summary = {
         "medassist_version": __version__,
         "passed": test.passed,

@@ -5,9 +5,10 @@ inversion stay display-time steps (see :meth:`MedicalImage.display_frame`)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pydicom
@@ -48,10 +49,32 @@ def read_dataset(path: Path) -> Dataset:
 
 
 def _read(path: Path, stop_before_pixels: bool) -> Dataset:
+    """Read and convert every top-level element now: pydicom converts lazily, and a corrupt
+    element would otherwise fail later, far from the file, with an unexpected exception."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=not has_dicm_preamble(path))
-    except (OSError, ValueError, KeyError, TypeError, EOFError, NotImplementedError, AttributeError) as exc:
+        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=not has_dicm_preamble(path))
+        for meta in getattr(ds, "file_meta", None) or ():
+            pass
+        for element in ds:
+            pass
+        return ds
+    except MemoryError as exc:
+        raise InputError("header declares more data than can be read", path) from exc
+    except Exception as exc:  # pydicom raises many types for corrupt headers; each becomes one line
         raise InputError(f"not a readable DICOM file ({_first_line(exc)})", path) from exc
+
+
+@contextmanager
+def malformed_as_input_error(path: Path) -> Iterator[None]:
+    """Any failure while interpreting an already-read dataset names the file, never escapes raw."""
+    try:
+        yield
+    except InputError:
+        raise
+    except MemoryError as exc:
+        raise InputError("not enough memory to read this image", path) from exc
+    except Exception as exc:  # a malformed value can surface as any exception type in pydicom
+        raise InputError(f"malformed DICOM ({type(exc).__name__}: {_first_line(exc)})", path) from exc
 
 
 def is_dicomdir(ds: Dataset) -> bool:
@@ -111,6 +134,15 @@ def number_of_frames(ds: Dataset) -> int:
         return 1
 
 
+# Rust-backed decoders (pylibjpeg-rle, via pyo3) raise PanicException on corrupt streams; it
+# derives from BaseException, so decoding catches it by name rather than letting it escape.
+_DECODER_PANICS = ("PanicException",)
+
+
+def _is_decoder_failure(exc: BaseException) -> bool:
+    return isinstance(exc, Exception) or type(exc).__name__ in _DECODER_PANICS
+
+
 def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     """Stored pixel values, shaped (frames, rows, columns[, samples]), native byte order.
 
@@ -122,7 +154,9 @@ def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     else:
         try:
             stored = pixel_array(ds, as_rgb=True)
-        except Exception as exc:  # decoders raise many types; each becomes one readable line
+        except BaseException as exc:  # decoders raise many types; each becomes one readable line
+            if not _is_decoder_failure(exc):
+                raise
             raise InputError(_decode_failure(exc, syntax), path) from exc
     frames = number_of_frames(ds)
     samples = int(ds.get("SamplesPerPixel") or 1)
@@ -133,7 +167,7 @@ def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     return stored
 
 
-def _decode_failure(exc: Exception, syntax: uid.UID) -> str:
+def _decode_failure(exc: BaseException, syntax: uid.UID) -> str:
     text = _first_line(exc)
     if "length" in text.lower() or "expected" in text.lower() or isinstance(exc, EOFError):
         return f"pixel data is truncated or corrupt ({text})"

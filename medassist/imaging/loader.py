@@ -66,7 +66,9 @@ def load_image(path: str | Path) -> MedicalImage:
         raise InputError("file is empty", path)
     kind = file_kind(path)
     if kind == "dicom":
-        return dicom.image_from_dataset(dicom.read_dataset(path), path, sha256_file(path))
+        dataset = dicom.read_dataset(path)
+        with dicom.malformed_as_input_error(path):
+            return dicom.image_from_dataset(dataset, path, sha256_file(path))
     if kind == "picture":
         return read_picture(path, sha256_file(path))
     raise InputError("not a DICOM file or an image that can be read (PNG, JPEG, TIFF, BMP)", path)
@@ -242,17 +244,18 @@ def _load_series(group: list[_Header], batch: ImageBatch) -> Job[None]:
     used = [first_path]
     for header in group[1:]:
         yield Progress(0.0, f"Loading {header.path.name}")
+        k = len(used)
         try:
             ds = dicom.read_dataset(header.path)
-            dicom.check_pixels_can_be_read(ds, header.path)
-            stored = dicom.decode_stored(ds, header.path)[0]
+            with dicom.malformed_as_input_error(header.path):
+                dicom.check_pixels_can_be_read(ds, header.path)
+                stored = dicom.decode_stored(ds, header.path)[0]
+                slope, intercept = dicom.frame_rescale(ds, 0) or (1.0, 0.0)
+                np.multiply(stored, slope, out=frames[k], casting="unsafe")
+                frames[k] += intercept
         except InputError as exc:
             batch.problems.append(str(exc))
             continue
-        slope, intercept = dicom.frame_rescale(ds, 0) or (1.0, 0.0)
-        k = len(used)
-        np.multiply(stored, slope, out=frames[k], casting="unsafe")
-        frames[k] += intercept
         rescale.append((slope, intercept))
         digests.append(sha256_file(header.path))
         used.append(header.path)

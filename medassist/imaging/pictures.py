@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from medassist.errors import InputError
 from medassist.imaging.dicom import MAX_FRAME_PIXELS, check_pixel_budget
@@ -27,7 +27,7 @@ def is_picture(path: Path) -> bool:
                 return picture.format is not None
     except Image.DecompressionBombError:
         return True  # a picture, too large: read_picture says so
-    except (UnidentifiedImageError, OSError, ValueError):
+    except Exception:  # Pillow raises many types for corrupt headers (KeyError, TypeError, ...)
         return False
 
 
@@ -53,11 +53,14 @@ def read_picture(path: Path, sha256: str) -> MedicalImage:
             picture = Image.open(path)
     except Image.DecompressionBombError as exc:
         raise InputError(f"image is above the viewer's limit of {MAX_FRAME_PIXELS:,} pixels per frame ({exc})", path) from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except Exception as exc:  # Pillow raises many types for files it cannot parse
         raise InputError("not an image file Pillow can read (PNG, JPEG, TIFF, BMP)", path) from exc
     with picture:
-        columns, rows = picture.size
-        pages = int(getattr(picture, "n_frames", 1) or 1)
+        try:
+            columns, rows = picture.size
+            pages = int(getattr(picture, "n_frames", 1) or 1)
+        except Exception as exc:  # a corrupt multi-page index fails while counting pages
+            raise InputError(f"image header is corrupt ({type(exc).__name__}: {exc})", path) from exc
         check_pixel_budget(rows, columns, pages, path)
         image_format = picture.format or ""
         mode = picture.mode
@@ -66,8 +69,12 @@ def read_picture(path: Path, sha256: str) -> MedicalImage:
             for page in range(pages):
                 picture.seek(page)
                 frames.append(_frame_array(picture))
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise InputError(f"image data is truncated or corrupt ({exc})", path) from exc
+        except MemoryError as exc:
+            raise InputError("not enough memory to decode this image", path) from exc
+        except Exception as exc:  # truncated or corrupt data surfaces as many exception types
+            raise InputError(f"image data is truncated or corrupt ({type(exc).__name__}: {exc})", path) from exc
+    if not frames:
+        raise InputError("image has no pages", path)
     stack = np.stack([f for f in frames if f.shape == frames[0].shape])  # pages of another size (thumbnails) are left out
     window = None
     bits = 8 if stack.dtype == np.uint8 or mode in ("L", "P", "RGB", "RGBA", "1", "LA", "CMYK", "YCbCr") else 16

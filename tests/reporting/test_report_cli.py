@@ -10,10 +10,11 @@ import pytest
 from tests.reporting.builders import FAMILY, GIVEN, PATIENT, make_cards, make_images, make_predictions, make_records
 
 from medassist.cli.main import main
-from medassist.cli.report_cmd import analyse, plan_runs
+from medassist.inference.applicability import applicable_runs
 from medassist.inference.prediction import Explanation
 from medassist.jobs import Progress, run_job
 from medassist.session import Session
+from medassist.workflow import analyse
 
 
 def pdf_text(path) -> str:
@@ -90,8 +91,8 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
     card = make_cards()["cxr-pneumonia"].model_copy(update={"explanations": ["gradcam", "integrated_gradients"]})
     predictions = make_predictions(images)[:2]  # accepted chest image, refused CT slice
     service = FakeService([card], predictions)
-    runs = plan_runs(session, PATIENT, service.runtime.registry)
-    assert [(name, type(src).__name__) for name, src in runs] == [("cxr-pneumonia", "ImageInput")] * 2
+    runs = applicable_runs(session, service.runtime.registry, PATIENT)
+    assert [(run.model, type(run.source).__name__) for run in runs] == [("cxr-pneumonia", "ImageInput")] * 2
     problems = run_job(analyse(session, PATIENT, service))
     assert problems == []
     assert service.calls == [("predict", "cxr-pneumonia"), ("explain", "cxr-pneumonia:gradcam:pneumonia"),
@@ -100,14 +101,13 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
     assert len(stored) == 2 and len(stored[0].explanations) == 1 and stored[1].explanations == []
 
 
-def test_plan_runs_notes_and_record_models_once():
-    pytest.importorskip("medassist.inference.applicability")
+def test_notes_and_record_models_apply_once():
     session = Session()
     session.set_records(make_records())
     base = make_cards()["cxr-pneumonia"]
     notes_card = base.model_copy(update={"name": "notes", "task": "text-classification"})
     record_card = base.model_copy(update={"name": "heart", "task": "tabular-classification"})
     registry = FakeService([notes_card, record_card], []).runtime.registry
-    runs = plan_runs(session, PATIENT, registry)
-    assert [(name, type(src).__name__) for name, src in runs] == [("notes", "TextInput"), ("heart", "RecordInput")]
-    assert "productive cough" in runs[0][1].text
+    runs = applicable_runs(session, registry, PATIENT)
+    assert [(run.model, type(run.source).__name__) for run in runs] == [("notes", "TextInput"), ("heart", "RecordInput")]
+    assert "productive cough" in runs[0].source.text
