@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from medassist.errors import InputError
+
+from medassist.errors import InputError, MedAssistError
 from medassist.jobs import run_job
 from medassist.session import Session
 from medassist.workflow import analyse, load_images, recommended_options
@@ -58,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
     service = InferenceService()
     problems = run_job(analyse(session, args.patient, service, explain=not args.no_explain),
                        on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
-    for decision in run_job(recommended_options(session, args.patient, service)):
-        session.set_decision(decision, args.patient)
+    try:
+        for decision in run_job(recommended_options(session, args.patient, service)):
+            session.set_decision(decision, args.patient)
+    except MedAssistError as exc:  # the report is still worth having without treatment options
+        problems.append(f"treatment recommendations unavailable: {exc}")
     for problem in problems:
         say(f"warning: {problem}")
 

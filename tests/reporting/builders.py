@@ -160,8 +160,8 @@ def make_cards() -> dict[str, ModelCard]:
 
 
 class FakeReaders:
-    """Stand-ins for the records importer and image loader (other helpers own the real ones):
-    records come from :func:`make_records` when the file exists, images from their PNG files."""
+    """Stand-in for the records importer (another helper owns the real one): records come from
+    :func:`make_records` when the file exists. Images go through the real loader."""
 
     def __init__(self) -> None:
         self.records_calls: list[str] = []
@@ -173,9 +173,3 @@ class FakeReaders:
             raise InputError("file not found", path)
         self.records_calls.append(str(path))
         return make_records()
-
-    @staticmethod
-    def load_image(path):
-        path = Path(path)
-        frame = np.asarray(Image.open(path), dtype=np.float32)
-        return MedicalImage(path=path, frames=frame[None], modality="OT", sha256=sha256_file(path))

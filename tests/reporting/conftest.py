@@ -34,8 +34,5 @@ def fake_readers(monkeypatch) -> FakeReaders:
     readers = FakeReaders()
     importer = types.ModuleType("medassist.records.importer")
     importer.import_records = readers.import_records
-    loader = types.ModuleType("medassist.imaging.loader")
-    loader.load_image = readers.load_image
     monkeypatch.setitem(sys.modules, "medassist.records.importer", importer)
-    monkeypatch.setitem(sys.modules, "medassist.imaging.loader", loader)
     return readers
