@@ -78,13 +78,21 @@ def read_fhir(paths: list[Path], report: ImportReport | None = None) -> PatientR
     """Read FHIR JSON / NDJSON files into one :class:`PatientRecords`."""
     report = report if report is not None else ImportReport()
     tables: dict[str, list[dict]] = {}
+    unreadable: list[InputError] = []
     for path in paths:
         report.files.append(str(path))
-        entries = _ndjson_entries(path, report) if path.suffix.lower() in (".ndjson", ".jsonl") else _json_entries(path, report)
+        try:
+            entries = _ndjson_entries(path, report) if path.suffix.lower() in (".ndjson", ".jsonl") else _json_entries(path, report)
+        except InputError as exc:
+            unreadable.append(exc)
+            report.add(path.name, "", f"{exc.reason}; file skipped", "error")
+            continue
         rows = _Rows(path.name)
         _read_entries(entries, rows, report)
         for table, items in rows.rows.items():
             tables.setdefault(table, []).extend(items)
+    if unreadable and len(unreadable) == len(paths):
+        raise unreadable[0]
     frames = {table: pd.DataFrame(items) for table, items in tables.items() if items}
     return finish(frames, report)
 

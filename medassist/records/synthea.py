@@ -14,6 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
+from medassist.errors import InputError
 from medassist.records.reading import (
     FILE_COLUMN,
     WHERE_COLUMN,
@@ -70,12 +71,20 @@ def read_synthea(paths: dict[str, Path], report: ImportReport | None = None) -> 
     """Read the given Synthea tables (``{"patients": Path, ...}``) into :class:`PatientRecords`."""
     report = report if report is not None else ImportReport()
     tables: dict[str, pd.DataFrame] = {}
+    unreadable: list[InputError] = []
     for table, path in paths.items():
         report.files.append(str(path))
-        raw = read_csv_rows(path, report)
+        try:
+            raw = read_csv_rows(path, report)
+        except InputError as exc:
+            unreadable.append(exc)
+            report.add(path.name, "", f"{exc.reason}; file skipped", "error")
+            continue
         if missing_columns(raw.frame, REQUIRED[table], path.name, report):
             continue
         tables[table] = _BUILDERS[table](raw, path.name, report)
+    if unreadable and len(unreadable) == len(paths):
+        raise unreadable[0]
     return finish(tables, report)
 
 
