@@ -69,9 +69,17 @@ def import_records(path: str | Path, mapping: dict[str, str] | None = None) -> P
     return read_table(path, mapping, report)
 
 
+def needs_column_mapping(path: str | Path) -> bool:
+    """Whether ``path`` is a plain patient table (whose columns the user may be asked to map)."""
+    try:
+        return detect_format(path) == "table"
+    except InputError:
+        return False
+
+
 def nothing_read(records: PatientRecords) -> bool:
     """True when an import produced no rows in any table."""
     return not any(records.counts().values())
 
 
-__all__ = ["FORMATS", "ImportReport", "detect_format", "import_records", "nothing_read"]
+__all__ = ["FORMATS", "ImportReport", "detect_format", "import_records", "needs_column_mapping", "nothing_read"]
