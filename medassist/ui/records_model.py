@@ -71,7 +71,7 @@ class PatientTableModel(QAbstractTableModel):
         """Reorder rows by one vectorized sort, keeping selections on the same patients."""
         if not 0 <= column < len(COLUMNS) or not len(self.patients):
             return
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         positions = [int(self.order[i.row()]) for i in persistent]
         self.order = self.patients.order(column, descending=order == Qt.SortOrder.DescendingOrder)
@@ -81,7 +81,7 @@ class PatientTableModel(QAbstractTableModel):
             persistent, [self.index(int(row_of_position[p]), i.column()) for p, i in zip(positions, persistent)]
         )
         self._row_of = {}
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     def row_of(self, patient_id: str) -> int:
         """Current row of a patient, or -1."""
@@ -101,9 +101,10 @@ class PatientFilterProxy(QSortFilterProxyModel):
 
     def set_query(self, text: str) -> None:
         """Show only patients matching every word of ``text`` (empty: everyone)."""
+        self.beginFilterChange()
         self.query = text.strip()
         self._recompute()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def setSourceModel(self, model: PatientTableModel) -> None:  # noqa: N802 (Qt API)
         super().setSourceModel(model)
@@ -115,9 +116,10 @@ class PatientFilterProxy(QSortFilterProxyModel):
         self._accepted = None
 
     def _refilter(self) -> None:
-        self._recompute()
-        if self._accepted is not None:
-            self.invalidateFilter()
+        if self.query:
+            self.beginFilterChange()
+            self._recompute()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def _recompute(self) -> None:
         model = self.sourceModel()

@@ -20,12 +20,12 @@ def test_import_prints_counts_and_problems(tmp_path, capsys):
 
 
 def test_import_json_output(shared_data, capsys):
-    folder = shared_data / "synthea" / "cohort_a_california_59pts" / "csv"
+    folder = shared_data / "synthea" / "cohort_b_nebraska_111pts"
     assert main(["records", "import", str(folder), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["format"] == "synthea"
-    assert report["counts"]["patients"] == 59 and report["counts"]["observations"] == 21697
-    assert report["problems"] == []
+    assert report["counts"]["patients"] == 111 and report["counts"]["encounters"] == 7584
+    assert report["problems"] == [] and len(report["files"]) == 5
 
 
 def test_explicit_mapping_on_the_command_line(tmp_path, capsys):

@@ -21,13 +21,13 @@ def cohort_a(shared_data):
 
 
 @pytest.fixture(scope="module")
-def fhir_records(cohort_a):
-    return import_records(cohort_a / "fhir")
+def fhir_records(cohort_a_fhir):
+    return cohort_a_fhir
 
 
 @pytest.fixture(scope="module")
-def csv_records(cohort_a):
-    return import_records(cohort_a / "csv")
+def csv_records(cohort_a_csv):
+    return cohort_a_csv
 
 
 def test_bundles_match_the_csv_export_patient_by_patient(fhir_records, csv_records):
