@@ -20,6 +20,7 @@ _ALLERGY_BRUSH = QBrush(QColor("#b00020"))
 _DECEASED_BRUSH = QBrush(QColor("#7a7a7a"))
 
 Index = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, PATIENT_ID_ROLE, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole})
 
 
 class PatientTableModel(QAbstractTableModel):
@@ -50,7 +51,7 @@ class PatientTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():
             return None
         position = int(self.order[index.row()])
         column = index.column()
@@ -97,6 +98,7 @@ class PatientFilterProxy(QSortFilterProxyModel):
         super().__init__()
         self.query = ""
         self._accepted: np.ndarray | None = None
+        self._model: PatientTableModel | None = None
         self.setDynamicSortFilter(False)
 
     def set_query(self, text: str) -> None:
@@ -108,6 +110,7 @@ class PatientFilterProxy(QSortFilterProxyModel):
 
     def setSourceModel(self, model: PatientTableModel) -> None:  # noqa: N802 (Qt API)
         super().setSourceModel(model)
+        self._model = model
         model.modelAboutToBeReset.connect(self._forget)
         model.modelReset.connect(self._refilter)
         self._recompute()
@@ -129,7 +132,7 @@ class PatientFilterProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802 (Qt API)
         if self._accepted is None:
             return True
-        return bool(self._accepted[self.sourceModel().order[source_row]])
+        return bool(self._accepted[self._model.order[source_row]])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         model = self.sourceModel()
