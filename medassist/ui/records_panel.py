@@ -118,7 +118,7 @@ class PatientPanel(QWidget):
         vitals = QSplitter(Qt.Orientation.Horizontal)
         vitals.addWidget(self._titled("Observations", self.observation_list))
         vitals.addWidget(plot_scroll)
-        vitals.setSizes([230, 700])
+        vitals.setSizes([260, 640])
 
         self.timeline = EncounterTimeline()
         self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"])

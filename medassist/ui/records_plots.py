@@ -27,6 +27,7 @@ class _HoverPlot(pg.PlotWidget):
         self.setBackground("w")
         self.showGrid(x=True, y=True, alpha=0.15)
         self.setMenuEnabled(False)
+        self.getAxis("bottom").setStyle(maxTextLevel=1)  # one row of date labels: a second row gets clipped
         self.xs = np.empty(0)
         self.ys = np.empty(0)
         self.texts: list[str] = []

@@ -30,7 +30,7 @@ from medassist.ui.records_model import PatientFilterProxy, PatientTableModel
 from medassist.ui.records_panel import PatientPanel
 from medassist.ui.tabs.base import Tab
 
-_COLUMN_WIDTHS = (200, 110, 60, 85, 40, 65, 150)
+_COLUMN_WIDTHS = (180, 90, 55, 80, 40, 65, 150)
 _SEARCH_DELAY_MS = 150
 
 
@@ -98,7 +98,7 @@ class RecordsTab(Tab):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left_box)
         splitter.addWidget(self.panel)
-        splitter.setSizes([600, 800])
+        splitter.setSizes([500, 900])
         splitter.setStretchFactor(1, 1)
         QVBoxLayout(self.content).addWidget(splitter)
 
