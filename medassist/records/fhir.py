@@ -70,7 +70,7 @@ class _Rows:
 def is_fhir_json(path: Path) -> bool:
     """Whether a JSON file starts like a FHIR resource, bundle or array of resources."""
     with open(path, "rb") as handle:
-        head = handle.read(4096).decode("utf-8", errors="replace")
+        head = handle.read(65536).decode("utf-8", errors="replace")
     return '"resourceType"' in head
 
 

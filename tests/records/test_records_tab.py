@@ -15,6 +15,7 @@ from medassist.bench.records import patient_table
 from medassist.records import summary
 from medassist.records.importer import import_records
 from medassist.records.patient_list import COLUMNS, PatientList
+from medassist.records.schema import PatientRecords
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -229,12 +230,8 @@ def test_model_over_a_large_generated_table(qtbot):
 
 
 def import_records_frame(frame):
-    from medassist.records.reading import FILE_COLUMN, WHERE_COLUMN, finish
-    from medassist.records.schema import ImportReport
-
     patients = pd.DataFrame({
         "patient_id": frame["MRN"], "given_name": frame["First Name"], "family_name": frame["Last Name"],
         "birth_date": pd.to_datetime(frame["Date of Birth"]), "sex": np.where(frame["Sex"] == "F", "female", "male"),
-        FILE_COLUMN: "generated", WHERE_COLUMN: "",
     })
-    return finish({"patients": patients}, ImportReport())
+    return PatientRecords.from_frames(patients=patients)
