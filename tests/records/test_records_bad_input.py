@@ -4,9 +4,13 @@ nothing crashes, and nothing on disk changes."""
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medassist.errors import InputError
 from medassist.records.importer import import_records
@@ -139,3 +143,20 @@ def test_files_that_are_not_records_get_one_line(tmp_path):
     blank.write_bytes(b"")
     with pytest.raises(InputError, match="not a readable Excel workbook"):
         import_records(blank)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cut=st.integers(min_value=0, max_value=len(PATIENTS)), junk=st.binary(max_size=40))
+def test_damaged_csv_never_crashes_the_import(cut, junk):
+    """Any prefix of a good file followed by junk bytes: records or a one-line InputError, nothing else."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "patients.csv"
+        path.write_bytes(PATIENTS.encode()[:cut] + junk)
+        try:
+            records = import_records(Path(folder))
+        except InputError as exc:
+            assert "\n" not in str(exc) and "patients.csv" in str(exc)
+            return
+        ids = records.patient_ids
+        assert all(ids) and len(set(ids)) == len(ids)  # no empty or duplicate patient IDs survive
+        assert all(p.file == "patients.csv" and p.reason for p in records.report.problems)
