@@ -161,22 +161,15 @@ def make_cards() -> dict[str, ModelCard]:
 
 
 class FakeReaders:
-    """Stand-ins for the records importer and image loader (other helpers own the real ones):
-    records come from :func:`make_records` when the file exists, images from their PNG files."""
+    """Stand-in for the records importer: records come from :func:`make_records` when the file exists."""
 
     def __init__(self) -> None:
         self.records_calls: list[str] = []
 
-    def import_records(self, path):
+    def import_records(self, path, mapping=None):
         from medassist.errors import InputError
 
         if not Path(path).exists():
             raise InputError("file not found", path)
         self.records_calls.append(str(path))
         return make_records()
-
-    @staticmethod
-    def load_image(path):
-        path = Path(path)
-        frame = np.asarray(Image.open(path), dtype=np.float32)
-        return MedicalImage(path=path, frames=frame[None], modality="OT", sha256=sha256_file(path))

@@ -28,14 +28,9 @@ def fixed_now() -> dt.datetime:
 
 @pytest.fixture()
 def fake_readers(monkeypatch) -> FakeReaders:
-    import sys
-    import types
+    """The records importer returns the in-memory test records; images go through the real loader."""
+    import medassist.records.importer as importer
 
     readers = FakeReaders()
-    importer = types.ModuleType("medassist.records.importer")
-    importer.import_records = readers.import_records
-    loader = types.ModuleType("medassist.imaging.loader")
-    loader.load_image = readers.load_image
-    monkeypatch.setitem(sys.modules, "medassist.records.importer", importer)
-    monkeypatch.setitem(sys.modules, "medassist.imaging.loader", loader)
+    monkeypatch.setattr(importer, "import_records", readers.import_records)
     return readers
