@@ -49,9 +49,14 @@ def active_conditions(records: PatientRecords, patient_id: str) -> pd.DataFrame:
     return frame[frame["abatement"].isna()].sort_values("onset", ascending=False)
 
 
+# FHIR MedicationRequests often carry only a status, no end date.
+ENDED_MEDICATION_STATUSES = ("stopped", "completed", "cancelled", "entered-in-error", "not-taken")
+
+
 def current_medications(records: PatientRecords, patient_id: str) -> pd.DataFrame:
     frame = records.for_patient("medications", patient_id)
-    return frame[frame["stop"].isna()].sort_values("start", ascending=False)
+    ended = frame["status"].isin(ENDED_MEDICATION_STATUSES).fillna(False).astype(bool)
+    return frame[frame["stop"].isna() & ~ended].sort_values("start", ascending=False)
 
 
 def active_allergies(records: PatientRecords, patient_id: str) -> pd.DataFrame:

@@ -12,14 +12,30 @@ if TYPE_CHECKING:
     from medassist.ui.main_window import MainWindow
 
 
-def open_records(context: AppContext, path: str) -> None:
-    """Import records from ``path`` off the GUI thread; on success they replace the session's records."""
+def open_records(context: AppContext, path: str, mapping: dict[str, str] | None = None) -> None:
+    """Import records from ``path`` off the GUI thread; on success they replace the session's records.
+
+    A plain patient table first asks (here, on the GUI thread) which column is which.
+    """
+    from medassist.errors import InputError
+    from medassist.records.importer import needs_column_mapping
+
+    if mapping is None and needs_column_mapping(path):
+        from medassist.ui.records_dialogs import ask_column_mapping
+
+        try:
+            mapping = ask_column_mapping(path)
+        except InputError as exc:
+            context.show_message("Could not import records", str(exc))
+            return
+        if mapping is None:
+            return
 
     def job():
         from medassist.records.importer import import_records
 
         yield Progress(0.1, f"Reading {Path(path).name}")
-        return import_records(path)
+        return import_records(path, mapping)
 
     def done(records) -> None:
         context.session.set_records(records, [str(path)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import types
 
 import pytest
 
@@ -58,9 +57,9 @@ def test_rules_still_answer_when_the_model_is_unavailable(tmp_path):
 def fake_importer(monkeypatch):
     records = make_records(conditions=("pneumonia", "diabetes"), allergies=(PENICILLIN_ANAPHYLAXIS,),
                            medications=("warfarin",), observations={"egfr": 25.0})
-    module = types.ModuleType("medassist.records.importer")
-    module.import_records = lambda path: records
-    monkeypatch.setitem(__import__("sys").modules, "medassist.records.importer", module)
+    import medassist.records.importer as importer
+
+    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None: records)
     return records
 
 

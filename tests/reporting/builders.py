@@ -4,6 +4,7 @@ scores, a structured-data finding with feature scores, treatments and clinician 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -160,13 +161,12 @@ def make_cards() -> dict[str, ModelCard]:
 
 
 class FakeReaders:
-    """Stand-in for the records importer (another helper owns the real one): records come from
-    :func:`make_records` when the file exists. Images go through the real loader."""
+    """Stand-in for the records importer: records come from :func:`make_records` when the file exists."""
 
     def __init__(self) -> None:
         self.records_calls: list[str] = []
 
-    def import_records(self, path):
+    def import_records(self, path, mapping=None):
         from medassist.errors import InputError
 
         if not Path(path).exists():

@@ -28,11 +28,9 @@ def fixed_now() -> dt.datetime:
 
 @pytest.fixture()
 def fake_readers(monkeypatch) -> FakeReaders:
-    import sys
-    import types
+    """The records importer returns the in-memory test records; images go through the real loader."""
+    import medassist.records.importer as importer
 
     readers = FakeReaders()
-    importer = types.ModuleType("medassist.records.importer")
-    importer.import_records = readers.import_records
-    monkeypatch.setitem(sys.modules, "medassist.records.importer", importer)
+    monkeypatch.setattr(importer, "import_records", readers.import_records)
     return readers

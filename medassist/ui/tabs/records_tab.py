@@ -1,11 +1,37 @@
-"""The Records tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Records tab: the patient list (sortable, searchable by name, ID or condition, smooth at
+100,000 patients) beside the selected patient's panel, and the import report one click away.
+
+Selecting a patient makes them the session's current patient for every tab; a patient chosen
+elsewhere is selected here. The list's arrays are built in a worker after each import.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
+from medassist.jobs import Progress
+from medassist.records.patient_list import PatientList
+from medassist.records.schema import PatientRecords
 from medassist.ui.context import AppContext
+from medassist.ui.records_dialogs import ImportReportDialog
+from medassist.ui.records_model import PatientFilterProxy, PatientTableModel
+from medassist.ui.records_panel import PatientPanel
 from medassist.ui.tabs.base import Tab
+
+_COLUMN_WIDTHS = (180, 90, 55, 80, 40, 65, 150)
+_SEARCH_DELAY_MS = 150
 
 
 class RecordsTab(Tab):
@@ -13,12 +39,168 @@ class RecordsTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("No records loaded", "Open a Synthea folder, a FHIR bundle or a patient table with File > Open records (Ctrl+O), or start the demo with Help > Start demo.")
-        self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
-        self.on_patient_changed(self.session.current_patient_id)
+        self.empty.set_text(
+            "No records loaded",
+            "Open a Synthea folder, a FHIR bundle or a patient table with File > Open records (Ctrl+O), "
+            "or start the demo with Help > Start demo.",
+        )
+        self.model = PatientTableModel()
+        self.proxy = PatientFilterProxy()
+        self.proxy.setSourceModel(self.model)
+        self._records_shown: PatientRecords | None = None
+        self._following = False
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, patient ID or condition...")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search_later)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(_SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_search)
+        self.count_label = QLabel()
+        self.report_button = QPushButton("Import report")
+        self.report_button.clicked.connect(self.show_report)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        columns.setStretchLastSection(True)
+        for column, width in enumerate(_COLUMN_WIDTHS):
+            self.table.setColumnWidth(column, width)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
+
+        self.panel = PatientPanel()
+
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.count_label)
+        top.addWidget(self.report_button)
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(top)
+        left.addWidget(self.table, 1)
+        left_box = QWidget()
+        left_box.setLayout(left)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left_box)
+        splitter.addWidget(self.panel)
+        splitter.setSizes([500, 900])
+        splitter.setStretchFactor(1, 1)
+        QVBoxLayout(self.content).addWidget(splitter)
+
+        context.bridge.records_changed.connect(self.on_records_changed)
+        self.on_records_changed()
+
+    # -- records ----------------------------------------------------------------------------
+    def on_records_changed(self) -> None:
+        records = self.session.records
+        has_patients = len(records.patients) > 0
+        self.show_content(has_patients)
+        self._update_report_button()
+        if not has_patients:
+            self._records_shown = records
+            self.model.set_patients(PatientList.build(records))
+            self._update_count()
+            return
+
+        def job():
+            yield Progress(0.2, f"Preparing the list of {len(records.patients):,} patients")
+            return PatientList.build(records)
+
+        self.count_label.setText(f"Preparing {len(records.patients):,} patients...")
+        self.context.runner.submit("Prepare patient list", job, on_result=lambda built: self._list_ready(records, built),
+                                   on_error=lambda message: self.context.show_message("Patient list failed", message))
+        self.panel.show_patient(records, self.session.current_patient_id)
+
+    def _list_ready(self, records: PatientRecords, patients: PatientList) -> None:
+        if records is not self.session.records:
+            return  # a newer import replaced these records meanwhile
+        self._records_shown = records
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.model.set_patients(patients)
+        self._update_count()
+        self._select(self.session.current_patient_id)
+
+    @property
+    def list_ready(self) -> bool:
+        return self._records_shown is self.session.records
+
+    # -- search -----------------------------------------------------------------------------
+    def _search_later(self) -> None:
+        self._search_timer.start()
+
+    def apply_search(self) -> None:
+        """Filter the list now (the search box waits for a pause in typing)."""
+        self._search_timer.stop()
+        self._following = True
+        try:
+            self.proxy.set_query(self.search.text())
+        finally:
+            self._following = False
+        self._select(self.session.current_patient_id)
+        self._update_count()
+
+    def _update_count(self) -> None:
+        total = len(self.model.patients)
+        shown = self.proxy.rowCount()
+        self.count_label.setText(f"{shown:,} of {total:,} patients" if shown != total else f"{total:,} patients")
+
+    # -- current patient --------------------------------------------------------------------
+    def _row_chosen(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._following or not current.isValid():
+            return
+        patient_id = self.proxy.patient_id(current.row())
+        if patient_id is not None and patient_id != self.session.current_patient_id:
+            self.session.set_current_patient(patient_id)
 
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        self.panel.show_patient(self.session.records, patient_id)
+        if self.list_ready:
+            self._select(patient_id)
+
+    def _select(self, patient_id: str | None) -> None:
+        """Highlight the patient's row without treating it as a new choice."""
+        self._following = True
+        try:
+            row = self.proxy.proxy_row_of(patient_id) if patient_id is not None else -1
+            selection = self.table.selectionModel()
+            if row < 0:
+                selection.clearSelection()
+                selection.setCurrentIndex(QModelIndex(), QItemSelectionModel.SelectionFlag.NoUpdate)
+                return
+            index = self.proxy.index(row, 0)
+            selection.setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        finally:
+            self._following = False
+
+    # -- import report ----------------------------------------------------------------------
+    def _update_report_button(self) -> None:
+        report = self.session.records.report
+        problems, errors = len(report.problems), len(report.errors)
+        self.report_button.setEnabled(bool(report.files or report.problems))
+        self.report_button.setText(f"Import report ({problems} problem{'s' if problems != 1 else ''})")
+        colour = "#b00020" if errors else "#a15c00" if problems else ""
+        self.report_button.setStyleSheet(f"color: {colour}; font-weight: 600;" if colour else "")
+
+    def report_dialog(self) -> ImportReportDialog:
+        return ImportReportDialog(self.session.records.report, self.session.record_sources, self)
+
+    def show_report(self) -> None:
+        self.report_dialog().exec()
