@@ -112,7 +112,8 @@ def test_demo_builds_and_its_images_decode_with_the_network_blocked(tmp_path):
         "from medassist.demo import build_demo\n"
         "demo = build_demo()\n"
         "paths = [p for ps in demo.image_paths.values() for p in ps]\n"
-        "print(len(demo.records.patient_ids), sum(pydicom.dcmread(p).pixel_array.size > 0 for p in paths), len(paths))\n"
+        "decoded = sum(pydicom.dcmread(p).pixel_array.size > 0 for p in paths)\n"
+        "print(len(demo.records.patient_ids), decoded, len(paths))\n"
     )
     run = run_offline(["-c", script], tmp_path / "home")
     assert run.connection_attempts == "", run.connection_attempts
