@@ -40,8 +40,9 @@ class MedicalImage:
     photometric: str = "MONOCHROME2"
     window: WindowLevel | None = None
     spacing_mm: tuple[float, float] | None = None  # (row spacing, column spacing)
-    stored_frames: np.ndarray | None = None  # raw stored values, for the pixel readout
-    voi_lut: Any = None  # non-linear VOI LUT (callable frame -> display values) when the file has one
+    stored_frames: np.ndarray | None = None  # raw stored values when the modality LUT is a table
+    voi_lut: Any = None  # non-linear VOI LUT: callable frame -> display values in [0, 1]
+    frame_rescale: list[tuple[float, float]] | None = None  # per-frame (slope, intercept) of a linear modality LUT
     metadata: dict[str, Any] = field(default_factory=dict)
     sha256: str = ""
     is_dicom: bool = False
@@ -76,9 +77,7 @@ class MedicalImage:
         if self.is_color:
             return np.ascontiguousarray(frame.astype(np.uint8))
         if window is None and self.voi_lut is not None:
-            values = np.asarray(self.voi_lut(frame), dtype=np.float32)
-            lo, hi = float(values.min()), float(values.max())
-            scaled = (values - lo) / max(hi - lo, 1e-6)
+            scaled = np.asarray(self.voi_lut(frame), dtype=np.float32)
         else:
             wl = window or self.default_window()
             scaled = (frame.astype(np.float32) - wl.low) / max(wl.width, 1e-6)
@@ -86,6 +85,16 @@ class MedicalImage:
         if self.inverted:
             scaled = 1.0 - scaled
         return (scaled * 255.0 + 0.5).astype(np.uint8)
+
+    def stored_value(self, index: int, row: int, column: int) -> float:
+        """The value stored in the file at one pixel (before the modality LUT), for the readout."""
+        if self.stored_frames is not None:
+            return float(self.stored_frames[index, row, column])
+        value = float(self.frames[index, row, column])
+        if self.frame_rescale:
+            slope, intercept = self.frame_rescale[min(index, len(self.frame_rescale) - 1)]
+            return (value - intercept) / slope if slope else value
+        return value
 
     def model_input(self, index: int = 0) -> np.ndarray:
         """Grayscale float32 in [0, 1] as displayed with the default window (what models see)."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 from medassist import APP_NAME, __version__, paths
 from medassist.session import Session
 from medassist.settings import Settings
+from medassist.ui.autosave import AutosaveController, offer_restore
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.main_window import MainWindow
@@ -83,12 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     probe = FirstPaintProbe()
     window.installEventFilter(probe)
     window.show()
+    autosave = AutosaveController(window.context, window)
+    autosave.start()
+    QTimer.singleShot(0, lambda: offer_restore(window.context, window, on_restored=window.session_opened))
     if args.demo:
         QTimer.singleShot(0, window.start_demo)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
     window.context.runner.shutdown(5000)
+    autosave.finish()
     return code
 
 

@@ -29,6 +29,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
 from medassist.ui.presentation import initials, style_sheet
+from medassist.ui.session_files import SessionFiles
 from medassist.ui.tabs.base import Tab
 from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
 from medassist.ui.tabs.explanations_tab import ExplanationsTab
@@ -99,6 +100,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
+        self.session_files = SessionFiles(
+            context, self, lambda: self._last_folder("sessions"), self._session_saved, self.session_opened
+        )
         self._build_status_bar()
         self._build_menus()
         self.restore_geometry()
@@ -185,6 +189,10 @@ class MainWindow(QMainWindow):
         self._action(self.file_menu, "Open &image...", self.open_image_dialog, "Ctrl+I")
         self._action(self.file_menu, "Open &DICOM folder...", self.open_folder_dialog, "Ctrl+Shift+I")
         self.file_menu.addSeparator()
+        self._action(self.file_menu, "Open &session...", self.open_session_dialog, "Ctrl+Shift+O")
+        self._action(self.file_menu, "&Save session", self.session_files.save, QKeySequence.StandardKey.Save)
+        self._action(self.file_menu, "Save session &as...", self.session_files.save_as, QKeySequence.StandardKey.SaveAs)
+        self.file_menu.addSeparator()
         self._action(self.file_menu, "&Export report...", self.export_report, "Ctrl+E")
         self.file_menu.addSeparator()
         self._action(self.file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -251,6 +259,17 @@ class MainWindow(QMainWindow):
         from medassist.ui.actions import open_images
 
         open_images(self.context, path)
+
+    def open_session_dialog(self) -> None:
+        self.session_files.open_dialog()
+
+    def session_opened(self, _restored) -> None:
+        """After a session file (or a crash autosave) is loaded, the DEMO badge follows it."""
+        self.set_demo(self.session.demo)
+
+    def _session_saved(self, path) -> None:
+        self._remember_folder("sessions", str(path))
+        self.statusBar().showMessage(f"Session saved to {path}", 8000)
 
     def export_report(self) -> None:
         self.tabs.setCurrentWidget(self.tab_pages["Report"])

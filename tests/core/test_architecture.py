@@ -14,7 +14,7 @@ QT_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "qtpy", "PyQt5", 
 def core_modules() -> list[str]:
     names = []
     for info in pkgutil.walk_packages(medassist.__path__, prefix="medassist."):
-        if info.name.startswith("medassist.ui") or info.name == "medassist.__main__":
+        if info.name.startswith("medassist.ui") or info.name.endswith(".__main__"):  # __main__ runs, not imports
             continue
         names.append(info.name)
     return names

@@ -1,11 +1,176 @@
-"""The Diagnosis tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Diagnosis tab: run every model that applies to the current image, all of the patient's
+images, or the whole patient, in a worker; show each result with probability bars, the
+operating threshold, the input gate's verdict and the model card one click away.
+
+Any :class:`~medassist.inference.prediction.Prediction` renders here, whatever model made it.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import html
+from typing import Callable
 
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist import DECISION_SUPPORT_NOTICE
+from medassist.imaging.image import MedicalImage
+from medassist.inference.prediction import Prediction
+from medassist.jobs import Job, Progress
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.workers import JobHandle
+
+SCOPE_CURRENT = "Current image"
+SCOPE_IMAGES = "All of the patient's images"
+SCOPE_PATIENT = "Everything that applies (images, notes, record)"
+
+
+class ProbabilityBar(QWidget):
+    """A horizontal probability bar with the operating threshold drawn as a tick."""
+
+    def __init__(self, probability: float, threshold: float | None, positive: bool) -> None:
+        super().__init__()
+        self.probability = float(probability)
+        self.threshold = threshold
+        self.positive = positive
+        self.setMinimumSize(180, 18)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        tip = f"P = {self.probability:.3f}"
+        if threshold is not None:
+            tip += f"; operating threshold {threshold:.3f}"
+        self.setToolTip(tip)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        painter = QPainter(self)
+        rect = QRectF(0, 3, self.width() - 1, self.height() - 7)
+        painter.setPen(QPen(QColor("#9aa5b1")))
+        painter.setBrush(QColor("#eef1f4"))
+        painter.drawRect(rect)
+        fill = QRectF(rect.x(), rect.y(), rect.width() * max(0.0, min(1.0, self.probability)), rect.height())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#c0392b" if self.positive else "#4a78a8"))
+        painter.drawRect(fill)
+        if self.threshold is not None:
+            x = rect.x() + rect.width() * self.threshold
+            painter.setPen(QPen(QColor("#111111"), 2))
+            painter.drawLine(int(x), 0, int(x), self.height())
+        painter.end()
+
+
+def entry_for(context: AppContext, model: str):
+    """The registry entry of a model that has already run (its service exists: no torch import here)."""
+    if not context.inference_loaded:
+        return None
+    try:
+        return context.inference().runtime.registry.get(model)
+    except Exception:  # a model removed since it ran: the result still shows, without its card
+        return None
+
+
+def open_card_dialog(parent: QWidget, entry) -> QDialog:
+    """The model card as HTML, with its reliability plot when the card ships one."""
+    from medassist.ui.dialogs import card_html
+
+    card = entry.card
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(f"Model card: {card.title}")
+    dialog.resize(760, 640)
+    browser = QTextBrowser()
+    text = card_html(card)
+    plot = card.extra.get("reliability_plot")
+    if plot and (entry.folder / plot).is_file():
+        text += f"<h3>Calibration</h3><img src='{(entry.folder / plot).as_uri()}' width='420'>"
+    browser.setHtml(text)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(browser)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    dialog.show()
+    return dialog
+
+
+class PredictionCard(QFrame):
+    """One model result: source, gate verdict, findings with bars, model and card link."""
+
+    explain_requested = Signal(object)
+
+    def __init__(self, prediction: Prediction, open_card: Callable[[str], None]) -> None:
+        super().__init__()
+        self.prediction = prediction
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        header = QHBoxLayout()
+        title = QLabel(
+            f"<b>{html.escape(prediction.model)}</b> v{html.escape(prediction.version)} "
+            f"&middot; {html.escape(_short_source(prediction.source))} &middot; {html.escape(prediction.device)} "
+            f"&middot; {prediction.elapsed_ms:.0f} ms"
+        )
+        title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(title, 1)
+        card_button = QPushButton("Model card")
+        card_button.setToolTip("Intended use, limitations, validation metrics and calibration of this model")
+        card_button.clicked.connect(lambda: open_card(prediction.model))
+        header.addWidget(card_button)
+        self.explain_button = QPushButton("Explain")
+        self.explain_button.setEnabled(not prediction.refused)
+        self.explain_button.clicked.connect(lambda: self.explain_requested.emit(prediction))
+        header.addWidget(self.explain_button)
+        layout.addLayout(header)
+
+        if prediction.gate is not None:
+            gate = prediction.gate
+            colour = "#1e7b34" if gate.accepted else "#b00020"
+            verdict = "Input accepted" if gate.accepted else "Input refused"
+            self.gate_label = QLabel(
+                f"<span style='color:{colour}'><b>{verdict}</b></span> (gate score {gate.score:.1f}, "
+                f"limit {gate.threshold:.1f}): {html.escape(gate.reason)}"
+            )
+            self.gate_label.setWordWrap(True)
+            layout.addWidget(self.gate_label)
+        if prediction.missing_inputs:
+            missing = QLabel("Missing inputs: " + html.escape(", ".join(prediction.missing_inputs)))
+            missing.setWordWrap(True)
+            layout.addWidget(missing)
+        self.bars: dict[str, ProbabilityBar] = {}
+        if not prediction.refused:
+            for label, probability in prediction.outputs.items():
+                row = QHBoxLayout()
+                positive = label in prediction.positive
+                name = QLabel(f"<b>{html.escape(label)}</b>" if positive else html.escape(label))
+                name.setMinimumWidth(170)
+                row.addWidget(name)
+                bar = ProbabilityBar(probability, prediction.thresholds.get(label), positive)
+                self.bars[label] = bar
+                row.addWidget(bar, 1)
+                threshold = prediction.thresholds.get(label)
+                mark = f" (threshold {threshold:.2f})" if threshold is not None else ""
+                value = QLabel(f"{probability:.1%}{mark}")
+                value.setMinimumWidth(150)
+                row.addWidget(value)
+                layout.addLayout(row)
+            verdict = ", ".join(prediction.positive) if prediction.positive else "none at the operating threshold"
+            layout.addWidget(QLabel(f"Suggested findings: <b>{html.escape(verdict)}</b>"))
+
+
+def _short_source(source: str) -> str:
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class DiagnosisTab(Tab):
@@ -13,12 +178,187 @@ class DiagnosisTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("No results yet", "Load a chest radiograph or a patient record, then run a model here. Results are decision support, not a diagnosis.")
+        self.empty.set_text(
+            "No results yet",
+            "Load a chest radiograph or a patient record, then run a model here. "
+            "Results are decision support, not a diagnosis.",
+        )
+        self.handle: JobHandle | None = None
+        self._dialogs: list[QDialog] = []
+        self.explain_target: Callable[[Prediction], None] | None = None
+
+        outer = QVBoxLayout(self.content)
+        self.notice = QLabel(DECISION_SUPPORT_NOTICE)
+        self.notice.setObjectName("decisionSupportNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("background:#fff4ce; padding:4px; border:1px solid #e0c060;")
+        outer.addWidget(self.notice)
         self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
+        outer.addWidget(self.patient_label)
+
+        controls = QHBoxLayout()
+        self.scope = QComboBox()
+        self.scope.addItems([SCOPE_CURRENT, SCOPE_IMAGES, SCOPE_PATIENT])
+        self.image_choice = QComboBox()
+        self.image_choice.setMinimumWidth(220)
+        self.run_button = QPushButton("Run models")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.status = QLabel()
+        for widget in (QLabel("Run on:"), self.scope, QLabel("Image:"), self.image_choice, self.run_button,
+                       self.cancel_button, self.progress):
+            controls.addWidget(widget)
+        outer.addLayout(controls)
+        outer.addWidget(self.status)
+
+        self.results = QWidget()
+        self.results_layout = QVBoxLayout(self.results)
+        self.results_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.results)
+        outer.addWidget(scroll, 1)
+
+        context.bridge.prediction_added.connect(lambda _p: self.refresh_results())
+        context.bridge.images_changed.connect(lambda _k: self.refresh_inputs())
+        context.bridge.records_changed.connect(self.refresh_inputs)
         self.on_patient_changed(self.session.current_patient_id)
 
+    # state ---------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
         name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "No patient selected")
+        self.refresh_inputs()
+        self.refresh_results()
+
+    def refresh_inputs(self) -> None:
+        current = self.image_choice.currentIndex()
+        self.image_choice.clear()
+        for image in self.session.current_images():
+            self.image_choice.addItem(f"{image.path.name} ({image.modality})")
+        if 0 <= current < self.image_choice.count():
+            self.image_choice.setCurrentIndex(current)
+        has_inputs = bool(self.session.current_images()) or self.session.current_patient_id is not None
+        self.run_button.setEnabled(has_inputs and self.handle is None)
+        self.show_content(has_inputs or bool(self.session.current_predictions()))
+
+    def refresh_results(self) -> None:
+        while self.results_layout.count() > 1:
+            item = self.results_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        predictions = self.session.current_predictions()
+        for prediction in reversed(predictions):
+            card = PredictionCard(prediction, self.open_card)
+            card.explain_requested.connect(self._explain)
+            self.results_layout.insertWidget(self.results_layout.count() - 1, card)
+        if predictions:
+            self.show_content(True)
+
+    def selected_images(self) -> list[MedicalImage]:
+        images = self.session.current_images()
+        if self.scope.currentText() == SCOPE_CURRENT:
+            index = self.image_choice.currentIndex()
+            return [images[index]] if 0 <= index < len(images) else []
+        return images
+
+    # running -------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Submit one worker job that runs every applicable (model, input) pair in turn."""
+        if self.handle is not None:
+            return
+        scope = self.scope.currentText()
+        images = self.selected_images()
+        patient_id = self.session.current_patient_id
+        session = self.session
+        context = self.context
+
+        def make_job() -> Job[list[Prediction]]:
+            from medassist.inference.applicability import applicable_runs
+
+            service = context.inference()
+            runs = applicable_runs(session, service.runtime.registry, patient_id, images=images)
+            if scope != SCOPE_PATIENT:
+                runs = [r for r in runs if r.task == "image-classification"]
+            return run_all(service, runs, patient_id, session)
+
+        self.status.setText("Starting...")
+        self.progress.setValue(0)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.handle = self.context.runner.submit(
+            "Diagnosis",
+            make_job,
+            on_result=self._finished,
+            on_error=self._failed,
+            on_progress=self._progress,
+            on_cancelled=self._cancelled,
+        )
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.status.setText("Cancelling...")
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(100 * fraction))
+        self.status.setText(message)
+
+    def _done(self, message: str) -> None:
+        self.handle = None
+        self.cancel_button.setEnabled(False)
+        self.status.setText(message)
+        self.refresh_inputs()
+
+    def _finished(self, predictions: list[Prediction]) -> None:
+        refused = sum(p.refused for p in predictions)
+        note = f" ({refused} refused by an input gate)" if refused else ""
+        self.progress.setValue(100)
+        self._done(f"{len(predictions)} result(s){note}" if predictions else "No model applies to these inputs")
+
+    def _failed(self, message: str) -> None:
+        self._done(f"Failed: {message}")
+        self.context.show_message("Diagnosis", message)
+
+    def _cancelled(self) -> None:
+        self._done("Cancelled; results finished before the cancel are kept")
+
+    # cards and explanations ------------------------------------------------------------------
+    def open_card(self, model: str) -> None:
+        entry = entry_for(self.context, model)
+        if entry is None:
+            self.context.show_message("Model card", f"The card of '{model}' is not available.")
+            return
+        self._dialogs = [d for d in self._dialogs if d.isVisible()]
+        self._dialogs.append(open_card_dialog(self, entry))
+
+    def _explain(self, prediction: Prediction) -> None:
+        window = self.window()
+        pages = getattr(window, "tab_pages", {})
+        explanations = pages.get("Explanations")
+        if explanations is not None and hasattr(explanations, "select_prediction"):
+            explanations.select_prediction(prediction)
+            window.tabs.setCurrentWidget(explanations)
+
+
+def run_all(service, runs, patient_id: str | None, session) -> Job[list[Prediction]]:
+    """Run each (model, input) pair; each result is stored as soon as it exists, so a cancel keeps them."""
+    predictions: list[Prediction] = []
+    for index, run in enumerate(runs):
+        yield Progress(index / max(len(runs), 1), f"{run.label} ({index + 1} of {len(runs)})")
+        job = service.predict(run.model, run.source, patient_id)
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as done:
+                prediction = done.value
+                break
+            yield Progress((index + step.fraction) / len(runs), f"{run.label}: {step.message}")
+        session.add_prediction(prediction)
+        predictions.append(prediction)
+    yield Progress(1.0, "Done")
+    return predictions

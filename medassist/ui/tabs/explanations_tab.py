@@ -1,11 +1,67 @@
-"""The Explanations tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Explanations tab: why did a model say what it said?
+
+Pick a result, a method and an output; the map is computed in a worker (cached by the core),
+stored on the result, and shown by kind: image maps side by side (image | map | overlay) with
+their faithfulness score, note highlights and feature attributions in their own views.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import html
+from pathlib import Path
 
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist import DECISION_SUPPORT_NOTICE
+from medassist.imaging.image import MedicalImage
+from medassist.inference.prediction import Explanation, Prediction
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.image_map_view import ImageMapView
+from medassist.ui.workers import JobHandle
+
+METHOD_NAMES = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients"}
+VIEW_MODULES = {
+    "token_scores": ("medassist.ui.widgets.token_view", "TokenScoresView"),
+    "feature_scores": ("medassist.ui.widgets.feature_view", "FeatureScoresView"),
+}
+
+
+def image_for(session, prediction: Prediction) -> tuple[MedicalImage, int] | None:
+    """The loaded image (and frame) a prediction was made on, matched by path and content hash."""
+    path, _, frame_part = prediction.source.partition("#frame")
+    frame = int(frame_part) if frame_part.isdigit() else 0
+    for images in session.images.values():
+        for image in images:
+            if str(image.path) == path and (not image.sha256 or image.n_frames > 1 or image.sha256 == prediction.input_sha256):
+                return image, frame
+    return None
+
+
+def describe_faithfulness(explanation: Explanation) -> str:
+    f = explanation.faithfulness or {}
+    if not f:
+        return "Faithfulness: not measured"
+    score = f.get("score", 0.0)
+    verdict = "good" if score >= 0.2 else "moderate" if score >= 0.05 else "weak - do not rely on this map"
+    return (
+        f"Faithfulness {score:+.2f} vs a random pixel order ({verdict}): insertion AUC "
+        f"{f.get('insertion_auc', 0):.2f} (random {f.get('random_insertion_auc', 0):.2f}), deletion AUC "
+        f"{f.get('deletion_auc', 0):.2f} (random {f.get('random_deletion_auc', 0):.2f})"
+    )
 
 
 class ExplanationsTab(Tab):
@@ -13,12 +69,273 @@ class ExplanationsTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("Nothing to explain yet", "Run a model in the Diagnosis tab; saliency maps, note highlights and feature attributions appear here.")
-        self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
+        self.empty.set_text(
+            "Nothing to explain yet",
+            "Run a model in the Diagnosis tab; saliency maps, note highlights and feature attributions appear here.",
+        )
+        self.handle: JobHandle | None = None
+        self.predictions: list[Prediction] = []
+        self.current: tuple[Prediction, Explanation] | None = None
+        self._kind_views: dict[str, QWidget] = {}
+
+        outer = QVBoxLayout(self.content)
+        notice = QLabel(DECISION_SUPPORT_NOTICE + " Saliency maps show what drove the model, not where disease is.")
+        notice.setWordWrap(True)
+        notice.setStyleSheet("background:#fff4ce; padding:4px; border:1px solid #e0c060;")
+        outer.addWidget(notice)
+
+        row = QHBoxLayout()
+        self.prediction_choice = QComboBox()
+        self.prediction_choice.setMinimumWidth(320)
+        self.prediction_choice.currentIndexChanged.connect(self._prediction_changed)
+        self.method_choice = QComboBox()
+        self.target_choice = QComboBox()
+        self.explain_button = QPushButton("Explain")
+        self.explain_button.clicked.connect(self.explain)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        for widget in (QLabel("Result:"), self.prediction_choice, QLabel("Method:"), self.method_choice,
+                       QLabel("Output:"), self.target_choice, self.explain_button, self.cancel_button):
+            row.addWidget(widget)
+        outer.addLayout(row)
+
+        row2 = QHBoxLayout()
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setMaximumWidth(200)
+        self.opacity.valueChanged.connect(lambda v: self.map_view.set_opacity(v / 100))
+        self.viewer_button = QPushButton("Show on viewer")
+        self.viewer_button.setToolTip("Put this map on the Images tab's heatmap layer")
+        self.viewer_button.setEnabled(False)
+        self.viewer_button.clicked.connect(self.show_on_viewer)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        for widget in (QLabel("Overlay opacity:"), self.opacity, self.viewer_button, self.progress):
+            row2.addWidget(widget)
+        outer.addLayout(row2)
+        self.faithfulness = QLabel()
+        self.faithfulness.setObjectName("faithfulnessLabel")
+        self.faithfulness.setWordWrap(True)
+        self.status = QLabel()
+        outer.addWidget(self.faithfulness)
+        outer.addWidget(self.status)
+
+        self.views = QStackedWidget()
+        self.map_view = ImageMapView()
+        self.text_view = QTextBrowser()
+        self.views.addWidget(self.map_view)
+        self.views.addWidget(self.text_view)
+        outer.addWidget(self.views, 1)
+
+        context.bridge.prediction_added.connect(lambda _p: self.refresh())
         self.on_patient_changed(self.session.current_patient_id)
 
+    # choices -------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        chosen = self.selected_prediction()
+        self.predictions = [p for p in self.session.current_predictions() if not p.refused]
+        self.prediction_choice.blockSignals(True)
+        self.prediction_choice.clear()
+        for p in self.predictions:
+            self.prediction_choice.addItem(f"{p.model}: {Path(p.source).name} ({p.created[11:16]})")
+        self.prediction_choice.blockSignals(False)
+        if chosen in self.predictions:
+            self.prediction_choice.setCurrentIndex(self.predictions.index(chosen))
+        elif self.predictions:
+            self.prediction_choice.setCurrentIndex(len(self.predictions) - 1)
+        self._prediction_changed()
+        self.show_content(bool(self.predictions))
+
+    def selected_prediction(self) -> Prediction | None:
+        index = self.prediction_choice.currentIndex()
+        return self.predictions[index] if 0 <= index < len(self.predictions) else None
+
+    def select_prediction(self, prediction: Prediction) -> None:
+        self.refresh()
+        if prediction in self.predictions:
+            self.prediction_choice.setCurrentIndex(self.predictions.index(prediction))
+
+    def _prediction_changed(self) -> None:
+        prediction = self.selected_prediction()
+        self.method_choice.clear()
+        self.target_choice.clear()
+        if prediction is None:
+            return
+        methods = self._methods_for(prediction)
+        for method in methods:
+            self.method_choice.addItem(METHOD_NAMES.get(method, method), method)
+        outputs = sorted(prediction.outputs, key=lambda k: -prediction.outputs[k])
+        for label in outputs:
+            self.target_choice.addItem(f"{label} ({prediction.outputs[label]:.0%})", label)
+        if prediction.explanations:
+            self.display(prediction, prediction.explanations[-1])
+        else:
+            self._show_image_only(prediction)
+
+    def _methods_for(self, prediction: Prediction) -> list[str]:
+        if self.context.inference_loaded:
+            try:
+                card = self.context.inference().runtime.registry.get(prediction.model).card
+                if card is not None and card.explanations:
+                    return list(card.explanations)
+            except Exception:  # model gone since it ran: offer what the result already has
+                pass
+        return sorted({e.method for e in prediction.explanations}) or ["gradcam", "integrated_gradients"]
+
+    # running -------------------------------------------------------------------------------
+    def explain(self) -> None:
+        prediction = self.selected_prediction()
+        if prediction is None or self.handle is not None:
+            return
+        method = self.method_choice.currentData()
+        target = self.target_choice.currentData()
+        source = self._source_for(prediction)
+        if source is None:
+            self.status.setText("The input of this result is no longer loaded; open it again to explain it.")
+            return
+        context = self.context
+
+        def make_job():
+            return context.inference().explain(prediction.model, source, method, target)
+
+        self.progress.setValue(0)
+        self.status.setText(f"Computing {METHOD_NAMES.get(method, method)} for {target}...")
+        self.explain_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.handle = context.runner.submit(
+            "Explanation",
+            make_job,
+            on_result=lambda explanation: self._finished(prediction, explanation),
+            on_error=self._failed,
+            on_progress=lambda f, m: (self.progress.setValue(int(100 * f)), self.status.setText(m)),
+            on_cancelled=lambda: self._done("Cancelled"),
+        )
+
+    def _source_for(self, prediction: Prediction):
+        from medassist.inference.inputs import ImageInput, RecordInput, TextInput
+
+        found = image_for(self.session, prediction)
+        if found is not None:
+            return ImageInput(found[0], found[1])
+        if prediction.task == "tabular-classification" and prediction.patient_id:
+            return RecordInput(self.session.records, prediction.patient_id)
+        if prediction.task == "text-classification" and prediction.patient_id:
+            from medassist.inference.applicability import newest_note
+
+            note = newest_note(self.session, prediction.patient_id)
+            if isinstance(note, TextInput) and note.sha256 == prediction.input_sha256:
+                return note
+        return None
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def _done(self, message: str) -> None:
+        self.handle = None
+        self.explain_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.setText(message)
+
+    def _failed(self, message: str) -> None:
+        self._done(f"Failed: {message}")
+
+    def _finished(self, prediction: Prediction, explanation: Explanation) -> None:
+        self.session.add_explanation(prediction, explanation)
+        self.progress.setValue(100)
+        self._done(f"{METHOD_NAMES.get(explanation.method, explanation.method)} for {explanation.target} "
+                   f"in {explanation.elapsed_ms:.0f} ms")
+        if prediction is self.selected_prediction():
+            self.display(prediction, explanation)
+
+    # display -------------------------------------------------------------------------------
+    def display(self, prediction: Prediction, explanation: Explanation) -> None:
+        """Show an explanation in the view for its kind."""
+        self.current = (prediction, explanation)
+        self.faithfulness.setText(describe_faithfulness(explanation))
+        if explanation.kind == "image_map":
+            found = image_for(self.session, prediction)
+            if found is None:
+                self._text_fallback(explanation, "the image is no longer loaded")
+                return
+            image, frame = found
+            gray = image.display_frame(frame)
+            if gray.ndim == 3:
+                gray = (gray.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.uint8)
+            name = METHOD_NAMES.get(explanation.method, explanation.method)
+            score = (explanation.faithfulness or {}).get("score")
+            caption = f"{name}: {explanation.target}" + (f"  (faithfulness {score:+.2f})" if score is not None else "")
+            self.map_view.set_content(gray, np.asarray(explanation.values, dtype=np.float32), caption)
+            self.map_view.set_opacity(self.opacity.value() / 100)
+            self.views.setCurrentWidget(self.map_view)
+            self.viewer_button.setEnabled(True)
+            return
+        self.viewer_button.setEnabled(False)
+        view = self._kind_view(explanation.kind)
+        if view is None:
+            self._text_fallback(explanation, "its viewer is not installed")
+            return
+        view.show_explanation(prediction, explanation)
+        self.views.setCurrentWidget(view)
+
+    def _kind_view(self, kind: str) -> QWidget | None:
+        if kind in self._kind_views:
+            return self._kind_views[kind]
+        spec = VIEW_MODULES.get(kind)
+        if spec is None:
+            return None
+        try:
+            import importlib
+
+            cls = getattr(importlib.import_module(spec[0]), spec[1])
+        except (ImportError, AttributeError):
+            return None
+        view = cls()
+        self._kind_views[kind] = view
+        self.views.addWidget(view)
+        return view
+
+    def _text_fallback(self, explanation: Explanation, why: str) -> None:
+        values = np.asarray(explanation.values).reshape(-1)
+        labels = explanation.labels or []
+        rows = sorted(zip(labels, values), key=lambda r: -abs(float(r[1])))[:30]
+        body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{float(v):+.4f}</td></tr>" for k, v in rows)
+        self.text_view.setHtml(
+            f"<p><i>Plain view ({html.escape(why)}).</i></p><p>{html.escape(explanation.method)} for "
+            f"{html.escape(explanation.target)}</p><table>{body}</table>"
+        )
+        self.views.setCurrentWidget(self.text_view)
+
+    def _show_image_only(self, prediction: Prediction) -> None:
+        self.current = None
+        self.viewer_button.setEnabled(False)
+        self.faithfulness.setText("No explanation yet: choose a method and an output, then Explain.")
+        found = image_for(self.session, prediction)
+        if found is None:
+            self.map_view.clear()
+            return
+        gray = found[0].display_frame(found[1])
+        if gray.ndim == 2:
+            self.map_view.set_content(gray, None)
+        self.views.setCurrentWidget(self.map_view)
+
+    def show_on_viewer(self) -> None:
+        """Hand the map to the Images tab's heatmap layer, when that viewer offers one."""
+        if self.current is None:
+            return
+        prediction, explanation = self.current
+        found = image_for(self.session, prediction)
+        window = self.window()
+        images_tab = getattr(window, "tab_pages", {}).get("Images")
+        show_overlay = getattr(images_tab, "show_overlay", None)
+        if found is None or show_overlay is None:
+            self.status.setText("The Images viewer cannot show overlays in this build.")
+            return
+        label = f"{METHOD_NAMES.get(explanation.method, explanation.method)}: {explanation.target}"
+        show_overlay(found[0], found[1], np.array(explanation.values, copy=True), label)
+        window.tabs.setCurrentWidget(images_tab)

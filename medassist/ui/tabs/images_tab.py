@@ -1,11 +1,24 @@
-"""The Images tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Images tab: the viewer, the patient's thumbnails and the DICOM tag browser.
+
+It follows the session: the current patient's images (``session.current_images()``) fill the
+strip, new images appear as they are loaded, and other tabs can lay an explanation heatmap
+over an image with :meth:`ImagesTab.show_overlay`.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import html
 
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout
+
+from medassist.imaging.image import MedicalImage
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
+
+FILE_FILTER = "Images (*.dcm *.dicom *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;All files (*)"
 
 
 class ImagesTab(Tab):
@@ -13,12 +26,111 @@ class ImagesTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("No images for this patient", "Open a DICOM file or folder, or a PNG/JPEG/TIFF image, with File > Open image (Ctrl+I).")
-        self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
+        self.empty.set_text(
+            "No images for this patient",
+            "Open a DICOM file, folder or DICOMDIR, or a PNG/JPEG/TIFF/BMP image, with File > Open image (Ctrl+I) "
+            "or File > Open DICOM folder (Ctrl+Shift+I).",
+        )
+        self.viewer = ImageViewer()
+        self.thumbnails = ThumbnailStrip()
+        self.tags = DicomTagBrowser()
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.side = QTabWidget()
+        self.side.addTab(self.info, "Image")
+        self.side.addTab(self.tags, "DICOM tags")
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.viewer)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1000, 320])
+        open_button = QPushButton("Open image…")
+        open_button.clicked.connect(self.open_dialog)
+        strip = QHBoxLayout()
+        strip.addWidget(self.thumbnails, 1)
+        strip.addWidget(open_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(strip)
+
+        self.thumbnails.image_chosen.connect(self.show_image)
+        context.bridge.images_changed.connect(self._images_changed)
         self.on_patient_changed(self.session.current_patient_id)
 
+    # following the session ----------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        self.refresh()
+
+    def _images_changed(self, patient_key: str) -> None:
+        if patient_key == self.session.patient_key:
+            self.refresh(select_newest=True)
+
+    def refresh(self, select_newest: bool = False) -> None:
+        images = self.session.current_images()
+        self.thumbnails.set_images(images)
+        self.show_content(bool(images))
+        if not images:
+            self.show_image(None)
+            return
+        current = self.viewer.image
+        if select_newest or not any(image is current for image in images):
+            self.show_image(images[-1] if select_newest else images[0])
+        else:
+            self.thumbnails.select(current)
+
+    @property
+    def images(self) -> list[MedicalImage]:
+        return list(self.thumbnails.images)
+
+    # showing ----------------------------------------------------------------------------------
+    def show_image(self, image: MedicalImage | None, frame: int = 0) -> None:
+        if image is not None and image is self.viewer.image:
+            self.viewer.set_frame(frame)
+            return
+        self.viewer.set_image(image, frame)
+        self.tags.show_image(image)
+        self.info.setText(self._info_text(image) if image is not None else "")
+        if image is not None:
+            self.thumbnails.select(image)
+
+    def show_overlay(self, image: MedicalImage, frame: int, heatmap: np.ndarray | None, label: str) -> None:
+        """Lay an explanation heatmap over ``image`` at ``frame`` (``None`` removes it); called by other tabs."""
+        if not any(known is image for known in self.thumbnails.images):
+            self.thumbnails.set_images(self.thumbnails.images + [image])
+            self.show_content(True)
+        self.show_image(image, frame)
+        self.viewer.set_frame(frame)
+        self.viewer.set_overlay(image, frame, heatmap, label)
+
+    def open_dialog(self) -> None:
+        from medassist.ui.actions import open_images
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", "", FILE_FILTER)
+        for path in paths:
+            open_images(self.context, path)
+
+    @staticmethod
+    def _info_text(image: MedicalImage) -> str:
+        meta = image.metadata
+        spacing = image.spacing_mm
+        rows = [
+            ("File", image.path.name),
+            ("Patient", f"{meta.get('patient_name') or '-'} (ID {meta.get('patient_id') or '-'})"),
+            ("Study date", meta.get("study_date") or "-"),
+            ("Modality", " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))),
+            ("Series", meta.get("series_description") or "-"),
+            ("Size", f"{image.shape[1]} x {image.shape[0]} px, {image.n_frames} frame(s)"),
+            ("Pixels", f"{meta.get('bits_stored', '?')} bits stored, {meta.get('photometric_stored') or image.photometric}"),
+            ("Encoding", meta.get("transfer_syntax") or "-"),
+            ("Spacing", f"{spacing[0]:g} x {spacing[1]:g} mm ({meta.get('spacing_source')})" if spacing else "unknown: lengths in pixels"),
+            ("Slice spacing", f"{meta['slice_spacing_mm']:g} mm" if meta.get("slice_spacing_mm") else ""),
+            ("SHA-256", image.sha256[:16] + "…"),
+        ]
+        return "<table>" + "".join(
+            f"<tr><td><b>{label}</b>&nbsp;</td><td>{html.escape(str(value))}</td></tr>" for label, value in rows if value
+        ) + "</table>"

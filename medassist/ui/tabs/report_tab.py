@@ -1,11 +1,65 @@
-"""The Report tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Report tab: a live preview of the PDF pages, export (atomic) and print.
+
+The PDF is the same one ``medassist report`` writes (reportlab, in core). Content is read
+from the session on the GUI thread; layout and page rendering (QtPdf into QImages) run in a
+worker; QPixmaps are made back on the GUI thread. Changes to results, treatments or notes
+refresh the preview when the tab is visible.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import datetime as _dt
+from pathlib import Path
 
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QTimer
+from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist.jobs import Job, Progress
+from medassist.reporting.content import ReportContent, collect_report
+from medassist.reporting.deidentify import deidentify
+from medassist.reporting.pdf import build_pdf, write_pdf
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+
+PREVIEW_WIDTH = 1000  # pixels per rendered page; scaled down to the view's width
+REFRESH_DELAY_MS = 700
+
+
+def render_pages(data: bytes, width: int = PREVIEW_WIDTH) -> list[QImage]:
+    """PDF bytes -> one QImage per page (QImage, unlike QPixmap, may be made in a worker)."""
+    from PySide6.QtPdf import QPdfDocument
+
+    document = QPdfDocument(None)
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    document.load(buffer)
+    pages = []
+    for index in range(document.pageCount()):
+        size = document.pagePointSize(index)
+        pages.append(document.render(index, QSize(width, round(width * size.height() / size.width()))))
+    document.close()
+    return pages
+
+
+def preview_job(content: ReportContent, anonymise: bool) -> Job[tuple[bytes, list[QImage]]]:
+    if anonymise:
+        content = deidentify(content)
+    data = yield from build_pdf(content)
+    yield Progress(0.95, "Rendering preview")
+    return data, render_pages(data)
 
 
 class ReportTab(Tab):
@@ -13,12 +67,211 @@ class ReportTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("No report yet", "Select a patient and run the models you need; then preview, print or export the signed PDF report here.")
-        self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
+        self.empty.set_text("No report yet", "Select a patient and run the models you need; then preview, print or "
+                                              "export the signed PDF report here.")
+        self.pdf: bytes | None = None
+        self.last_export: Path | None = None
+        self.page_images: list[QImage] = []
+        self.stale = True
+        self.rendering = False
+        self.generation = 0
+
+        self.clinician = QLineEdit()
+        self.clinician.setPlaceholderText("Clinician named in the signature block")
+        self.clinician.setText(self.session.clinician_name or context.settings.clinician_name)
+        self.clinician.editingFinished.connect(self._clinician_changed)
+        self.deidentify_box = QCheckBox("De-identify")
+        self.deidentify_box.setToolTip("Remove names, IDs, birth date, address and free-text identifiers; "
+                                       "shift all dates by one random offset")
+        self.deidentify_box.toggled.connect(lambda _on: self.schedule_refresh(0))
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(lambda: self.schedule_refresh(0))
+        self.export_button = QPushButton("Export PDF...")
+        self.export_button.clicked.connect(self.export_pdf)
+        self.print_button = QPushButton("Print...")
+        self.print_button.clicked.connect(self.print_report)
+        self.status = QLabel()
+        self.status.setObjectName("reportStatus")
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Clinician:"))
+        bar.addWidget(self.clinician, 1)
+        for widget in (self.deidentify_box, self.refresh_button, self.export_button, self.print_button):
+            bar.addWidget(widget)
+        self.pages_widget = QWidget()
+        self.pages_layout = QVBoxLayout(self.pages_widget)
+        self.pages_layout.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.pages_layout.setSpacing(12)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.pages_widget)
+        self.scroll.setObjectName("reportPreview")
+        column = QVBoxLayout(self.content)
+        column.addLayout(bar)
+        column.addWidget(self.status)
+        column.addWidget(self.scroll, 1)
+
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.refresh)
+        bridge = context.bridge
+        for signal in (bridge.prediction_added, bridge.explanation_added, bridge.decisions_changed,
+                       bridge.notes_changed, bridge.images_changed, bridge.records_changed):
+            signal.connect(lambda *_args: self.schedule_refresh())
         self.on_patient_changed(self.session.current_patient_id)
 
+    # preview -------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        has_patient = patient_id is not None
+        self.show_content(has_patient)
+        self._clear_pages()
+        self.pdf = None
+        if has_patient:
+            self.schedule_refresh(0)
+
+    def schedule_refresh(self, delay_ms: int = REFRESH_DELAY_MS) -> None:
+        """Re-render soon if the tab is on screen; otherwise when it is next shown."""
+        self.stale = True
+        if self.isVisible() and self.session.current_patient_id is not None:
+            self.timer.start(delay_ms)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self.stale:
+            self.schedule_refresh(0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._show_pages()
+
+    def current_content(self) -> ReportContent | None:
+        patient_id = self.session.current_patient_id
+        if patient_id is None:
+            return None
+        return collect_report(self.session, patient_id, settings=self.context.settings)
+
+    def refresh(self) -> None:
+        if not self.clinician.hasFocus():
+            self.clinician.setText(self.session.clinician_name or self.context.settings.clinician_name)
+        content = self.current_content()
+        if content is None:
+            return
+        if self.rendering:  # one render at a time; the latest request runs when it ends
+            self.stale = True
+            return
+        self.stale = False
+        self.rendering = True
+        self.generation += 1
+        generation = self.generation
+        self.status.setText("Rendering the report...")
+        self.context.runner.submit(
+            "Report preview", lambda: preview_job(content, self.deidentify_box.isChecked()),
+            on_result=lambda result: self._preview_ready(generation, result),
+            on_error=self._preview_failed,
+        )
+
+    def _preview_ready(self, generation: int, result: tuple[bytes, list[QImage]]) -> None:
+        self.rendering = False
+        if self.stale:
+            self.schedule_refresh(0)
+        if generation != self.generation:
+            return
+        self.pdf, self.page_images = result
+        self._show_pages()
+        mode = "de-identified" if self.deidentify_box.isChecked() else "identified"
+        self.status.setText(f"{len(self.page_images)} page(s), {mode}; updated {_dt.datetime.now():%H:%M:%S}. "
+                            "Export writes exactly this report.")
+
+    def _preview_failed(self, message: str) -> None:
+        self.rendering = False
+        self.status.setText(f"The report could not be rendered: {message}")
+
+    def _clear_pages(self) -> None:
+        while self.pages_layout.count():
+            item = self.pages_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+
+    def _show_pages(self) -> None:
+        if not self.page_images:
+            return
+        width = max(300, min(PREVIEW_WIDTH, self.scroll.viewport().width() - 40))
+        self._clear_pages()
+        for image in self.page_images:
+            label = QLabel()
+            label.setObjectName("reportPage")
+            label.setPixmap(QPixmap.fromImage(image).scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+            label.setStyleSheet("background: white; border: 1px solid #9aa5b1;")
+            self.pages_layout.addWidget(label)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_images)
+
+    def _clinician_changed(self) -> None:
+        if self.clinician.text() != self.session.clinician_name:
+            self.session.clinician_name = self.clinician.text().strip()
+            self.schedule_refresh(0)
+
+    # export and print ----------------------------------------------------------------------------
+    def suggested_name(self) -> str:
+        stamp = _dt.date.today().isoformat()
+        if self.deidentify_box.isChecked() or self.session.current_patient_id is None:
+            return f"report-deidentified-{stamp}.pdf"
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.session.current_patient_id)
+        return f"report-{safe}-{stamp}.pdf"
+
+    def export_pdf(self, path: str | Path | None = None) -> None:
+        """Write the current patient's report (File > Export report); atomic, in a worker."""
+        content = self.current_content()
+        if content is None:
+            self.context.show_message("No report to export", "Select a patient first.")
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export report", str(Path.home() / self.suggested_name()),
+                                                  "PDF (*.pdf)")
+            if not path:
+                return
+        target = Path(path) if str(path).lower().endswith(".pdf") else Path(f"{path}.pdf")
+        anonymise = self.deidentify_box.isChecked()
+        if anonymise:
+            content = deidentify(content)
+        audit = self.context.audit
+
+        def saved(written: Path) -> None:
+            audit.append("report_exported", file=str(written), report_id=content.report_id, deidentified=anonymise,
+                         patient_id=None if anonymise else content.patient.patient_id,
+                         models={m.name: m.weights_sha256 for m in content.models})
+            self.status.setText(f"Report saved to {written}")
+            self.last_export = written
+
+        self.context.runner.submit("Export report", lambda: write_pdf(content, target), on_result=saved,
+                                   on_error=lambda message: self.context.show_message("Could not save the report", message))
+
+    def print_report(self) -> None:
+        if not self.pdf:
+            self.context.show_message("Nothing to print yet", "Wait for the preview to finish rendering.")
+            return
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print report")
+        if dialog.exec() == QPrintDialog.DialogCode.Accepted:
+            print_pdf(self.pdf, printer)
+
+
+def print_pdf(data: bytes, printer: QPrinter) -> int:
+    """Paint each page onto the printer at its resolution; returns the pages printed."""
+    page_rect = printer.pageRect(QPrinter.Unit.DevicePixel).toRect()
+    images = render_pages(data, width=page_rect.width())
+    painter = QPainter()
+    if not painter.begin(printer):
+        return 0
+    try:
+        for index, image in enumerate(images):
+            if index:
+                printer.newPage()
+            scaled = image.scaled(page_rect.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            painter.drawImage(0, 0, scaled)
+    finally:
+        painter.end()
+    return len(images)

@@ -1,11 +1,82 @@
-"""The Treatment tab (filled in by its own issue; for now the empty state and the current patient)."""
+"""The Treatment tab: ranked options with why, warnings in severity colours, exclusions with reasons,
+questions for missing inputs, and the clinician's accept / reject / modify decision per option.
+
+The recommendation is computed in a worker (:func:`medassist.recommend.service.recommendation_job`);
+decisions go into the session (``session.set_decision``) where the report reads them.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout
+import html
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist import DECISION_SUPPORT_NOTICE
+from medassist.recommend.engine import Recommendation, SafetyWarning, TreatmentOption
+from medassist.session import TreatmentDecision
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+
+# Background / text colours per severity: clear, distinct, readable (white or dark text).
+SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
+    "contraindicated": ("#6a1b1b", "#ffffff"),
+    "major": ("#c62828", "#ffffff"),
+    "moderate": ("#ef8a00", "#1a1a1a"),
+    "minor": ("#fff3bf", "#5c4a00"),
+}
+SETTING_CHOICES = (("Outpatient", "outpatient"), ("Hospital ward", "inpatient"), ("Severe / ICU", "severe"))
+DECISION_LABELS = {"accepted": "Accepted", "rejected": "Rejected", "modified": "Modified", "pending": ""}
+OPTION_ROLE = Qt.ItemDataRole.UserRole
+WARNING_COLUMN, DECISION_COLUMN = 2, 3
+
+
+def severity_badge(severity: str) -> str:
+    background, foreground = SEVERITY_COLOURS[severity]
+    return (f'<span style="background:{background}; color:{foreground}; font-weight:bold; padding:1px 4px;">'
+            f"&nbsp;{severity.upper()}&nbsp;</span>")
+
+
+def warning_html(warning: SafetyWarning) -> str:
+    source = f'<br><span style="color:#627d98;">Source: {html.escape(warning.source)}</span>' if warning.source else ""
+    return f"<p>{severity_badge(warning.severity)} {html.escape(warning.message)}{source}</p>"
+
+
+def option_html(option: TreatmentOption) -> str:
+    """The detail pane for one option: dose, why, warnings, sources (or why it is excluded)."""
+    parts = [f"<h3>{html.escape(option.label)}</h3>"]
+    if option.excluded:
+        parts.append(f"<p>{severity_badge('contraindicated')} <b>Not offered for this patient.</b></p>")
+        parts += [f"<p>{html.escape(r)}</p>" for r in option.exclusion_reasons]
+    else:
+        parts.append(f"<p><b>Rank {option.rank}</b> &middot; {html.escape(option.condition)} &middot; "
+                     f"{option.line.replace('_', ' ')} &middot; score {option.score:.2f}</p>")
+    parts.append(f"<p><b>Dose:</b> {html.escape(option.dose)}</p>")
+    if option.dose_for_patient:
+        parts.append(f"<p><b>For this patient:</b> {html.escape(option.dose_for_patient)}</p>")
+    ingredients = ", ".join(f"{i['name']} (RxNorm {i['rxcui']})" for i in option.ingredients) or "no drug"
+    parts.append(f"<p><b>Ingredients:</b> {html.escape(ingredients)}</p>")
+    parts.append("<p><b>Why</b></p><ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in option.rationale) + "</ul>")
+    if option.note:
+        parts.append(f"<p><i>{html.escape(option.note)}</i></p>")
+    if option.warnings:
+        parts.append("<p><b>Warnings</b></p>" + "".join(warning_html(w) for w in option.warnings))
+    parts.append("<p><b>Sources</b></p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in option.sources) + "</ul>")
+    return "".join(parts)
 
 
 class TreatmentTab(Tab):
@@ -13,12 +84,292 @@ class TreatmentTab(Tab):
 
     def __init__(self, context: AppContext) -> None:
         super().__init__(context)
-        self.empty.set_text("No treatment options yet", "Select a patient with a confirmed finding or a problem list; options, warnings and exclusions appear here for review.")
-        self.patient_label = QLabel()
-        QVBoxLayout(self.content).addWidget(self.patient_label)
+        self.empty.set_text(
+            "No treatment options yet",
+            "Select a patient with a confirmed finding or a problem list; options, warnings and exclusions appear here for review.",
+        )
+        self.result: Recommendation | None = None
+        self._request = 0
+        self._computed_findings: tuple[str, ...] = ()
+        self._build()
+        context.bridge.decisions_changed.connect(self._on_decisions_changed)
+        context.bridge.records_changed.connect(lambda: self.refresh())
         self.on_patient_changed(self.session.current_patient_id)
 
+    # layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self.content)
+        self.notice = QLabel(DECISION_SUPPORT_NOTICE)
+        self.notice.setObjectName("decisionSupport")
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Care setting:"))
+        self.setting = QComboBox()
+        for text, value in SETTING_CHOICES:
+            self.setting.addItem(text, value)
+        self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
+        controls.addWidget(self.setting)
+        self.use_model = QCheckBox("Order with learned recommender")
+        self.use_model.setChecked(True)
+        self.use_model.toggled.connect(lambda _on: self.refresh())
+        controls.addWidget(self.use_model)
+        self.card_button = QPushButton("Model card and limits...")
+        self.card_button.clicked.connect(self._show_model_card)
+        controls.addWidget(self.card_button)
+        self.refresh_button = QPushButton("Recompute")
+        self.refresh_button.clicked.connect(self.refresh)
+        controls.addWidget(self.refresh_button)
+        controls.addStretch(1)
+        self.status = QLabel("")
+        controls.addWidget(self.status)
+        layout.addLayout(controls)
+
+        self.conditions = QLabel("")
+        self.conditions.setWordWrap(True)
+        layout.addWidget(self.conditions)
+        self.current_warnings = QLabel("")
+        self.current_warnings.setWordWrap(True)
+        self.current_warnings.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.current_warnings)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["#", "Option", "Warnings", "Decision", "Line", "Score", "For"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.currentItemChanged.connect(lambda current, _previous: self._show_option(current))
+        splitter.addWidget(self.tree)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        self.detail = QTextBrowser()
+        self.detail.setOpenExternalLinks(False)
+        right_layout.addWidget(self.detail, 1)
+        decision_row = QHBoxLayout()
+        self.comment = QLineEdit()
+        self.comment.setPlaceholderText("Comment (required to modify: say what you changed)")
+        decision_row.addWidget(self.comment, 1)
+        self.accept_button = QPushButton("Accept")
+        self.reject_button = QPushButton("Reject")
+        self.modify_button = QPushButton("Modify")
+        for button, status in ((self.accept_button, "accepted"), (self.reject_button, "rejected"), (self.modify_button, "modified")):
+            button.clicked.connect(lambda _checked=False, s=status: self.decide(s))
+            decision_row.addWidget(button)
+        right_layout.addLayout(decision_row)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([820, 560])
+        layout.addWidget(splitter, 1)
+
+        self.questions = QLabel("")
+        self.questions.setWordWrap(True)
+        self.questions.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.questions)
+        self._set_decision_enabled(False)
+
+    # computing -----------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "")
-        self.show_content(False)
+        self.result = None
+        self.tree.clear()
+        self.detail.clear()
+        if patient_id is None:
+            self.show_content(False)
+            return
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the recommendation for the current patient in a worker."""
+        patient_id = self.session.current_patient_id
+        if patient_id is None or not self.session.records.has_patient(patient_id):
+            self.show_content(False)
+            return
+        self._request += 1
+        request = self._request
+        records = self.session.records
+        findings = list(self.session.confirmed_findings.get(patient_id, []))
+        self._computed_findings = tuple(findings)
+        setting = self.setting.currentData()
+        use_model = self.use_model.isChecked()
+        context = self.context
+        self.status.setText("Computing options...")
+
+        def make_job():
+            from medassist.recommend.service import recommendation_job
+
+            runtime = context.inference().runtime if use_model else None
+            return recommendation_job(
+                records, patient_id, confirmed_findings=findings, setting=setting,
+                runtime=runtime, use_model=use_model, audit=context.audit,
+            )
+
+        self.context.runner.submit(
+            "Treatment options", make_job,
+            on_result=lambda result: self._on_result(request, result),
+            on_error=lambda message: self._on_error(request, message),
+        )
+
+    def _on_error(self, request: int, message: str) -> None:
+        if request == self._request:
+            self.status.setText("Could not compute options")
+            self.context.show_message("Treatment options failed", message)
+
+    def _on_result(self, request: int, result: Recommendation) -> None:
+        if request != self._request or result.patient_id != self.session.current_patient_id:
+            return
+        self.show_recommendation(result)
+
+    # showing ---------------------------------------------------------------------------------
+    def show_recommendation(self, result: Recommendation) -> None:
+        self.result = result
+        self.show_content(True)
+        self.status.setText(f"{len(result.options)} options, {len(result.excluded)} excluded")
+        self.conditions.setText(
+            "For: " + ("; ".join(c["label"] for c in result.conditions) or "no matching condition")
+            + ("" if result.model is None else f"   |   ordered with {result.model['name']} {result.model['version']}")
+        )
+        notes = "".join(f"<p style='color:#486581;'>{html.escape(n)}</p>" for n in result.notes)
+        self.current_warnings.setText(
+            ("<b>Current medications:</b>" + "".join(warning_html(w) for w in result.warnings) if result.warnings else "") + notes
+        )
+        self.tree.clear()
+        ranked = QTreeWidgetItem(["", f"Options ({len(result.options)}, ranked)"])
+        excluded = QTreeWidgetItem(["", f"Excluded - not offered ({len(result.excluded)})"])
+        excluded.setForeground(1, QBrush(QColor(SEVERITY_COLOURS["contraindicated"][0])))
+        for group in (ranked, excluded):
+            font = group.font(1)
+            font.setBold(True)
+            group.setFont(1, font)
+            self.tree.addTopLevelItem(group)
+        for option in result.options:
+            ranked.addChild(self._option_item(option))
+        for option in result.excluded:
+            excluded.addChild(self._option_item(option))
+        ranked.setExpanded(True)
+        excluded.setExpanded(True)
+        for column in range(self.tree.columnCount()):
+            self.tree.resizeColumnToContents(column)
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 330))
+        if result.questions:
+            self.questions.setText(
+                "<b>Missing inputs that matter:</b><ul style='margin:0;'>"
+                + "".join(f"<li>{html.escape(q)}</li>" for q in result.questions) + "</ul>"
+            )
+        else:
+            self.questions.setText("")
+        self._refresh_decisions()
+        if result.options:
+            self.tree.setCurrentItem(ranked.child(0))
+
+    def _option_item(self, option: TreatmentOption) -> QTreeWidgetItem:
+        severity = "contraindicated" if option.excluded else option.worst_severity
+        count = len(option.warnings)
+        warning_text = "" if severity is None else f"{severity} ({count})"
+        item = QTreeWidgetItem([
+            "" if option.rank is None else str(option.rank), option.label, warning_text, "",
+            option.line.replace("_", " "), "" if option.excluded else f"{option.score:.2f}", option.condition,
+        ])
+        item.setData(0, OPTION_ROLE, option.option_id)
+        item.setToolTip(1, option.label)
+        if severity is not None:
+            background, foreground = SEVERITY_COLOURS[severity]
+            item.setBackground(WARNING_COLUMN, QBrush(QColor(background)))
+            item.setForeground(WARNING_COLUMN, QBrush(QColor(foreground)))
+        if option.excluded:
+            item.setForeground(1, QBrush(QColor("#6a1b1b")))
+        return item
+
+    def _option_for(self, item: QTreeWidgetItem | None) -> TreatmentOption | None:
+        if item is None or self.result is None:
+            return None
+        option_id = item.data(0, OPTION_ROLE)
+        return self.result.option(option_id) if option_id else None
+
+    def _show_option(self, item: QTreeWidgetItem | None) -> None:
+        option = self._option_for(item)
+        self._set_decision_enabled(option is not None)
+        if option is None:
+            self.detail.clear()
+            return
+        decision = self._decisions().get(option.option_id)
+        self.comment.setText(decision.comment if decision else "")
+        self.detail.setHtml(option_html(option))
+
+    # decisions -------------------------------------------------------------------------------
+    def _decisions(self) -> dict[str, TreatmentDecision]:
+        return {d.option_id: d for d in self.session.current_decisions()}
+
+    def _set_decision_enabled(self, enabled: bool) -> None:
+        for widget in (self.comment, self.accept_button, self.reject_button, self.modify_button):
+            widget.setEnabled(enabled)
+
+    def decide(self, status: str) -> None:
+        """Record the clinician's verdict on the selected option in the session."""
+        option = self._option_for(self.tree.currentItem())
+        if option is None or self.result is None:
+            return
+        comment = self.comment.text().strip()
+        if status == "modified" and not comment:
+            self.context.show_message("Describe the modification", "Write in the comment what you changed (dose, duration, drug) before choosing Modify.")
+            return
+        if status == "accepted" and option.excluded and not comment:
+            self.context.show_message(
+                "Excluded option", "This option is excluded for this patient. To accept it anyway, write the reason in the comment."
+            )
+            return
+        self.session.set_decision(TreatmentDecision(
+            option_id=option.option_id,
+            label=option.label,
+            status=status,
+            comment=comment,
+            detail={
+                "condition": option.condition,
+                "dose": option.dose,
+                "dose_for_patient": option.dose_for_patient,
+                "ingredients": option.ingredients,
+                "rank": option.rank,
+                "score": option.score,
+                "excluded": option.excluded,
+                "warnings": [{"severity": w.severity, "message": w.message} for w in option.warnings],
+                "sources": option.sources,
+                "knowledge_version": self.result.knowledge_version,
+                "model": self.result.model,
+            },
+        ))
+        self.context.audit.append("treatment_decision", patient_id=self.result.patient_id, option_id=option.option_id,
+                                  status=status, comment=comment)
+
+    def _on_decisions_changed(self, patient_id: str) -> None:
+        if patient_id != self.session.current_patient_id:
+            return
+        findings = tuple(self.session.confirmed_findings.get(patient_id, []))
+        if findings != self._computed_findings:
+            self.refresh()
+        else:
+            self._refresh_decisions()
+
+    def _refresh_decisions(self) -> None:
+        decisions = self._decisions()
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            for c in range(group.childCount()):
+                item = group.child(c)
+                decision = decisions.get(item.data(0, OPTION_ROLE))
+                item.setText(DECISION_COLUMN, DECISION_LABELS.get(decision.status, "") if decision else "")
+
+    def _show_model_card(self) -> None:
+        from medassist.inference.registry import ModelRegistry
+        from medassist.recommend.features import MODEL_NAME
+
+        entry = next((e for e in ModelRegistry().entries() if e.name == MODEL_NAME), None)
+        if entry is None or entry.card is None:
+            self.context.show_message("Model card", f"The learned recommender ({MODEL_NAME}) is not installed; options use the guideline rules only.")
+            return
+        card = entry.card
+        text = (f"{card.title} {card.version}\n\n{card.intended_use}\n\nLimitations:\n"
+                + "\n".join(f"- {limit}" for limit in card.limitations)
+                + ("" if entry.available else f"\n\nREFUSED: {entry.error}"))
+        self.context.show_message("Learned recommender: model card", text)

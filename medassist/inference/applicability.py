@@ -1,0 +1,89 @@
+"""Which available models apply to what a patient has, so "run everything that applies"
+(the Diagnosis tab, the CLI self-test) needs no per-model code.
+
+Image models get the patient's images whose modality the card names (ordinary picture files,
+modality OT, always qualify: the model's input gate then decides); text models get the newest
+note; record models get the patient's records.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from medassist.imaging.image import MedicalImage
+from medassist.inference.card import ModelCard
+from medassist.inference.inputs import ImageInput, RecordInput, TextInput
+from medassist.inference.registry import ModelRegistry
+from medassist.session import Session
+
+IMAGE_TASK = "image-classification"
+TEXT_TASK = "text-classification"
+RECORD_TASK = "tabular-classification"
+
+
+@dataclass
+class ApplicableRun:
+    """One model and one input it can be asked about."""
+
+    model: str
+    title: str
+    task: str
+    source: ImageInput | TextInput | RecordInput
+    describes: str  # the input, in the user's words
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} on {self.describes}"
+
+
+def card_modalities(card: ModelCard) -> set[str]:
+    """DICOM modality codes named in the card's modality text (e.g. 'CR/DX frontal chest radiograph')."""
+    return set(re.findall(r"\b[A-Z]{2}\b", card.modality))
+
+
+def image_applies(card: ModelCard, image: MedicalImage) -> bool:
+    """Ordinary picture files always qualify (the gate decides); DICOM must carry a modality the card names."""
+    if image.modality == "OT" or not image.is_dicom:
+        return True
+    return image.modality in card_modalities(card)
+
+
+def newest_note(session: Session, patient_id: str) -> TextInput | None:
+    notes = session.records.for_patient("notes", patient_id)
+    notes = notes[notes["text"].fillna("").str.strip() != ""]
+    if notes.empty:
+        return None
+    row = notes.sort_values("date", na_position="first").iloc[-1]
+    when = row["date"].date().isoformat() if pd.notna(row["date"]) else "undated"
+    title = row["title"] if pd.notna(row["title"]) and str(row["title"]) else "note"
+    return TextInput(text=str(row["text"]), source=f"{title} ({when}, {row['note_id']})")
+
+
+def applicable_runs(
+    session: Session,
+    registry: ModelRegistry,
+    patient_id: str | None = None,
+    images: list[MedicalImage] | None = None,
+) -> list[ApplicableRun]:
+    """Every (model, input) pair that applies to the patient; ``images`` narrows the image inputs."""
+    key = patient_id if patient_id is not None else session.patient_key
+    pictures = images if images is not None else list(session.images.get(key, []))
+    has_records = bool(key) and session.records.has_patient(key)
+    runs: list[ApplicableRun] = []
+    for entry in registry.available():
+        card = entry.card
+        assert card is not None
+        if card.task == IMAGE_TASK:
+            for image in pictures:
+                if image_applies(card, image):
+                    runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image), image.path.name))
+        elif card.task == TEXT_TASK and has_records:
+            note = newest_note(session, key)
+            if note is not None:
+                runs.append(ApplicableRun(card.name, card.title, card.task, note, note.source))
+        elif card.task == RECORD_TASK and has_records:
+            runs.append(ApplicableRun(card.name, card.title, card.task, RecordInput(session.records, key), "patient record"))
+    return runs

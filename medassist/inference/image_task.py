@@ -1,0 +1,279 @@
+"""Runner for ``image-classification`` cards: preprocessing from the card, temperature
+scaling, the out-of-distribution gate, and on-demand explanations.
+
+The card's ``extra`` says how to use the network:
+- ``preprocessing``: ``size`` [H, W], ``mean``, ``std`` (grayscale, resized without keeping the
+  aspect ratio, exactly as the training script did through :func:`prepare_pixels`);
+- ``classes`` (softmax order) and ``outputs``: each output label's probability is the sum of the
+  listed classes' probabilities; ``subtypes``: outputs that split a parent output;
+- ``temperature``: divides the logits (fitted on validation data);
+- ``gate``: a Mahalanobis gate over the network's pooled stage features, with its own file whose
+  SHA-256 is verified before it is used. Refused inputs get no probabilities.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from medassist.errors import InputError, ModelError
+from medassist.hashing import sha256_bytes, sha256_file
+from medassist.inference.applicability import image_applies
+from medassist.inference.card import ModelCard
+from medassist.inference.inputs import ImageInput
+from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.inference.runtime import LoadedModel
+from medassist.inference.tasks import register_task
+from medassist.jobs import Job, Progress
+
+
+def prepare_pixels(gray01: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Grayscale [0, 1] image (as the viewer shows it) -> uint8 at ``size``, aspect ratio not kept.
+
+    Training and inference both go through here, so a model sees at run time exactly the
+    pixels it was trained on.
+    """
+    gray = np.asarray(gray01, dtype=np.float32)
+    if gray.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    as_bytes = (np.clip(np.nan_to_num(gray), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    resized = Image.fromarray(as_bytes, mode="L").resize((size[1], size[0]), Image.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+@dataclass
+class ImageGate:
+    """Mahalanobis distance of pooled stage features from the training radiographs."""
+
+    mean: torch.Tensor
+    precision: torch.Tensor
+    threshold: float
+    description: str
+
+    def score(self, features: torch.Tensor) -> torch.Tensor:
+        centred = features - self.mean
+        return torch.sqrt(torch.clamp(((centred @ self.precision) * centred).sum(1), min=0.0))
+
+    def verdict(self, score: float) -> GateVerdict:
+        accepted = bool(score <= self.threshold)
+        if accepted:
+            reason = f"looks like a {self.description} (distance {score:.1f} <= {self.threshold:.1f})"
+        else:
+            reason = (
+                f"does not look like a {self.description} (distance {score:.1f} > {self.threshold:.1f}); "
+                "the model is not made for this image and shows no findings"
+            )
+        return GateVerdict(score=float(score), threshold=float(self.threshold), accepted=accepted, reason=reason)
+
+
+def load_gate(folder: Path, card: ModelCard) -> ImageGate | None:
+    """The card's gate, after checking its file against the SHA-256 in the card."""
+    spec = card.extra.get("gate")
+    if not spec:
+        return None
+    path = folder / spec["file"]
+    if not path.is_file():
+        raise ModelError(f"input gate file '{spec['file']}' is missing", folder)
+    actual = sha256_file(path)
+    if actual != str(spec["sha256"]).lower():
+        raise ModelError(
+            f"input gate SHA-256 mismatch (card {str(spec['sha256'])[:12]}..., file {actual[:12]}...): refused", path
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return ImageGate(
+        mean=state["mean"].float(),
+        precision=state["precision"].float(),
+        threshold=float(spec["threshold"]),
+        description=str(spec.get("accepts", "frontal chest radiograph")),
+    )
+
+
+@dataclass
+class ImageModelSpec:
+    """What the handler needs from one card, parsed once per loaded model."""
+
+    size: tuple[int, int]
+    mean: float
+    std: float
+    classes: list[str]
+    outputs: dict[str, list[str]]
+    subtypes: dict[str, list[str]]
+    temperature: float
+    gate: ImageGate | None
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel) -> "ImageModelSpec":
+        card = loaded.card
+        prep = card.extra.get("preprocessing", {})
+        classes = list(card.extra.get("classes", card.labels))
+        return cls(
+            size=tuple(prep.get("size", [128, 128])),  # type: ignore[arg-type]
+            mean=float(prep.get("mean", 0.5)),
+            std=float(prep.get("std", 0.25)),
+            classes=classes,
+            outputs={k: list(v) for k, v in card.extra.get("outputs", {c: [c] for c in classes}).items()},
+            subtypes={k: list(v) for k, v in card.extra.get("subtypes", {}).items()},
+            temperature=float(card.extra.get("temperature", 1.0)),
+            gate=load_gate(loaded.folder, card),
+        )
+
+    def tensor(self, pixels: np.ndarray) -> torch.Tensor:
+        """uint8 pixels at the model size -> normalised (1, 1, H, W) float tensor."""
+        x = torch.from_numpy(pixels.astype(np.float32) / 255.0)
+        return ((x - self.mean) / self.std)[None, None]
+
+    def output_probabilities(self, logits: torch.Tensor) -> dict[str, float]:
+        probs = torch.softmax(logits / self.temperature, dim=-1).reshape(-1).tolist()
+        by_class = dict(zip(self.classes, probs))
+        return {label: float(sum(by_class[c] for c in members)) for label, members in self.outputs.items()}
+
+    def positives(self, outputs: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+        positive = [label for label, t in thresholds.items() if outputs.get(label, 0.0) >= t]
+        for parent, children in self.subtypes.items():
+            if parent in positive and children:
+                positive.append(max(children, key=lambda c: outputs.get(c, 0.0)))
+        return positive
+
+
+_SPECS: dict[tuple[str, str], ImageModelSpec] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def model_spec(loaded: LoadedModel) -> ImageModelSpec:
+    key = (str(loaded.folder), loaded.sha256)
+    with _SPECS_LOCK:
+        spec = _SPECS.get(key)
+        if spec is None:
+            spec = _SPECS[key] = ImageModelSpec.from_loaded(loaded)
+        return spec
+
+
+def image_of(source: object) -> ImageInput:
+    if not isinstance(source, ImageInput):
+        raise InputError(f"an image model needs an image, not {type(source).__name__}")
+    image = source.image
+    if not 0 <= source.frame < image.n_frames:
+        raise InputError(f"frame {source.frame} does not exist ({image.n_frames} frames)", image.path)
+    return source
+
+
+def input_digest(source: ImageInput) -> str:
+    image = source.image
+    if image.sha256 and image.n_frames == 1:
+        return image.sha256
+    return sha256_bytes(np.ascontiguousarray(image.frames[source.frame]).tobytes())
+
+
+def source_name(source: ImageInput) -> str:
+    name = str(source.image.path)
+    return f"{name}#frame{source.frame}" if source.image.n_frames > 1 else name
+
+
+@dataclass
+class Forward:
+    """One gated forward pass: the gate's verdict and, if accepted, the probabilities."""
+
+    pixels: np.ndarray
+    gate: GateVerdict | None
+    outputs: dict[str, float]
+
+
+def run_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -> Forward:
+    pixels = prepare_pixels(source.image.model_input(source.frame), spec.size)
+    x = spec.tensor(pixels).to(loaded.device)
+    module = loaded.module
+    with loaded.lock, torch.inference_mode():
+        if spec.gate is not None and hasattr(module, "forward_with_features"):
+            logits, features = module.forward_with_features(x)
+            score = float(spec.gate.score(torch.cat(features, 1).float().cpu())[0])
+            verdict: GateVerdict | None = spec.gate.verdict(score)
+            if not image_applies(loaded.card, source.image):
+                verdict = GateVerdict(score, spec.gate.threshold, False,
+                                      f"DICOM modality {source.image.modality} is not one this model reads "
+                                      f"({loaded.card.modality}); no findings are shown")
+        else:
+            logits, verdict = module(x), None
+    outputs = {} if verdict is not None and not verdict.accepted else spec.output_probabilities(logits.cpu())
+    return Forward(pixels=pixels, gate=verdict, outputs=outputs)
+
+
+_FORWARDS: "OrderedDict[tuple, Forward]" = OrderedDict()
+_FORWARDS_LOCK = threading.Lock()
+FORWARD_CACHE_SIZE = 64
+
+
+def remember_forward(loaded: LoadedModel, source: ImageInput, forward: Forward) -> None:
+    key = (loaded.sha256, input_digest(source), source.frame)
+    with _FORWARDS_LOCK:
+        _FORWARDS[key] = forward
+        _FORWARDS.move_to_end(key)
+        while len(_FORWARDS) > FORWARD_CACHE_SIZE:
+            _FORWARDS.popitem(last=False)
+
+
+def gated_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -> Forward:
+    """The forward pass of the last prediction on this input, or a fresh one (explanations use it:
+    the gate verdict and default target come for free after a prediction)."""
+    key = (loaded.sha256, input_digest(source), source.frame)
+    with _FORWARDS_LOCK:
+        cached = _FORWARDS.get(key)
+    if cached is not None:
+        return cached
+    forward = run_forward(loaded, spec, source)
+    remember_forward(loaded, source, forward)
+    return forward
+
+
+class ImageClassificationHandler:
+    """The ``image-classification`` task: gated prediction and image explanations."""
+
+    def predict(self, loaded: LoadedModel, source: object) -> Job[Prediction]:
+        src = image_of(source)
+        start = time.perf_counter()
+        spec = model_spec(loaded)
+        yield Progress(0.3, "Checking the image is a chest radiograph")
+        result = run_forward(loaded, spec, src)
+        remember_forward(loaded, src, result)
+        card = loaded.card
+        refused = result.gate is not None and not result.gate.accepted
+        extra: dict[str, Any] = {"frame": src.frame, "input_size": list(spec.size), "temperature": spec.temperature}
+        for parent, children in spec.subtypes.items():
+            total = result.outputs.get(parent, 0.0)
+            if not refused and total > 0:
+                extra[f"{parent} subtype share"] = {c: result.outputs[c] / total for c in children}
+        prediction = Prediction(
+            model=card.name,
+            version=card.version,
+            weights_sha256=loaded.sha256,
+            task=card.task,
+            device=loaded.device_description,
+            source=source_name(src),
+            input_sha256=input_digest(src),
+            outputs=result.outputs,
+            thresholds=dict(card.thresholds),
+            positive=[] if refused else spec.positives(result.outputs, card.thresholds),
+            gate=result.gate,
+            elapsed_ms=(time.perf_counter() - start) * 1000.0,
+            extra=extra,
+        )
+        yield Progress(0.9, "Gate refused the image" if refused else "Findings ready")
+        return prediction
+
+    def explain(self, loaded: LoadedModel, source: object, method: str, target: str | None) -> Job[Explanation]:
+        from medassist.explain.image import explain_image
+
+        src = image_of(source)
+        spec = model_spec(loaded)
+        explanation = yield from explain_image(loaded, spec, src, method, target)
+        return explanation
+
+
+register_task("image-classification", ImageClassificationHandler())

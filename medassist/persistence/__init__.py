@@ -1,0 +1,1 @@
+"""Session files, autosave and crash recovery, and atomic writes (Qt-free)."""

@@ -1,0 +1,487 @@
+"""Session files (``.medassist``): everything a clinician did, so closing MedAssist loses nothing.
+
+A ``.medassist`` file is a zip holding ``session.json`` (record sources and image paths with
+their SHA-256, predictions, accepted treatments, comments, notes, confirmed findings, the
+MedAssist version and the models' hashes) and one compressed ``.npy`` per explanation array
+under ``arrays/``. Large saliency maps (more than 512 x 512 values) are kept at half precision
+(about three significant digits, far finer than the 8-bit colours they are drawn with); every
+other array is exact. Each array is compressed once and the bytes reused by later saves, so
+autosave of a session with many images costs disk writes, not recompression.
+Records and images are not copied: they are re-read from their paths with the importers,
+and a source that is missing or whose hash changed is reported while everything else is kept.
+A small stub of each patient with results (name, birth date, sex) keeps that patient selectable
+even when the records file is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import threading
+import weakref
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medassist import __version__
+from medassist.errors import InputError, MedAssistError
+from medassist.hashing import sha256_file
+from medassist.imaging.image import MedicalImage
+from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.jobs import Job, Progress
+from medassist.persistence.atomic import atomic_write
+from medassist.records.schema import PatientRecords
+from medassist.session import Session, TreatmentDecision
+
+SUFFIX = ".medassist"
+FORMAT = "medassist-session"
+FORMAT_VERSION = 1
+MANIFEST = "session.json"
+ARRAY_FOLDER = "arrays/"
+HALF_PRECISION_ABOVE = 512 * 512
+_STUB_COLUMNS = ("patient_id", "given_name", "family_name", "birth_date", "sex")
+
+
+# ---------------------------------------------------------------------------------------------
+# fingerprints of record sources (a file, or a folder such as a Synthea export)
+
+_fingerprint_cache: dict[tuple[str, tuple], str] = {}
+_fingerprint_lock = threading.Lock()
+
+
+def _stat_signature(path: Path) -> tuple:
+    if path.is_file():
+        stat = path.stat()
+        return ((stat.st_size, stat.st_mtime_ns),)
+    return tuple(
+        (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(path.rglob("*")) if p.is_file()
+    )
+
+
+def source_fingerprint(path: str | Path) -> str | None:
+    """SHA-256 of a file, or of a folder's files (relative names and contents); None if absent.
+
+    Cached by size and modification time so autosave does not re-hash unchanged sources.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    key = (str(path.resolve()), _stat_signature(path))
+    with _fingerprint_lock:
+        if key in _fingerprint_cache:
+            return _fingerprint_cache[key]
+    if path.is_file():
+        digest = sha256_file(path)
+    else:
+        import hashlib
+
+        combined = hashlib.sha256()
+        for name, *_ in key[1]:
+            combined.update(name.encode("utf-8") + b"\0" + sha256_file(path / name).encode("ascii") + b"\n")
+        digest = combined.hexdigest()
+    with _fingerprint_lock:
+        _fingerprint_cache[key] = digest
+    return digest
+
+
+# ---------------------------------------------------------------------------------------------
+# arrays: encoded once per array object (explanations are never changed in place)
+
+_encoded: dict[int, bytes] = {}
+_encoded_lock = threading.Lock()
+
+
+def encode_array(values: np.ndarray) -> bytes:
+    """zlib-compressed ``.npy`` bytes; large float maps at half precision. Cached per array object."""
+    key = id(values)
+    with _encoded_lock:
+        cached = _encoded.get(key)
+    if cached is not None:
+        return cached
+    stored = values
+    if values.dtype.kind == "f" and values.size > HALF_PRECISION_ABOVE:
+        stored = values.astype(np.float16)
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(stored), allow_pickle=False)
+    data = zlib.compress(buffer.getvalue(), 1)
+    with _encoded_lock:
+        _encoded[key] = data
+    weakref.finalize(values, _encoded.pop, key, None)
+    return data
+
+
+def decode_array(data: bytes, dtype: str) -> np.ndarray:
+    values = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
+    return values.astype(dtype) if str(values.dtype) != dtype else values
+
+
+# ---------------------------------------------------------------------------------------------
+# plain-data conversion
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set):
+        return sorted(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"cannot store {type(value).__name__} in a session file")
+
+
+def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Every field of a prediction; explanation values go to ``arrays`` under a generated key."""
+    explanations = []
+    for explanation in prediction.explanations:
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(explanation.values)
+        explanations.append(
+            {
+                "dtype": str(arrays[key].dtype),
+                "method": explanation.method,
+                "target": explanation.target,
+                "kind": explanation.kind,
+                "values": key,
+                "labels": explanation.labels,
+                "inputs": explanation.inputs,
+                "faithfulness": explanation.faithfulness,
+                "elapsed_ms": explanation.elapsed_ms,
+                "extra": explanation.extra,
+            }
+        )
+    return {
+        "model": prediction.model,
+        "version": prediction.version,
+        "weights_sha256": prediction.weights_sha256,
+        "task": prediction.task,
+        "device": prediction.device,
+        "source": prediction.source,
+        "input_sha256": prediction.input_sha256,
+        "outputs": {k: float(v) for k, v in prediction.outputs.items()},
+        "thresholds": {k: float(v) for k, v in prediction.thresholds.items()},
+        "positive": list(prediction.positive),
+        "gate": prediction.gate.to_dict() if prediction.gate else None,
+        "missing_inputs": list(prediction.missing_inputs),
+        "elapsed_ms": prediction.elapsed_ms,
+        "patient_id": prediction.patient_id,
+        "created": prediction.created,
+        "extra": prediction.extra,
+        "explanations": explanations,
+    }
+
+
+def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Prediction:
+    explanations = [
+        Explanation(
+            method=e["method"],
+            target=e["target"],
+            kind=e["kind"],
+            values=decode_array(arrays[e["values"]], e.get("dtype", "float32")),
+            labels=e.get("labels"),
+            inputs=e.get("inputs"),
+            faithfulness=e.get("faithfulness"),
+            elapsed_ms=e.get("elapsed_ms", 0.0),
+            extra=e.get("extra") or {},
+        )
+        for e in data.get("explanations", [])
+    ]
+    gate = GateVerdict(**data["gate"]) if data.get("gate") else None
+    return Prediction(
+        model=data["model"],
+        version=data["version"],
+        weights_sha256=data["weights_sha256"],
+        task=data["task"],
+        device=data["device"],
+        source=data["source"],
+        input_sha256=data["input_sha256"],
+        outputs=dict(data["outputs"]),
+        thresholds=dict(data["thresholds"]),
+        positive=list(data["positive"]),
+        gate=gate,
+        missing_inputs=list(data.get("missing_inputs", [])),
+        elapsed_ms=data.get("elapsed_ms", 0.0),
+        explanations=explanations,
+        patient_id=data.get("patient_id"),
+        created=data["created"],
+        extra=data.get("extra") or {},
+    )
+
+
+def _patient_stub(records: PatientRecords, patient_id: str) -> dict[str, Any] | None:
+    if not records.has_patient(patient_id):
+        return None
+    row = records.patient_row(patient_id)
+    return {c: (None if pd.isna(row[c]) else _jsonable(row[c]) if c == "birth_date" else str(row[c])) for c in _STUB_COLUMNS}
+
+
+def models_used(predictions: dict[str, list[Prediction]]) -> dict[str, dict[str, str]]:
+    """name -> version and weights SHA-256 of every model with a result (for tracing a file)."""
+    used: dict[str, dict[str, str]] = {}
+    for items in predictions.values():
+        for p in items:
+            used[f"{p.model} {p.version}"] = {"model": p.model, "version": p.version, "weights_sha256": p.weights_sha256}
+    return dict(sorted(used.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# saving
+
+
+@dataclass
+class SessionSnapshot:
+    """What will be written, copied from the session on the GUI thread; hashing and writing can
+    then run in a worker without touching the live session."""
+
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def capture(session: Session) -> SessionSnapshot:
+    """Copy everything a session file stores (fast: no hashing, no disk access)."""
+    arrays: dict[str, np.ndarray] = {}
+    with session._lock:
+        predictions = {key: list(items) for key, items in session.predictions.items() if items}
+        images = {key: list(items) for key, items in session.images.items() if items}
+        decisions = {key: [vars(d).copy() for d in items.values()] for key, items in session.decisions.items() if items}
+        keys = set(predictions) | set(images) | set(decisions) | set(session.clinician_notes) | set(session.confirmed_findings)
+        if session.current_patient_id:
+            keys.add(session.current_patient_id)
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "medassist_version": __version__,
+            "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "demo": session.demo,
+            "current_patient_id": session.current_patient_id,
+            "clinician_name": session.clinician_name,
+            "record_sources": [{"path": str(s), "sha256": None} for s in session.record_sources],
+            "patients": [stub for key in sorted(keys) if key and (stub := _patient_stub(session.records, key))],
+            "images": {
+                key: [{"path": str(i.path), "sha256": i.sha256, "modality": i.modality, "frames": i.n_frames,
+                       "series_files": i.metadata.get("series_files")} for i in items]
+                for key, items in images.items()
+            },
+            "predictions": {key: [prediction_to_dict(p, arrays) for p in items] for key, items in predictions.items()},
+            "decisions": decisions,
+            "clinician_notes": dict(session.clinician_notes),
+            "confirmed_findings": {k: list(v) for k, v in session.confirmed_findings.items()},
+            "models": models_used(predictions),
+        }
+    return SessionSnapshot(manifest, arrays)
+
+
+def write_snapshot(snapshot: SessionSnapshot, target: str | Path) -> Path:
+    """Hash the record sources and write the file atomically (the previous file survives any failure)."""
+    for source in snapshot.manifest["record_sources"]:
+        source["sha256"] = source_fingerprint(source["path"])
+    manifest = json.dumps(snapshot.manifest, default=_jsonable, ensure_ascii=False, indent=1).encode("utf-8")
+    arrays = {key: encode_array(values) for key, values in snapshot.arrays.items()}
+
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w") as archive:
+            archive.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
+            for key, data in arrays.items():
+                archive.writestr(f"{ARRAY_FOLDER}{key}.npy.zlib", data, compress_type=zipfile.ZIP_STORED)
+
+    return atomic_write(target, write)
+
+
+def save_session(session: Session, target: str | Path) -> Path:
+    return write_snapshot(capture(session), target)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+@dataclass
+class RestoredSession:
+    """A session file read back, with its sources re-read and what could not be restored."""
+
+    path: Path
+    manifest: dict[str, Any]
+    records: PatientRecords
+    record_sources: list[str]
+    images: dict[str, list[MedicalImage]]
+    predictions: dict[str, list[Prediction]]
+    missing: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.changed or self.problems)
+
+    def summary(self) -> str:
+        """What the user is told after opening the file."""
+        lines = [f"Session {self.path.name} (saved {self.manifest.get('saved', '?')} by MedAssist "
+                 f"{self.manifest.get('medassist_version', '?')})."]
+        if self.missing:
+            lines.append("Missing sources (results and notes about them are kept):")
+            lines += [f"  {m}" for m in self.missing]
+        if self.changed:
+            lines.append("Changed since the session was saved (SHA-256 differs):")
+            lines += [f"  {c}" for c in self.changed]
+        if self.problems:
+            lines.append("Problems:")
+            lines += [f"  {p}" for p in self.problems]
+        if self.complete:
+            lines.append("All records and images were found unchanged.")
+        return "\n".join(lines)
+
+    def apply_to(self, session: Session) -> None:
+        """Replace the session's contents with the restored ones (call on the GUI thread)."""
+        data = self.manifest
+        with session._lock:
+            session.images.clear()
+            session.predictions.clear()
+            session.decisions.clear()
+            session.clinician_notes.clear()
+            session.confirmed_findings.clear()
+            session.demo = bool(data.get("demo", False))
+            session.clinician_name = data.get("clinician_name") or ""
+        session.set_records(self.records, self.record_sources)
+        session.set_current_patient(None)
+        with session._lock:
+            session.images.update(self.images)
+            session.predictions.update(self.predictions)
+            for key, items in data.get("decisions", {}).items():
+                session.decisions[key] = {d["option_id"]: TreatmentDecision(**d) for d in items}
+            session.clinician_notes.update(data.get("clinician_notes", {}))
+            session.confirmed_findings.update({k: list(v) for k, v in data.get("confirmed_findings", {}).items()})
+        for key in self.images:
+            session.images_changed.emit(key)
+        for key in set(session.decisions) | set(session.confirmed_findings):
+            session.decisions_changed.emit(key)
+        for key in session.clinician_notes:
+            session.notes_changed.emit(key)
+        current = data.get("current_patient_id")
+        ids = self.records.patient_ids
+        session.set_current_patient(current if current in ids else (ids[0] if ids else None))
+
+
+def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise InputError("not a MedAssist session file", path)
+            if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+                raise InputError(
+                    f"saved by a newer MedAssist ({manifest.get('medassist_version')}); update MedAssist to open it", path
+                )
+            arrays = {
+                name[len(ARRAY_FOLDER):].split(".")[0]: archive.read(name)
+                for name in archive.namelist() if name.startswith(ARRAY_FOLDER)
+            }
+    except FileNotFoundError as exc:
+        raise InputError("file not found", path) from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(f"not a readable MedAssist session file ({type(exc).__name__}: {exc})", path) from exc
+    return manifest, arrays
+
+
+def _stub_records(manifest: dict[str, Any], present: PatientRecords) -> PatientRecords:
+    """Patients with results whose records are gone stay selectable through their stub."""
+    stubs = [s for s in manifest.get("patients", []) if not present.has_patient(s["patient_id"])]
+    if not stubs:
+        return present
+    frame = pd.DataFrame(stubs)
+    frame["source"] = "session file (records missing)"
+    return PatientRecords.concat([present, PatientRecords.from_frames(patients=frame)])
+
+
+def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
+    parts = []
+    sources = manifest.get("record_sources", [])
+    for index, source in enumerate(sources):
+        path = source["path"]
+        yield Progress(0.1 + 0.4 * index / max(len(sources), 1), f"Reading records {Path(path).name}")
+        if manifest.get("demo") and not Path(path).exists():
+            try:
+                from medassist.demo import build_demo
+
+                parts.append(build_demo().records)
+                restored.record_sources.append(path)
+            except ImportError:
+                restored.missing.append(f"records: {path} (demo cohort not available)")
+            continue
+        actual = source_fingerprint(path)
+        if actual is None:
+            restored.missing.append(f"records: {path}")
+            continue
+        if source.get("sha256") and actual != source["sha256"]:
+            restored.changed.append(f"records: {path} (re-read; results were made on the earlier version)")
+        from medassist.records.importer import import_records
+
+        try:
+            parts.append(import_records(path))
+            restored.record_sources.append(path)
+        except MedAssistError as exc:
+            restored.problems.append(f"records: {exc}")
+    loaded = PatientRecords.concat(parts) if parts else PatientRecords()
+    restored.records = _stub_records(manifest, loaded)
+
+
+def _load_series(entry: dict[str, Any], folders: dict[Path, list[MedicalImage]]) -> Job[MedicalImage | None]:
+    """A volume assembled from several files: reopen its folder (once per read) and match by hash."""
+    from medassist.imaging.loader import open_images
+
+    folder = Path(entry["path"]).parent
+    if folder not in folders:
+        batch = yield from open_images(folder)
+        folders[folder] = batch.images
+    return next((i for i in folders[folder] if i.sha256 == entry.get("sha256")), None)
+
+
+def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
+    entries = [(key, entry) for key, items in manifest.get("images", {}).items() for entry in items]
+    folders: dict[Path, list[MedicalImage]] = {}
+    for index, (key, entry) in enumerate(entries):
+        path = Path(entry["path"])
+        yield Progress(0.5 + 0.5 * index / max(len(entries), 1), f"Reading image {path.name}")
+        missing = [p for p in entry.get("series_files") or [str(path)] if not Path(p).exists()]
+        if missing:
+            restored.missing.append(f"image: {path}" + (f" ({len(missing)} file(s) of its series)" if entry.get("series_files") else ""))
+            continue
+        from medassist.imaging.loader import load_image
+
+        try:
+            image = (yield from _load_series(entry, folders)) if entry.get("series_files") else load_image(path)
+        except MedAssistError as exc:
+            restored.problems.append(f"image: {exc}")
+            continue
+        if image is None or (entry.get("sha256") and image.sha256 != entry["sha256"]):
+            restored.changed.append(f"image: {path} (not loaded: it is no longer the image that was analysed)")
+            continue
+        restored.images.setdefault(key, []).append(image)
+
+
+def read_session(path: str | Path) -> Job[RestoredSession]:
+    """Read a ``.medassist`` file and re-read its records and images (a job: run it in a worker)."""
+    path = Path(path)
+    yield Progress(0.0, f"Opening {path.name}")
+    manifest, arrays = _read_archive(path)
+    try:
+        predictions = {
+            key: [prediction_from_dict(p, arrays) for p in items] for key, items in manifest.get("predictions", {}).items()
+        }
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+        raise InputError(f"session file is damaged (results unreadable: {exc})", path) from exc
+    restored = RestoredSession(path, manifest, PatientRecords(), [], {}, predictions)
+    yield from _reload_records(manifest, restored)
+    yield from _reload_images(manifest, restored)
+    yield Progress(1.0, f"Opened {path.name}")
+    return restored

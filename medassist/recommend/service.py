@@ -1,0 +1,72 @@
+"""One entry point for a treatment recommendation, shared by the CLI, the Treatment tab and tests.
+
+It is a job (see :mod:`medassist.jobs`) so the tab runs it in a worker. The learned ranker is
+optional: if the model is missing or refused, the rules still answer and a note says so. Every
+recommendation is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medassist.audit import AuditLog
+from medassist.errors import MedAssistError
+from medassist.jobs import Job, Progress
+from medassist.recommend.engine import Recommendation, recommend
+from medassist.recommend.knowledge import KnowledgeBase, default_knowledge
+from medassist.recommend.patient import build_context
+from medassist.records.schema import PatientRecords
+
+if TYPE_CHECKING:
+    from medassist.inference.runtime import ModelRuntime
+
+
+def recommendation_job(
+    records: PatientRecords,
+    patient_id: str,
+    *,
+    confirmed_findings: list[str] | None = None,
+    diagnoses: list[str] | None = None,
+    setting: str | None = None,
+    runtime: "ModelRuntime | None" = None,
+    use_model: bool = True,
+    audit: AuditLog | None = None,
+    kb: KnowledgeBase | None = None,
+) -> Job[Recommendation]:
+    """Build, rank and audit-log the recommendation for one patient."""
+    yield Progress(0.05, "Loading treatment tables")
+    kb = kb or default_knowledge()
+    ctx = build_context(records, patient_id, kb, confirmed_findings=confirmed_findings, diagnoses=diagnoses, setting=setting)
+    scorer = None
+    model_info = None
+    model_note = None
+    if use_model:
+        yield Progress(0.3, "Loading the learned recommender")
+        try:
+            from medassist.inference.runtime import ModelRuntime
+            from medassist.recommend.learned import LearnedRanker
+
+            ranker = LearnedRanker.load(runtime or ModelRuntime(device_preference="cpu"), kb)
+            scorer, model_info = ranker.scores, ranker.info
+        except MedAssistError as exc:
+            model_note = f"Learned ranking unavailable ({exc.reason}); options are ordered by guideline line and warnings only."
+    else:
+        model_note = "Learned ranking switched off; options are ordered by guideline line and warnings only."
+    yield Progress(0.6, "Checking safety and ranking options")
+    result = recommend(
+        ctx, kb, scorer=scorer, model_info=model_info, model_note=model_note,
+        only_conditions=list(diagnoses or []) or None,
+    )
+    (audit or AuditLog()).append(
+        "recommendation",
+        patient_id=patient_id,
+        knowledge_version=result.knowledge_version,
+        model=model_info,
+        conditions=[c["id"] for c in result.conditions],
+        options=[{"id": o.option_id, "rank": o.rank, "score": o.score} for o in result.options],
+        excluded=[{"id": o.option_id, "reasons": o.exclusion_reasons} for o in result.excluded],
+        warnings=sum(len(o.warnings) for o in result.options),
+        questions=result.questions,
+    )
+    yield Progress(1.0, f"{len(result.options)} options, {len(result.excluded)} excluded")
+    return result

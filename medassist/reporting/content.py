@@ -1,0 +1,379 @@
+"""What goes into a report, gathered from the session as plain data before any layout.
+
+Separating content from layout lets de-identification work on one small structure
+(:mod:`medassist.reporting.deidentify`) and lets tests check what a report says without a PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from medassist import DECISION_SUPPORT_NOTICE, __version__, paths
+from medassist.errors import ModelError
+from medassist.imaging.image import MedicalImage
+from medassist.inference.card import CARD_FILE, ModelCard, read_card
+from medassist.inference.prediction import Explanation, Prediction
+from medassist.records import summary
+from medassist.session import Session
+from medassist.settings import Settings
+
+TOP_ATTRIBUTIONS = 8
+IMAGE_TASKS = ("image-classification",)
+STATUS_WORDS = {"accepted": "Accepted", "rejected": "Rejected", "modified": "Accepted with changes", "pending": "Not decided"}
+
+
+@dataclass
+class DatedItem:
+    text: str
+    date: _dt.date | None = None
+
+
+@dataclass
+class PatientBlock:
+    name: str
+    patient_id: str
+    birth_date: _dt.date | None
+    age: str
+    sex: str
+    location: str
+    problems: list[DatedItem] = field(default_factory=list)
+    medications: list[DatedItem] = field(default_factory=list)
+    allergies: list[DatedItem] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)  # note, encounter and DICOM IDs: removed when de-identifying
+    aliases: list[str] = field(default_factory=list)  # the name as image headers spell it: removed when de-identifying
+
+
+@dataclass
+class FindingRow:
+    """One output of one model run; a refused input has no label, probability or threshold."""
+
+    model: str
+    version: str
+    input_label: str
+    run_at: _dt.datetime | None
+    label: str | None
+    probability: float | None
+    threshold: float | None
+    positive: bool
+    gate: str
+    refused: bool
+
+
+@dataclass
+class ImagePanel:
+    """An analysed image: the plain frame and one overlay per saliency map."""
+
+    label: str
+    image: MedicalImage
+    frame: int
+    findings: list[str]
+    overlays: list[Explanation] = field(default_factory=list)
+    omitted_reason: str | None = None
+
+
+@dataclass
+class ExplanationRow:
+    model: str
+    input_label: str
+    method: str
+    target: str
+    faithfulness: str
+
+
+@dataclass
+class Attribution:
+    label: str
+    value: str
+    score: float
+
+
+@dataclass
+class AttributionBlock:
+    """A record-based result (notes or structured data) with what drove it."""
+
+    model: str
+    version: str
+    input_label: str
+    summary: str
+    method: str
+    target: str
+    kind: str
+    rows: list[Attribution]
+    missing_inputs: list[str]
+    faithfulness: str
+
+
+@dataclass
+class TreatmentRow:
+    label: str
+    status: str
+    comment: str
+    detail: str = ""  # from the recommender: rank, exclusion reasons, safety warnings
+
+
+@dataclass
+class ModelRow:
+    name: str
+    title: str
+    version: str
+    weights_sha256: str
+    device: str
+    intended_use: str
+    limitations: list[str]
+
+
+@dataclass
+class ReportContent:
+    facility_name: str
+    facility_address: str
+    clinician: str
+    generated: _dt.datetime
+    patient: PatientBlock
+    findings: list[FindingRow] = field(default_factory=list)
+    images: list[ImagePanel] = field(default_factory=list)
+    explanations: list[ExplanationRow] = field(default_factory=list)
+    attributions: list[AttributionBlock] = field(default_factory=list)
+    confirmed_findings: list[str] = field(default_factory=list)
+    clinician_notes: str = ""
+    treatments: list[TreatmentRow] = field(default_factory=list)
+    models: list[ModelRow] = field(default_factory=list)
+    demo: bool = False
+    deidentified: bool = False
+    deidentification_note: str = ""
+    report_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12].upper())
+    medassist_version: str = __version__
+    notice: str = DECISION_SUPPORT_NOTICE
+
+    @property
+    def embedded_image_count(self) -> int:
+        """Pictures the PDF embeds: each shown image plus each of its overlays."""
+        return sum(1 + len(p.overlays) for p in self.images if p.omitted_reason is None)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def installed_cards() -> dict[str, ModelCard]:
+    """Cards of the installed models by name, read without hashing weights (the report shows
+    the hash each prediction was made with; the card adds intended use and limitations)."""
+    cards: dict[str, ModelCard] = {}
+    for root in (paths.bundled_models_dir(), paths.user_models_dir()):
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if (p / CARD_FILE).is_file()):
+            try:
+                card = read_card(folder)
+            except ModelError:
+                continue
+            cards.setdefault(card.name, card)
+    return cards
+
+
+def format_faithfulness(scores: Mapping[str, float] | None) -> str:
+    if not scores:
+        return "not measured"
+    return ", ".join(f"{name.replace('_auc', ' AUC').replace('_', ' ')} {float(value):.3f}" for name, value in scores.items())
+
+
+def _date(value: Any) -> _dt.date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def _created(prediction: Prediction) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.fromisoformat(prediction.created)
+    except (TypeError, ValueError):
+        return None
+
+
+def _source_label(prediction: Prediction) -> str:
+    if prediction.task in IMAGE_TASKS or "/" in prediction.source or "\\" in prediction.source:
+        return Path(prediction.source).name or prediction.source
+    return prediction.source or "patient record"
+
+
+def _patient_block(session: Session, patient_id: str, on: pd.Timestamp) -> PatientBlock:
+    records = session.records
+    if not records.has_patient(patient_id):
+        return PatientBlock(patient_id, patient_id, None, "unknown", "unknown", "")
+    row = records.patient_row(patient_id)
+    age = summary.age_years(records, patient_id, on=on)
+    location = ", ".join(str(row[c]) for c in ("city", "state", "country") if pd.notna(row[c]) and str(row[c]))
+    return PatientBlock(
+        name=records.display_name(patient_id),
+        patient_id=patient_id,
+        birth_date=_date(row["birth_date"]),
+        age=f"{int(age)} years" if age is not None else "unknown",
+        sex=str(row["sex"]) if pd.notna(row["sex"]) else "unknown",
+        location=location,
+        problems=[DatedItem(str(r.description), _date(r.onset)) for r in summary.active_conditions(records, patient_id).itertuples()],
+        medications=[DatedItem(str(r.description), _date(r.start)) for r in summary.current_medications(records, patient_id).itertuples()],
+        allergies=[DatedItem(str(r.description), _date(r.start)) for r in summary.active_allergies(records, patient_id).itertuples()],
+        record_ids=sorted({str(i) for table, column in (("notes", "note_id"), ("encounters", "encounter_id"))
+                           for i in records.for_patient(table, patient_id)[column].dropna()}),
+    )
+
+
+def _gate_text(prediction: Prediction) -> str:
+    gate = prediction.gate
+    if gate is None:
+        return "no gate"
+    if gate.accepted:
+        return f"accepted (score {gate.score:.3f}, limit {gate.threshold:.3f})"
+    return f"REFUSED: {gate.reason} (score {gate.score:.3f}, limit {gate.threshold:.3f})"
+
+
+def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
+    common = dict(model=title, version=prediction.version, input_label=_source_label(prediction), run_at=_created(prediction))
+    if prediction.refused:
+        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False,
+                           gate=_gate_text(prediction), refused=True)]
+    if not prediction.outputs:
+        reason = "not run: missing " + ", ".join(prediction.missing_inputs) if prediction.missing_inputs else "no output"
+        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False, gate=reason, refused=True)]
+    gate = _gate_text(prediction)
+    if prediction.missing_inputs:
+        gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
+    return [
+        FindingRow(**common, label=label, probability=float(p), threshold=prediction.thresholds.get(label),
+                   positive=label in prediction.positive, gate=gate, refused=False)
+        for label, p in prediction.outputs.items()
+    ]
+
+
+def _result_summary(prediction: Prediction) -> str:
+    if prediction.refused:
+        return f"input refused by the gate ({prediction.gate.reason})" if prediction.gate else "input refused"
+    positive = ", ".join(prediction.positive) if prediction.positive else "none above threshold"
+    top = ", ".join(f"P({k}) = {float(v):.2f}" for k, v in prediction.outputs.items())
+    return f"{top}; positive: {positive}"
+
+
+def _attribution_rows(explanation: Explanation) -> list[Attribution]:
+    values = [float(v) for v in explanation.values.reshape(-1)]
+    labels = explanation.labels or [str(i) for i in range(len(values))]
+    inputs = explanation.inputs or {}
+    ranked: list[Attribution] = []
+    seen: set[str] = set()
+    for index in sorted(range(len(values)), key=lambda i: -abs(values[i])):
+        label = str(labels[index]) if index < len(labels) else str(index)
+        if explanation.kind == "token_scores" and label.lower() in seen:
+            continue
+        seen.add(label.lower())
+        value = inputs.get(label, "")
+        ranked.append(Attribution(label, value if isinstance(value, str) else f"{value:.4g}" if isinstance(value, (int, float)) else str(value), values[index]))
+        if len(ranked) == TOP_ATTRIBUTIONS:
+            break
+    return ranked
+
+
+def _treatment_detail(detail: Mapping[str, Any]) -> str:
+    if detail.get("excluded"):
+        return "Not offered: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"])
+    parts = [f"Ranked {detail['rank']}"] if detail.get("rank") else []
+    return "\n".join(parts + [str(w) for w in detail.get("warnings") or []])
+
+
+def collect_report(
+    session: Session,
+    patient_id: str,
+    settings: Settings | None = None,
+    cards: Mapping[str, ModelCard] | None = None,
+    now: _dt.datetime | None = None,
+) -> ReportContent:
+    """Everything the report says about ``patient_id``, read from the session (GUI thread or headless)."""
+    settings = settings or Settings.load()
+    cards = installed_cards() if cards is None else cards
+    now = now or _dt.datetime.now().replace(microsecond=0)
+    with session._lock:
+        images = list(session.images.get(patient_id, []))
+        predictions = list(session.predictions.get(patient_id, []))
+        decisions = list(session.decisions.get(patient_id, {}).values())
+        notes = session.clinician_notes.get(patient_id, "")
+        confirmed = list(session.confirmed_findings.get(patient_id, []))
+
+    def card_for(prediction: Prediction) -> ModelCard | None:
+        card = cards.get(prediction.model)
+        return card if card is not None and card.version == prediction.version else None
+
+    def title(prediction: Prediction) -> str:
+        card = card_for(prediction)
+        return card.title if card else prediction.model
+
+    patient = _patient_block(session, patient_id, pd.Timestamp(now))
+    for image in images:
+        dicom_name, dicom_id = image.metadata.get("patient_name"), image.metadata.get("patient_id")
+        if dicom_name and dicom_name not in patient.aliases:
+            patient.aliases.append(str(dicom_name))
+        if dicom_id and dicom_id not in patient.record_ids:
+            patient.record_ids.append(str(dicom_id))
+    content = ReportContent(
+        facility_name=settings.facility_name,
+        facility_address=settings.facility_address,
+        clinician=session.clinician_name or settings.clinician_name,
+        generated=now,
+        patient=patient,
+        clinician_notes=notes,
+        confirmed_findings=confirmed,
+        demo=session.demo,
+    )
+    for prediction in predictions:
+        content.findings.extend(_finding_rows(prediction, title(prediction)))
+        for explanation in prediction.explanations:
+            if explanation.kind == "image_map":
+                content.explanations.append(
+                    ExplanationRow(title(prediction), _source_label(prediction), explanation.method, explanation.target,
+                                   format_faithfulness(explanation.faithfulness))
+                )
+            elif not prediction.refused:
+                content.attributions.append(
+                    AttributionBlock(
+                        model=title(prediction), version=prediction.version, input_label=_source_label(prediction),
+                        summary=_result_summary(prediction), method=explanation.method, target=explanation.target,
+                        kind=explanation.kind, rows=_attribution_rows(explanation),
+                        missing_inputs=list(prediction.missing_inputs),
+                        faithfulness=format_faithfulness(explanation.faithfulness),
+                    )
+                )
+
+    for image in images:
+        linked = [p for p in predictions if p.task in IMAGE_TASKS and
+                  ((image.sha256 and p.input_sha256 == image.sha256) or p.source == str(image.path))]
+        frame = next((int(p.extra.get("frame", 0)) for p in linked), 0)
+        content.images.append(
+            ImagePanel(
+                label=image.path.name,
+                image=image,
+                frame=min(frame, image.n_frames - 1),
+                findings=[f"{title(p)} {p.version}: {_result_summary(p)}" for p in linked] or ["not analysed by a model"],
+                overlays=[e for p in linked if not p.refused for e in p.explanations if e.kind == "image_map"],
+            )
+        )
+
+    content.treatments = [
+        TreatmentRow(d.label, "Excluded" if d.status == "pending" and d.detail.get("excluded") else STATUS_WORDS.get(d.status, d.status),
+                     d.comment, _treatment_detail(d.detail)) for d in decisions
+    ]
+    used: dict[tuple[str, str, str], ModelRow] = {}
+    for prediction in predictions:
+        key = (prediction.model, prediction.version, prediction.weights_sha256)
+        if key in used:
+            continue
+        card = card_for(prediction)
+        used[key] = ModelRow(
+            name=prediction.model,
+            title=title(prediction),
+            version=prediction.version,
+            weights_sha256=prediction.weights_sha256,
+            device=prediction.device,
+            intended_use=card.intended_use if card else "Model card not installed on this computer.",
+            limitations=list(card.limitations) if card else [],
+        )
+    content.models = list(used.values())
+    return content

@@ -1,0 +1,1 @@
+"""Reusable widgets shared by the tabs (saliency maps, token and feature attributions)."""

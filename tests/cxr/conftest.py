@@ -1,0 +1,54 @@
+"""Shared pieces for the chest X-ray tests: the bundled model, real radiographs as MedicalImages."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from medassist.audit import AuditLog
+from medassist.imaging.image import MedicalImage
+from medassist.inference.registry import ModelRegistry
+from medassist.inference.runtime import ModelRuntime
+from medassist.inference.service import InferenceService
+from medassist.paths import bundled_models_dir
+
+MODEL = "cxr-pneumonia"
+
+
+def radiograph(data: Path, file: str) -> MedicalImage:
+    """A labels.csv ``file`` (relative to shared/) as the app would hold it."""
+    with Image.open(data.parent / file) as img:
+        arr = np.asarray(img.convert("L"), dtype=np.float32)
+    return MedicalImage(path=data.parent / file, frames=arr[None], modality="OT")
+
+
+@pytest.fixture(scope="session")
+def load_radiograph(shared_data):
+    """``load_radiograph(file)``: a labels.csv path as a MedicalImage."""
+    return lambda file: radiograph(shared_data, file)
+
+
+@pytest.fixture(scope="session")
+def model_folder() -> Path:
+    return bundled_models_dir() / MODEL
+
+
+@pytest.fixture(scope="session")
+def card_json(model_folder) -> dict:
+    return json.loads((model_folder / "metadata.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def service() -> InferenceService:
+    runtime = ModelRuntime(ModelRegistry([bundled_models_dir()]), device_preference="cpu", threads=2)
+    return InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"))
+
+
+@pytest.fixture(scope="session")
+def kermany_image(shared_data) -> MedicalImage:
+    return radiograph(shared_data, "data/cxr/images/kermany/test/PNEUMONIA/person100_bacteria_475.jpg")

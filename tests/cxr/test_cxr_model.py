@@ -1,0 +1,152 @@
+"""The bundled chest X-ray model: integrity, reproducibility against the training script's
+recorded outputs, the input gate, and refusal behaviour."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from medassist.errors import InputError, ModelError
+from medassist.hashing import sha256_file
+from medassist.imaging.image import MedicalImage
+from medassist.inference.image_task import load_gate
+from medassist.inference.inputs import ImageInput
+from medassist.inference.registry import ModelRegistry
+from medassist.inference.runtime import load_network
+from medassist.jobs import run_job
+
+MODEL = "cxr-pneumonia"
+
+
+def test_bundled_model_loads_with_verified_hashes(model_folder, card_json):
+    entry = ModelRegistry([model_folder.parent]).get(MODEL)
+    assert entry.card.task == "image-classification"
+    assert sha256_file(model_folder / "weights.pt") == card_json["weights"]["sha256"]
+    assert (model_folder / "weights.pt").stat().st_size < 25 * 2**20
+    network = load_network(entry.folder, entry.card, torch.device("cpu"))
+    assert network(torch.zeros(1, 1, 128, 128)).shape == (1, 3)
+    gate = load_gate(entry.folder, entry.card)
+    assert gate is not None and gate.threshold == card_json["extra"]["gate"]["threshold"]
+    assert set(card_json["thresholds"]) == {"pneumonia"}
+
+
+def test_tampered_weights_and_gate_are_refused(model_folder, tmp_path):
+    copy = tmp_path / "models" / MODEL
+    shutil.copytree(model_folder, copy)
+    weights = bytearray((copy / "weights.pt").read_bytes())
+    weights[-10] ^= 0xFF
+    (copy / "weights.pt").write_bytes(bytes(weights))
+    registry = ModelRegistry([copy.parent])
+    with pytest.raises(ModelError, match="SHA-256 mismatch"):
+        registry.get(MODEL)
+
+    shutil.copy(model_folder / "weights.pt", copy / "weights.pt")
+    gate = bytearray((copy / "gate.pt").read_bytes())
+    gate[-10] ^= 0xFF
+    (copy / "gate.pt").write_bytes(bytes(gate))
+    entry = ModelRegistry([copy.parent]).get(MODEL)
+    with pytest.raises(ModelError, match="gate SHA-256 mismatch"):
+        load_gate(entry.folder, entry.card)
+
+
+def test_predictions_match_training_script_reference(load_radiograph, model_folder, service):
+    rows = json.loads((model_folder / "reference_outputs.json").read_text(encoding="utf-8"))
+    assert len(rows) >= 4
+    for row in rows:
+        prediction = run_job(service.predict(MODEL, ImageInput(load_radiograph(row["file"]))))
+        assert prediction.gate is not None and prediction.gate.accepted
+        assert prediction.gate.score == pytest.approx(row["gate_score"], abs=1e-3)
+        assert prediction.outputs.keys() == row["outputs"].keys()
+        for label, expected in row["outputs"].items():
+            assert prediction.outputs[label] == pytest.approx(expected, abs=1e-4), (row["file"], label)
+        assert prediction.positive == row["positive"]
+
+
+def test_outputs_are_consistent_probabilities(kermany_image, service, card_json):
+    prediction = run_job(service.predict(MODEL, ImageInput(kermany_image)))
+    out = prediction.outputs
+    assert out["pneumonia"] == pytest.approx(out["bacterial pneumonia"] + out["viral pneumonia"], abs=1e-6)
+    assert 0.0 <= out["pneumonia"] <= 1.0
+    threshold = card_json["thresholds"]["pneumonia"]
+    assert ("pneumonia" in prediction.positive) == (out["pneumonia"] >= threshold)
+    record = prediction.to_dict()
+    assert record["weights_sha256"] == card_json["weights"]["sha256"]
+    assert record["gate"]["accepted"] is True
+
+
+def _gate_verdicts(service, images: list[MedicalImage]) -> list[bool]:
+    return [run_job(service.predict(MODEL, ImageInput(img))).gate.accepted for img in images]
+
+
+def test_gate_accepts_chest_radiographs(shared_data, load_radiograph, service):
+    table = pd.read_csv(shared_data / "cxr" / "labels.csv")
+    kermany = table[(table.source == "kermany_pediatric") & (table.split == "test")].sample(16, random_state=1)
+    nih = table[(table.source == "nih_cxr14_pneumonia_subset300") & (table.split == "val")].sample(8, random_state=1)
+    images = [load_radiograph(f) for f in pd.concat([kermany, nih]).file]
+    accepted = _gate_verdicts(service, images)
+    assert sum(accepted) >= len(images) - 1, f"{sum(accepted)} of {len(images)} radiographs accepted"
+
+
+def test_gate_rejects_non_radiographs(shared_data, service):
+    from medassist.training.cxr_gate_samples import dicom_group, documents, noise_images, photographs
+
+    groups = {
+        "ct": dicom_group(shared_data, "ct")[:3],
+        "mr": dicom_group(shared_data, "mr")[:3],
+        "us": dicom_group(shared_data, "us")[:2],
+        "nm": dicom_group(shared_data, "nm")[:2],
+        "noise": noise_images(seed=3, n=5),
+        "documents": documents(seed=3, n=4),
+        "photographs": photographs(seed=3, per_image=1)[:4],
+    }
+    wrongly_accepted, total = [], 0
+    for group, samples in groups.items():
+        images = [MedicalImage(path=shared_data / name, frames=gray[None].astype(np.float32)) for name, gray in samples]
+        accepted = _gate_verdicts(service, images)
+        wrongly_accepted += [f"{group}:{name}" for (name, _), a in zip(samples, accepted) if a]
+        total += len(samples)
+    assert total >= 20
+    assert len(wrongly_accepted) <= total // 20, f"accepted {wrongly_accepted} of {total}"
+
+
+def test_refused_input_has_no_probabilities_and_no_explanation(service):
+    rng = np.random.default_rng(0)
+    noise = MedicalImage(path=Path("noise.png"), frames=rng.uniform(0, 255, (1, 240, 320)).astype(np.float32))
+    prediction = run_job(service.predict(MODEL, ImageInput(noise)))
+    assert prediction.refused
+    assert prediction.outputs == {} and prediction.positive == []
+    assert prediction.to_dict()["gate"]["score"] > prediction.gate.threshold
+    with pytest.raises(InputError, match="gate refused"):
+        run_job(service.explain(MODEL, ImageInput(noise), "gradcam", "pneumonia"))
+
+
+def test_non_image_input_is_a_clear_error(service):
+    from medassist.inference.inputs import TextInput
+
+    with pytest.raises(InputError, match="needs an image"):
+        run_job(service.predict(MODEL, TextInput("chest pain")))
+
+
+def test_dicom_of_another_modality_is_refused_even_if_it_looks_like_a_film(kermany_image, service):
+    ct = MedicalImage(path=kermany_image.path, frames=kermany_image.frames, modality="CT", is_dicom=True)
+    prediction = run_job(service.predict(MODEL, ImageInput(ct)))
+    assert prediction.refused and "modality CT" in prediction.gate.reason
+    cr = MedicalImage(path=kermany_image.path, frames=kermany_image.frames, modality="CR", is_dicom=True)
+    assert not run_job(service.predict(MODEL, ImageInput(cr))).refused
+
+
+def test_applicable_runs_pair_image_models_with_images(kermany_image, service):
+    from medassist.inference.applicability import applicable_runs
+    from medassist.session import Session
+
+    session = Session()
+    mr = MedicalImage(path=Path("head.dcm"), frames=kermany_image.frames, modality="MR", is_dicom=True)
+    session.add_images([kermany_image, mr])
+    runs = [r for r in applicable_runs(session, service.runtime.registry) if r.model == MODEL]
+    assert [r.source.image for r in runs] == [kermany_image]

@@ -1,0 +1,88 @@
+"""The recommendation job, its audit record, the learned ranker through the runtime, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+
+from medassist.audit import AuditLog
+from medassist.cli.main import main
+from medassist.inference.registry import ModelRegistry
+from medassist.inference.runtime import ModelRuntime
+from medassist.jobs import run_job
+from medassist.paths import bundled_models_dir
+from medassist.recommend.service import recommendation_job
+
+from .builders import PENICILLIN_ANAPHYLAXIS, make_records
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return ModelRuntime(ModelRegistry([bundled_models_dir()]), "cpu", threads=1)
+
+
+def hypertensive():
+    return make_records(birth_date="1960-01-01", sex="male", conditions=("hypertension",),
+                        observations={"egfr": 80.0, "potassium": 4.2})
+
+
+def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    records = hypertensive()
+    with_model = run_job(recommendation_job(records, "p1", runtime=runtime, audit=audit))
+    rules_only = run_job(recommendation_job(records, "p1", use_model=False, audit=audit))
+    card = runtime.load("med-recommender").card
+    assert with_model.model == {"name": "med-recommender", "version": card.version, "weights_sha256": card.weights.sha256}
+    assert {o.option_id for o in with_model.options} == {o.option_id for o in rules_only.options}
+    hctz, chlorthalidone = with_model.option("htn_hydrochlorothiazide"), with_model.option("htn_chlorthalidone")
+    assert hctz.model_score is not None and hctz.model_score > 0.2, "Synthea treats hypertension with HCTZ"
+    assert chlorthalidone.model_score is None  # never prescribed in the training records
+    assert hctz.rank < chlorthalidone.rank
+    assert rules_only.option("htn_chlorthalidone").rank < rules_only.option("htn_hydrochlorothiazide").rank
+    assert any("Learned ranking switched off" in n for n in rules_only.notes)
+    events = [e for e in audit.read() if e["event"] == "recommendation"]
+    assert len(events) == 2 and events[0]["model"]["weights_sha256"] == card.weights.sha256
+    assert events[0]["options"][0]["rank"] == 1
+
+
+def test_rules_still_answer_when_the_model_is_unavailable(tmp_path):
+    empty = ModelRuntime(ModelRegistry([tmp_path / "no-models"]), "cpu", threads=1)
+    result = run_job(recommendation_job(hypertensive(), "p1", runtime=empty, audit=AuditLog(tmp_path / "a.jsonl")))
+    assert result.options and result.model is None
+    assert any(n.startswith("Learned ranking unavailable") and "med-recommender" in n for n in result.notes)
+
+
+@pytest.fixture()
+def fake_importer(monkeypatch):
+    records = make_records(conditions=("pneumonia", "diabetes"), allergies=(PENICILLIN_ANAPHYLAXIS,),
+                           medications=("warfarin",), observations={"egfr": 25.0})
+    module = types.ModuleType("medassist.records.importer")
+    module.import_records = lambda path: records
+    monkeypatch.setitem(__import__("sys").modules, "medassist.records.importer", module)
+    return records
+
+
+def test_cli_json_lists_ranked_options_exclusions_warnings(fake_importer, capsys, tmp_path):
+    code = main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--diagnosis", "pneumonia",
+                 "--setting", "inpatient", "--no-model", "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["id"] for c in data["conditions"]] == ["cap_bacterial_or_unspecified"]
+    ranks = [o["rank"] for o in data["options"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    first = data["options"][0]
+    assert first["score"] and first["rationale"] and first["sources"]
+    assert all(o["exclusion_reasons"] for o in data["excluded"])
+    levo = next(o for o in data["options"] if o["option_id"] == "cap_ip_levofloxacin")
+    assert {w["severity"] for w in levo["warnings"]} >= {"major", "moderate"}
+    assert data["notice"].startswith("Decision support only")
+
+
+def test_cli_text_output_and_unknown_patient(fake_importer, capsys, tmp_path):
+    assert main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--no-model"]) == 0
+    out = capsys.readouterr().out
+    assert "Options (ranked):" in out and "Excluded (not offered):" in out and "Questions" in out
+    assert main(["recommend", "--records", str(tmp_path), "--patient", "nobody", "--no-model"]) == 2
+    assert "no patient with ID nobody" in capsys.readouterr().err

@@ -1,0 +1,76 @@
+"""Fuzzing the image readers with mutated real files: the only outcomes are an image or an
+InputError naming the file; no other exception, no hang, no unbounded memory."""
+
+from __future__ import annotations
+
+import io
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from medassist.errors import InputError
+from medassist.imaging.loader import load_image, open_images
+from medassist.jobs import run_job
+from tests.robustness.mutators import mutations
+
+SEEDS_PER_FILE = 60
+MAX_SECONDS_PER_INPUT = 10.0
+
+
+def picture_bytes(fmt: str) -> bytes:
+    ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) % 251).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+REAL_FILES = {
+    "CT_small.dcm": lambda: Path(get_testdata_file("CT_small.dcm")).read_bytes(),
+    "MR_small_RLE.dcm": lambda: Path(get_testdata_file("MR_small_RLE.dcm")).read_bytes(),
+    "JPEG2000.dcm": lambda: Path(get_testdata_file("JPEG2000.dcm")).read_bytes(),
+    "picture.png": lambda: picture_bytes("PNG"),
+    "picture.jpg": lambda: picture_bytes("JPEG"),
+    "picture.tif": lambda: picture_bytes("TIFF"),
+}
+
+
+def check_outcome(path: Path) -> str:
+    start = time.perf_counter()
+    try:
+        image = load_image(path)
+    except InputError as exc:
+        assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
+        outcome = "refused"
+    else:
+        assert image.frames.ndim in (3, 4) and image.frames.size > 0
+        image.display_frame(0)
+        outcome = "opened"
+    assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
+    return outcome
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_mutated_files_open_or_fail_cleanly(tmp_path, name):
+    original = REAL_FILES[name]()
+    outcomes = {"opened": 0, "refused": 0}
+    for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=SEEDS_PER_FILE)):
+        path = tmp_path / f"{index}-{name}"
+        path.write_bytes(mutant)
+        outcomes[check_outcome(path)] += 1
+    assert sum(outcomes.values()) == SEEDS_PER_FILE
+    assert outcomes["refused"] > 0
+
+
+def test_a_folder_of_mutants_opens_the_good_ones_and_names_the_bad(tmp_path):
+    original = REAL_FILES["CT_small.dcm"]()
+    (tmp_path / "good.dcm").write_bytes(original)
+    for index, mutant in enumerate(mutations(original, seed=5, n=20)):
+        (tmp_path / f"bad{index}.dcm").write_bytes(mutant[: len(mutant) // 3])
+    batch = run_job(open_images(tmp_path))
+    assert any(img.path.name == "good.dcm" or "good.dcm" in str(img.metadata.get("series_files", "")) for img in batch.images)
+    assert batch.problems and all("bad" in problem for problem in batch.problems)
