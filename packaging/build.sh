@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 python -m PyInstaller --version >/dev/null 2>&1 || python -m pip install "pyinstaller>=6"
 
-nice -n 10 python -m PyInstaller --noconfirm --clean \
+nice -n 10 python -m PyInstaller --noconfirm \
   --distpath dist --workpath build/pyinstaller packaging/medassist.spec
 
 app=dist/MedAssist

@@ -49,7 +49,8 @@ def main() -> int:
         (ICONS / f"medassist-{size}.png").write_bytes(png)
         images[size] = Image.open(io.BytesIO(png)).convert("RGBA")
     largest = images[max(PNG_SIZES)]
-    largest.save(ICONS / "medassist.ico", sizes=[(s, s) for s in ICO_SIZES], append_images=[images[s] for s in ICO_SIZES])
+    largest.save(ICONS / "medassist.ico", sizes=[(s, s) for s in ICO_SIZES],
+                 append_images=[images[s] for s in ICO_SIZES])
     largest.save(ICONS / "medassist.icns")
     print(f"wrote {len(PNG_SIZES)} PNGs, medassist.ico and medassist.icns to {ICONS}")
     return 0

@@ -320,7 +320,8 @@ def _type2_diabetes(w: _CohortWriter) -> None:
     w.condition(pid, *HYPERLIPIDEMIA, 720)
     w.medication(pid, "6809", "Metformin hydrochloride 500 MG Oral Tablet, twice daily", 790, TYPE2_DIABETES)
     w.medication(pid, "83367", "Atorvastatin 10 MG Oral Tablet, once daily", 700, HYPERLIPIDEMIA)
-    for days_ago, hba1c, weight in ((730, (8.4, 8.9), (92, 93)), (365, (7.6, 8.0), (89, 90)), (14, (7.0, 7.4), (87, 88))):
+    for days_ago, hba1c, weight in ((730, (8.4, 8.9), (92, 93)), (365, (7.6, 8.0), (89, 90)),
+                                    (14, (7.0, 7.4), (87, 88))):
         clinic = w.encounter(pid, days_ago, "ambulatory", *FOLLOW_UP, reason=TYPE2_DIABETES)
         w.visit(pid, clinic, systolic_bp=(128, 136), diastolic_bp=(80, 86), heart_rate=(72, 82),
                 body_weight=weight)
@@ -374,7 +375,8 @@ def _heart_failure(w: _CohortWriter) -> None:
     w.medication(pid, "1191", "Aspirin 75 MG Oral Tablet, once daily", 2400, ("53741008", "Coronary arteriosclerosis"))
     for days_ago, weight, bnp in ((180, (74, 75), (900, 1200)), (60, (74.5, 75.5), (1100, 1400)),
                                   (1, (78, 79), (3200, 3900))):
-        clinic = w.encounter(pid, days_ago, "ambulatory", "390906007", "Heart failure clinic review", reason=HEART_FAILURE)
+        clinic = w.encounter(pid, days_ago, "ambulatory", "390906007", "Heart failure clinic review",
+                             reason=HEART_FAILURE)
         w.visit(pid, clinic, heart_rate=(68, 78), systolic_bp=(112, 124), diastolic_bp=(66, 74),
                 oxygen_saturation=(94, 96) if days_ago > 1 else (92, 94),
                 respiratory_rate=(16, 18) if days_ago > 1 else (20, 22),
@@ -383,7 +385,8 @@ def _heart_failure(w: _CohortWriter) -> None:
         w.observation(pid, clinic, "33762-6", "NT-proBNP", w.draw(bnp, 0), "pg/mL", "laboratory")
     w.note(pid, 1, "Heart failure clinic",
            "78-year-old man with ischaemic cardiomyopathy, ejection fraction 30% on last echocardiogram. Three days "
-           "of worsening breathlessness, two pillows at night, ankle swelling to mid-shin; weight up about 3.5 kg since the last clinic visit. "
+           "of worsening breathlessness, two pillows at night, ankle swelling to mid-shin; weight up about 3.5 kg "
+           "since the last clinic visit. "
            "Fine bibasal crackles, JVP raised. Impression: decompensated heart failure. Plan: increase furosemide, "
            "check renal function and potassium in 3 days (on ramipril and spironolactone).")
 
@@ -486,7 +489,8 @@ def _stroke(w: _CohortWriter) -> None:
     w.medication(pid, "32968", "Clopidogrel 75 MG Oral Tablet, once daily", 11, stroke)
     w.medication(pid, "83367", "Atorvastatin 80 MG Oral Tablet, once daily", 11, stroke)
     w.medication(pid, "52175", "Losartan potassium 50 MG Oral Tablet, once daily", 2900, HYPERTENSION)
-    w.visit(pid, ward, systolic_bp=(168, 178), diastolic_bp=(92, 98), heart_rate=(72, 80), body_temperature=(36.6, 37.0),
+    w.visit(pid, ward, systolic_bp=(168, 178), diastolic_bp=(92, 98), heart_rate=(72, 80),
+            body_temperature=(36.6, 37.0),
             oxygen_saturation=(96, 98), body_weight=(80, 82))
     w.visit(pid, ward, glucose=(110, 130), total_cholesterol=(220, 240), ldl=(140, 155), creatinine=(1.0, 1.1),
             egfr=(66, 72), platelets=(220, 260))

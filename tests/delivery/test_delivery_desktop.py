@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shlex
 from pathlib import Path
 
 from PIL import Image
@@ -30,7 +31,7 @@ def test_install_desktop_entry_writes_entry_and_icon_into_xdg_folders(tmp_path, 
     icon = Path(entry["Icon"])
     assert icon.is_file() and icon.is_relative_to(tmp_path / "share" / "icons")
     assert Image.open(icon).size == (256, 256)
-    assert entry["Exec"].split()[0].strip('"')
+    assert Path(shlex.split(entry["Exec"])[0]).is_file()  # the launcher of this installation
     assert "wrote" in capsys.readouterr().out
 
     assert main(["install-desktop-entry", "--uninstall"]) == 0
