@@ -67,6 +67,44 @@ def card_html(card: ModelCard) -> str:
     )
 
 
+def entry_html(entry: ModelEntry) -> str:
+    """A model folder for display: refusal reason first, then its card and reliability plot."""
+    text = card_html(entry.card) if entry.card else ""
+    if entry.card is not None:
+        plot = entry.card.extra.get("reliability_plot")
+        if plot and (entry.folder / plot).is_file():
+            text += f"<h3>Calibration</h3><img src='{(entry.folder / plot).as_uri()}' width='420'>"
+    if entry.error:
+        text = f"<p style='color:#b00020'><b>Refused:</b> {html.escape(entry.error)}</p>" + text
+    return text + f"<p><small>Folder: {html.escape(str(entry.folder))}</small></p>"
+
+
+class HtmlDialog(QDialog):
+    """A read-only page of text with a Close button (intended use, model cards)."""
+
+    def __init__(self, title: str, text: str, parent: QWidget | None = None, size: tuple[int, int] = (760, 640)) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(*size)
+        self.browser = QTextBrowser()
+        self.browser.setHtml(text)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def show_model_card(parent: QWidget, model: str, registry: ModelRegistry | None = None) -> QDialog | None:
+    """Open (modeless) the card of ``model``; None when no such model folder exists."""
+    entry = next((e for e in (registry or ModelRegistry()).entries() if e.name == model), None)
+    if entry is None:
+        return None
+    dialog = HtmlDialog(f"Model card: {entry.card.title if entry.card else model}", entry_html(entry), parent)
+    dialog.show()
+    return dialog
+
+
 class ModelCatalogDialog(QDialog):
     """Every bundled and user model, its status (refused ones with the reason) and its card."""
 
@@ -100,11 +138,7 @@ class ModelCatalogDialog(QDialog):
     def show_entry(self, row: int) -> None:
         if row < 0:
             return
-        entry = self.entries[row]
-        text = card_html(entry.card) if entry.card else ""
-        if entry.error:
-            text = f"<p style='color:#b00020'><b>Refused:</b> {html.escape(entry.error)}</p>" + text
-        self.details.setHtml(text + f"<p><small>Folder: {html.escape(str(entry.folder))}</small></p>")
+        self.details.setHtml(entry_html(self.entries[row]))
 
 
 class SettingsDialog(QDialog):
@@ -145,18 +179,9 @@ class SettingsDialog(QDialog):
         )
 
 
-class IntendedUseDialog(QDialog):
+class IntendedUseDialog(HtmlDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Intended use")
-        self.resize(640, 480)
-        browser = QTextBrowser()
-        browser.setHtml(INTENDED_USE)
-        layout = QVBoxLayout(self)
-        layout.addWidget(browser)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        super().__init__("Intended use", INTENDED_USE, parent, size=(640, 480))
 
 
 def about_text(version_of: Callable[[str], str]) -> str:

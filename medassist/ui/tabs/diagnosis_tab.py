@@ -15,7 +15,6 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +31,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Prediction
 from medassist.jobs import Job, Progress
 from medassist.ui.context import AppContext
+from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
 from medassist.ui.workers import JobHandle
 
@@ -71,39 +70,6 @@ class ProbabilityBar(QWidget):
             painter.setPen(QPen(QColor("#111111"), 2))
             painter.drawLine(int(x), 0, int(x), self.height())
         painter.end()
-
-
-def entry_for(context: AppContext, model: str):
-    """The registry entry of a model that has already run (its service exists: no torch import here)."""
-    if not context.inference_loaded:
-        return None
-    try:
-        return context.inference().runtime.registry.get(model)
-    except Exception:  # a model removed since it ran: the result still shows, without its card
-        return None
-
-
-def open_card_dialog(parent: QWidget, entry) -> QDialog:
-    """The model card as HTML, with its reliability plot when the card ships one."""
-    from medassist.ui.dialogs import card_html
-
-    card = entry.card
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(f"Model card: {card.title}")
-    dialog.resize(760, 640)
-    browser = QTextBrowser()
-    text = card_html(card)
-    plot = card.extra.get("reliability_plot")
-    if plot and (entry.folder / plot).is_file():
-        text += f"<h3>Calibration</h3><img src='{(entry.folder / plot).as_uri()}' width='420'>"
-    browser.setHtml(text)
-    layout = QVBoxLayout(dialog)
-    layout.addWidget(browser)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-    buttons.rejected.connect(dialog.reject)
-    layout.addWidget(buttons)
-    dialog.show()
-    return dialog
 
 
 class PredictionCard(QFrame):
@@ -329,12 +295,11 @@ class DiagnosisTab(Tab):
 
     # cards and explanations ------------------------------------------------------------------
     def open_card(self, model: str) -> None:
-        entry = entry_for(self.context, model)
-        if entry is None:
+        dialog = show_model_card(self, model)
+        if dialog is None:
             self.context.show_message("Model card", f"The card of '{model}' is not available.")
             return
-        self._dialogs = [d for d in self._dialogs if d.isVisible()]
-        self._dialogs.append(open_card_dialog(self, entry))
+        self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
 
     def _explain(self, prediction: Prediction) -> None:
         window = self.window()

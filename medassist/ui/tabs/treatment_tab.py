@@ -30,6 +30,7 @@ from medassist import DECISION_SUPPORT_NOTICE
 from medassist.recommend.engine import Recommendation, SafetyWarning, TreatmentOption
 from medassist.session import TreatmentDecision
 from medassist.ui.context import AppContext
+from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
 
 # Background / text colours per severity: clear, distinct, readable (white or dark text).
@@ -361,15 +362,11 @@ class TreatmentTab(Tab):
                 item.setText(DECISION_COLUMN, DECISION_LABELS.get(decision.status, "") if decision else "")
 
     def _show_model_card(self) -> None:
-        from medassist.inference.registry import ModelRegistry
         from medassist.recommend.features import MODEL_NAME
 
-        entry = next((e for e in ModelRegistry().entries() if e.name == MODEL_NAME), None)
-        if entry is None or entry.card is None:
-            self.context.show_message("Model card", f"The learned recommender ({MODEL_NAME}) is not installed; options use the guideline rules only.")
+        dialog = show_model_card(self, MODEL_NAME)
+        if dialog is None:
+            self.context.show_message("Model card", f"The learned recommender ({MODEL_NAME}) is not installed; "
+                                                    "options use the guideline rules only.")
             return
-        card = entry.card
-        text = (f"{card.title} {card.version}\n\n{card.intended_use}\n\nLimitations:\n"
-                + "\n".join(f"- {limit}" for limit in card.limitations)
-                + ("" if entry.available else f"\n\nREFUSED: {entry.error}"))
-        self.context.show_message("Learned recommender: model card", text)
+        self._card_dialog = dialog
