@@ -73,9 +73,8 @@ def integrated_gradients(model: NotesClassifier, note: ChunkedNote, target: int,
         return model(flat_ids, flat_mask)[:, target]
 
     method = LayerIntegratedGradients(logit, model.encoder.embeddings.word_embeddings)
-    attributions, delta = method.attribute(
-        ids, baselines=baseline, additional_forward_args=(mask,), n_steps=n_steps,
-        internal_batch_size=internal_batch_size, return_convergence_delta=True,
+    attributions = method.attribute(
+        ids, baselines=baseline, additional_forward_args=(mask,), n_steps=n_steps, internal_batch_size=internal_batch_size,
     )
     with torch.no_grad():
         full = float(logit(ids, mask))
@@ -84,7 +83,6 @@ def integrated_gradients(model: NotesClassifier, note: ChunkedNote, target: int,
     words = _to_words(note, token_scores)
     faithfulness = {
         "completeness_gap": abs(float(token_scores.sum()) - (full - empty)),
-        "convergence_delta": abs(float(delta.sum())),
         "logit": full,
         "baseline_logit": empty,
     }

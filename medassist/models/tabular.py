@@ -25,6 +25,9 @@ from torch import nn
 from medassist.inference.architectures import register_architecture
 
 
+_UNIT_SHOWN = {"mm[Hg]": "mmHg", "u[IU]/mL": "µIU/mL", "{ratio}": "", "10*6/uL": "million/µL", "cells/uL": "cells/µL"}
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """One model input as the card describes it.
@@ -69,7 +72,7 @@ class FeatureSpec:
                     return label
         if self.kind == "binary":
             return "yes" if float(value) >= 0.5 else "no"
-        return f"{value:g} {self.unit}".strip()
+        return f"{value:g} {_UNIT_SHOWN.get(self.unit, self.unit)}".strip()
 
 
 def is_missing(value: Any) -> bool:

