@@ -57,11 +57,25 @@ def _median_ms(run: Callable[[], object], repeats: int) -> float:
     return round(statistics.median(times), 1)
 
 
-def bench_record_models(threads: int = 2, repeats: int = 3) -> dict:
+class _Results(dict):
+    """A dict that can echo each number as it is measured (a slow machine still shows progress)."""
+
+    def __init__(self, echo: bool) -> None:
+        super().__init__()
+        self.echo = echo
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, value)
+        if self.echo:
+            print(f"  {key}: {value}", flush=True)
+
+
+def bench_record_models(threads: int = 2, repeats: int = 3, echo: bool = False) -> dict:
     """Latencies in ms on CPU with ``threads`` torch threads (models loaded once, first load timed)."""
     runtime = ModelRuntime(device_preference="cpu", threads=threads)
     service = InferenceService(runtime=runtime, audit=AuditLog(Path(tempfile.mkdtemp(prefix="medassist-bench-")) / "audit.jsonl"))
-    results: dict = {"device": runtime.describe()}
+    results = _Results(echo)
+    results["device"] = runtime.describe()
 
     started = time.perf_counter()
     runtime.load("notes-problems")
@@ -74,7 +88,6 @@ def bench_record_models(threads: int = 2, repeats: int = 3) -> dict:
         lambda: run_job(service.explain("notes-problems", note, "attention_rollout", "hypertension")), repeats)
     results["notes_integrated_gradients_ms"] = _median_ms(
         lambda: run_job(service.explain("notes-problems", note, "integrated_gradients", "hypertension")), 1)
-
     for name in ("heart-disease", "diabetes-pima", "ckd"):
         runtime.load(name)
     example = {"heart-disease": HEART_EXAMPLE, "diabetes-pima": {"glucose": 148, "bmi": 33.6, "age": 50, "pregnancies": 6},
@@ -83,7 +96,7 @@ def bench_record_models(threads: int = 2, repeats: int = 3) -> dict:
         results[f"{name}_predict_ms"] = _median_ms(lambda: run_job(service.predict(name, features)), repeats * 10)
         results[f"{name}_integrated_gradients_ms"] = _median_ms(
             lambda: run_job(service.explain(name, features, "integrated_gradients")), repeats * 3)
-    return results
+    return dict(results)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    print(json.dumps(bench_record_models(args.threads, args.repeats), indent=2))
+    print(json.dumps(bench_record_models(args.threads, args.repeats, echo=True), indent=2))
 
 
 if __name__ == "__main__":

@@ -42,17 +42,17 @@ def test_token_view_switches_methods(qtbot, service):
     qtbot.addWidget(view)
     view.resize(900, 560)
     prediction = run_job(service.predict("notes-problems", TextInput(NOTE, "note.txt")))
-    ig = run_job(service.explain("notes-problems", TextInput(NOTE), "integrated_gradients", "heart_failure"))
+    ig = run_job(service.explain("notes-problems", TextInput(NOTE), "integrated_gradients", "hypertension"))
     view.show_explanation(prediction, ig)
     assert view.method == "integrated_gradients"
-    assert "Heart failure" in view.title.text()
-    assert "heart" in view.summary.text().lower()
+    assert "Hypertension" in view.title.text()
+    assert "hypertension" in view.summary.text().lower()
     SHOTS.mkdir(exist_ok=True)
     view.grab().save(str(SHOTS / "token_view_ig.png"))
     with qtbot.waitSignal(view.method_requested, timeout=1000) as blocker:
         view.findChild(type(view.buttons.buttons()[0]), "attention_rollout").setChecked(True)
     assert blocker.args == ["attention_rollout"]
-    rollout = run_job(service.explain("notes-problems", TextInput(NOTE), "attention_rollout", "heart_failure"))
+    rollout = run_job(service.explain("notes-problems", TextInput(NOTE), "attention_rollout", "hypertension"))
     view.show_explanation(prediction, rollout)
     assert view.method == "attention_rollout"
     view.grab().save(str(SHOTS / "token_view_rollout.png"))
