@@ -77,6 +77,15 @@ def bench_record_models(threads: int = 2, repeats: int = 3, echo: bool = False) 
     results = _Results(echo)
     results["device"] = runtime.describe()
 
+    for name in ("heart-disease", "diabetes-pima", "ckd"):
+        runtime.load(name)
+    example = {"heart-disease": HEART_EXAMPLE, "diabetes-pima": {"glucose": 148, "bmi": 33.6, "age": 50, "pregnancies": 6},
+               "ckd": {"age": 48, "bp": 80, "sg": 1.02, "al": 1, "hemo": 15.4, "sc": 1.2, "htn": 1, "dm": 1}}
+    for name, features in example.items():
+        results[f"{name}_predict_ms"] = _median_ms(lambda: run_job(service.predict(name, features)), repeats * 10)
+        results[f"{name}_integrated_gradients_ms"] = _median_ms(
+            lambda: run_job(service.explain(name, features, "integrated_gradients")), repeats * 3)
+
     started = time.perf_counter()
     runtime.load("notes-problems")
     results["notes_model_load_ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -88,14 +97,6 @@ def bench_record_models(threads: int = 2, repeats: int = 3, echo: bool = False) 
         lambda: run_job(service.explain("notes-problems", note, "attention_rollout", "hypertension")), repeats)
     results["notes_integrated_gradients_ms"] = _median_ms(
         lambda: run_job(service.explain("notes-problems", note, "integrated_gradients", "hypertension")), 1)
-    for name in ("heart-disease", "diabetes-pima", "ckd"):
-        runtime.load(name)
-    example = {"heart-disease": HEART_EXAMPLE, "diabetes-pima": {"glucose": 148, "bmi": 33.6, "age": 50, "pregnancies": 6},
-               "ckd": {"age": 48, "bp": 80, "sg": 1.02, "al": 1, "hemo": 15.4, "sc": 1.2, "htn": 1, "dm": 1}}
-    for name, features in example.items():
-        results[f"{name}_predict_ms"] = _median_ms(lambda: run_job(service.predict(name, features)), repeats * 10)
-        results[f"{name}_integrated_gradients_ms"] = _median_ms(
-            lambda: run_job(service.explain(name, features, "integrated_gradients")), repeats * 3)
     return dict(results)
 
 
