@@ -351,7 +351,7 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
         "task": "tabular-classification",
         "modality": "vitals, labs and findings from the patient record",
         "description": (
-            f"Calibrated probability of {target[0].lower() + target[1:]} from {len(dataset.features)} inputs: a small PyTorch MLP "
+            f"Calibrated probability of {target.lower()} from {len(dataset.features)} inputs: a small PyTorch MLP "
             f"({recipe.hidden} hidden units{', with a missing flag per input' if recipe.missing_flags else ''}), "
             "temperature-scaled on a validation split. Inputs missing from the record are listed with each prediction."
         ),
@@ -367,7 +367,7 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
                      "description": "temperature-calibrated probability of the positive class"}],
         "labels": [name.replace("-", "_")],
         "thresholds": {name.replace("-", "_"): 0.5},
-        "intended_use": f"Decision support: an estimate of {target[0].lower() + target[1:]} to weigh with the clinical picture, with the inputs that moved it. Not a diagnosis.",
+        "intended_use": f"Decision support: an estimate of {target.lower()} to weigh with the clinical picture, with the inputs that moved it. Not a diagnosis.",
         "limitations": LIMITATIONS[name],
         "training_data": {"dataset": dataset.description, "splits": counts, "seed": SEED},
         "metrics": metrics,
