@@ -23,7 +23,8 @@ class InferenceService:
         loaded = self.runtime.load(model)
         yield Progress(0.2, f"Running {loaded.card.title} on {loaded.device_description}")
         prediction = yield from task_handler(loaded.card.task).predict(loaded, source)
-        prediction.patient_id = patient_id
+        if patient_id is not None:
+            prediction.patient_id = patient_id
         if loaded.device_note:
             prediction.extra.setdefault("device_note", loaded.device_note)
         self.audit.record_prediction(prediction)

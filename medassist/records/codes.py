@@ -31,6 +31,7 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("body_temperature", ("8310-5", "8331-1"), "Cel", "Body temperature", (36.1, 37.5)),
     Measure("oxygen_saturation", ("59408-5", "2708-6"), "%", "Oxygen saturation", (95.0, 100.0)),
     Measure("glucose", ("2339-0", "2345-7"), "mg/dL", "Glucose", (70.0, 140.0)),
+    Measure("glucose_2h_ogtt", ("1518-0", "20438-8"), "mg/dL", "Glucose 2 h after oral glucose load (OGTT)", (0.0, 140.0)),
     Measure("fasting_glucose", ("1558-6",), "mg/dL", "Fasting glucose", (70.0, 100.0)),
     Measure("hba1c", ("4548-4",), "%", "Hemoglobin A1c", (4.0, 5.7)),
     Measure("insulin", ("20448-7",), "u[IU]/mL", "Insulin (serum)", (2.0, 25.0)),

@@ -31,7 +31,7 @@ _FACTORS = {
     ("g/L", "g/dL"): 0.1, ("mg/L", "mg/dL"): 0.1, ("mg/dL", "mg/L"): 10.0,
 }
 _MEASURE_FACTORS = {
-    ("glucose", "mmol/L", "mg/dL"): 18.0182, ("fasting_glucose", "mmol/L", "mg/dL"): 18.0182,
+    ("glucose", "mmol/L", "mg/dL"): 18.0182, ("fasting_glucose", "mmol/L", "mg/dL"): 18.0182, ("glucose_2h_ogtt", "mmol/L", "mg/dL"): 18.0182,
     ("total_cholesterol", "mmol/L", "mg/dL"): 38.67, ("ldl", "mmol/L", "mg/dL"): 38.67,
     ("hdl", "mmol/L", "mg/dL"): 38.67, ("triglycerides", "mmol/L", "mg/dL"): 88.57,
     ("creatinine", "umol/L", "mg/dL"): 1 / 88.42, ("urea_nitrogen", "mmol/L", "mg/dL"): 2.801,

@@ -1,0 +1,75 @@
+"""The Explanations-tab widgets for record models, rendered offscreen from real model output.
+Screenshots go to /tmp/shots-recmodels/ (look at them when changing the widgets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medassist.inference.inputs import TextInput
+from medassist.inference.runtime import ModelRuntime
+from medassist.inference.service import InferenceService
+from medassist.jobs import run_job
+from medassist.ui.widgets.feature_view import FeatureScoresView
+from medassist.ui.widgets.token_view import TokenScoresView, highlighted_html
+
+SHOTS = Path("/tmp/shots-recmodels")
+NOTE = (
+    "CHIEF COMPLAINT: Shortness of breath.\n"
+    "HISTORY OF PRESENT ILLNESS: A 71-year-old woman with hypertension, atrial fibrillation on warfarin and "
+    "congestive heart failure with an ejection fraction of 30% presents with worsening dyspnea and leg swelling.\n"
+    "ASSESSMENT: Acute on chronic systolic heart failure exacerbation. No evidence of pneumonia."
+)
+
+
+@pytest.fixture(scope="module")
+def service() -> InferenceService:
+    return InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=2))
+
+
+def test_highlighted_html_keeps_text_and_escapes_it():
+    text = "BP <140> & stable\nno edema"
+    spans = [(0, 2), (3, 8), (9, 10), (11, 17), (18, 20), (21, 26)]
+    markup = highlighted_html(text, spans, [1.0, 0.0, 0.0, -1.0, 0.0, 0.5], signed=True)
+    assert "&lt;140&gt;" in markup and "&amp;" in markup and "<br>" in markup
+    assert markup.count("<span") == 3
+    assert "rgba(220, 40, 40" in markup and "rgba(40, 100, 230" in markup
+
+
+def test_token_view_switches_methods(qtbot, service):
+    view = TokenScoresView()
+    qtbot.addWidget(view)
+    view.resize(900, 560)
+    prediction = run_job(service.predict("notes-problems", TextInput(NOTE, "note.txt")))
+    ig = run_job(service.explain("notes-problems", TextInput(NOTE), "integrated_gradients", "hypertension"))
+    view.show_explanation(prediction, ig)
+    assert view.method == "integrated_gradients"
+    assert "Hypertension" in view.title.text()
+    assert "hypertension" in view.summary.text().lower()
+    SHOTS.mkdir(exist_ok=True)
+    view.grab().save(str(SHOTS / "token_view_ig.png"))
+    with qtbot.waitSignal(view.method_requested, timeout=1000) as blocker:
+        view.findChild(type(view.buttons.buttons()[0]), "attention_rollout").setChecked(True)
+    assert blocker.args == ["attention_rollout"]
+    rollout = run_job(service.explain("notes-problems", TextInput(NOTE), "attention_rollout", "hypertension"))
+    view.show_explanation(prediction, rollout)
+    assert view.method == "attention_rollout"
+    view.grab().save(str(SHOTS / "token_view_rollout.png"))
+    view.findChild(type(view.buttons.buttons()[0]), "integrated_gradients").setChecked(True)
+    assert "raised the score" in view.legend.text()
+
+
+def test_feature_view_lists_missing_inputs(qtbot, service):
+    features = {"age": 61, "sex": 1, "cp": 4, "trestbps": 150, "fbs": 0, "restecg": 2, "thalach": 118, "exang": 1, "oldpeak": 2.0}
+    prediction = run_job(service.predict("heart-disease", features))
+    explanation = run_job(service.explain("heart-disease", features, "integrated_gradients"))
+    view = FeatureScoresView()
+    qtbot.addWidget(view)
+    view.resize(900, 520)
+    view.show_explanation(prediction, explanation)
+    assert "Serum total cholesterol [chol]" in view.missing.text()
+    assert len(view.chart.rows) == 9
+    assert any(label.startswith("Chest pain type = asymptomatic") for label, _ in view.chart.rows)
+    SHOTS.mkdir(exist_ok=True)
+    view.grab().save(str(SHOTS / "feature_view_heart.png"))
