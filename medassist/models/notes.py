@@ -64,6 +64,7 @@ def load_encoder(expected_sha256: str | None = None) -> tuple[nn.Module, object]
     """The MiniLM encoder and its fast tokenizer, from local files only (no network)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     folder = encoder_folder()
     if expected_sha256 is not None:
         actual = sha256_file(folder / ENCODER_WEIGHTS)

@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().setStyleSheet(style_sheet(presentation=on))
         self.banner.refresh()
         self.update_title()
+        self.tab_pages["Images"].viewer.set_demographics_visible(not on)
         if self.session.current_patient_id is not None:
             for page in self.tab_pages.values():
                 page.on_patient_changed(self.session.current_patient_id)

@@ -45,6 +45,7 @@ def test_presentation_mode_hides_identifiers_enlarges_type_and_is_remembered(qtb
     assert "born" not in banner and "Arthur" not in window.windowTitle()
     assert "A.S." in window.windowTitle()
     assert "17pt" in QApplication.instance().styleSheet()
+    assert not window.tab_pages["Images"].viewer.demographics_action.isChecked()
     assert Settings.load().presentation_mode is True
 
     again = create_window()
@@ -53,6 +54,7 @@ def test_presentation_mode_hides_identifiers_enlarges_type_and_is_remembered(qtb
 
     window.presentation_action.trigger()
     assert "Arthur Sample" in window.banner.identity.text()
+    assert window.tab_pages["Images"].viewer.demographics_action.isChecked()
     assert "17pt" not in QApplication.instance().styleSheet()
     assert Settings.load().presentation_mode is False
 
