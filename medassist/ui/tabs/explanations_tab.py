@@ -296,9 +296,19 @@ class ExplanationsTab(Tab):
         except (ImportError, AttributeError):
             return None
         view = cls()
+        requested = getattr(view, "method_requested", None)
+        if requested is not None:
+            requested.connect(self._explain_with)
         self._kind_views[kind] = view
         self.views.addWidget(view)
         return view
+
+    def _explain_with(self, method: str) -> None:
+        """A view asked for another method of the shown result: select it and compute it."""
+        index = self.method_choice.findData(method)
+        if index >= 0:
+            self.method_choice.setCurrentIndex(index)
+            self.explain()
 
     def _text_fallback(self, explanation: Explanation, why: str) -> None:
         values = np.asarray(explanation.values).reshape(-1)
