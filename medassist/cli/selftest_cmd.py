@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     test = SelfTest()
     test.state["debug"] = getattr(args, "debug", False)
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="medassist-selftest-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
     service = InferenceService()
     session = Session(demo=True)
 

@@ -3,8 +3,9 @@
 Accepted inputs: :class:`RecordInput` (features found by code in the record, see
 :mod:`medassist.records.features`) or a plain ``dict`` of feature name -> value (the CLI's
 ``--features`` and tests). Every input the model needs but did not get is named in
-``Prediction.missing_inputs``; with fewer known inputs than the card's ``min_inputs_present`` the
-gate refuses the prediction instead of showing a number built mostly on averages.
+``Prediction.missing_inputs``; with fewer known inputs than the card's ``min_inputs_present``, or
+any of its ``required_inputs`` missing, the gate refuses the prediction instead of showing a
+number built mostly on averages.
 """
 
 from __future__ import annotations
@@ -109,12 +110,20 @@ class TabularTask:
         present = int(len(specs) - missing.sum())
         needed = int(loaded.card.extra.get("min_inputs_present", 1))
         missing_inputs = [missing_label(s) for s, flag in zip(specs, missing) if flag]
+        required = set(loaded.card.extra.get("required_inputs", []))
+        missing_required = [missing_label(s) for s, flag in zip(specs, missing) if flag and s.name in required]
+        if missing_required:
+            reason = (f"needs {', '.join(missing_required)}: without them this model's answer is its training "
+                      "cohort's baseline, not an estimate for this patient")
+        elif present < needed:
+            reason = f"only {present} of {len(specs)} inputs are known (at least {needed} needed); enter or record the missing ones"
+        else:
+            reason = f"{present} of {len(specs)} inputs known"
         gate = GateVerdict(
             score=present / len(specs),
             threshold=needed / len(specs),
-            accepted=present >= needed,
-            reason=(f"{present} of {len(specs)} inputs known" if present >= needed else
-                    f"only {present} of {len(specs)} inputs are known (at least {needed} needed); enter or record the missing ones"),
+            accepted=present >= needed and not missing_required,
+            reason=reason,
         )
         threshold = float(loaded.card.thresholds.get(label, 0.5))
         inputs = {s.name: values[s.name] for s in specs}

@@ -319,6 +319,8 @@ def train_one(name: str, data: Path, out_root: Path) -> dict:
 
 # Below this many known inputs the prediction is refused (shown as "not enough data", with the list).
 MIN_PRESENT = {"heart-disease": 4, "diabetes-pima": 3, "ckd": 6}
+# Inputs without which a model's answer is its training cohort's baseline rather than an estimate.
+REQUIRED_INPUTS: dict[str, list[str]] = {"ckd": ["sg", "al", "sc", "hemo"]}
 
 LIMITATIONS = {
     "heart-disease": [
@@ -335,6 +337,7 @@ LIMITATIONS = {
         "400 patients from one Indian hospital (2015); the data set is nearly separable and its metrics are optimistic for any real population.",
         "Urine dipstick grades, microscopy and symptoms (appetite, pedal edema) are rarely coded in a record and usually appear as missing inputs.",
         "Diagnoses (hypertension, diabetes, CAD, anemia) are read from the record's active problem list: a diagnosis that is not coded is read as absent.",
+        "Refuses to estimate without urine specific gravity, urine albumin, serum creatinine and hemoglobin: with those missing the network answers with its training cohort's baseline (62% CKD), e.g. P(CKD) 0.76 for a healthy synthetic 34-year-old without urinalysis.",
     ],
 }
 
@@ -378,6 +381,7 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
             "features": [s.to_dict() for s in dataset.features],
             "positive_class": target,
             "min_inputs_present": MIN_PRESENT[name],
+            "required_inputs": REQUIRED_INPUTS.get(name, []),
             "missing_policy": (
                 "Every missing input is listed in the prediction's missing_inputs and shown to the user; it enters the network "
                 "at its training mean (neutral, zero attribution)"
