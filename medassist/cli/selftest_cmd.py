@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         problems = run_job(analyse(session, pid, service, explain=explain))
         if problems:
             raise RuntimeError("; ".join(problems))
-        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": p.positive,
+        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": p.to_dict()["positive"],
                           "gate": p.gate.accepted if p.gate else None, "missing_inputs": p.missing_inputs,
                           "explained": [e.method for e in p.explanations]}
                 for p in session.predictions.get(pid, [])}

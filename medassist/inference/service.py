@@ -23,6 +23,8 @@ class InferenceService:
         loaded = self.runtime.load(model)
         yield Progress(0.2, f"Running {loaded.card.title} on {loaded.device_description}")
         prediction = yield from task_handler(loaded.card.task).predict(loaded, source)
+        if prediction.refused:
+            prediction.positive = []  # a refused input never yields a finding, whatever the handler computed
         if patient_id is not None:
             prediction.patient_id = patient_id
         if loaded.device_note:

@@ -78,6 +78,7 @@ def load_encoder(expected_sha256: str | None = None) -> tuple[nn.Module, object]
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager")
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     tokenizer.model_max_length = 1_000_000  # notes are chunked here, never truncated by the tokenizer

@@ -76,3 +76,24 @@ def test_concurrent_audit_lines_are_whole(tmp_path):
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert len(lines) == 400
     assert {(r["worker"], r["i"]) for r in map(json.loads, lines)} == {(w, i) for w in range(8) for i in range(50)}
+
+
+class RefusingTask(DoublerTask):
+    def predict(self, loaded, source):
+        prediction = yield from super().predict(loaded, source)
+        from medassist.inference.prediction import GateVerdict
+
+        prediction.gate = GateVerdict(score=9.0, threshold=1.0, accepted=False, reason="not what the model was made for")
+        return prediction
+
+
+def test_a_refused_input_never_yields_a_finding(tmp_path):
+    make_model(tmp_path)
+    register_task("refusing-task", RefusingTask())
+    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
+    loaded = service.runtime.load("doubler")
+    loaded.entry.card.task = "refusing-task"
+    prediction = run_job(service.predict("doubler", 5.0))
+    assert prediction.refused and prediction.positive == []
+    [line] = AuditLog(tmp_path / "a.jsonl").read()
+    assert line["outputs"] == {} and line["positive"] == [] and line["gate"]["accepted"] is False
