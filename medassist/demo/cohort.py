@@ -156,10 +156,10 @@ class _CohortWriter:
             recorded["bmi"] = self.measure(pid, encounter, "bmi", recorded["body_weight"] / height_m**2)
         return recorded
 
-    def note(self, pid: str, days_ago: float, title: str, text: str) -> None:
+    def note(self, pid: str, days_ago: float, title: str, text: str, hour: int = 11) -> None:
         number = self._notes[pid] = self._notes.get(pid, 0) + 1
         self.rows["notes"].append({
-            "note_id": f"{pid}-N{number:02d}", "patient_id": pid, "date": self.when(days_ago, hour=11),
+            "note_id": f"{pid}-N{number:02d}", "patient_id": pid, "date": self.when(days_ago, hour=hour),
             "title": title, "text": text, "source": SOURCE,
         })
 
@@ -167,7 +167,8 @@ class _CohortWriter:
         """Attach public test images and say so in the patient's notes."""
         self.images[pid] = [public_dicom(name) for name in names]
         listed = "; ".join(f"{name} ({DESCRIPTIONS[name]})" for name in names)
-        self.note(pid, days_ago, "Demo imaging (public test images)", f"{PUBLIC_IMAGE_NOTICE} Attached: {listed}.")
+        # Filed an hour before the visit's clinical note, so the newest note (what a notes model reads) is clinical.
+        self.note(pid, days_ago, "Demo imaging (public test images)", f"{PUBLIC_IMAGE_NOTICE} Attached: {listed}.", hour=10)
 
     def records(self) -> PatientRecords:
         """The tables; each patient's ``weight_kg`` is the latest recorded body weight."""
