@@ -130,7 +130,19 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
         else:
             report.add(path.name, f"line {start + 1}", f"malformed row: expected {width} fields, found {len(record)}; row skipped")
     frame = pd.DataFrame(rows or None, columns=columns, dtype="str")
-    return RawTable(frame=frame, lines=np.asarray(starts, dtype=np.int64))
+    return RawTable(frame=first_of_each_column(frame, path.name, report), lines=np.asarray(starts, dtype=np.int64))
+
+
+def first_of_each_column(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.DataFrame:
+    """Keep the first of columns that share a name (a damaged header); the later ones are reported and dropped,
+    since every reader picks columns by name and a repeated name would give it two columns instead of one."""
+    repeated = frame.columns.duplicated()
+    if not repeated.any():
+        return frame
+    names = sorted({str(name) for name in frame.columns[repeated] if str(name).strip()})
+    if names:
+        report.add(file, "header", f"column name repeated ({', '.join(names)}); only the first such column is read")
+    return frame.loc[:, ~repeated]
 
 
 def sniff_delimiter(path: Path) -> str:
