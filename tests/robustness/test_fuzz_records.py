@@ -248,3 +248,20 @@ def test_generated_csv_text_reads_or_is_refused(tmp_path, header, rows, encoding
     path = tmp_path / "generated.csv"
     path.write_bytes(text.encode(encoding, errors="replace"))
     check_outcome(path)
+
+
+def test_a_repeated_column_name_keeps_the_first_column_and_says_so(tmp_path):
+    """Found by the folder fuzz: a bit flip turned allergies.csv's DESCRIPTION1 into a second
+    DESCRIPTION2, and the import crashed with AttributeError instead of reading the rows."""
+    folder = tmp_path / "synthea"
+    folder.mkdir()
+    for name, text in SELF_MADE_SYNTHEA.items():
+        (folder / name).write_text(text.replace("DESCRIPTION1", "DESCRIPTION2") if name == "allergies.csv" else text)
+    records = import_records(folder)
+    assert records.counts()["allergies"] == 1
+    assert any("DESCRIPTION2" in problem.reason and problem.file == "allergies.csv" for problem in records.report.problems)
+    table = tmp_path / "patients.csv"
+    table.write_text("patient_id,sex,patient_id \nP-1,female,X\nP-2,male,Y\n")
+    records = import_records(table)
+    assert records.patient_ids == ["P-1", "P-2"]
+    assert any("patient_id" in problem.reason for problem in records.report.problems)
