@@ -159,6 +159,10 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str).str.strip()
 
 
+_EARLIEST = pd.Timestamp("1678-01-01", tz="UTC")
+_LATEST = pd.Timestamp("2261-12-31", tz="UTC")
+
+
 def parse_dates(
     values: pd.Series, where: pd.Series, file: str, column: str, report: ImportReport
 ) -> pd.Series:
@@ -177,7 +181,11 @@ def parse_dates(
     bad = present & parsed.isna()
     for index in np.flatnonzero(bad.to_numpy()):
         report.add(file, str(where.iloc[index]), f"unknown date '{text.iloc[index]}' in {column}; left empty")
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    # A damaged year (e.g. '021-08-23') parses but cannot be held as a timestamp; say so per value.
+    outside = parsed.notna() & ((parsed < _EARLIEST) | (parsed > _LATEST))
+    for index in np.flatnonzero(outside.to_numpy()):
+        report.add(file, str(where.iloc[index]), f"date '{text.iloc[index]}' in {column} is outside 1678-2261; left empty")
+    return parsed.mask(outside).dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def parse_numbers(

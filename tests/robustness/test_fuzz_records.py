@@ -265,3 +265,13 @@ def test_a_repeated_column_name_keeps_the_first_column_and_says_so(tmp_path):
     records = import_records(table)
     assert records.patient_ids == ["P-1", "P-2"]
     assert any("patient_id" in problem.reason for problem in records.report.problems)
+
+
+def test_a_damaged_year_is_reported_and_the_row_kept(tmp_path):
+    """Found by a wider fuzz run: a truncated year ('021-08-23T03:26:50Z') parsed as year 21, which
+    no timestamp can hold, and the import crashed with OutOfBoundsDatetime."""
+    path = tmp_path / "observations.csv"
+    path.write_text(OBSERVATIONS_CSV.replace("2021-08-23T03:26:50Z", "021-08-23T03:26:50Z", 1))
+    records = import_records(path)
+    assert records.counts()["observations"] == 3
+    assert any("outside" in problem.reason and "021-08-23" in problem.reason for problem in records.report.problems)
