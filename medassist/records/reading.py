@@ -19,7 +19,7 @@ import pandas as pd
 
 from medassist.errors import InputError
 from medassist.records.codes import CODE_TO_MEASURE
-from medassist.records.schema import SCHEMA, TABLES, ImportReport, PatientRecords
+from medassist.records.schema import EARLIEST_DATE, LATEST_DATE, SCHEMA, TABLES, ImportReport, PatientRecords
 from medassist.records.units import UnitError, convert, normalize_unit
 
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
@@ -159,10 +159,6 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str).str.strip()
 
 
-_EARLIEST = pd.Timestamp("1678-01-01", tz="UTC")
-_LATEST = pd.Timestamp("2261-12-31", tz="UTC")
-
-
 def parse_dates(
     values: pd.Series, where: pd.Series, file: str, column: str, report: ImportReport
 ) -> pd.Series:
@@ -182,7 +178,7 @@ def parse_dates(
     for index in np.flatnonzero(bad.to_numpy()):
         report.add(file, str(where.iloc[index]), f"unknown date '{text.iloc[index]}' in {column}; left empty")
     # A damaged year (e.g. '021-08-23') parses but cannot be held as a timestamp; say so per value.
-    outside = parsed.notna() & ((parsed < _EARLIEST) | (parsed > _LATEST))
+    outside = parsed.notna() & ~parsed.between(EARLIEST_DATE, LATEST_DATE)
     for index in np.flatnonzero(outside.to_numpy()):
         report.add(file, str(where.iloc[index]), f"date '{text.iloc[index]}' in {column} is outside 1678-2261; left empty")
     return parsed.mask(outside).dt.tz_localize(None).astype("datetime64[ns]")

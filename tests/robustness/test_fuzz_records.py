@@ -275,3 +275,14 @@ def test_a_damaged_year_is_reported_and_the_row_kept(tmp_path):
     records = import_records(path)
     assert records.counts()["observations"] == 3
     assert any("outside" in problem.reason and "021-08-23" in problem.reason for problem in records.report.problems)
+
+
+@pytest.mark.parametrize("year", ["0021", "9999"])
+def test_fhir_dates_no_timestamp_can_hold_are_left_empty(tmp_path, year):
+    """Valid FHIR dates outside 1678-2261 crashed the import (OutOfBoundsDatetime); the rest is kept."""
+    resources = [dict(PATIENT, birthDate=f"{year}-04-17"), dict(CONDITION, onsetDateTime=f"{year}-06-01T00:00:00Z"), OBSERVATION]
+    path = tmp_path / "resources.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in resources))
+    records = import_records(path)
+    assert records.has_patient("p1") and records.counts()["conditions"] == records.counts()["observations"] == 1
+    assert records.patients["birth_date"].isna().all() and records.conditions["onset"].isna().all()
