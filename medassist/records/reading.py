@@ -95,6 +95,8 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     """
     text = read_text(path, report)
     lines = list(io.StringIO(text, newline=""))
+    if not lines:  # e.g. nothing but a byte-order mark
+        raise InputError("the file has no text", path)
     header = next(csv.reader([lines[0]], delimiter=delimiter), [])
     columns = [name.strip() for name in header]
     if not any(columns):

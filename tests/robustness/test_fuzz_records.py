@@ -236,18 +236,32 @@ def test_a_damaged_file_beside_good_ones_keeps_the_good_rows(tmp_path):
 
 
 CSV_CELL = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+CSV_TEXT = {
+    "header": st.lists(st.sampled_from(["patient_id", "given_name", "birth_date", "sex", "weight_kg", "Id", "x", ""]),
+                       min_size=1, max_size=6),
+    "rows": st.lists(st.lists(CSV_CELL, max_size=7), max_size=8),
+    "encoding": st.sampled_from(["utf-8", "utf-16", "latin-1"]),
+}
+
+
+def write_and_check(folder: Path, header: list[str], rows: list[list[str]], encoding: str) -> None:
+    text = "\n".join([",".join(header)] + [",".join(row) for row in rows])
+    path = folder / "generated.csv"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    check_outcome(path)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(header=st.lists(st.sampled_from(["patient_id", "given_name", "birth_date", "sex", "weight_kg", "Id", "x", ""]),
-                       min_size=1, max_size=6),
-       rows=st.lists(st.lists(CSV_CELL, max_size=7), max_size=8),
-       encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+@given(**CSV_TEXT)
 def test_generated_csv_text_reads_or_is_refused(tmp_path, header, rows, encoding):
-    text = "\n".join([",".join(header)] + [",".join(row) for row in rows])
-    path = tmp_path / "generated.csv"
-    path.write_bytes(text.encode(encoding, errors="replace"))
-    check_outcome(path)
+    write_and_check(tmp_path, header, rows, encoding)
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**CSV_TEXT)
+def test_generated_csv_text_long(tmp_path, header, rows, encoding):
+    write_and_check(tmp_path, header, rows, encoding)
 
 
 def test_a_repeated_column_name_keeps_the_first_column_and_says_so(tmp_path):
@@ -286,3 +300,11 @@ def test_fhir_dates_no_timestamp_can_hold_are_left_empty(tmp_path, year):
     records = import_records(path)
     assert records.has_patient("p1") and records.counts()["conditions"] == records.counts()["observations"] == 1
     assert records.patients["birth_date"].isna().all() and records.conditions["onset"].isna().all()
+
+
+def test_a_csv_holding_only_a_byte_order_mark_is_refused(tmp_path):
+    """Found by the generated-CSV property: an empty UTF-16 file (just its BOM) raised IndexError."""
+    path = tmp_path / "patients.csv"
+    path.write_bytes("".encode("utf-16"))
+    with pytest.raises(InputError, match="patients.csv"):
+        import_records(path)
