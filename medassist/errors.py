@@ -11,7 +11,7 @@ class MedAssistError(Exception):
     def __init__(self, reason: str, source: str | Path | None = None) -> None:
         self.reason = " ".join(str(reason).split())  # library messages (pyarrow, zipfile) may span lines
         self.source = str(source) if source is not None else None
-        super().__init__(f"{self.source}: {reason}" if self.source else reason)
+        super().__init__(f"{self.source}: {self.reason}" if self.source else self.reason)
 
 
 class InputError(MedAssistError):
