@@ -70,6 +70,50 @@ def test_mutated_session_files_long(saved_session, tmp_path):
     assert outcomes["refused"] > 0
 
 
+def rezip(path, members: dict[str, bytes], victim: str, data: bytes) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, original in members.items():
+            archive.writestr(name, data if name == victim else original)
+
+
+def open_member_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
+    """Mutate each member inside a well-formed zip (whole-file damage stops at the zip's CRC check),
+    so the manifest parser and the array decoder see the damage."""
+    with zipfile.ZipFile(saved_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    outcomes = {"restored": 0, "refused": 0}
+    for victim in members:
+        for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
+            path = tmp_path / f"{victim.replace('/', '_')}-{index}.medassist"
+            rezip(path, members, victim, mutant)
+            start = time.perf_counter()
+            try:
+                restored = run_job(read_session(path))
+            except InputError as exc:
+                assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
+                outcomes["refused"] += 1
+            else:
+                restored.apply_to(Session())
+                restored.summary()
+                outcomes["restored"] += 1
+            assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
+    assert sum(outcomes.values()) == n * len(members)
+    return outcomes
+
+
+def test_mutated_members_inside_a_valid_zip_restore_or_fail_cleanly(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_member_mutants(path, tmp_path, 8)
+    assert outcomes["refused"] > 0
+
+
+@pytest.mark.slow
+def test_mutated_members_long(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_member_mutants(path, tmp_path, 80)
+    assert outcomes["refused"] > 0
+
+
 def test_session_with_a_damaged_member_is_refused(saved_session, tmp_path):
     """A well-formed zip whose manifest is not JSON, or whose arrays are garbage."""
     _session, path = saved_session
