@@ -9,9 +9,9 @@ class MedAssistError(Exception):
     """Base for errors shown to the user as one line, never as a traceback."""
 
     def __init__(self, reason: str, source: str | Path | None = None) -> None:
-        self.reason = reason
+        self.reason = " ".join(str(reason).split())  # library messages (pyarrow, zipfile) may span lines
         self.source = str(source) if source is not None else None
-        super().__init__(f"{self.source}: {reason}" if self.source else reason)
+        super().__init__(f"{self.source}: {self.reason}" if self.source else self.reason)
 
 
 class InputError(MedAssistError):

@@ -151,6 +151,19 @@ def already_scored(output: Path) -> set[str]:
     return done
 
 
+def open_for_append(output: Path) -> TextIO:
+    """Open ``output`` to add JSON lines; a torn last line left by a crash is ended first, so the
+    next result starts on a line of its own instead of being glued to the fragment and lost."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(output, "a+b")
+    if handle.tell() > 0:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) != b"\n":
+            handle.write(b"\n")
+    handle.close()
+    return open(output, "a", encoding="utf-8")
+
+
 def _prediction_row(service, model: str, source, explain: str | None) -> dict[str, Any]:
     from medassist.jobs import run_job
 
@@ -203,8 +216,7 @@ def run_predict(args: argparse.Namespace) -> int:
         raise InputError("--resume needs --output FILE")
     sinks: list[TextIO] = []
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        sinks.append(open(args.output, "a", encoding="utf-8"))
+        sinks.append(open_for_append(args.output))
     try:
         if card.task == "image-classification":
             return _predict_images(args, card.name, sinks)

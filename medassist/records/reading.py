@@ -19,7 +19,7 @@ import pandas as pd
 
 from medassist.errors import InputError
 from medassist.records.codes import CODE_TO_MEASURE
-from medassist.records.schema import SCHEMA, TABLES, ImportReport, PatientRecords
+from medassist.records.schema import EARLIEST_DATE, LATEST_DATE, SCHEMA, TABLES, ImportReport, PatientRecords
 from medassist.records.units import UnitError, convert, normalize_unit
 
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
@@ -95,6 +95,8 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     """
     text = read_text(path, report)
     lines = list(io.StringIO(text, newline=""))
+    if not lines:  # e.g. nothing but a byte-order mark
+        raise InputError("the file has no text", path)
     header = next(csv.reader([lines[0]], delimiter=delimiter), [])
     columns = [name.strip() for name in header]
     if not any(columns):
@@ -130,7 +132,19 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
         else:
             report.add(path.name, f"line {start + 1}", f"malformed row: expected {width} fields, found {len(record)}; row skipped")
     frame = pd.DataFrame(rows or None, columns=columns, dtype="str")
-    return RawTable(frame=frame, lines=np.asarray(starts, dtype=np.int64))
+    return RawTable(frame=first_of_each_column(frame, path.name, report), lines=np.asarray(starts, dtype=np.int64))
+
+
+def first_of_each_column(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.DataFrame:
+    """Keep the first of columns that share a name (a damaged header); the later ones are reported and dropped,
+    since every reader picks columns by name and a repeated name would give it two columns instead of one."""
+    repeated = frame.columns.duplicated()
+    if not repeated.any():
+        return frame
+    names = sorted({str(name) for name in frame.columns[repeated] if str(name).strip()})
+    if names:
+        report.add(file, "header", f"column name repeated ({', '.join(names)}); only the first such column is read")
+    return frame.loc[:, ~repeated]
 
 
 def sniff_delimiter(path: Path) -> str:
@@ -165,7 +179,11 @@ def parse_dates(
     bad = present & parsed.isna()
     for index in np.flatnonzero(bad.to_numpy()):
         report.add(file, str(where.iloc[index]), f"unknown date '{text.iloc[index]}' in {column}; left empty")
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    # A damaged year (e.g. '021-08-23') parses but cannot be held as a timestamp; say so per value.
+    outside = parsed.notna() & ~parsed.between(EARLIEST_DATE, LATEST_DATE)
+    for index in np.flatnonzero(outside.to_numpy()):
+        report.add(file, str(where.iloc[index]), f"date '{text.iloc[index]}' in {column} is outside 1678-2261; left empty")
+    return parsed.mask(outside).dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def parse_numbers(

@@ -103,6 +103,11 @@ SCHEMA: dict[str, dict[str, str]] = {
 TABLES: tuple[str, ...] = tuple(SCHEMA)
 
 
+# The span a datetime64[ns] column can hold; a date outside it (a damaged year) is left empty.
+EARLIEST_DATE = pd.Timestamp("1678-01-01", tz="UTC")
+LATEST_DATE = pd.Timestamp("2261-12-31", tz="UTC")
+
+
 def empty_table(table: str) -> pd.DataFrame:
     return pd.DataFrame({col: pd.Series(dtype=dtype) for col, dtype in SCHEMA[table].items()})
 
@@ -114,7 +119,8 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         if col in frame:
             series = frame[col]
             if dtype.startswith("datetime"):
-                series = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None)
+                series = pd.to_datetime(series, errors="coerce", utc=True)
+                series = series.where(series.between(EARLIEST_DATE, LATEST_DATE)).dt.tz_localize(None)
                 series = series.astype("datetime64[ns]")
             elif dtype == "float64":
                 series = pd.to_numeric(series, errors="coerce").astype("float64")

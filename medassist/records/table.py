@@ -24,6 +24,7 @@ from medassist.records.reading import (
     as_text,
     drop_rows_without,
     finish,
+    first_of_each_column,
     normalize_sex,
     parse_dates,
     parse_numbers,
@@ -155,7 +156,7 @@ def read_table_frame(path: Path, report: ImportReport, rows: int | None = None) 
         if rows is not None:
             frame, where = frame.head(rows), where.head(rows)
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.reset_index(drop=True)
+    frame = first_of_each_column(frame, path.name, report).reset_index(drop=True)
     where = where.reset_index(drop=True)
     if frame.columns.empty:
         raise InputError("the table has no columns", path)

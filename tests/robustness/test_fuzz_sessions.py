@@ -1,0 +1,171 @@
+"""Fuzzing session files (.medassist) with mutations of a real saved session: the only outcomes
+are a restored session or a clean InputError naming the file; a failed save never leaves a
+partial file over the previous one."""
+
+from __future__ import annotations
+
+import errno
+import time
+import zipfile
+
+import pytest
+
+from medassist.errors import InputError
+from medassist.jobs import run_job
+from medassist.persistence import atomic
+from medassist.persistence.atomic import TEMP_SUFFIX, WriteError
+from medassist.persistence.session_file import read_session, save_session
+from medassist.reporting.content import collect_report
+from medassist.reporting.pdf import write_pdf
+from medassist.session import Session
+from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
+from tests.robustness.mutators import mutations
+
+MUTANTS = 40
+SLOW_MUTANTS = 400
+MAX_SECONDS_PER_INPUT = 10.0
+
+
+@pytest.fixture()
+def saved_session(tmp_path, monkeypatch):
+    """A real session file (records, two images, four predictions with maps) and its bytes."""
+    import medassist.records.importer as importer
+
+    monkeypatch.setattr(importer, "import_records", FakeReaders().import_records)
+    session = make_session(tmp_path)
+    path = save_session(session, tmp_path / "work.medassist")
+    return session, path
+
+
+def open_mutants(tmp_path, original: bytes, n: int) -> dict[str, int]:
+    outcomes = {"restored": 0, "refused": 0}
+    for index, mutant in enumerate(mutations(original, seed=11, n=n)):
+        path = tmp_path / f"mutant{index}.medassist"
+        path.write_bytes(mutant)
+        start = time.perf_counter()
+        try:
+            restored = run_job(read_session(path))
+        except InputError as exc:
+            assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
+            outcomes["refused"] += 1
+        else:
+            restored.apply_to(Session())
+            restored.summary()
+            outcomes["restored"] += 1
+        assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"mutant {index} took too long"
+    assert sum(outcomes.values()) == n
+    return outcomes
+
+
+def test_mutated_session_files_restore_or_fail_cleanly(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_mutants(tmp_path, path.read_bytes(), MUTANTS)
+    assert outcomes["refused"] > 0
+
+
+@pytest.mark.slow
+def test_mutated_session_files_long(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_mutants(tmp_path, path.read_bytes(), SLOW_MUTANTS)
+    assert outcomes["refused"] > 0
+
+
+def rezip(path, members: dict[str, bytes], victim: str, data: bytes) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, original in members.items():
+            archive.writestr(name, data if name == victim else original)
+
+
+def open_member_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
+    """Mutate each member inside a well-formed zip (whole-file damage stops at the zip's CRC check),
+    so the manifest parser and the array decoder see the damage."""
+    with zipfile.ZipFile(saved_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    outcomes = {"restored": 0, "refused": 0}
+    for victim in members:
+        for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
+            path = tmp_path / f"{victim.replace('/', '_')}-{index}.medassist"
+            rezip(path, members, victim, mutant)
+            start = time.perf_counter()
+            try:
+                restored = run_job(read_session(path))
+            except InputError as exc:
+                assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
+                outcomes["refused"] += 1
+            else:
+                restored.apply_to(Session())
+                restored.summary()
+                outcomes["restored"] += 1
+            assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
+    assert sum(outcomes.values()) == n * len(members)
+    return outcomes
+
+
+def test_mutated_members_inside_a_valid_zip_restore_or_fail_cleanly(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_member_mutants(path, tmp_path, 8)
+    assert outcomes["refused"] > 0
+
+
+@pytest.mark.slow
+def test_mutated_members_long(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_member_mutants(path, tmp_path, 80)
+    assert outcomes["refused"] > 0
+
+
+def test_session_with_a_damaged_member_is_refused(saved_session, tmp_path):
+    """A well-formed zip whose manifest is not JSON, or whose arrays are garbage."""
+    _session, path = saved_session
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    for victim in members:
+        bad = tmp_path / f"bad-{victim.replace('/', '_')}.medassist"
+        with zipfile.ZipFile(bad, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data[: len(data) // 2] if name == victim else data)
+        try:
+            run_job(read_session(bad))
+        except InputError as exc:
+            assert exc.source == str(bad) and "\n" not in exc.reason
+
+
+# full disk and read-only folder, for saving a session and exporting a PDF -------------------------
+
+FAULTS = [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only")]
+
+
+def fail_at(monkeypatch, where: str, code: int) -> None:
+    """Make the temp-file write or the final rename fail as a full or read-only disk would."""
+    def refuse(*args, **kwargs):
+        raise OSError(code, "simulated")
+
+    monkeypatch.setattr(atomic.os, where, refuse)
+
+
+@pytest.mark.parametrize("where", ["replace", "fsync"])
+@pytest.mark.parametrize("code,says", FAULTS)
+def test_saving_a_session_to_a_full_or_read_only_disk(saved_session, tmp_path, monkeypatch, where, code, says):
+    session, path = saved_session
+    previous = path.read_bytes()
+    session.set_clinician_note("changed after the last save", PATIENT)
+    fail_at(monkeypatch, where, code)
+    with pytest.raises(WriteError, match=says) as caught:
+        save_session(session, path)
+    assert str(tmp_path) in str(caught.value)
+    assert path.read_bytes() == previous
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("code,says", FAULTS)
+def test_exporting_a_pdf_to_a_full_or_read_only_disk(tmp_path, monkeypatch, code, says):
+    session = make_session(tmp_path)
+    content = collect_report(session, PATIENT, cards=make_cards())
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"%PDF-1.4 the previous report")
+    fail_at(monkeypatch, "replace", code)
+    with pytest.raises(WriteError, match=says) as caught:
+        run_job(write_pdf(content, target))
+    assert str(tmp_path) in str(caught.value)
+    assert target.read_bytes() == b"%PDF-1.4 the previous report"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_SUFFIX)]
