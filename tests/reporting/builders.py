@@ -4,7 +4,6 @@ scores, a structured-data finding with feature scores, treatments and clinician 
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
