@@ -33,3 +33,15 @@ def user_home(tmp_path, monkeypatch) -> Path:
     """A fresh, empty user-data folder for one test."""
     monkeypatch.setenv("MEDASSIST_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture()
+def window(qtbot, user_home):
+    """The real main window, shown offscreen, with its own empty user folder; workers drained after."""
+    from medassist.ui.app import create_window
+
+    win = create_window()
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.context.runner.shutdown(5000)

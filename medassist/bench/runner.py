@@ -80,6 +80,10 @@ def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
             _flatten(f"{prefix}.{key}" if prefix else str(key), inner, rows)
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        for index, item in enumerate(value):
+            name = item.get("model") or item.get("name") or str(index)
+            _flatten(f"{prefix}.{name}", {k: v for k, v in item.items() if k not in ("model", "name")}, rows)
     else:
         rows.append((prefix, json.dumps(value) if isinstance(value, (list, bool)) or value is None else str(value)))
 

@@ -7,18 +7,9 @@ import threading
 import pytest
 
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.ui.app import create_window
 from medassist.ui.tabs.diagnosis_tab import SCOPE_CURRENT, PredictionCard
 
 MODEL = "cxr-pneumonia"
-
-
-@pytest.fixture()
-def window(qtbot, user_home):
-    win = create_window()
-    qtbot.addWidget(win)
-    yield win
-    win.context.runner.shutdown()
 
 
 def test_diagnosis_runs_off_the_gui_thread_and_shows_findings(qtbot, window, kermany_image):

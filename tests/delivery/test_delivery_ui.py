@@ -14,15 +14,6 @@ from medassist.settings import Settings
 from medassist.ui.app import create_window
 
 
-@pytest.fixture()
-def window(qtbot, user_home):
-    win = create_window()
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.context.runner.shutdown(5000)
-
-
 def test_name_version_and_icon_in_title_app_and_taskbar(window):
     app = QApplication.instance()
     assert window.windowTitle().startswith(f"{APP_NAME} {__version__}")

@@ -26,14 +26,11 @@ def text_of(path) -> str:
 
 
 @pytest.fixture()
-def window(qtbot, user_home, tmp_path):
-    win = create_window()
-    qtbot.addWidget(win)
-    win.resize(1300, 900)
-    win.show()
-    make_session(tmp_path, win.context.session)
-    yield win
-    win.context.runner.shutdown(5000)
+def window(window, tmp_path):
+    """The shared main window, sized for page previews, holding the test session."""
+    window.resize(1300, 900)
+    make_session(tmp_path, window.context.session)
+    return window
 
 
 def report_tab(window, qtbot):

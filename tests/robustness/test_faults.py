@@ -82,17 +82,6 @@ def test_a_truncated_weights_file_is_refused_by_the_cli(model_copy, capsys):
 # workers failing mid-job ---------------------------------------------------------------------
 
 
-@pytest.fixture()
-def window(qtbot):
-    from medassist.ui.app import create_window
-
-    win = create_window()
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.context.runner.shutdown(3000)
-
-
 def test_workers_failing_mid_job_leave_a_concurrent_job_and_the_window_working(window, qtbot):
     """Out of memory and a bad file in two workers while a third keeps working; then a new job runs."""
     release = threading.Event()

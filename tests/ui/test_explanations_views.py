@@ -4,10 +4,7 @@ for another method gets it computed by the tab."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
 from medassist.inference.prediction import Explanation, Prediction
-from medassist.ui.app import create_window
 from tests.core.test_session import two_patients
 
 
@@ -19,16 +16,8 @@ def note_prediction() -> Prediction:
     )
 
 
-@pytest.fixture()
-def window(qtbot):
-    win = create_window()
-    qtbot.addWidget(win)
-    win.context.session.set_records(two_patients())
-    yield win
-    win.context.runner.shutdown(3000)
-
-
 def test_token_scores_open_in_the_note_view_and_other_methods_are_computed(window, monkeypatch):
+    window.context.session.set_records(two_patients())
     tab = window.tab_pages["Explanations"]
     prediction = note_prediction()
     explanation = Explanation("integrated_gradients", "hypertension", "token_scores", np.array([0.9, -0.2, 0.1]),

@@ -5,23 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from medassist import DEMO_NOTICE
 from medassist.jobs import Progress
-from medassist.ui.app import create_window
 from tests.core.test_session import two_patients
 
 TAB_TITLES = ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report"]
-
-
-@pytest.fixture()
-def window(qtbot):
-    win = create_window()
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.context.runner.shutdown(3000)
 
 
 def test_tabs_exist_in_clinical_order(window):
