@@ -40,6 +40,9 @@ class AppContext:
 
                 runtime = ModelRuntime(device_preference=self.settings.device, threads=self.settings.cpu_threads)
                 self._inference = InferenceService(runtime, self.audit)
+                # captum (and the matplotlib it imports) costs ~1 s of import that holds the GUI back in
+                # bursts: pay it here, with torch's, rather than on the user's first Explain click.
+                import captum.attr  # noqa: F401
             return self._inference
 
     @property
