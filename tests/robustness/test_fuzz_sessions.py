@@ -37,22 +37,28 @@ def saved_session(tmp_path, monkeypatch):
     return session, path
 
 
+def open_outcome(path) -> str:
+    """Open one damaged session file: "restored", or "refused" with a one-line error naming it; never slow."""
+    start = time.perf_counter()
+    try:
+        restored = run_job(read_session(path))
+    except InputError as exc:
+        assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
+        outcome = "refused"
+    else:
+        restored.apply_to(Session())
+        restored.summary()
+        outcome = "restored"
+    assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
+    return outcome
+
+
 def open_mutants(tmp_path, original: bytes, n: int) -> dict[str, int]:
     outcomes = {"restored": 0, "refused": 0}
     for index, mutant in enumerate(mutations(original, seed=11, n=n)):
         path = tmp_path / f"mutant{index}.medassist"
         path.write_bytes(mutant)
-        start = time.perf_counter()
-        try:
-            restored = run_job(read_session(path))
-        except InputError as exc:
-            assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
-            outcomes["refused"] += 1
-        else:
-            restored.apply_to(Session())
-            restored.summary()
-            outcomes["restored"] += 1
-        assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"mutant {index} took too long"
+        outcomes[open_outcome(path)] += 1
     assert sum(outcomes.values()) == n
     return outcomes
 
@@ -86,17 +92,7 @@ def open_member_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
         for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
             path = tmp_path / f"{victim.replace('/', '_')}-{index}.medassist"
             rezip(path, members, victim, mutant)
-            start = time.perf_counter()
-            try:
-                restored = run_job(read_session(path))
-            except InputError as exc:
-                assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
-                outcomes["refused"] += 1
-            else:
-                restored.apply_to(Session())
-                restored.summary()
-                outcomes["restored"] += 1
-            assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
+            outcomes[open_outcome(path)] += 1
     assert sum(outcomes.values()) == n * len(members)
     return outcomes
 
