@@ -64,6 +64,36 @@ class ArchitectureSpec(BaseModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+class Population(BaseModel):
+    """A population a model was validated on, with the figures measured there.
+
+    A patient outside every validated population gets a refusal (``outside_population="refuse"``,
+    record models) or a visible notice beside the result (``"notice"``, images).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str
+    age_min_years: float | None = None
+    age_max_years: float | None = None
+    sexes: list[Literal["female", "male"]] | None = Field(default=None, description="None: any sex")
+    metrics: dict[str, Any] = Field(default_factory=dict, description="headline held-out figures in this population")
+
+    def contains(self, age_years: float | None, sex: str | None) -> bool | None:
+        """True/False when the patient is inside/outside; None when age or sex needed to decide is unknown."""
+        if (self.age_min_years is not None or self.age_max_years is not None) and age_years is None:
+            return None
+        if self.sexes is not None and sex is None:
+            return None
+        if self.age_min_years is not None and age_years is not None and age_years < self.age_min_years:
+            return False
+        if self.age_max_years is not None and age_years is not None and age_years > self.age_max_years:
+            return False
+        if self.sexes is not None and sex is not None and sex.lower() not in self.sexes:
+            return False
+        return True
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
@@ -88,6 +118,8 @@ class ModelCard(BaseModel):
     license: str | None = None
     authors: list[str] = Field(default_factory=list)
     training_script: str | None = None
+    validated_populations: list[Population] = Field(default_factory=list)
+    outside_population: Literal["refuse", "notice"] = "notice"
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("limitations")
