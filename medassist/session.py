@@ -120,6 +120,20 @@ class Session:
     def current_decisions(self) -> list[TreatmentDecision]:
         return list(self.decisions.get(self.patient_key, {}).values())
 
+    def set_considered_options(self, decisions: list[TreatmentDecision], patient_id: str | None = None) -> None:
+        """The options of the latest recommendation, not yet decided; decisions already made are kept.
+
+        Pending entries from an earlier computation (e.g. before the care setting changed) are replaced,
+        so the report lists what was decided plus what the current plan offers.
+        """
+        key = patient_id or self.patient_key
+        with self._lock:
+            kept = {k: d for k, d in self.decisions.get(key, {}).items() if d.status != "pending"}
+            for decision in decisions:
+                kept.setdefault(decision.option_id, decision)
+            self.decisions[key] = kept
+        self.decisions_changed.emit(key)
+
     def set_clinician_note(self, text: str, patient_id: str | None = None) -> None:
         key = patient_id or self.patient_key
         self.clinician_notes[key] = text

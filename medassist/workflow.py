@@ -69,15 +69,11 @@ def analyse(session: Session, patient_id: str, service: "InferenceService", expl
 
 
 def recommended_options(session: Session, patient_id: str, service: "InferenceService") -> Job[list[TreatmentDecision]]:
-    """The recommender's options for the patient's positive findings, as decisions still to be made."""
+    """The recommender's options and current therapy for the patient's positive findings, as decisions still to be made."""
+    from medassist.recommend.decisions import considered_options
     from medassist.recommend.service import recommendation_job
 
     positive = sorted({label for p in session.predictions.get(patient_id, []) if not p.refused for label in p.positive})
     result = yield from recommendation_job(session.records, patient_id, confirmed_findings=positive,
                                            runtime=service.runtime, audit=service.audit)
-    decisions = []
-    for option in result.options + result.excluded:
-        detail = {"rank": option.rank, "excluded": option.excluded, "exclusion_reasons": option.exclusion_reasons,
-                  "warnings": [f"{w.severity}: {w.message}" for w in option.warnings]}
-        decisions.append(TreatmentDecision(option.option_id, option.label, "pending", "", detail))
-    return decisions
+    return considered_options(result)

@@ -39,29 +39,43 @@ def run_recommend(args: argparse.Namespace) -> int:
 
 
 def format_text(result: Recommendation) -> str:
-    """A readable summary: ranked options with why and warnings, exclusions, questions."""
-    lines = [DECISION_SUPPORT_NOTICE, "", f"Patient {result.patient_id}"]
-    lines += [f"  condition: {c['label']} <- {c['evidence']}" for c in result.conditions]
+    """The same answer as the Treatment tab, as text: groups, current therapy, ordering parts, warnings, questions."""
+    lines = [DECISION_SUPPORT_NOTICE, "", f"Patient {result.patient_id}", f"  care setting in use: {result.setting_note}"]
     if result.model:
-        lines.append(f"  learned ranker: {result.model['name']} {result.model['version']} (sha256 {result.model['weights_sha256'][:12]}...)")
+        lines.append(f"  learned ranker (tie-break only): {result.model['name']} {result.model['version']} "
+                     f"(sha256 {result.model['weights_sha256'][:12]}...)")
+    lines += [f"  !! {a}" for a in result.alerts]
     lines += [f"  note: {n}" for n in result.notes]
-    lines.append("")
-    lines.append("Options (ranked):")
-    for opt in result.options:
-        lines.append(f"  {opt.rank:>2}. {opt.label} [{opt.condition}; {opt.line.replace('_', ' ')}; score {opt.score:.2f}]")
-        lines.append(f"      dose: {opt.dose}")
-        if opt.dose_for_patient:
-            lines.append(f"      for this patient: {opt.dose_for_patient}")
-        lines += [f"      why: {r}" for r in opt.rationale]
-        lines += [f"      [{w.severity.upper()}] {w.message}" for w in opt.warnings]
-    if result.excluded:
-        lines.append("")
-        lines.append("Excluded (not offered):")
-        for opt in result.excluded:
-            lines.append(f"  - {opt.label} [{opt.condition}]")
+    if result.warnings:
+        lines.append("  current medications:")
+        lines += [f"    [{w.severity.upper()}] {w.message}" for w in result.warnings]
+    for group in result.groups:
+        lines += ["", f"{group.label} ({group.role}): {group.plan}"]
+        if group.evidence:
+            lines.append(f"  from: {group.evidence}")
+        for option_id in group.current_therapy:
+            therapy = result.item(option_id)
+            lines.append(f"  - {therapy.label}: {therapy.plan}")
+            lines += [f"      [{w.severity.upper()}] {w.message}" for w in therapy.warnings]
+        for option_id in group.options:
+            opt = result.option(option_id)
+            lines.append(f"  {opt.rank:>2}. {opt.label} [{opt.ordering.describe()}]")
+            lines.append(f"      dose: {opt.dose}")
+            if opt.dose_for_patient:
+                lines.append(f"      for this patient: {opt.dose_for_patient}")
+            lines += [f"      why: {r}" for r in opt.rationale]
+            lines += [f"      [{w.severity.upper()}] {w.message}" for w in opt.warnings]
+        for option_id in group.excluded:
+            opt = result.option(option_id)
+            lines.append(f"   x  {opt.label} (excluded, not offered)")
             lines += [f"      reason: {r}" for r in opt.exclusion_reasons]
+        lines += [f"   -  not offered: {n}" for n in group.not_offered]
     if result.questions:
         lines.append("")
         lines.append("Questions (missing inputs that matter):")
         lines += [f"  ? {q}" for q in result.questions]
+    lines += ["", f"Ordering rule: {result.ordering_rule}"]
+    if result.ranker_note:
+        lines.append(f"Learned recommender: {result.ranker_note}")
+    lines.append(result.interaction_table)
     return "\n".join(lines)

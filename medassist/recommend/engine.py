@@ -1,9 +1,11 @@
-"""From a patient to ranked, explained, safety-checked treatment options.
+"""From a patient to grouped, ordered, explained, safety-checked treatment options.
 
-Order of authority: the guideline tables decide which options exist; the safety layer decides
-which are excluded (shown with the reason, never dropped) and what warnings each carries; the
-learned recommender only re-orders the options that remain. Missing inputs that change the
-answer are returned as questions rather than guessed.
+Order of authority: the guideline tables decide which options exist; the patient's current
+drugs decide which are already in use (shown as current therapy, never offered again); the
+safety layer decides which are excluded (shown with the reason, never dropped) and what
+warnings each carries; the learned recommender only breaks ties. Care setting, severity
+(including sepsis signs in the record) and age choose the guideline scenario. Missing inputs
+that change the answer are returned as questions rather than guessed.
 """
 
 from __future__ import annotations
@@ -24,11 +26,19 @@ from medassist.recommend.knowledge import (
 )
 from medassist.recommend.patient import PatientContext
 
-LINE_WEIGHT = {"first_line": 1.0, "alternative": 0.6, "conditional": 0.35}
+LINE_ORDER = {"first_line": 0, "alternative": 1, "conditional": 2}
 LINE_LABEL = {"first_line": "first line", "alternative": "alternative", "conditional": "only in stated circumstances"}
-WARNING_PENALTY = {"major": 0.25, "moderate": 0.1, "minor": 0.02}
-MODEL_WEIGHT = 0.3
 SETTINGS = ("outpatient", "inpatient", "severe")
+SETTING_LABEL = {"outpatient": "outpatient", "inpatient": "hospital ward", "severe": "severe / ICU"}
+THIS_VISIT, OTHER_PROBLEM, OTHER_MEDICATIONS = "this visit", "other active problem", "other current medications"
+ORDERING_RULE = (
+    "Order: this visit's problems (acute illness, confirmed findings, diagnoses given) first, then other active "
+    "problems. Within each condition: (1) guideline line - first line, then alternative, then only in stated "
+    "circumstances; (2) safety - an option with a major warning goes below every option without one, whatever its "
+    "line, and is marked MAJOR; (3) the learned recommender's similar-patient likelihood breaks remaining ties, only "
+    "where it knows the ingredients (otherwise the guideline table's order stays). Contraindicated options are listed as excluded, "
+    "with the reason. A drug or class the patient already takes is shown as current therapy, not as a new option."
+)
 
 
 @dataclass
@@ -36,10 +46,28 @@ class SafetyWarning:
     """One thing that could go wrong with an option for this patient."""
 
     severity: str  # contraindicated | major | moderate | minor
-    kind: str  # allergy | interaction | kidney | pregnancy | paediatric | potassium | duplicate
+    kind: str  # allergy | interaction | kidney | pregnancy | paediatric | potassium
     message: str
     source: str = ""
     involves: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OrderingParts:
+    """Where an option sits and why: the three parts of :data:`ORDERING_RULE`, shown instead of a score."""
+
+    line: str  # first_line | alternative | conditional
+    major_warning: bool
+    similarity: float | None  # learned recommender, mean over the ingredients it knows; None if it knows none
+    table_position: int
+
+    def key(self, use_similarity: bool = True) -> tuple[Any, ...]:
+        tie = (self.similarity is None, -(self.similarity or 0.0)) if use_similarity else ()
+        return (self.major_warning, LINE_ORDER[self.line], *tie, self.table_position)
+
+    def describe(self) -> str:
+        similarity = "similarity not known" if self.similarity is None else f"similarity {self.similarity:.2f}"
+        return f"{LINE_LABEL[self.line]}; {'MAJOR warning' if self.major_warning else 'no major warning'}; {similarity}"
 
 
 @dataclass
@@ -54,9 +82,7 @@ class TreatmentOption:
     dose: str
     dose_for_patient: str | None
     note: str
-    guideline_score: float
-    model_score: float | None
-    score: float
+    ordering: OrderingParts
     rank: int | None
     rationale: list[str]
     sources: list[str]
@@ -64,6 +90,7 @@ class TreatmentOption:
     warnings: list[SafetyWarning]
     excluded: bool = False
     exclusion_reasons: list[str] = field(default_factory=list)
+    kind: str = "new option"
 
     @property
     def worst_severity(self) -> str | None:
@@ -73,18 +100,67 @@ class TreatmentOption:
 
 
 @dataclass
+class CurrentTherapy:
+    """A drug the patient already takes, shown with the conditions it treats and any problem found."""
+
+    option_id: str  # "current_<ingredient id>", so a decision (continue / stop) can be kept like an option's
+    ingredient: str
+    name: str
+    record_label: str
+    condition_ids: list[str]
+    plan: str
+    warnings: list[SafetyWarning]
+    kind: str = "current therapy"
+    excluded: bool = False
+    rank: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"Current therapy: {self.record_label}"
+
+    @property
+    def worst_severity(self) -> str | None:
+        if not self.warnings:
+            return None
+        return max(self.warnings, key=lambda w: SEVERITY_ORDER[w.severity]).severity
+
+
+@dataclass
+class ConditionGroup:
+    """One condition and what the plan does about it: new options, current therapy, or wait."""
+
+    condition_id: str
+    label: str
+    role: str  # this visit | other active problem | other current medications
+    evidence: str
+    plan: str
+    current_therapy: list[str]  # CurrentTherapy option ids
+    options: list[str]  # offered option ids, in order
+    excluded: list[str]
+    not_offered: list[str] = field(default_factory=list)  # why guideline options were left out (already taken, setting)
+
+
+@dataclass
 class Recommendation:
-    """The whole answer for one patient: ranked options, exclusions, warnings and questions."""
+    """The whole answer for one patient, serialised as is for the CLI and shown as is by the tab."""
 
     patient_id: str
     generated_at: str
     knowledge_version: str
+    setting: str | None  # the setting the plan uses
+    setting_note: str
     conditions: list[dict[str, str]]
+    groups: list[ConditionGroup]
     options: list[TreatmentOption]
     excluded: list[TreatmentOption]
+    current_therapy: list[CurrentTherapy]
     warnings: list[SafetyWarning]  # about what the patient already takes
+    alerts: list[str]  # critical illness in the record: beyond the options shown
     questions: list[str]
     notes: list[str]
+    ordering_rule: str
+    ranker_note: str | None  # said once: what the learned recommender did (or did not) add for this patient
+    interaction_table: str
     inputs: dict[str, Any]
     model: dict[str, str] | None
     notice: str = DECISION_SUPPORT_NOTICE
@@ -97,6 +173,19 @@ class Recommendation:
             if opt.option_id == option_id:
                 return opt
         raise KeyError(option_id)
+
+    def item(self, option_id: str) -> TreatmentOption | CurrentTherapy:
+        """An option or a current therapy by id (both can carry a clinician's decision)."""
+        for therapy in self.current_therapy:
+            if therapy.option_id == option_id:
+                return therapy
+        return self.option(option_id)
+
+    def group_of(self, option_id: str) -> ConditionGroup | None:
+        for group in self.groups:
+            if option_id in group.options + group.excluded + group.current_therapy:
+                return group
+        return None
 
 
 IngredientScorer = Callable[[PatientContext, list[str]], Mapping[str, float]]
@@ -141,14 +230,12 @@ def _age_ok(min_age: float | None, max_age: float | None, age: float | None) -> 
     return (min_age is None or age >= min_age) and (max_age is None or age < max_age)
 
 
-def _select_scenarios(kb: KnowledgeBase, condition: Condition, ctx: PatientContext, questions: list[str]) -> list[tuple[Scenario, list[str]]]:
+def _select_scenarios(kb: KnowledgeBase, condition: Condition, ctx: PatientContext, setting: str | None, questions: list[str]) -> list[tuple[Scenario, list[str]]]:
+    """The guideline scenarios that fit the patient's age, the care setting in use, comorbidities and pregnancy."""
     chosen: list[tuple[Scenario, list[str]]] = []
     comorbid = _has_comorbidity(kb, ctx)
-    setting = ctx.setting
-    needs_setting = any(s.setting != "any" for s in condition.scenarios)
-    if needs_setting and setting is None:
-        setting = "outpatient"
-        questions.append(f"{condition.label}: care setting not given, outpatient assumed. Choose inpatient or severe (ICU) if that applies.")
+    assumed = setting is None
+    setting = setting or "outpatient"
     for scenario in condition.scenarios:
         why: list[str] = []
         if scenario.population == "pregnancy" and ctx.pregnant is not True:
@@ -161,7 +248,7 @@ def _select_scenarios(kb: KnowledgeBase, condition: Condition, ctx: PatientConte
             wanted = "inpatient" if ctx.is_child and setting == "severe" else setting
             if scenario.setting != wanted:
                 continue
-            why.append(f"setting: {setting}{' (assumed)' if ctx.setting is None else ''}")
+            why.append(f"setting: {SETTING_LABEL[setting]}{' (assumed)' if assumed else ''}")
         if scenario.comorbidities == "with" and not comorbid or scenario.comorbidities == "without" and comorbid:
             continue
         if scenario.comorbidities == "with":
@@ -174,6 +261,29 @@ def _select_scenarios(kb: KnowledgeBase, condition: Condition, ctx: PatientConte
     if not chosen and ctx.age_years is not None and ctx.age_years < 0.25 and condition.kind != "chronic":
         questions.append(f"{condition.label}: the patient is younger than 3 months, outside the paediatric guideline's scope; seek specialist advice.")
     return chosen
+
+
+def critical_illness_signs(kb: KnowledgeBase, ctx: PatientContext) -> list[str]:
+    """Signs of sepsis or septic shock in the record: vasopressors, a recent high lactate, diagnosis codes."""
+    spec = kb.treatments.critical_illness
+    signs: list[str] = []
+    pressors = [i for i in ctx.medications if spec.vasopressor_class in kb.classes_of(i)]
+    if pressors:
+        names = ", ".join(ctx.medication_labels.get(i, kb.ingredient(i).name) for i in pressors)
+        signs.append(f"vasopressor in the current medications ({names})")
+    for c in ctx.conditions:
+        code = c.code.strip()
+        text = normalise_text(c.description.replace("_", " "))
+        if (code and (code in spec.snomed or any(code.upper().startswith(p) for p in spec.icd10_prefixes))) or any(
+            normalise_text(w) in text for w in spec.keywords
+        ):
+            signs.append(f"{c.description} ({c.origin})")
+    if ctx.lactate is not None:
+        if ctx.lactate >= spec.hypoperfusion_lactate_mmol_l:
+            signs.append(f"{ctx.lactate_note}: {spec.hypoperfusion_lactate_mmol_l:g} mmol/L or more (hypoperfusion)")
+        elif pressors and ctx.lactate > spec.sepsis3_lactate_mmol_l:
+            signs.append(f"{ctx.lactate_note} with a vasopressor: Sepsis-3 septic shock if fluid resuscitation was adequate")
+    return list(dict.fromkeys(signs))
 
 
 # safety checks ------------------------------------------------------------------
@@ -208,7 +318,7 @@ def _interaction_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: l
     pairs += [(a, b, False) for i, a in enumerate(ingredients) for b in ingredients[i + 1:]]
     for x, y, with_current in pairs:
         for rule in kb.interactions_between(x, y):
-            key = (min(x, y), max(x, y), rule.effect)
+            key = (min(x, y), max(x, y), rule.severity)  # the first (most specific) rule per pair and severity
             if key in seen:
                 continue
             seen.add(key)
@@ -237,7 +347,8 @@ def current_medication_warnings(kb: KnowledgeBase, ctx: PatientContext, question
     meds = ctx.medications
     for i, x in enumerate(meds):
         for y in meds[i + 1:]:
-            for rule in kb.interactions_between(x, y):
+            rules = {rule.severity: rule for rule in reversed(kb.interactions_between(x, y))}
+            for rule in rules.values():
                 warnings.append(SafetyWarning(
                     rule.severity, "interaction",
                     f"Current medications {kb.ingredient(x).name} and {kb.ingredient(y).name}: {rule.effect} {rule.management}",
@@ -317,13 +428,6 @@ def _requirement_checks(kb: KnowledgeBase, ctx: PatientContext, regimen: Regimen
         questions.append(f"No eGFR or creatinine on record: needed for {regimen.label}.")
     if regimen.dose.per_kg and ctx.weight_kg is None:
         questions.append(f"No weight on record: needed for mg/kg dosing of {regimen.label}.")
-    for ing in regimen.ingredients:
-        if ing in ctx.medications:
-            warnings.append(SafetyWarning(
-                "minor", "duplicate",
-                f"Already taking {kb.ingredient(ing).name} ({ctx.medication_labels.get(ing, 'current medication')}).",
-                "", [ing],
-            ))
     return warnings
 
 
@@ -341,6 +445,60 @@ def _dose_for_patient(regimen: Regimen, ctx: PatientContext) -> str | None:
 
 
 # the recommendation -------------------------------------------------------------
+def _evidence_origins(condition: Condition, ctx: PatientContext) -> set[str]:
+    return {c.origin for c in ctx.conditions if _matches(condition, c.description, c.code)}
+
+
+def _condition_ingredients(condition: Condition) -> set[str]:
+    return {i for s in condition.scenarios for r in s.regimens for i in r.ingredients}
+
+
+def _treats(kb: KnowledgeBase, condition: Condition, ingredient: str) -> bool:
+    """Whether a drug the patient takes is one of the condition's guideline drugs or of their class."""
+    offered = _condition_ingredients(condition)
+    return ingredient in offered or bool(kb.therapeutic_classes_of(ingredient) & {c for i in offered for c in kb.therapeutic_classes_of(i)})
+
+
+def _already_taken(kb: KnowledgeBase, ctx: PatientContext, regimen: Regimen) -> list[str]:
+    """Current drugs that are, or share a therapeutic class with, an ingredient of ``regimen``."""
+    return [
+        med for med in ctx.medications
+        if any(med == ing or kb.therapeutic_classes_of(med) & kb.therapeutic_classes_of(ing) for ing in regimen.ingredients)
+    ]
+
+
+def _current_therapy(kb: KnowledgeBase, ctx: PatientContext, matched: list[Condition], acute_severe: bool) -> list[CurrentTherapy]:
+    current_warnings = current_medication_warnings(kb, ctx, [])
+    therapies = []
+    for med in ctx.medications:
+        treats = [c.id for c in matched if _treats(kb, c, med)]
+        plan = "continue / review" if not acute_severe else "review during the acute illness (hold or adjust as needed)"
+        therapies.append(CurrentTherapy(
+            option_id=f"current_{med}", ingredient=med, name=kb.ingredient(med).name,
+            record_label=ctx.medication_labels.get(med, kb.ingredient(med).name), condition_ids=treats,
+            plan=plan, warnings=[w for w in current_warnings if med in w.involves],
+        ))
+    return therapies
+
+
+def _ranker_note(options: list[TreatmentOption], scorer_used: bool, model_note: str | None) -> str | None:
+    """One sentence on what the learned recommender added for this patient (said once, not per row)."""
+    if not scorer_used:
+        return model_note
+    if not options:
+        return None
+    known = [o for o in options if o.ordering.similarity is not None]
+    with_model = [o.option_id for o in sorted(options, key=lambda o: o.ordering.key())]
+    without = [o.option_id for o in sorted(options, key=lambda o: o.ordering.key(use_similarity=False))]
+    if not known:
+        return "The learned recommender knows none of the offered ingredients, so it adds nothing to the order for this patient."
+    if with_model == without:
+        return (f"The learned recommender knows the ingredients of {len(known)} of {len(options)} options but breaks no tie "
+                "for this patient; the order is guideline line and safety only.")
+    return (f"The learned recommender broke ties among options of the same line and safety for this patient "
+            f"({len(known)} of {len(options)} options have ingredients it knows).")
+
+
 def recommend(
     ctx: PatientContext,
     kb: KnowledgeBase | None = None,
@@ -351,15 +509,13 @@ def recommend(
 ) -> Recommendation:
     """Build the recommendation for ``ctx``.
 
-    ``scorer`` maps ingredient ids to the learned recommender's probabilities; it is only used to
-    order options that the safety layer left in. ``only_conditions`` restricts to the conditions
-    named by the clinician (diagnoses given or findings confirmed).
+    ``scorer`` maps ingredient ids to the learned recommender's probabilities; it only breaks ties
+    between options of the same guideline line and safety. ``only_conditions`` restricts to the
+    conditions named by the clinician (diagnoses given or findings confirmed).
     """
     kb = kb or default_knowledge()
     questions: list[str] = []
     notes = list(ctx.notes)
-    if model_note:
-        notes.append(model_note)
     matched = match_conditions(kb, ctx)
     if only_conditions:
         wanted = [normalise_text(w.replace("_", " ")) for w in only_conditions]
@@ -368,40 +524,110 @@ def recommend(
     if not matched:
         notes.append("No condition in the record matches the treatment tables (pneumonia, influenza, hypertension, type 2 diabetes, heart failure, CKD, COPD, asthma, hyperlipidaemia).")
 
+    # Setting: what the clinician chose, overridden by sepsis signs in the record; asked for while unknown.
+    signs = critical_illness_signs(kb, ctx)
+    alerts: list[str] = []
+    setting = ctx.setting
+    if setting is None:
+        setting_note = "not given: outpatient assumed until answered"
+    else:
+        setting_note = f"{SETTING_LABEL[setting]} (chosen)"
+    if signs:
+        spec = kb.treatments.critical_illness
+        alerts.append("Sepsis or septic shock in the record: " + "; ".join(signs) + ". " + spec.message
+                      + " Sources: " + "; ".join(src.cite() for src in spec.sources) + ".")
+        if setting != "severe":
+            setting_note = (f"{SETTING_LABEL['severe']}, because of sepsis signs in the record"
+                            + ("" if ctx.setting is None else f" (chosen: {SETTING_LABEL[ctx.setting]})"))
+        setting = "severe"
+    acute_severe = setting == "severe"
+
+    # This visit's problems first (acute illness, confirmed findings, diagnoses given), then other active problems.
+    def role(condition: Condition) -> str:
+        origins = _evidence_origins(condition, ctx)
+        return THIS_VISIT if condition.kind != "chronic" or origins & {"confirmed finding", "diagnosis given"} else OTHER_PROBLEM
+
+    matched.sort(key=lambda pair: (role(pair[0]) != THIS_VISIT, pair[0].kind == "chronic"))
     for condition, _ in matched:
-        questions.extend(condition.questions)
+        needs_setting = any(s.setting != "any" for s in condition.scenarios)
+        if needs_setting and setting is None:
+            age_group = "child" if ctx.is_child else "adult"
+            text = condition.setting_questions.get(age_group, "Care setting (outpatient, ward, ICU): the regimens differ.")
+            questions.append(f"{condition.label}: {text} Outpatient is assumed until the setting is chosen.")
     if matched and ctx.age_years is None:
         questions.append("No birth date on record: adult guidance is shown; children need different options and doses.")
 
+    therapies = _current_therapy(kb, ctx, [c for c, _ in matched], acute_severe)
     all_ingredients = sorted({i for c, _ in matched for s in c.scenarios for r in s.regimens for i in r.ingredients})
     model_scores = dict(scorer(ctx, all_ingredients)) if scorer is not None and all_ingredients else {}
 
+    groups: list[ConditionGroup] = []
     options: list[TreatmentOption] = []
     seen_ids: set[str] = set()
     for condition, evidence in matched:
-        for scenario, why in _select_scenarios(kb, condition, ctx, questions):
+        group_role = role(condition)
+        treated = [t.option_id for t in therapies if condition.id in t.condition_ids]
+        group = ConditionGroup(condition.id, condition.label, group_role, "; ".join(evidence), "", treated, [], [])
+        groups.append(group)
+        if condition.kind == "chronic" and acute_severe:
+            group.plan = ("current therapy: review during the acute illness; no new drug started" if treated
+                          else "review after the acute episode: no chronic therapy is started in an acute severe illness")
+            continue
+        if condition.kind == "chronic" and group_role == OTHER_PROBLEM and treated:
+            group.plan = "current therapy: continue / review (no new drug proposed for a treated condition)"
+            continue
+        group.plan = "new options" + ("; current therapy: continue / review" if treated else "")
+        questions.extend(condition.questions_for(ctx.is_child))
+        position = 0
+        for scenario, why in _select_scenarios(kb, condition, ctx, setting, questions):
             for regimen in scenario.regimens:
+                position += 1
                 if regimen.id in seen_ids or not _age_ok(regimen.min_age_years, None, ctx.age_years):
                     continue
+                if regimen.settings and (setting or "outpatient") not in regimen.settings:
+                    group.not_offered.append(f"{regimen.label}: not for the {SETTING_LABEL[setting or 'outpatient']} setting.")
+                    continue
+                taken = _already_taken(kb, ctx, regimen)
+                if taken:
+                    names = ", ".join(ctx.medication_labels.get(t, kb.ingredient(t).name) for t in taken)
+                    group.not_offered.append(f"{regimen.label}: already taking {names} (same drug or class; see current therapy).")
+                    continue
                 seen_ids.add(regimen.id)
-                options.append(_build_option(kb, ctx, condition, evidence, scenario, why, regimen, model_scores, questions))
+                option = _build_option(kb, ctx, condition, evidence, scenario, why, regimen, model_scores, questions, position)
+                options.append(option)
 
-    # Acute infections first (they are why the clinician is here today), then each condition's options by score.
-    order = {c.id: (c.kind == "chronic", i) for i, (c, _) in enumerate(matched)}
-    included = sorted((o for o in options if not o.excluded), key=lambda o: (order[o.condition_id], -o.score, o.label))
+    included: list[TreatmentOption] = []
+    for group in groups:
+        mine = [o for o in options if o.condition_id == group.condition_id]
+        ordered = sorted((o for o in mine if not o.excluded), key=lambda o: o.ordering.key())
+        group.options = [o.option_id for o in ordered]
+        group.excluded = [o.option_id for o in mine if o.excluded]
+        included += ordered
     for rank, option in enumerate(included, start=1):
         option.rank = rank
     excluded = [o for o in options if o.excluded]
+    unlinked = [t.option_id for t in therapies if not t.condition_ids]
+    if unlinked:
+        groups.append(ConditionGroup("other_medications", "Other current medications", OTHER_MEDICATIONS,
+                                     "current medications in the record", "continue / review", unlinked, [], []))
     return Recommendation(
         patient_id=ctx.patient_id,
         generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         knowledge_version=kb.version,
+        setting=setting,
+        setting_note=setting_note,
         conditions=[{"id": c.id, "label": c.label, "evidence": "; ".join(e)} for c, e in matched],
+        groups=groups,
         options=included,
         excluded=excluded,
+        current_therapy=therapies,
         warnings=current_medication_warnings(kb, ctx, []),
+        alerts=alerts,
         questions=list(dict.fromkeys(questions)),
         notes=notes,
+        ordering_rule=ORDERING_RULE,
+        ranker_note=_ranker_note(included, scorer is not None, model_note),
+        interaction_table=kb.interaction_statement(),
         inputs=ctx.inputs(),
         model=model_info,
     )
@@ -417,6 +643,7 @@ def _build_option(
     regimen: Regimen,
     model_scores: Mapping[str, float],
     questions: list[str],
+    position: int,
 ) -> TreatmentOption:
     ingredients = list(regimen.ingredients)
     line = regimen.line
@@ -439,16 +666,11 @@ def _build_option(
     warnings.sort(key=lambda w: -SEVERITY_ORDER[w.severity])
 
     known = [model_scores[i] for i in ingredients if i in model_scores]
-    model_score = sum(known) / len(known) if known else None
-    if model_score is not None:
+    similarity = round(sum(known) / len(known), 4) if known else None
+    if similarity is not None:
         names = ", ".join(f"{kb.ingredient(i).name} {model_scores[i]:.2f}" for i in ingredients if i in model_scores)
-        rationale.append(f"Similar patients (learned recommender, synthetic Synthea records): prescribing likelihood {names}.")
-    elif model_scores:
-        rationale.append("Similar patients: the learned recommender has not seen these ingredients; ordered by guideline only.")
-
-    guideline_score = LINE_WEIGHT[line]
-    penalty = min(0.5, sum(WARNING_PENALTY.get(w.severity, 0.0) for w in warnings))
-    score = guideline_score + MODEL_WEIGHT * (model_score or 0.0) - penalty
+        rationale.append(f"Similar patients (learned recommender, synthetic Synthea records; tie-break only): prescribing likelihood {names}.")
+    major = any(SEVERITY_ORDER[w.severity] >= SEVERITY_ORDER["major"] for w in warnings)
     reasons = [w.message for w in warnings if w.severity == "contraindicated"]
     sources = [regimen.source.cite()] + sorted({w.source for w in warnings if w.source})
     return TreatmentOption(
@@ -462,9 +684,7 @@ def _build_option(
         dose=regimen.dose.text,
         dose_for_patient=_dose_for_patient(regimen, ctx),
         note=scenario.note,
-        guideline_score=guideline_score,
-        model_score=None if model_score is None else round(model_score, 4),
-        score=round(score, 4),
+        ordering=OrderingParts(line, major, similarity, position),
         rank=None,
         rationale=rationale,
         sources=sources,

@@ -23,6 +23,7 @@ from medassist.errors import InputError
 Severity = Literal["contraindicated", "major", "moderate", "minor"]
 Line = Literal["first_line", "alternative", "conditional"]
 AgeGroup = Literal["adult", "child", "any"]
+Setting = Literal["outpatient", "inpatient", "severe"]
 
 SEVERITY_ORDER: dict[str, int] = {"contraindicated": 3, "major": 2, "moderate": 1, "minor": 0}
 
@@ -89,6 +90,7 @@ class Regimen(_Strict):
     dose: DoseRange
     note: str = ""
     requires: list[str] = Field(default_factory=list, description="inputs this option needs, e.g. potassium")
+    settings: list[Setting] = Field(default_factory=list, description="care settings it applies to (empty: all)")
     source: Source
 
 
@@ -118,12 +120,36 @@ class Condition(_Strict):
     exclude_keywords: list[str] = Field(default_factory=list)
     kind: Literal["infection_bacterial", "infection_viral", "infection_unspecified", "chronic"]
     questions: list[str] = Field(default_factory=list, description="inputs the guideline needs that records rarely hold")
+    adult_questions: list[str] = Field(default_factory=list, description="questions asked only for adults (adult guideline text)")
+    child_questions: list[str] = Field(default_factory=list, description="questions asked only for children (paediatric guideline text)")
+    setting_questions: dict[Literal["adult", "child"], str] = Field(
+        default_factory=dict, description="asked while the care setting is not given, in the age group's guideline words"
+    )
     scenarios: list[Scenario] = Field(min_length=1)
+
+    def questions_for(self, child: bool) -> list[str]:
+        return self.questions + (self.child_questions if child else self.adult_questions)
+
+
+class CriticalIllness(_Strict):
+    """Record signs of sepsis or septic shock: they make the plan an ICU one and are reported as beyond it."""
+
+    snomed: list[str]
+    icd10_prefixes: list[str]
+    keywords: list[str]
+    vasopressor_class: str
+    sepsis3_lactate_mmol_l: float = Field(gt=0)
+    hypoperfusion_lactate_mmol_l: float = Field(gt=0)
+    lactate_within_days: float = Field(gt=0, description="a lactate counts only this close to the latest observation")
+    message: str
+    sources: list[Source] = Field(min_length=1)
 
 
 class TreatmentTables(_Strict):
     version: str
     comorbidity_keywords: list[str] = Field(description="conditions that make CAP 'with comorbidities' (ATS/IDSA 2019)")
+    therapeutic_classes: list[str] = Field(description="classes where one member taken means the class is in use")
+    critical_illness: CriticalIllness
     conditions: list[Condition]
 
 
@@ -207,6 +233,9 @@ class SafetyTables(_Strict):
     interactions: list[Interaction]
     three_way_interactions: list[ThreeWayInteraction]
     renal: list[RenalRule]
+    reviewed_without_pair_rule: list[str] = Field(
+        default_factory=list, description="offerable ingredients reviewed against the high-risk classes with no rule of their own"
+    )
     renally_cleared_without_numbers: list[str] = Field(
         default_factory=list, description="ingredients whose label adjusts for kidney function but we encode no numbers"
     )
@@ -272,6 +301,10 @@ class KnowledgeBase(BaseModel):
             check(rule.ingredient, "renal rule")
         for ing in self.safety.renally_cleared_without_numbers:
             check(ing, "renally cleared list")
+        for ing in self.safety.reviewed_without_pair_rule:
+            check(ing, "reviewed-without-rule list")
+        for cls in [*self.treatments.therapeutic_classes, self.treatments.critical_illness.vasopressor_class]:
+            check(f"class:{cls}", "treatments")
         for caution in self.safety.pregnancy + self.safety.paediatric:
             check(caution.target, "population caution")
         if problems:
@@ -300,6 +333,24 @@ class KnowledgeBase(BaseModel):
     def classes_of(self, ingredient_id: str) -> set[str]:
         found = self._by_id.get(ingredient_id)
         return set(found.classes) if found else set()
+
+    def therapeutic_classes_of(self, ingredient_id: str) -> set[str]:
+        """The classes in which taking ``ingredient_id`` means the class is already in use."""
+        return self.classes_of(ingredient_id) & set(self.treatments.therapeutic_classes)
+
+    def offerable_ingredients(self) -> set[str]:
+        return {i for c in self.treatments.conditions for s in c.scenarios for r in s.regimens for i in r.ingredients}
+
+    def has_pair_rule(self, ingredient_id: str) -> bool:
+        return any(ingredient_id in self.members(r.a) | self.members(r.b) for r in self.safety.interactions)
+
+    def interaction_statement(self) -> str:
+        """What the interaction check covers, said once in the tab, the CLI and the report."""
+        classes = {ref[6:] for r in self.safety.interactions for ref in (r.a, r.b) if ref.startswith("class:")}
+        return (f"Interaction table version {self.safety.version}: {len(self.safety.interactions)} pair rules and "
+                f"{len(self.safety.three_way_interactions)} three-drug rule(s) over {len(classes)} drug classes "
+                "(CYP3A4, QT, serotonergic, potassium, bleeding, kidney limits and more). It is not exhaustive: "
+                "check a full interaction reference before prescribing.")
 
 
 def knowledge_dir() -> Path:

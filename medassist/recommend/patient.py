@@ -112,6 +112,8 @@ class PatientContext:
     allergies: list[RecordedAllergy]
     setting: str | None = None  # outpatient | inpatient | severe, when the clinician said
     notes: list[str] = field(default_factory=list)
+    lactate: float | None = None  # mmol/L, only when recent (see CriticalIllness.lactate_within_days)
+    lactate_note: str = ""
 
     @property
     def is_child(self) -> bool:
@@ -136,6 +138,7 @@ class PatientContext:
             "egfr_note": self.kidney.egfr_note,
             "crcl": None if self.kidney.crcl is None else round(self.kidney.crcl, 1),
             "potassium": self.potassium,
+            "lactate": self.lactate,
             "setting": self.setting,
             "current_medications": list(self.medications),
             "allergies": [a.description for a in self.allergies],
@@ -204,6 +207,7 @@ def build_context(
         crcl = cockcroft_gault(creat.value, age, weight, female)
         crcl_note = f"Cockcroft-Gault creatinine clearance from creatinine {creat.value:.2f} mg/dL and weight {weight:.0f} kg"
     potassium_obs = summary.latest_value(records, patient_id, "potassium")
+    lactate, lactate_note = _recent_lactate(records, patient_id, kb.treatments.critical_illness.lactate_within_days)
 
     conditions = [
         RecordedCondition(str(r.description), str(r.code), str(r.system), "record")
@@ -254,4 +258,23 @@ def build_context(
         allergies=allergies,
         setting=setting,
         notes=notes,
+        lactate=lactate,
+        lactate_note=lactate_note,
     )
+
+
+def _recent_lactate(records: PatientRecords, patient_id: str, within_days: float) -> tuple[float | None, str]:
+    """The latest lactate if it is from the current episode (close to the latest observation), else None.
+
+    A lactate from an admission years ago says nothing about today, so it must lie within
+    ``within_days`` of the patient's most recent observation of any kind.
+    """
+    observed = summary.latest_value(records, patient_id, "lactate")
+    if observed is None or observed.date is None:
+        return None, ""
+    dates = pd.to_datetime(records.for_patient("observations", patient_id)["date"], errors="coerce", utc=True).dropna()
+    when = pd.Timestamp(observed.date)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    if not dates.empty and (dates.max() - when) > pd.Timedelta(days=within_days):
+        return None, ""
+    return round(observed.value, 2), f"lactate {observed.value:.1f} mmol/L on {when.date().isoformat()}"

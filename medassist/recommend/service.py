@@ -49,9 +49,9 @@ def recommendation_job(
             ranker = LearnedRanker.load(runtime or ModelRuntime(device_preference="cpu"), kb)
             scorer, model_info = ranker.scores, ranker.info
         except MedAssistError as exc:
-            model_note = f"Learned ranking unavailable ({exc.reason}); options are ordered by guideline line and warnings only."
+            model_note = f"Learned ranking unavailable ({exc.reason}); options are ordered by guideline line and safety only."
     else:
-        model_note = "Learned ranking switched off; options are ordered by guideline line and warnings only."
+        model_note = "Learned ranking switched off; options are ordered by guideline line and safety only."
     yield Progress(0.6, "Checking safety and ranking options")
     result = recommend(
         ctx, kb, scorer=scorer, model_info=model_info, model_note=model_note,
@@ -63,7 +63,10 @@ def recommendation_job(
         knowledge_version=result.knowledge_version,
         model=model_info,
         conditions=[c["id"] for c in result.conditions],
-        options=[{"id": o.option_id, "rank": o.rank, "score": o.score} for o in result.options],
+        setting=result.setting,
+        alerts=result.alerts,
+        current_therapy=[t.ingredient for t in result.current_therapy],
+        options=[{"id": o.option_id, "rank": o.rank, "ordering": o.ordering.describe()} for o in result.options],
         excluded=[{"id": o.option_id, "reasons": o.exclusion_reasons} for o in result.excluded],
         warnings=sum(len(o.warnings) for o in result.options),
         questions=result.questions,

@@ -44,6 +44,7 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("urea_nitrogen", ("6299-2", "3094-0"), "mg/dL", "Urea nitrogen (BUN)", (7.0, 20.0)),
     Measure("sodium", ("2951-2", "2947-0"), "mmol/L", "Sodium", (135.0, 145.0)),
     Measure("potassium", ("6298-4", "2823-3"), "mmol/L", "Potassium", (3.5, 5.1)),
+    Measure("lactate", ("2524-7", "32693-4", "59032-3"), "mmol/L", "Lactate", (0.5, 2.0)),
     Measure("hemoglobin", ("718-7",), "g/dL", "Hemoglobin", (12.0, 17.5)),
     Measure("hematocrit", ("4544-3",), "%", "Hematocrit", (36.0, 50.0)),
     Measure("wbc", ("6690-2", "26464-8"), "10*3/uL", "White blood cells", (4.0, 11.0)),

@@ -36,6 +36,7 @@ _MEASURE_FACTORS = {
     ("hdl", "mmol/L", "mg/dL"): 38.67, ("triglycerides", "mmol/L", "mg/dL"): 88.57,
     ("creatinine", "umol/L", "mg/dL"): 1 / 88.42, ("urea_nitrogen", "mmol/L", "mg/dL"): 2.801,
     ("hemoglobin", "g/L", "g/dL"): 0.1, ("crp", "mg/dL", "mg/L"): 10.0,
+    ("lactate", "mg/dL", "mmol/L"): 1 / 9.008,
 }
 
 

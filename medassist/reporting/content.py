@@ -19,6 +19,8 @@ from medassist.errors import ModelError
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.inference.prediction import Explanation, Prediction
+from medassist.recommend.decisions import warning_line
+from medassist.recommend.engine import ORDERING_RULE
 from medassist.records import summary
 from medassist.session import Session
 from medassist.settings import Settings
@@ -114,7 +116,8 @@ class TreatmentRow:
     label: str
     status: str
     comment: str
-    detail: str = ""  # from the recommender: rank, exclusion reasons, safety warnings
+    detail: str = ""  # from the recommender: condition, ordering parts, exclusion reasons, safety warnings
+    group: str = ""  # the condition it treats and its place in the plan (this visit / other active problem)
 
 
 @dataclass
@@ -142,6 +145,7 @@ class ReportContent:
     confirmed_findings: list[str] = field(default_factory=list)
     clinician_notes: str = ""
     treatments: list[TreatmentRow] = field(default_factory=list)
+    treatment_notes: list[str] = field(default_factory=list)  # ordering rule, interaction table, sepsis alerts
     models: list[ModelRow] = field(default_factory=list)
     demo: bool = False
     deidentified: bool = False
@@ -274,10 +278,32 @@ def _attribution_rows(explanation: Explanation) -> list[Attribution]:
 
 
 def _treatment_detail(detail: Mapping[str, Any]) -> str:
-    if detail.get("excluded"):
+    """One option's recommender detail for the report: what it is, where it ranked and why, what to watch."""
+    if detail.get("kind") == "current therapy":
+        parts = [f"Current therapy: {detail.get('current_plan', 'continue / review')}"]
+    elif detail.get("excluded"):
         return "Not offered: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"])
-    parts = [f"Ranked {detail['rank']}"] if detail.get("rank") else []
-    return "\n".join(parts + [str(w) for w in detail.get("warnings") or []])
+    else:
+        parts = [f"Ranked {detail['rank']}" + (f" ({detail['ordering']})" if detail.get("ordering") else "")] if detail.get("rank") else []
+    return "\n".join(parts + [warning_line(w) for w in detail.get("warnings") or []])
+
+
+def _treatment_group(detail: Mapping[str, Any]) -> str:
+    if not detail.get("condition"):
+        return ""
+    return f"{detail['condition']} ({detail.get('group_role', '')}): {detail.get('plan', '')}".replace(" ()", "")
+
+
+def _treatment_notes(decisions: list[Any]) -> list[str]:
+    """Said once above the options: the ordering rule, the interaction table's version and limits, sepsis alerts."""
+    details = [d.detail for d in decisions if d.detail.get("knowledge_version")]
+    if not details:
+        return []
+    latest = details[-1]
+    notes = [f"Care setting: {latest['setting']}."] if latest.get("setting") else []
+    notes += list(latest.get("alerts") or [])
+    notes += [ORDERING_RULE, latest.get("interaction_table", ""), f"Knowledge tables: {latest['knowledge_version']}."]
+    return [n for n in notes if n]
 
 
 def collect_report(
@@ -356,10 +382,12 @@ def collect_report(
             )
         )
 
+    decisions.sort(key=lambda d: tuple(d.detail.get("order") or (10_000, 10_000)))
     content.treatments = [
         TreatmentRow(d.label, "Excluded" if d.status == "pending" and d.detail.get("excluded") else STATUS_WORDS.get(d.status, d.status),
-                     d.comment, _treatment_detail(d.detail)) for d in decisions
+                     d.comment, _treatment_detail(d.detail), _treatment_group(d.detail)) for d in decisions
     ]
+    content.treatment_notes = _treatment_notes(decisions)
     used: dict[tuple[str, str, str], ModelRow] = {}
     for prediction in predictions:
         key = (prediction.model, prediction.version, prediction.weights_sha256)

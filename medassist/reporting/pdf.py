@@ -367,15 +367,23 @@ def _review_section(c: ReportContent) -> list[Flowable]:
     story.append(_p(f"Findings confirmed by the clinician: {confirmed}", "body"))
     if c.clinician_notes.strip():
         story += [Spacer(1, 1.5 * mm), _p("Clinician notes", "h3"), _p(c.clinician_notes.strip(), "body")]
-    story += _table_heading("Treatment options", "h3flow")
+    story += _table_heading("Treatment options considered", "h3flow")
     if not c.treatments:
         return story + [_p("No treatment options were reviewed.", "body")]
+    story += [_p(note, "caption") for note in c.treatment_notes]
+    story.append(Spacer(1, 1.5 * mm))
     rows = [[_p(h, "head") for h in ("Option", "Decision", "Clinician comment")]]
+    extra: list[tuple] = []
+    group = None
     for t in c.treatments:
+        if t.group and t.group != group:  # one heading row per condition, in the plan's order
+            group = t.group
+            extra += [("SPAN", (0, len(rows)), (-1, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), HEAD_BG)]
+            rows.append([_p(t.group, "cellbold"), "", ""])
         style = "accepted" if t.status.startswith("Accepted") else "positive" if t.status in ("Rejected", "Excluded") else "undecided"
         option = [_p(t.label, "cellbold")] + ([_p(t.detail, "caption")] if t.detail else [])
         rows.append([option, _p(t.status, style), _p(t.comment or "-")])
-    return story + [_table(rows, [62 * mm, 32 * mm, WIDTH - 94 * mm])]
+    return story + [_table(rows, [72 * mm, 30 * mm, WIDTH - 102 * mm], extra=extra)]
 
 
 def _models_section(c: ReportContent) -> list[Flowable]:

@@ -14,6 +14,9 @@ CONDITION_CODES = {
     "hypertension": ("59621000", "Essential hypertension (disorder)"),
     "ckd4": ("431857002", "Chronic kidney disease stage 4 (disorder)"),
     "heart_failure": ("88805009", "Chronic congestive heart failure (disorder)"),
+    "hyperlipidaemia": ("55822004", "Hyperlipidemia (disorder)"),
+    "septic_shock": ("76571007", "Septic shock (disorder)"),
+    "sepsis": ("91302008", "Sepsis (disorder)"),
 }
 MEDICATION_CODES = {
     "warfarin": ("855332", "Warfarin Sodium 5 MG Oral Tablet"),
@@ -22,9 +25,15 @@ MEDICATION_CODES = {
     "hydrochlorothiazide": ("310798", "Hydrochlorothiazide 25 MG Oral Tablet"),
     "metformin": ("860975", "24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet"),
     "simvastatin": ("314231", "Simvastatin 10 MG Oral Tablet"),
+    "amlodipine": ("197361", "Amlodipine 5 MG Oral Tablet"),
+    "citalopram": ("200371", "Citalopram 20 MG Oral Tablet"),
+    "escitalopram": ("349332", "Escitalopram 10 MG Oral Tablet"),
+    "atorvastatin": ("617312", "Atorvastatin 20 MG Oral Tablet"),
+    "metoprolol": ("866924", "Metoprolol Tartrate 25 MG Oral Tablet"),
+    "norepinephrine": ("242969", "4 ML norepinephrine 1 MG/ML Injection"),
 }
 OBSERVATION_CODES = {"egfr": ("33914-3", "mL/min/{1.73_m2}"), "creatinine": ("2160-0", "mg/dL"),
-                     "potassium": ("6298-4", "mmol/L"), "weight": ("29463-7", "kg")}
+                     "potassium": ("6298-4", "mmol/L"), "weight": ("29463-7", "kg"), "lactate": ("2524-7", "mmol/L")}
 
 
 def make_records(

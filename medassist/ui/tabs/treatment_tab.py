@@ -1,8 +1,10 @@
-"""The Treatment tab: ranked options with why, warnings in severity colours, exclusions with reasons,
-questions for missing inputs, and the clinician's accept / reject / modify decision per option.
+"""The Treatment tab: options grouped by the condition they treat (this visit's problems first),
+the patient's current therapy, the ordering rule's parts per option, warnings in severity colours,
+exclusions with reasons, questions for missing inputs, and the clinician's decision per option.
 
 The recommendation is computed in a worker (:func:`medassist.recommend.service.recommendation_job`);
-decisions go into the session (``session.set_decision``) where the report reads them.
+every option considered goes into the session as a decision (pending until the clinician decides,
+built by :func:`medassist.recommend.decisions.decision_for`), where the report reads them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.recommend.engine import Recommendation, SafetyWarning, TreatmentOption
+from medassist.recommend.decisions import considered_options, decision_for
+from medassist.recommend.engine import CurrentTherapy, Recommendation, SafetyWarning, TreatmentOption
 from medassist.session import TreatmentDecision
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
@@ -40,9 +43,10 @@ SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
     "moderate": ("#ef8a00", "#1a1a1a"),
     "minor": ("#fff3bf", "#5c4a00"),
 }
-SETTING_CHOICES = (("Outpatient", "outpatient"), ("Hospital ward", "inpatient"), ("Severe / ICU", "severe"))
+SETTING_CHOICES = (("Not stated", None), ("Outpatient", "outpatient"), ("Hospital ward", "inpatient"), ("Severe / ICU", "severe"))
 DECISION_LABELS = {"accepted": "Accepted", "rejected": "Rejected", "modified": "Modified", "pending": ""}
 OPTION_ROLE = Qt.ItemDataRole.UserRole
+COLUMNS = ["#", "Option", "Warnings", "Decision", "Guideline line", "Safety", "Similarity"]
 WARNING_COLUMN, DECISION_COLUMN = 2, 3
 
 
@@ -58,14 +62,14 @@ def warning_html(warning: SafetyWarning) -> str:
 
 
 def option_html(option: TreatmentOption) -> str:
-    """The detail pane for one option: dose, why, warnings, sources (or why it is excluded)."""
+    """The detail pane for one option: its place by the ordering rule, dose, why, warnings, sources."""
     parts = [f"<h3>{html.escape(option.label)}</h3>"]
     if option.excluded:
         parts.append(f"<p>{severity_badge('contraindicated')} <b>Not offered for this patient.</b></p>")
         parts += [f"<p>{html.escape(r)}</p>" for r in option.exclusion_reasons]
     else:
         parts.append(f"<p><b>Rank {option.rank}</b> &middot; {html.escape(option.condition)} &middot; "
-                     f"{option.line.replace('_', ' ')} &middot; score {option.score:.2f}</p>")
+                     f"{html.escape(option.ordering.describe())}</p>")
     parts.append(f"<p><b>Dose:</b> {html.escape(option.dose)}</p>")
     if option.dose_for_patient:
         parts.append(f"<p><b>For this patient:</b> {html.escape(option.dose_for_patient)}</p>")
@@ -77,6 +81,20 @@ def option_html(option: TreatmentOption) -> str:
     if option.warnings:
         parts.append("<p><b>Warnings</b></p>" + "".join(warning_html(w) for w in option.warnings))
     parts.append("<p><b>Sources</b></p><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in option.sources) + "</ul>")
+    return "".join(parts)
+
+
+def therapy_html(therapy: CurrentTherapy, result: Recommendation) -> str:
+    """The detail pane for a drug the patient already takes: what it treats, the plan, problems found."""
+    treats = [g.label for g in result.groups if therapy.option_id in g.current_therapy and g.condition_id != "other_medications"]
+    parts = [f"<h3>{html.escape(therapy.label)}</h3>",
+             f"<p><b>Current therapy:</b> {html.escape(therapy.plan)}. Not offered again as a new option.</p>",
+             f"<p><b>Treats:</b> {html.escape(', '.join(treats) or 'no condition in the treatment tables')}</p>"]
+    if therapy.warnings:
+        parts.append("<p><b>Problems found</b></p>" + "".join(warning_html(w) for w in therapy.warnings))
+    else:
+        parts.append("<p>No interaction, kidney or pregnancy problem found in the tables (which are not exhaustive).</p>")
+    parts.append("<p style='color:#627d98;'>Accept = continue; Reject = stop or hold; Modify = change (say how).</p>")
     return "".join(parts)
 
 
@@ -130,6 +148,11 @@ class TreatmentTab(Tab):
         self.conditions = QLabel("")
         self.conditions.setWordWrap(True)
         layout.addWidget(self.conditions)
+        self.alerts = QLabel("")
+        self.alerts.setWordWrap(True)
+        self.alerts.setTextFormat(Qt.TextFormat.RichText)
+        self.alerts.setStyleSheet("QLabel { background:#fdecea; border:1px solid #c62828; padding:4px; }")
+        layout.addWidget(self.alerts)
         self.current_warnings = QLabel("")
         self.current_warnings.setWordWrap(True)
         self.current_warnings.setTextFormat(Qt.TextFormat.RichText)
@@ -137,7 +160,7 @@ class TreatmentTab(Tab):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["#", "Option", "Warnings", "Decision", "Line", "Score", "For"])
+        self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.currentItemChanged.connect(lambda current, _previous: self._show_option(current))
@@ -170,6 +193,10 @@ class TreatmentTab(Tab):
         self.questions.setWordWrap(True)
         self.questions.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.questions)
+        self.rule = QLabel("")
+        self.rule.setWordWrap(True)
+        self.rule.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.rule)
         self._set_decision_enabled(False)
 
     # computing -----------------------------------------------------------------------------
@@ -227,33 +254,44 @@ class TreatmentTab(Tab):
     def show_recommendation(self, result: Recommendation) -> None:
         self.result = result
         self.show_content(True)
-        self.status.setText(f"{len(result.options)} options, {len(result.excluded)} excluded")
-        self.conditions.setText(
-            "For: " + ("; ".join(c["label"] for c in result.conditions) or "no matching condition")
-            + ("" if result.model is None else f"   |   ordered with {result.model['name']} {result.model['version']}")
-        )
+        self.session.set_considered_options(considered_options(result))
+        self.status.setText(f"{len(result.options)} options, {len(result.excluded)} excluded, "
+                            f"{len(result.current_therapy)} current drugs")
+        model = "" if result.model is None else f"   |   tie-break: {result.model['name']} {result.model['version']}"
+        self.conditions.setText(f"Care setting in use: {result.setting_note}{model}")
+        self.alerts.setText("".join(f"<p><b>Beyond the options shown.</b> {html.escape(a)}</p>" for a in result.alerts))
+        self.alerts.setVisible(bool(result.alerts))
         notes = "".join(f"<p style='color:#486581;'>{html.escape(n)}</p>" for n in result.notes)
         self.current_warnings.setText(
             ("<b>Current medications:</b>" + "".join(warning_html(w) for w in result.warnings) if result.warnings else "") + notes
         )
+        self.current_warnings.setVisible(bool(result.warnings or result.notes))
         self.tree.clear()
-        ranked = QTreeWidgetItem(["", f"Options ({len(result.options)}, ranked)"])
-        excluded = QTreeWidgetItem(["", f"Excluded - not offered ({len(result.excluded)})"])
-        excluded.setForeground(1, QBrush(QColor(SEVERITY_COLOURS["contraindicated"][0])))
-        for group in (ranked, excluded):
-            font = group.font(1)
+        first: QTreeWidgetItem | None = None
+        for group in result.groups:
+            header = QTreeWidgetItem(["", f"{group.label} - {group.role}: {group.plan}"])
+            font = header.font(1)
             font.setBold(True)
-            group.setFont(1, font)
-            self.tree.addTopLevelItem(group)
-        for option in result.options:
-            ranked.addChild(self._option_item(option))
-        for option in result.excluded:
-            excluded.addChild(self._option_item(option))
-        ranked.setExpanded(True)
-        excluded.setExpanded(True)
+            header.setFont(1, font)
+            header.setToolTip(1, f"{group.label}: {group.plan}\nFrom: {group.evidence}")
+            self.tree.addTopLevelItem(header)
+            header.setFirstColumnSpanned(True)
+            for option_id in group.current_therapy:
+                header.addChild(self._therapy_item(result.item(option_id)))
+            for option_id in group.options + group.excluded:
+                item = self._option_item(result.option(option_id))
+                header.addChild(item)
+                first = first or item
+            for reason in group.not_offered:
+                note = QTreeWidgetItem(["", f"Not offered: {reason}"])
+                note.setForeground(1, QBrush(QColor("#627d98")))
+                note.setToolTip(1, reason)
+                header.addChild(note)
+            header.setExpanded(True)
+        self._add_earlier_decisions(result)
         for column in range(self.tree.columnCount()):
             self.tree.resizeColumnToContents(column)
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 330))
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 380))
         if result.questions:
             self.questions.setText(
                 "<b>Missing inputs that matter:</b><ul style='margin:0;'>"
@@ -261,43 +299,83 @@ class TreatmentTab(Tab):
             )
         else:
             self.questions.setText("")
+        ranker = f"<br><b>Learned recommender:</b> {html.escape(result.ranker_note)}" if result.ranker_note else ""
+        self.rule.setText(f"<span style='color:#334e68;'><b>How options are ordered:</b> {html.escape(result.ordering_rule)}{ranker}"
+                          f"<br><b>Interactions:</b> {html.escape(result.interaction_table)}</span>")
         self._refresh_decisions()
-        if result.options:
-            self.tree.setCurrentItem(ranked.child(0))
+        if first is not None:
+            self.tree.setCurrentItem(first)
+
+    def _add_earlier_decisions(self, result: Recommendation) -> None:
+        """Decisions made on options the current plan no longer shows (e.g. before the setting changed): kept, listed."""
+        shown = {o.option_id for o in result.options + result.excluded} | {t.option_id for t in result.current_therapy}
+        earlier = [d for d in self._decisions().values() if d.status != "pending" and d.option_id not in shown]
+        if not earlier:
+            return
+        header = QTreeWidgetItem(["", "Decided earlier, not in the current plan (kept for the report)"])
+        self.tree.addTopLevelItem(header)
+        header.setFirstColumnSpanned(True)
+        for decision in earlier:
+            item = QTreeWidgetItem(["", decision.label, "", DECISION_LABELS.get(decision.status, ""),
+                                    str(decision.detail.get("line", "")).replace("_", " "), "", ""])
+            item.setData(0, OPTION_ROLE, decision.option_id)
+            header.addChild(item)
+        header.setExpanded(True)
+
+    def _therapy_item(self, therapy: CurrentTherapy) -> QTreeWidgetItem:
+        severity = therapy.worst_severity
+        item = QTreeWidgetItem(["", therapy.label, "" if severity is None else f"{severity} ({len(therapy.warnings)})", "",
+                                "current therapy", therapy.plan, ""])
+        item.setData(0, OPTION_ROLE, therapy.option_id)
+        item.setToolTip(1, therapy.label)
+        item.setForeground(1, QBrush(QColor("#1f4e79")))
+        self._colour_warning(item, severity)
+        return item
 
     def _option_item(self, option: TreatmentOption) -> QTreeWidgetItem:
         severity = "contraindicated" if option.excluded else option.worst_severity
-        count = len(option.warnings)
-        warning_text = "" if severity is None else f"{severity} ({count})"
+        warning_text = "" if severity is None else f"{severity} ({len(option.warnings)})"
+        ordering = option.ordering
+        safety = "excluded" if option.excluded else "MAJOR: placed below" if ordering.major_warning else "no major warning"
+        similarity = "" if option.excluded else "not known" if ordering.similarity is None else f"{ordering.similarity:.2f}"
         item = QTreeWidgetItem([
             "" if option.rank is None else str(option.rank), option.label, warning_text, "",
-            option.line.replace("_", " "), "" if option.excluded else f"{option.score:.2f}", option.condition,
+            option.line.replace("_", " ").replace("conditional", "stated circumstances"), safety, similarity,
         ])
         item.setData(0, OPTION_ROLE, option.option_id)
         item.setToolTip(1, option.label)
-        if severity is not None:
-            background, foreground = SEVERITY_COLOURS[severity]
-            item.setBackground(WARNING_COLUMN, QBrush(QColor(background)))
-            item.setForeground(WARNING_COLUMN, QBrush(QColor(foreground)))
+        self._colour_warning(item, severity)
+        if ordering.major_warning and not option.excluded:
+            item.setForeground(5, QBrush(QColor(SEVERITY_COLOURS["major"][0])))
         if option.excluded:
             item.setForeground(1, QBrush(QColor("#6a1b1b")))
         return item
 
-    def _option_for(self, item: QTreeWidgetItem | None) -> TreatmentOption | None:
+    @staticmethod
+    def _colour_warning(item: QTreeWidgetItem, severity: str | None) -> None:
+        if severity is not None:
+            background, foreground = SEVERITY_COLOURS[severity]
+            item.setBackground(WARNING_COLUMN, QBrush(QColor(background)))
+            item.setForeground(WARNING_COLUMN, QBrush(QColor(foreground)))
+
+    def _option_for(self, item: QTreeWidgetItem | None) -> TreatmentOption | CurrentTherapy | None:
         if item is None or self.result is None:
             return None
         option_id = item.data(0, OPTION_ROLE)
-        return self.result.option(option_id) if option_id else None
+        try:
+            return self.result.item(option_id) if option_id else None
+        except KeyError:  # decided earlier, not in the current plan
+            return None
 
     def _show_option(self, item: QTreeWidgetItem | None) -> None:
         option = self._option_for(item)
         self._set_decision_enabled(option is not None)
-        if option is None:
+        if option is None or self.result is None:
             self.detail.clear()
             return
         decision = self._decisions().get(option.option_id)
         self.comment.setText(decision.comment if decision else "")
-        self.detail.setHtml(option_html(option))
+        self.detail.setHtml(option_html(option) if isinstance(option, TreatmentOption) else therapy_html(option, self.result))
 
     # decisions -------------------------------------------------------------------------------
     def _decisions(self) -> dict[str, TreatmentDecision]:
@@ -321,25 +399,7 @@ class TreatmentTab(Tab):
                 "Excluded option", "This option is excluded for this patient. To accept it anyway, write the reason in the comment."
             )
             return
-        self.session.set_decision(TreatmentDecision(
-            option_id=option.option_id,
-            label=option.label,
-            status=status,
-            comment=comment,
-            detail={
-                "condition": option.condition,
-                "dose": option.dose,
-                "dose_for_patient": option.dose_for_patient,
-                "ingredients": option.ingredients,
-                "rank": option.rank,
-                "score": option.score,
-                "excluded": option.excluded,
-                "warnings": [{"severity": w.severity, "message": w.message} for w in option.warnings],
-                "sources": option.sources,
-                "knowledge_version": self.result.knowledge_version,
-                "model": self.result.model,
-            },
-        ))
+        self.session.set_decision(decision_for(option, self.result, status, comment))
         self.context.audit.append("treatment_decision", patient_id=self.result.patient_id, option_id=option.option_id,
                                   status=status, comment=comment)
 
@@ -358,6 +418,8 @@ class TreatmentTab(Tab):
             group = self.tree.topLevelItem(g)
             for c in range(group.childCount()):
                 item = group.child(c)
+                if not item.data(0, OPTION_ROLE):
+                    continue
                 decision = decisions.get(item.data(0, OPTION_ROLE))
                 item.setText(DECISION_COLUMN, DECISION_LABELS.get(decision.status, "") if decision else "")
 
