@@ -36,11 +36,13 @@ def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
     assert with_model.model == {"name": "med-recommender", "version": card.version, "weights_sha256": card.weights.sha256}
     assert {o.option_id for o in with_model.options} == {o.option_id for o in rules_only.options}
     hctz, chlorthalidone = with_model.option("htn_hydrochlorothiazide"), with_model.option("htn_chlorthalidone")
-    assert hctz.model_score is not None and hctz.model_score > 0.2, "Synthea treats hypertension with HCTZ"
-    assert chlorthalidone.model_score is None  # never prescribed in the training records
-    assert hctz.rank < chlorthalidone.rank
+    assert hctz.ordering.similarity is not None and hctz.ordering.similarity > 0.2, "Synthea treats hypertension with HCTZ"
+    assert chlorthalidone.ordering.similarity is None  # never prescribed in the training records
+    assert hctz.line == chlorthalidone.line == "first_line"
+    assert hctz.rank < chlorthalidone.rank, "a tie of line and safety is broken by the recommender"
     assert rules_only.option("htn_chlorthalidone").rank < rules_only.option("htn_hydrochlorothiazide").rank
-    assert any("Learned ranking switched off" in n for n in rules_only.notes)
+    assert rules_only.ranker_note.startswith("Learned ranking switched off")
+    assert "broke ties" in with_model.ranker_note
     events = [e for e in audit.read() if e["event"] == "recommendation"]
     assert len(events) == 2 and events[0]["model"]["weights_sha256"] == card.weights.sha256
     assert events[0]["options"][0]["rank"] == 1
@@ -50,7 +52,7 @@ def test_rules_still_answer_when_the_model_is_unavailable(tmp_path):
     empty = ModelRuntime(ModelRegistry([tmp_path / "no-models"]), "cpu", threads=1)
     result = run_job(recommendation_job(hypertensive(), "p1", runtime=empty, audit=AuditLog(tmp_path / "a.jsonl")))
     assert result.options and result.model is None
-    assert any(n.startswith("Learned ranking unavailable") and "med-recommender" in n for n in result.notes)
+    assert result.ranker_note.startswith("Learned ranking unavailable") and "med-recommender" in result.ranker_note
 
 
 @pytest.fixture()
@@ -72,7 +74,11 @@ def test_cli_json_lists_ranked_options_exclusions_warnings(fake_importer, capsys
     ranks = [o["rank"] for o in data["options"]]
     assert ranks == list(range(1, len(ranks) + 1))
     first = data["options"][0]
-    assert first["score"] and first["rationale"] and first["sources"]
+    assert first["ordering"]["line"] and first["rationale"] and first["sources"]
+    assert "score" not in first, "no unexplained score: the ordering rule's parts instead"
+    assert data["ordering_rule"] and "not exhaustive" in data["interaction_table"]
+    assert data["groups"][0]["condition_id"] == "cap_bacterial_or_unspecified" and data["groups"][0]["options"] == [o["option_id"] for o in data["options"]]
+    assert [t["ingredient"] for t in data["current_therapy"]] == ["warfarin"]
     assert all(o["exclusion_reasons"] for o in data["excluded"])
     levo = next(o for o in data["options"] if o["option_id"] == "cap_ip_levofloxacin")
     assert {w["severity"] for w in levo["warnings"]} >= {"major", "moderate"}
@@ -82,6 +88,7 @@ def test_cli_json_lists_ranked_options_exclusions_warnings(fake_importer, capsys
 def test_cli_text_output_and_unknown_patient(fake_importer, capsys, tmp_path):
     assert main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--no-model"]) == 0
     out = capsys.readouterr().out
-    assert "Options (ranked):" in out and "Excluded (not offered):" in out and "Questions" in out
+    assert "Community-acquired pneumonia (this visit): new options" in out and "(excluded, not offered)" in out
+    assert "Questions" in out and "Ordering rule:" in out and "not exhaustive" in out
     assert main(["recommend", "--records", str(tmp_path), "--patient", "nobody", "--no-model"]) == 2
     assert "no patient with ID nobody" in capsys.readouterr().err

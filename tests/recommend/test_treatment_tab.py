@@ -46,48 +46,98 @@ def demo_like_patient():
     )
 
 
-def test_tab_shows_ranked_options_exclusions_warnings_and_questions(tab, qtbot):
+def children(item):
+    return [item.child(i) for i in range(item.childCount())]
+
+
+def all_rows(tree):
+    return [child for g in range(tree.topLevelItemCount()) for child in children(tree.topLevelItem(g))]
+
+
+def wait_for_result(tab, qtbot, setting=None):
+    before = tab.result
+    if setting is not None:
+        tab.setting.setCurrentIndex(tab.setting.findData(setting))
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result is not before and tab.showing_content, timeout=30000)
+    return tab.result
+
+
+def test_tab_groups_options_by_condition_with_current_therapy_rule_and_warnings(tab, qtbot):
     tab.use_model.setChecked(False)
     tab.session.set_records(demo_like_patient())
-    qtbot.waitUntil(lambda: tab.result is not None and tab.showing_content, timeout=30000)
-    result = tab.result
+    result = wait_for_result(tab, qtbot)
     assert tab.notice.text() == DECISION_SUPPORT_NOTICE and tab.notice.isVisible()
-    ranked, excluded = tab.tree.topLevelItem(0), tab.tree.topLevelItem(1)
-    assert ranked.childCount() == len(result.options) > 0
-    assert excluded.childCount() == len(result.excluded) > 0
-    excluded_ids = {excluded.child(i).data(0, 256) for i in range(excluded.childCount())}
-    assert "t2d_metformin" in excluded_ids and "cap_opc_amoxclav_azithro" in excluded_ids
-    assert excluded.child(0).background(2).color().name() == SEVERITY_COLOURS["contraindicated"][0]
-    majors = [ranked.child(i) for i in range(ranked.childCount()) if ranked.child(i).text(2).startswith("major")]
+    first_group = tab.tree.topLevelItem(0)
+    assert first_group.text(0).startswith("Community-acquired pneumonia - this visit: new options")
+    cap_ids = [c.data(0, 256) for c in children(first_group) if c.data(0, 256)]
+    assert cap_ids == result.groups[0].options + result.groups[0].excluded
+    excluded = next(c for c in children(first_group) if c.data(0, 256) == "cap_opc_amoxclav_azithro")
+    assert excluded.background(2).color().name() == SEVERITY_COLOURS["contraindicated"][0]
+    majors = [c for c in children(first_group) if c.text(5).startswith("MAJOR")]
     assert majors and majors[0].background(2).color().name() == SEVERITY_COLOURS["major"][0]
-    assert "Missing inputs" in tab.questions.text()
-    assert "Current medication" in tab.current_warnings.text() and "metformin" in tab.current_warnings.text().lower()
+    assert all(int(m.text(0)) > int(c.text(0)) for m in majors for c in children(first_group)
+               if c.text(0) and not c.text(5).startswith("MAJOR")), "major warnings go below every option without one"
+    rows = {r.data(0, 256): r for r in all_rows(tab.tree) if r.data(0, 256)}
+    assert not any(option_id.startswith(("t2d_", "htn_")) for option_id in rows), "treated chronic conditions get no new drugs"
+    metformin = rows["current_metformin"]
+    assert metformin.text(1).startswith("Current therapy:") and metformin.text(2).startswith("contraindicated")
+    assert "Missing inputs" in tab.questions.text() and "Outpatient is assumed" in tab.questions.text()
+    assert "How options are ordered" in tab.rule.text() and "not exhaustive" in tab.rule.text()
+    assert result.interaction_table.split(":")[0] in tab.rule.text() and "switched off" in tab.rule.text()
     tab.tree.setCurrentItem(majors[0])
     assert "Warnings" in tab.detail.toHtml() and "Sources" in tab.detail.toHtml()
+    tab.tree.setCurrentItem(metformin)
+    assert "Not offered again as a new option" in tab.detail.toPlainText()
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert tab.grab().save(str(SHOTS / "treatment_tab.png"))
 
+    icu = wait_for_result(tab, qtbot, "severe")
+    assert icu.setting == "severe" and "Outpatient is assumed" not in tab.questions.text()
+    ids = {r.data(0, 256) for r in all_rows(tab.tree)}
+    assert not any(i and i.startswith(("cap_op", "t2d_", "htn_")) for i in ids)
 
-def test_accept_reject_modify_reach_the_session(tab, qtbot):
+
+def test_decisions_are_kept_across_setting_changes_and_every_option_reaches_the_report(tab, qtbot):
+    from medassist.reporting.content import collect_report
+
     tab.use_model.setChecked(False)
     tab.session.set_records(demo_like_patient())
-    qtbot.waitUntil(lambda: tab.result is not None, timeout=30000)
-    ranked = tab.tree.topLevelItem(0)
-    tab.tree.setCurrentItem(ranked.child(0))
+    result = wait_for_result(tab, qtbot)
+    cap = tab.tree.topLevelItem(0)
+    first, second = cap.child(0), cap.child(1)
+    tab.tree.setCurrentItem(first)
     tab.comment.setText("start today")
     tab.decide("accepted")
-    tab.tree.setCurrentItem(ranked.child(1))
+    tab.tree.setCurrentItem(second)
     tab.comment.setText("")
     tab.decide("modified")
     assert tab.messages and "modification" in tab.messages[-1][0].lower()
     tab.comment.setText("lower dose: 5 days only")
     tab.decide("modified")
+    first_id, second_id = first.data(0, 256), second.data(0, 256)
     decisions = {d.option_id: d for d in tab.session.current_decisions()}
-    first, second = ranked.child(0).data(0, 256), ranked.child(1).data(0, 256)
-    assert decisions[first].status == "accepted" and decisions[first].comment == "start today"
-    assert decisions[first].detail["sources"] and decisions[first].detail["dose"]
-    assert decisions[second].status == "modified"
-    assert ranked.child(0).text(3) == "Accepted"
+    assert decisions[first_id].status == "accepted" and decisions[first_id].comment == "start today"
+    assert decisions[first_id].detail["sources"] and decisions[first_id].detail["dose"]
+    assert decisions[second_id].status == "modified" and cap.child(0).text(3) == "Accepted"
+    considered = {o.option_id for o in result.options + result.excluded} | {t.option_id for t in result.current_therapy}
+    assert considered <= set(decisions), "every option considered is in the session, pending until decided"
+
+    wait_for_result(tab, qtbot, "inpatient")
+    decisions = {d.option_id: d for d in tab.session.current_decisions()}
+    assert decisions[first_id].status == "accepted" and decisions[second_id].status == "modified", "kept across the setting change"
+    earlier = [tab.tree.topLevelItem(g) for g in range(tab.tree.topLevelItemCount())
+               if tab.tree.topLevelItem(g).text(0).startswith("Decided earlier")]
+    assert earlier and {c.data(0, 256) for c in children(earlier[0])} == {first_id, second_id}
+    assert not any(d.option_id.startswith("cap_op") for d in decisions.values() if d.status == "pending")
+
+    content = collect_report(tab.session, "demo1", cards={})
+    rows = {t.label: t for t in content.treatments}
+    assert rows[decisions[first_id].label].status == "Accepted" and rows[decisions[first_id].label].comment == "start today"
+    assert rows[decisions[second_id].label].comment == "lower dose: 5 days only"
+    assert len(content.treatments) == len(decisions) and any(t.status == "Not decided" for t in content.treatments)
+    assert not any("{'severity'" in t.detail or "'message'" in t.detail for t in content.treatments)
+    assert any("MAJOR: " in t.detail for t in content.treatments)
+    assert any("not exhaustive" in n for n in content.treatment_notes) and any(n.startswith("Order:") for n in content.treatment_notes)
     events = [e["event"] for e in tab.context.audit.read()]
     assert "recommendation" in events and events.count("treatment_decision") == 2
 

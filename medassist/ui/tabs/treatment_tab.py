@@ -153,15 +153,16 @@ class TreatmentTab(Tab):
         self.alerts.setTextFormat(Qt.TextFormat.RichText)
         self.alerts.setStyleSheet("QLabel { background:#fdecea; border:1px solid #c62828; padding:4px; }")
         layout.addWidget(self.alerts)
-        self.current_warnings = QLabel("")
-        self.current_warnings.setWordWrap(True)
-        self.current_warnings.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.current_warnings)
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.notes_label)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setRootIsDecorated(True)
+        self.tree.setIndentation(14)
         self.tree.setAlternatingRowColors(True)
         self.tree.currentItemChanged.connect(lambda current, _previous: self._show_option(current))
         splitter.addWidget(self.tree)
@@ -186,7 +187,7 @@ class TreatmentTab(Tab):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([820, 560])
+        splitter.setSizes([900, 480])
         layout.addWidget(splitter, 1)
 
         self.questions = QLabel("")
@@ -261,25 +262,23 @@ class TreatmentTab(Tab):
         self.conditions.setText(f"Care setting in use: {result.setting_note}{model}")
         self.alerts.setText("".join(f"<p><b>Beyond the options shown.</b> {html.escape(a)}</p>" for a in result.alerts))
         self.alerts.setVisible(bool(result.alerts))
-        notes = "".join(f"<p style='color:#486581;'>{html.escape(n)}</p>" for n in result.notes)
-        self.current_warnings.setText(
-            ("<b>Current medications:</b>" + "".join(warning_html(w) for w in result.warnings) if result.warnings else "") + notes
-        )
-        self.current_warnings.setVisible(bool(result.warnings or result.notes))
+        # Problems with current drugs are shown on each current-therapy row; here only general notes.
+        self.notes_label.setText("".join(f"<p style='color:#486581;'>{html.escape(n)}</p>" for n in result.notes))
+        self.notes_label.setVisible(bool(result.notes))
         self.tree.clear()
         first: QTreeWidgetItem | None = None
         for group in result.groups:
-            header = QTreeWidgetItem(["", f"{group.label} - {group.role}: {group.plan}"])
-            font = header.font(1)
+            header = QTreeWidgetItem([f"{group.label} - {group.role}: {group.plan}"])
+            font = header.font(0)
             font.setBold(True)
-            header.setFont(1, font)
-            header.setToolTip(1, f"{group.label}: {group.plan}\nFrom: {group.evidence}")
+            header.setFont(0, font)
+            header.setToolTip(0, f"{group.label}: {group.plan}\nFrom: {group.evidence}")
             self.tree.addTopLevelItem(header)
             header.setFirstColumnSpanned(True)
             for option_id in group.current_therapy:
                 header.addChild(self._therapy_item(result.item(option_id)))
             for option_id in group.options + group.excluded:
-                item = self._option_item(result.option(option_id))
+                item = self._option_item(result.option(option_id), ranked_by_model=result.model is not None)
                 header.addChild(item)
                 first = first or item
             for reason in group.not_offered:
@@ -291,7 +290,9 @@ class TreatmentTab(Tab):
         self._add_earlier_decisions(result)
         for column in range(self.tree.columnCount()):
             self.tree.resizeColumnToContents(column)
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 380))
+        self.tree.setColumnWidth(0, 64)
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 320))
+        self.tree.setColumnWidth(4, min(self.tree.columnWidth(4), 150))
         if result.questions:
             self.questions.setText(
                 "<b>Missing inputs that matter:</b><ul style='margin:0;'>"
@@ -312,7 +313,7 @@ class TreatmentTab(Tab):
         earlier = [d for d in self._decisions().values() if d.status != "pending" and d.option_id not in shown]
         if not earlier:
             return
-        header = QTreeWidgetItem(["", "Decided earlier, not in the current plan (kept for the report)"])
+        header = QTreeWidgetItem(["Decided earlier, not in the current plan (kept for the report)"])
         self.tree.addTopLevelItem(header)
         header.setFirstColumnSpanned(True)
         for decision in earlier:
@@ -325,19 +326,21 @@ class TreatmentTab(Tab):
     def _therapy_item(self, therapy: CurrentTherapy) -> QTreeWidgetItem:
         severity = therapy.worst_severity
         item = QTreeWidgetItem(["", therapy.label, "" if severity is None else f"{severity} ({len(therapy.warnings)})", "",
-                                "current therapy", therapy.plan, ""])
+                                "current: " + therapy.plan, "", ""])
+        item.setToolTip(4, therapy.plan)
         item.setData(0, OPTION_ROLE, therapy.option_id)
         item.setToolTip(1, therapy.label)
         item.setForeground(1, QBrush(QColor("#1f4e79")))
         self._colour_warning(item, severity)
         return item
 
-    def _option_item(self, option: TreatmentOption) -> QTreeWidgetItem:
+    def _option_item(self, option: TreatmentOption, ranked_by_model: bool) -> QTreeWidgetItem:
         severity = "contraindicated" if option.excluded else option.worst_severity
         warning_text = "" if severity is None else f"{severity} ({len(option.warnings)})"
         ordering = option.ordering
         safety = "excluded" if option.excluded else "MAJOR: placed below" if ordering.major_warning else "no major warning"
-        similarity = "" if option.excluded else "not known" if ordering.similarity is None else f"{ordering.similarity:.2f}"
+        similarity = ("" if option.excluded or not ranked_by_model else
+                      "not known" if ordering.similarity is None else f"{ordering.similarity:.2f}")
         item = QTreeWidgetItem([
             "" if option.rank is None else str(option.rank), option.label, warning_text, "",
             option.line.replace("_", " ").replace("conditional", "stated circumstances"), safety, similarity,
