@@ -7,7 +7,7 @@ and tests use it directly. Switching patient emits ``patient_changed`` and every
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from medassist.events import Signal
@@ -124,13 +124,15 @@ class Session:
         """The options of the latest recommendation, not yet decided; decisions already made are kept.
 
         Pending entries from an earlier computation (e.g. before the care setting changed) are replaced,
-        so the report lists what was decided plus what the current plan offers.
+        so the report lists what was decided plus what the current plan offers; a decided option that
+        is still offered keeps its status and comment and takes the current plan's detail.
         """
         key = patient_id or self.patient_key
         with self._lock:
             kept = {k: d for k, d in self.decisions.get(key, {}).items() if d.status != "pending"}
             for decision in decisions:
-                kept.setdefault(decision.option_id, decision)
+                old = kept.get(decision.option_id)
+                kept[decision.option_id] = decision if old is None else replace(old, detail=decision.detail)
             self.decisions[key] = kept
         self.decisions_changed.emit(key)
 

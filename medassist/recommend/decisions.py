@@ -30,6 +30,7 @@ def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendati
         "excluded": item.excluded,
         "warnings": [{"severity": w.severity, "kind": w.kind, "message": w.message, "source": w.source} for w in item.warnings],
         "setting": result.setting_note,
+        "plan_generated_at": result.generated_at,  # tells the report which decisions belong to an earlier plan
         "knowledge_version": result.knowledge_version,
         "interaction_table": result.interaction_table,
         "alerts": list(result.alerts),

@@ -612,7 +612,7 @@ def recommend(
                                      "current medications in the record", "continue / review", unlinked, [], []))
     return Recommendation(
         patient_id=ctx.patient_id,
-        generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
         knowledge_version=kb.version,
         setting=setting,
         setting_note=setting_note,

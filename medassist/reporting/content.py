@@ -288,10 +288,14 @@ def _treatment_detail(detail: Mapping[str, Any]) -> str:
     return "\n".join(parts + [warning_line(w) for w in detail.get("warnings") or []])
 
 
-def _treatment_group(detail: Mapping[str, Any]) -> str:
+def _treatment_group(detail: Mapping[str, Any], latest_plan: str) -> str:
+    if detail.get("plan_generated_at", latest_plan) != latest_plan:
+        return f"Decided under an earlier plan (care setting: {detail.get('setting', 'not recorded')})"
     if not detail.get("condition"):
         return ""
-    return f"{detail['condition']} ({detail.get('group_role', '')}): {detail.get('plan', '')}".replace(" ()", "")
+    role = str(detail.get("group_role", ""))
+    role = "" if role.lower() == str(detail["condition"]).lower() else f" ({role})"
+    return f"{detail['condition']}{role}: {detail.get('plan', '')}"
 
 
 def _treatment_notes(decisions: list[Any]) -> list[str]:
@@ -299,7 +303,7 @@ def _treatment_notes(decisions: list[Any]) -> list[str]:
     details = [d.detail for d in decisions if d.detail.get("knowledge_version")]
     if not details:
         return []
-    latest = details[-1]
+    latest = max(details, key=lambda d: str(d.get("plan_generated_at", "")))
     notes = [f"Care setting: {latest['setting']}."] if latest.get("setting") else []
     notes += list(latest.get("alerts") or [])
     notes += [ORDERING_RULE, latest.get("interaction_table", ""), f"Knowledge tables: {latest['knowledge_version']}."]
@@ -382,10 +386,12 @@ def collect_report(
             )
         )
 
-    decisions.sort(key=lambda d: tuple(d.detail.get("order") or (10_000, 10_000)))
+    latest_plan = max((str(d.detail.get("plan_generated_at", "")) for d in decisions), default="")
+    decisions.sort(key=lambda d: (d.detail.get("plan_generated_at", latest_plan) != latest_plan,
+                                  *(d.detail.get("order") or (10_000, 10_000))))
     content.treatments = [
         TreatmentRow(d.label, "Excluded" if d.status == "pending" and d.detail.get("excluded") else STATUS_WORDS.get(d.status, d.status),
-                     d.comment, _treatment_detail(d.detail), _treatment_group(d.detail)) for d in decisions
+                     d.comment, _treatment_detail(d.detail), _treatment_group(d.detail, latest_plan)) for d in decisions
     ]
     content.treatment_notes = _treatment_notes(decisions)
     used: dict[tuple[str, str, str], ModelRow] = {}

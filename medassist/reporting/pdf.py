@@ -378,7 +378,8 @@ def _review_section(c: ReportContent) -> list[Flowable]:
     for t in c.treatments:
         if t.group and t.group != group:  # one heading row per condition, in the plan's order
             group = t.group
-            extra += [("SPAN", (0, len(rows)), (-1, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), HEAD_BG)]
+            extra += [("SPAN", (0, len(rows)), (-1, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), HEAD_BG),
+                      ("NOSPLIT", (0, len(rows)), (-1, len(rows) + 1))]  # never a heading alone at a page foot
             rows.append([_p(t.group, "cellbold"), "", ""])
         style = "accepted" if t.status.startswith("Accepted") else "positive" if t.status in ("Rejected", "Excluded") else "undecided"
         option = [_p(t.label, "cellbold")] + ([_p(t.detail, "caption")] if t.detail else [])

@@ -137,9 +137,62 @@ def test_decisions_are_kept_across_setting_changes_and_every_option_reaches_the_
     assert len(content.treatments) == len(decisions) and any(t.status == "Not decided" for t in content.treatments)
     assert not any("{'severity'" in t.detail or "'message'" in t.detail for t in content.treatments)
     assert any("MAJOR: " in t.detail for t in content.treatments)
+    earlier_rows = [t for t in content.treatments if t.group.startswith("Decided under an earlier plan")]
+    assert {t.label for t in earlier_rows} == {decisions[first_id].label, decisions[second_id].label}
+    assert content.treatments[-1] in earlier_rows and "outpatient assumed" in earlier_rows[0].group
     assert any("not exhaustive" in n for n in content.treatment_notes) and any(n.startswith("Order:") for n in content.treatment_notes)
     events = [e["event"] for e in tab.context.audit.read()]
     assert "recommendation" in events and events.count("treatment_decision") == 2
+
+    import io
+
+    import pypdf
+
+    from medassist.reporting.pdf import render_pdf
+
+    data = render_pdf(content)
+    text = " ".join((page.extract_text() or "") for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+    flat = " ".join(text.split())
+    assert "start today" in flat and "MAJOR:" in flat and "Not decided" in flat
+    assert "{'severity'" not in flat and "'message':" not in flat, "a GUI decision's warnings print as lines, not dicts"
+    assert "Treatment options considered" in flat and "not exhaustive" in flat
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "report.pdf").write_bytes(data)
+
+
+def issue_patient(name):
+    """The patients of issue 15, built in code."""
+    if name == "three_drugs":
+        return make_records(patient_id="p1", birth_date="1950-03-01", sex="male", conditions=("pneumonia", "hypertension", "hyperlipidaemia"),
+                            medications=("amlodipine", "simvastatin", "citalopram"), observations={"egfr": 68.0, "potassium": 4.3})
+    if name == "icu":
+        return make_records(patient_id="p2", birth_date="1955-01-01", conditions=("pneumonia", "hypertension", "diabetes"),
+                            medications=("metformin",), observations={"egfr": 70.0, "potassium": 4.1})
+    if name == "child":
+        return make_records(patient_id="p3", birth_date="2022-06-01", sex="male", conditions=("pneumonia",), weight_kg=16.0)
+    return make_records(patient_id="p4", birth_date="1946-01-01", sex="female", conditions=("pneumonia", "hypertension", "heart_failure"),
+                        medications=("norepinephrine", "metoprolol"), observations={"egfr": 48.0, "potassium": 4.0, "lactate": 4.6})
+
+
+@pytest.mark.parametrize("name, setting", [("three_drugs", "outpatient"), ("icu", "severe"), ("child", None), ("septic_shock", "outpatient")])
+def test_issue_patients_in_the_tab(tab, qtbot, name, setting):
+    tab.use_model.setChecked(False)
+    tab.setting.setCurrentIndex(tab.setting.findData(setting))
+    tab.session.set_records(issue_patient(name))
+    result = wait_for_result(tab, qtbot)
+    rows = {r.data(0, 256): r for r in all_rows(tab.tree) if r.data(0, 256)}
+    current = {t.ingredient for t in result.current_therapy}
+    assert not any(i["id"] in current for o in result.options for i in o.ingredients)
+    if name == "three_drugs":
+        assert rows["cap_op_clarithromycin"].text(5) == "excluded" and rows["current_simvastatin"].text(2).startswith("moderate")
+        assert rows["cap_op_azithromycin"].text(5).startswith("MAJOR")
+    if name in ("icu", "septic_shock"):
+        assert not any(i.startswith(("cap_op", "htn_", "t2d_", "hf_")) for i in rows)
+    if name == "child":
+        assert "PSI" not in tab.questions.text() and "PIDS/IDSA 2011" in tab.questions.text()
+    assert tab.alerts.isVisibleTo(tab) == (name == "septic_shock")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert tab.grab().save(str(SHOTS / f"treatment_{name}.png"))
 
 
 def test_confirmed_finding_triggers_recompute(tab, qtbot):
