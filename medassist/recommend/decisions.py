@@ -47,7 +47,7 @@ def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendati
             "sources": list(item.sources),
         })
     else:
-        detail.update({"ingredients": [{"id": item.ingredient, "name": item.name}], "current_plan": item.plan})
+        detail.update({"ingredients": [{"id": i, "name": i.replace("_", " ")} for i in item.ingredients], "current_plan": item.plan})
     return detail
 
 

@@ -103,8 +103,8 @@ class TreatmentOption:
 class CurrentTherapy:
     """A drug the patient already takes, shown with the conditions it treats and any problem found."""
 
-    option_id: str  # "current_<ingredient id>", so a decision (continue / stop) can be kept like an option's
-    ingredient: str
+    option_id: str  # "current_<ingredient ids>", so a decision (continue / stop) can be kept like an option's
+    ingredients: list[str]  # one record line can hold several (piperacillin/tazobactam)
     name: str
     record_label: str
     condition_ids: list[str]
@@ -468,15 +468,18 @@ def _already_taken(kb: KnowledgeBase, ctx: PatientContext, regimen: Regimen) -> 
 
 
 def _current_therapy(kb: KnowledgeBase, ctx: PatientContext, matched: list[Condition], acute_severe: bool) -> list[CurrentTherapy]:
+    """One entry per medication line of the record (its ingredients together), with the conditions it treats."""
     current_warnings = current_medication_warnings(kb, ctx, [])
-    therapies = []
+    plan = "continue / review" if not acute_severe else "review during the acute illness (hold or adjust as needed)"
+    by_label: dict[str, list[str]] = {}
     for med in ctx.medications:
-        treats = [c.id for c in matched if _treats(kb, c, med)]
-        plan = "continue / review" if not acute_severe else "review during the acute illness (hold or adjust as needed)"
+        by_label.setdefault(ctx.medication_labels.get(med, kb.ingredient(med).name), []).append(med)
+    therapies = []
+    for label, meds in by_label.items():
         therapies.append(CurrentTherapy(
-            option_id=f"current_{med}", ingredient=med, name=kb.ingredient(med).name,
-            record_label=ctx.medication_labels.get(med, kb.ingredient(med).name), condition_ids=treats,
-            plan=plan, warnings=[w for w in current_warnings if med in w.involves],
+            option_id="current_" + "_".join(meds), ingredients=meds, name="/".join(kb.ingredient(m).name for m in meds),
+            record_label=label, condition_ids=[c.id for c in matched if any(_treats(kb, c, m) for m in meds)],
+            plan=plan, warnings=[w for w in current_warnings if set(meds) & set(w.involves)],
         ))
     return therapies
 
@@ -589,7 +592,7 @@ def recommend(
                     continue
                 taken = _already_taken(kb, ctx, regimen)
                 if taken:
-                    names = ", ".join(ctx.medication_labels.get(t, kb.ingredient(t).name) for t in taken)
+                    names = ", ".join(dict.fromkeys(ctx.medication_labels.get(t, kb.ingredient(t).name) for t in taken))
                     group.not_offered.append(f"{regimen.label}: already taking {names} (same drug or class; see current therapy).")
                     continue
                 seen_ids.add(regimen.id)
@@ -609,7 +612,7 @@ def recommend(
     unlinked = [t.option_id for t in therapies if not t.condition_ids]
     if unlinked:
         groups.append(ConditionGroup("other_medications", "Other current medications", OTHER_MEDICATIONS,
-                                     "current medications in the record", "continue / review", unlinked, [], []))
+                                     "current medications in the record", therapies[0].plan, unlinked, [], []))
     return Recommendation(
         patient_id=ctx.patient_id,
         generated_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),

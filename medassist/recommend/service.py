@@ -65,7 +65,7 @@ def recommendation_job(
         conditions=[c["id"] for c in result.conditions],
         setting=result.setting,
         alerts=result.alerts,
-        current_therapy=[t.ingredient for t in result.current_therapy],
+        current_therapy=[t.record_label for t in result.current_therapy],
         options=[{"id": o.option_id, "rank": o.rank, "ordering": o.ordering.describe()} for o in result.options],
         excluded=[{"id": o.option_id, "reasons": o.exclusion_reasons} for o in result.excluded],
         warnings=sum(len(o.warnings) for o in result.options),

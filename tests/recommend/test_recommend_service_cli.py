@@ -78,7 +78,7 @@ def test_cli_json_lists_ranked_options_exclusions_warnings(fake_importer, capsys
     assert "score" not in first, "no unexplained score: the ordering rule's parts instead"
     assert data["ordering_rule"] and "not exhaustive" in data["interaction_table"]
     assert data["groups"][0]["condition_id"] == "cap_bacterial_or_unspecified" and data["groups"][0]["options"] == [o["option_id"] for o in data["options"]]
-    assert [t["ingredient"] for t in data["current_therapy"]] == ["warfarin"]
+    assert [t["ingredients"] for t in data["current_therapy"]] == [["warfarin"]]
     assert all(o["exclusion_reasons"] for o in data["excluded"])
     levo = next(o for o in data["options"] if o["option_id"] == "cap_ip_levofloxacin")
     assert {w["severity"] for w in levo["warnings"]} >= {"major", "moderate"}

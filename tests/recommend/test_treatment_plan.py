@@ -31,7 +31,7 @@ def check_plan_invariants(result, ctx) -> None:
         assert not ingredients(option) & taken, f"{option.option_id} re-offers a current drug"
         assert not {c for i in ingredients(option) for c in KB.therapeutic_classes_of(i)} & taken_classes, \
             f"{option.option_id} re-offers a class the patient already takes"
-    assert {t.ingredient for t in result.current_therapy} == taken
+    assert {i for t in result.current_therapy for i in t.ingredients} == taken
     for group in result.groups:
         majors = [result.option(o).ordering.major_warning for o in group.options]
         assert majors == sorted(majors), f"{group.label}: an option with a major warning sits above one without"
@@ -63,7 +63,7 @@ def test_pneumonia_on_amlodipine_simvastatin_citalopram(setting, extra):
         if ingredients(option) & QT_ANTIBIOTICS:
             qt = [w for w in option.warnings if w.kind == "interaction" and "citalopram" in w.involves]
             assert qt and qt[0].severity == "major" and "QT" in qt[0].message and qt[0].source, option.option_id
-    therapy = {t.ingredient: t for t in result.current_therapy}
+    therapy = {t.ingredients[0]: t for t in result.current_therapy}
     assert therapy["amlodipine"].condition_ids == ["hypertension"] and therapy["simvastatin"].condition_ids == ["hyperlipidaemia"]
     assert any("simvastatin" in w.involves for w in therapy["amlodipine"].warnings), "current therapy shows its interaction"
     assert therapy["citalopram"].option_id in result.groups[-1].current_therapy and result.groups[-1].label == "Other current medications"

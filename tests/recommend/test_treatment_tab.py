@@ -181,7 +181,7 @@ def test_issue_patients_in_the_tab(tab, qtbot, name, setting):
     tab.session.set_records(issue_patient(name))
     result = wait_for_result(tab, qtbot)
     rows = {r.data(0, 256): r for r in all_rows(tab.tree) if r.data(0, 256)}
-    current = {t.ingredient for t in result.current_therapy}
+    current = {i for t in result.current_therapy for i in t.ingredients}
     assert not any(i["id"] in current for o in result.options for i in o.ingredients)
     if name == "three_drugs":
         assert rows["cap_op_clarithromycin"].text(5) == "excluded" and rows["current_simvastatin"].text(2).startswith("moderate")

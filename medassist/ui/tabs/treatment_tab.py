@@ -268,7 +268,8 @@ class TreatmentTab(Tab):
         self.tree.clear()
         first: QTreeWidgetItem | None = None
         for group in result.groups:
-            header = QTreeWidgetItem([f"{group.label} - {group.role}: {group.plan}"])
+            role = "" if group.role.lower() == group.label.lower() else f" - {group.role}"
+            header = QTreeWidgetItem([f"{group.label}{role}: {group.plan}"])
             font = header.font(0)
             font.setBold(True)
             header.setFont(0, font)
