@@ -62,7 +62,8 @@ class OrderingParts:
     table_position: int
 
     def key(self, use_similarity: bool = True) -> tuple[Any, ...]:
-        tie = (self.similarity is None, -(self.similarity or 0.0)) if use_similarity else ()
+        # An ingredient the recommender has not seen counts as no evidence (0), so it never outranks one it scores.
+        tie = (-(self.similarity or 0.0),) if use_similarity else ()
         return (self.major_warning, LINE_ORDER[self.line], *tie, self.table_position)
 
     def describe(self) -> str:
