@@ -92,3 +92,16 @@ def test_cli_text_output_and_unknown_patient(fake_importer, capsys, tmp_path):
     assert "Questions" in out and "Ordering rule:" in out and "not exhaustive" in out
     assert main(["recommend", "--records", str(tmp_path), "--patient", "nobody", "--no-model"]) == 2
     assert "no patient with ID nobody" in capsys.readouterr().err
+
+
+def test_cli_json_is_the_tabs_result_object(fake_importer, capsys, tmp_path):
+    """One core result, serialised for the CLI and shown by the tab: same groups, therapy, ordering and warnings."""
+    assert main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--setting", "severe", "--no-model", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    tab_result = run_job(recommendation_job(fake_importer, "p1", setting="severe", use_model=False,
+                                            audit=AuditLog(tmp_path / "audit.jsonl")))
+    same = json.loads(json.dumps(tab_result.to_dict(), default=str))
+    for data in (cli, same):
+        data.pop("generated_at")
+    assert cli == same
+    assert cli["groups"] and cli["current_therapy"] and all("ordering" in o for o in cli["options"])
