@@ -8,7 +8,8 @@ form (and the older string form found in saved sessions).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from medassist.recommend.engine import CurrentTherapy, Recommendation, TreatmentOption
 from medassist.session import TreatmentDecision

@@ -14,8 +14,8 @@ from medassist.recommend.knowledge import SEVERITY_ORDER, default_knowledge
 from .builders import context, make_records
 
 KB = default_knowledge()
-PNEUMONIA_ON_THREE_DRUGS = dict(birth_date="1950-03-01", sex="male", conditions=("pneumonia", "hypertension", "hyperlipidaemia"),
-                                medications=("amlodipine", "simvastatin", "citalopram"), observations={"egfr": 68.0, "potassium": 4.3})
+PNEUMONIA_ON_THREE_DRUGS = {"birth_date": "1950-03-01", "sex": "male", "conditions": ("pneumonia", "hypertension", "hyperlipidaemia"),
+                                "medications": ("amlodipine", "simvastatin", "citalopram"), "observations": {"egfr": 68.0, "potassium": 4.3}}
 QT_ANTIBIOTICS = {"azithromycin", "levofloxacin", "moxifloxacin"}
 
 
@@ -130,8 +130,8 @@ def test_child_sees_paediatric_text_only(setting, birth_date):
 
 
 def septic_patient(**changes):
-    spec = dict(birth_date="1946-01-01", sex="female", conditions=("pneumonia", "hypertension", "heart_failure"),
-                medications=("norepinephrine",), observations={"egfr": 48.0, "potassium": 4.0})
+    spec = {"birth_date": "1946-01-01", "sex": "female", "conditions": ("pneumonia", "hypertension", "heart_failure"),
+                "medications": ("norepinephrine",), "observations": {"egfr": 48.0, "potassium": 4.0}}
     spec.update(changes)
     return make_records(**spec)
 
@@ -149,9 +149,9 @@ def test_septic_shock_on_norepinephrine_gets_an_icu_plan_and_a_beyond_the_option
 
 
 @pytest.mark.parametrize("changes, sign", [
-    (dict(medications=(), conditions=("pneumonia", "septic_shock")), "Septic shock (disorder)"),
-    (dict(medications=(), conditions=("pneumonia", "sepsis")), "Sepsis (disorder)"),
-    (dict(medications=(), observations={"lactate": 4.4}), "lactate 4.4 mmol/L"),
+    ({"medications": (), "conditions": ("pneumonia", "septic_shock")}, "Septic shock (disorder)"),
+    ({"medications": (), "conditions": ("pneumonia", "sepsis")}, "Sepsis (disorder)"),
+    ({"medications": (), "observations": {"lactate": 4.4}}, "lactate 4.4 mmol/L"),
 ])
 def test_sepsis_is_detected_from_codes_and_lactate(changes, sign):
     result = recommend(context(septic_patient(**changes), setting="outpatient"))
