@@ -130,7 +130,7 @@ class TreatmentTab(Tab):
             self.setting.addItem(text, value)
         self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
         controls.addWidget(self.setting)
-        self.use_model = QCheckBox("Order with learned recommender")
+        self.use_model = QCheckBox("Break ties with learned recommender")
         self.use_model.setChecked(True)
         self.use_model.toggled.connect(lambda _on: self.refresh())
         controls.addWidget(self.use_model)
