@@ -46,9 +46,6 @@ def format_text(result: Recommendation) -> str:
                      f"(sha256 {result.model['weights_sha256'][:12]}...)")
     lines += [f"  !! {a}" for a in result.alerts]
     lines += [f"  note: {n}" for n in result.notes]
-    if result.warnings:
-        lines.append("  current medications:")
-        lines += [f"    [{w.severity.upper()}] {w.message}" for w in result.warnings]
     for group in result.groups:
         lines += ["", f"{group.label} ({group.role}): {group.plan}"]
         if group.evidence:

@@ -70,6 +70,8 @@ def test_reset_demo_restores_the_demo_in_one_click(qtbot, window):
     qtbot.waitUntil(lambda: window.session.current_patient_id == featured and not window.context.runner.running,
                     timeout=60000)
     session = window.session
-    assert session.clinician_notes == {} and session.decisions == {} and session.confirmed_findings == {}
+    assert session.clinician_notes == {} and session.confirmed_findings == {}
+    # The Treatment tab lists the recomputed plan's options as "not decided"; no decision survives the reset.
+    assert all(d.status == "pending" for decisions in session.decisions.values() for d in decisions.values())
     assert {pid: len(imgs) for pid, imgs in session.images.items()} == images_before
     assert window.tabs.currentIndex() == 0 and session.demo
