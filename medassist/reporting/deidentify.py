@@ -161,5 +161,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     ]
     out.confirmed_findings = [tool.scrub(f) for f in content.confirmed_findings]
     out.clinician_notes = tool.scrub(content.clinician_notes)
-    out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail)) for t in content.treatments]
+    out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail),
+                              group=tool.scrub(t.group)) for t in content.treatments]
+    out.treatment_notes = [tool.scrub(note) for note in content.treatment_notes]  # sepsis alerts carry lab dates
     return out

@@ -211,3 +211,21 @@ def test_decisions_have_one_shape_and_read_back_as_lines():
     assert {d.status for d in pending} == {"pending"}
     with pytest.raises(ValueError):
         decision_for(option, result, "maybe")
+
+
+def test_report_states_the_plan_and_deidentification_shifts_the_lactate_date():
+    from medassist.reporting.content import collect_report
+    from medassist.reporting.deidentify import deidentify
+    from medassist.session import Session
+
+    session = Session()
+    session.set_records(septic_patient(observations={"egfr": 48.0, "lactate": 4.6}))
+    result = recommend(context(session.records, setting="outpatient"))
+    session.set_considered_options(considered_options(result), "p1")
+    content = collect_report(session, "p1", cards={})
+    assert content.treatment_notes[0].startswith("Care setting: severe / ICU, because of sepsis signs")
+    assert any("beyond the options shown" in n and "2026-10-01" in n for n in content.treatment_notes)
+    assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia (this visit)")
+    anonymous = deidentify(content)
+    assert not any("2026-10-01" in n for n in anonymous.treatment_notes)
+    assert any("beyond the options shown" in n for n in anonymous.treatment_notes)
