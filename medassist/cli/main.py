@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "medassist.cli.report_cmd",
     "medassist.cli.bench_cmd",
     "medassist.cli.desktop_cmd",
+    "medassist.cli.node_cmd",
 )
 
 EXIT_USAGE = 2
