@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "medassist.cli.bench_cmd",
     "medassist.cli.desktop_cmd",
     "medassist.cli.node_cmd",
+    "medassist.cli.hospital_cmd",
 )
 
 EXIT_USAGE = 2

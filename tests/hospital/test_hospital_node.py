@@ -112,10 +112,6 @@ def _kill_during_stream(node_process, chest_dicom_files, capsys, count: int, kil
     assert len(files) == count and not [p for p in files if p.name.startswith(".incoming-")]
 
 
-def test_kill_9_during_a_stream_loses_nothing_and_scores_each_object_once(node_process, chest_dicom_files, capsys):
-    _kill_during_stream(node_process, chest_dicom_files, capsys, count=30, kill_after=12)
-
-
-@pytest.mark.slow
-def test_kill_9_during_a_stream_of_200_objects(node_process, chest_dicom_files, capsys):
+def test_kill_9_during_a_stream_of_200_objects_loses_nothing_and_scores_each_once(node_process, chest_dicom_files,
+                                                                                 capsys):
     _kill_during_stream(node_process, chest_dicom_files, capsys, count=200, kill_after=80)
