@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,6 +250,8 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
 
     entries = analysed_entries(store, study_instance_uid)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # highdicom warns about single-component patient names it copies verbatim from the source files
+    warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name", category=UserWarning)
     sources = [with_empty_type2(pydicom.dcmread(e["path"])) for e in entries]
     yield Progress(0.05, "Writing the structured report")
     report = structured_report(entries, sources)

@@ -174,3 +174,86 @@ def worklist_json(capsys) -> list[dict]:
     capsys.readouterr()
     assert main(["worklist", "--json"]) == 0
     return json.loads(capsys.readouterr().out)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OrthancPacs:
+    """The Debian ``orthanc`` package's server, run by the test with its own config and storage
+    (never the system service): DICOM on a free port, HTTP off, the node as its only modality."""
+
+    AET = "ORTHANC"
+
+    def __init__(self, binary: str, folder: Path, node_port: int) -> None:
+        from medassist.hospital.config import PacsSettings
+
+        self.port = free_port()
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {
+            "Name": "MedAssistTestPACS",
+            "StorageDirectory": str(folder / "storage"),
+            "IndexDirectory": str(folder / "index"),
+            "StorageCompression": False,
+            "HttpServerEnabled": False,
+            "RemoteAccessAllowed": False,
+            "DicomServerEnabled": True,
+            "DicomAet": self.AET,
+            "DicomPort": self.port,
+            "DicomCheckCalledAet": False,
+            "DicomAlwaysAllowEcho": True,
+            "DicomAlwaysAllowStore": True,
+            "DicomAlwaysAllowFind": True,
+            "DicomAlwaysAllowMove": True,
+            "DicomModalities": {"medassist": [NODE_AET, "127.0.0.1", node_port]},
+            "DicomScuTimeout": 30,
+            "Plugins": [],
+            "SaveJobs": False,
+        }
+        (folder / "orthanc.json").write_text(json.dumps(config), encoding="utf-8")
+        self.log = open(folder / "orthanc.log", "w+", encoding="utf-8")
+        self.proc = subprocess.Popen([binary, str(folder / "orthanc.json")], stdout=self.log, stderr=subprocess.STDOUT)
+        self.settings = PacsSettings(ae_title=self.AET, host="127.0.0.1", port=self.port)
+        wait_until(self._answers, 60, "Orthanc to answer C-ECHO")
+
+    def _answers(self) -> bool:
+        from medassist.hospital.pacs import PacsError, echo
+
+        if self.proc.poll() is not None:
+            self.log.seek(0)
+            raise AssertionError(f"Orthanc exited with {self.proc.returncode}: {self.log.read()[-2000:]}")
+        try:
+            echo(self.settings, NODE_AET)
+            return True
+        except PacsError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+        self.log.close()
+
+
+@pytest.fixture()
+def orthanc(hospital_node, tmp_path) -> Iterator[OrthancPacs]:
+    """A real PACS (Orthanc) on loopback that knows the node as a C-MOVE destination; skips without Orthanc."""
+    import shutil
+
+    binary = shutil.which("Orthanc") or next((p for p in ("/usr/sbin/Orthanc", "/usr/bin/Orthanc") if Path(p).exists()), None)
+    if binary is None:
+        pytest.skip("the Orthanc binary is not installed (apt-get install orthanc)")
+    pacs = OrthancPacs(binary, tmp_path / "orthanc", hospital_node.port)
+    try:
+        yield pacs
+    finally:
+        pacs.stop()
