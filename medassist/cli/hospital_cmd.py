@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 from medassist.errors import InputError
-
-_PACS = re.compile(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:]+):(?P<port>\d{1,5})$")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     results = sub.add_parser("results", help="export an analysed study's DICOM SR, AI-map captures and FHIR report")
@@ -44,10 +40,7 @@ def pacs_settings(value: str | None):
     from medassist.settings import Settings
 
     if value:
-        match = _PACS.match(value)
-        if not match:
-            raise InputError(f"'{value}' is not AET@HOST:PORT", "--pacs")
-        return PacsSettings(ae_title=match["aet"], host=match["host"], port=int(match["port"]))
+        return PacsSettings.parse(value)
     saved = Settings.load().node.pacs
     if saved is None:
         raise InputError("no PACS configured; give --pacs AET@HOST:PORT or set one in Settings > DICOM node")

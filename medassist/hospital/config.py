@@ -6,6 +6,7 @@ the address it listens on before any other machine can send it a study.
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 
@@ -28,6 +29,17 @@ class PacsSettings(BaseModel):
     ae_title: str = "PACS"
     host: str = "127.0.0.1"
     port: int = Field(default=104, ge=1, le=65535)
+
+    @classmethod
+    def parse(cls, text: str) -> "PacsSettings":
+        """``AET@HOST:PORT`` (the form the CLI and the settings dialog take)."""
+        match = re.match(r"^(?P<aet>[^@]{1,16})@(?P<host>[^:@]+):(?P<port>\d{1,5})$", text.strip())
+        if not match:
+            raise InputError(f"'{text}' is not AET@HOST:PORT", "PACS")
+        try:
+            return cls(ae_title=match["aet"], host=match["host"], port=int(match["port"]))
+        except ValueError as exc:
+            raise InputError(f"'{text}' is not a usable PACS address ({exc})", "PACS") from exc
 
     @field_validator("ae_title")
     @classmethod

@@ -9,7 +9,7 @@ run has its audit line like any other prediction.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from medassist.errors import MedAssistError
 from medassist.hospital.store import StudyStore
@@ -31,10 +31,11 @@ def image_model_for(registry: ModelRegistry, modality: str) -> str | None:
 class Scorer:
     """``workers`` threads take queued objects from the store, run their model and record the result."""
 
-    def __init__(self, store: StudyStore, service: object | None = None, workers: int = 2,
+    def __init__(self, store: StudyStore, service_factory: Callable[[], Any], workers: int = 2,
                  on_scored: Callable[[str, str], None] | None = None) -> None:
         self.store = store
-        self._service = service
+        self._service_factory = service_factory  # called once, by the first worker (it imports torch)
+        self._service: Any = None
         self.workers = max(1, workers)
         self.on_scored = on_scored  # (sop_instance_uid, status), from a worker thread
         self._wake = threading.Event()
@@ -43,12 +44,11 @@ class Scorer:
         self._service_lock = threading.Lock()
 
     @property
-    def service(self):
+    def service(self) -> Any:
+        """The inference service the workers use (an :class:`InferenceService`)."""
         with self._service_lock:
             if self._service is None:
-                from medassist.inference.service import InferenceService
-
-                self._service = InferenceService()
+                self._service = self._service_factory()
             return self._service
 
     def start(self) -> int:

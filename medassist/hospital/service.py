@@ -15,18 +15,20 @@ class HospitalNode:
     """Receive (:class:`DicomNode`), keep (:class:`StudyStore`) and score (:class:`Scorer`)."""
 
     def __init__(self, settings: NodeSettings, store: StudyStore | None = None, audit: AuditLog | None = None,
-                 service: object | None = None,
+                 service_factory: Callable[[], Any] | None = None,
                  on_stored: Callable[[dict[str, Any]], None] | None = None,
                  on_scored: Callable[[str, str], None] | None = None) -> None:
         self.settings = settings
         self.store = store or StudyStore()
         self.audit = audit or AuditLog()
-        if service is None:
-            from medassist.inference.service import InferenceService
-
-            service = InferenceService(audit=self.audit)
-        self.scorer = Scorer(self.store, service, settings.score_workers, on_scored=on_scored)
+        self.scorer = Scorer(self.store, service_factory or self._new_service, settings.score_workers,
+                             on_scored=on_scored)
         self.node = DicomNode(settings, self.store, self.scorer, self.audit, on_stored=on_stored)
+
+    def _new_service(self) -> Any:
+        from medassist.inference.service import InferenceService
+
+        return InferenceService(audit=self.audit)
 
     @property
     def port(self) -> int:

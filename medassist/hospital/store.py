@@ -220,13 +220,12 @@ class StudyStore:
 
     # reading -----------------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:
-        """Every worklist row, most urgent first (positive findings by probability, then the rest)."""
+        """Every worklist row, most urgent first (:func:`~medassist.hospital.worklist.urgency`), then oldest first."""
+        from medassist.hospital.worklist import urgency
+
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM objects ORDER BY COALESCE(positive, 0) DESC, COALESCE(top_probability, -1) DESC,"
-                " received_at"
-            ).fetchall()
-        return [worklist_entry(row) for row in rows]
+            rows = db.execute("SELECT * FROM objects ORDER BY received_at, sop_instance_uid").fetchall()
+        return sorted((worklist_entry(row) for row in rows), key=urgency, reverse=True)
 
     def entry(self, sop_instance_uid: str) -> dict[str, Any]:
         with self._connect() as db:

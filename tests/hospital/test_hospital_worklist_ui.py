@@ -1,0 +1,74 @@
+"""The Worklist tab with a running node: received radiographs appear scored, most urgent first,
+filter and read/unread work, and opening a row loads the study into Images and Diagnosis."""
+
+from __future__ import annotations
+
+import pydicom
+import pytest
+
+from tests.hospital.conftest import NODE_AET, SENDER_AET, Sender
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture()
+def worklist_window(qtbot, user_home):
+    """The main window with the node turned on in Settings (loopback, any free port); stopped after."""
+    from medassist.hospital.config import NodeSettings
+    from medassist.settings import Settings
+    from medassist.ui.app import create_window
+
+    settings = Settings.load()
+    settings.node = NodeSettings(enabled=True, ae_title=NODE_AET, port=0, allowed_calling_ae_titles=[SENDER_AET])
+    settings.save()
+    win = create_window()
+    qtbot.addWidget(win)
+    win.resize(1400, 800)
+    win.show()
+    tab = win.tab_pages["Worklist"]
+    try:
+        yield win, tab
+    finally:
+        tab.stop_node()
+        win.context.runner.shutdown(10000)
+
+
+def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_window, chest_dicom_files, qtbot):
+    win, tab = worklist_window
+    assert tab.node is not None, "the node should start with the window when Settings turn it on"
+    assert tab.node.settings.bind_address == "127.0.0.1"
+    datasets = [pydicom.dcmread(p) for p in chest_dicom_files]
+    assert Sender(tab.node.port).send(datasets) == [0] * len(datasets)
+    qtbot.waitUntil(lambda: len(tab.all_entries) == len(datasets)
+                    and all(e["status"] in ("scored", "refused", "error") for e in tab.all_entries), timeout=180_000)
+    assert tab.showing_content and tab.model.rowCount() == len(datasets)
+
+    shown = [tab.entry_at(row) for row in range(tab.proxy.rowCount())]
+    keys = [(2 if e["positive"] else 1, e["top_probability"] or 0.0) for e in shown]
+    assert keys == sorted(keys, reverse=True)  # most urgent first
+    assert all(not e["read"] for e in shown)
+
+    win.tabs.setCurrentWidget(tab)
+    tab.table.selectRow(0)
+    qtbot.wait(50)
+    win.grab().save("/tmp/worklist-tab.png")
+
+    tab.search.setText(shown[0]["patient_id"] or shown[0]["patient_name"])
+    assert 1 <= tab.proxy.rowCount() < len(datasets)
+    tab.search.setText("")
+    tab.filter_box.setCurrentIndex(tab.filter_box.findData("pending"))
+    assert tab.proxy.rowCount() == 0
+    tab.filter_box.setCurrentIndex(tab.filter_box.findData("all"))
+
+    first = shown[0]
+    tab.table.selectRow(0)
+    tab.open_row(0)
+    qtbot.waitUntil(lambda: any(str(i.path) == first["path"] for i in win.session.current_images()), timeout=60_000)
+    assert win.tabs.currentWidget() is win.tab_pages["Images"]
+    assert tab.store.entry(first["sop_instance_uid"])["read"]
+    predictions = win.session.current_predictions()
+    assert [p.source for p in predictions] == [first["path"]]
+    assert predictions[0].outputs == first["outputs"]
+    unread = tab.filter_box.findData("unread")
+    tab.filter_box.setCurrentIndex(unread)
+    assert tab.proxy.rowCount() == len(datasets) - 1
