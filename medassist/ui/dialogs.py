@@ -205,6 +205,9 @@ def about_text(version_of: Callable[[str], str]) -> str:
     versions = "".join(f"<li>{name} {version_of(name)}</li>" for name in libs)
     return (
         f"<h3>{APP_NAME} {__version__}</h3><p>Offline clinical decision support. No network access, "
-        f"no telemetry: your files stay on this computer.</p><p><i>{DECISION_SUPPORT_NOTICE}</i></p>"
+        f"no telemetry: your files stay on this computer.</p>"
+        f"<p>Nothing is sent to the internet, ever. DICOM on the hospital network only when an administrator "
+        f"turns the DICOM node on (Settings &gt; Preferences); results go only to the PACS configured there.</p>"
+        f"<p><i>{DECISION_SUPPORT_NOTICE}</i></p>"
         f"<p>Python {platform.python_version()} on {platform.system()} {platform.machine()}</p><ul>{versions}</ul>"
     )
