@@ -8,7 +8,7 @@ from medassist.audit import AuditLog
 from medassist.hospital.config import NodeSettings
 from medassist.hospital.node import DicomNode
 from medassist.hospital.scoring import Scorer
-from medassist.hospital.store import StudyStore
+from medassist.hospital.store import NodeLock, StudyStore
 
 
 class HospitalNode:
@@ -24,6 +24,7 @@ class HospitalNode:
         self.scorer = Scorer(self.store, service_factory or self._new_service, settings.score_workers,
                              on_scored=on_scored)
         self.node = DicomNode(settings, self.store, self.scorer, self.audit, on_stored=on_stored)
+        self._lock: NodeLock | None = None
 
     def _new_service(self) -> Any:
         from medassist.inference.service import InferenceService
@@ -36,11 +37,13 @@ class HospitalNode:
 
     def start(self) -> int:
         """Start scoring (re-queueing what a previous run left unfinished) and listening; returns the re-queued count."""
+        self._lock = self.store.claim_for_node()
         requeued = self.scorer.start()
         try:
             self.node.start()
         except BaseException:
             self.scorer.stop()
+            self._lock.release()
             raise
         return requeued
 
@@ -48,3 +51,6 @@ class HospitalNode:
         """Stop listening first, then let the workers finish the objects in hand."""
         self.node.stop()
         self.scorer.stop()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from medassist import paths
-from medassist.errors import InputError
+from medassist.errors import InputError, MedAssistError
 
 Status = Literal["received", "queued", "scoring", "scored", "refused", "error"]
 UNFINISHED: tuple[str, ...] = ("queued", "scoring")
@@ -138,6 +138,10 @@ class StudyStore:
         finally:
             db.close()
 
+    def claim_for_node(self) -> "NodeLock":
+        """Hold the store for one running node (re-queueing at start is only safe with one scorer)."""
+        return NodeLock(self.root / "node.lock")
+
     # receiving ---------------------------------------------------------------------------
     def object_path(self, header: ObjectHeader) -> Path:
         return self.objects_dir / header.study_instance_uid / f"{header.sop_instance_uid}.dcm"
@@ -246,6 +250,29 @@ class StudyStore:
     def mark_read(self, sop_instance_uid: str, read: bool = True) -> None:
         with self._connect() as db:
             db.execute("UPDATE objects SET is_read = ? WHERE sop_instance_uid = ?", (int(read), sop_instance_uid))
+
+
+class NodeLock:
+    """An exclusive lock file (``flock``); the OS releases it when the process dies, even by kill -9."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; one node per user folder is then the administrator's rule
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._fd)
+            self._fd = None
+            raise MedAssistError("another MedAssist DICOM node is already running on this worklist", path.parent) from exc
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
 
 
 def _summary(result: dict[str, Any]) -> tuple[str | None, float | None, int | None]:

@@ -71,6 +71,15 @@ def test_known_title_from_an_address_not_allowed_is_refused(hospital_node, chest
     assert refused[-1]["address"] == "127.0.0.2"
 
 
+def test_a_second_node_on_the_same_worklist_is_refused(hospital_node, node_settings):
+    from medassist.errors import MedAssistError
+    from medassist.hospital.service import HospitalNode
+
+    with pytest.raises(MedAssistError, match="already running"):
+        HospitalNode(node_settings, store=hospital_node.store).start()
+    assert hospital_node.node.running
+
+
 def test_c_echo_answers_an_allowed_caller(hospital_node):
     assoc = Sender(hospital_node.port).associate()
     assert assoc.is_established
