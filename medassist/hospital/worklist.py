@@ -59,3 +59,14 @@ def prediction_of(entry: dict[str, Any]) -> Prediction | None:
         elapsed_ms=float(result.get("elapsed_ms") or 0.0), patient_id=result.get("patient_id"),
         created=result.get("created") or "", extra=dict(result.get("extra") or {}),
     )
+
+
+def analysed_studies(entries: list[dict[str, Any]], sop_instance_uids: list[str]) -> list[str]:
+    """Study UIDs (in first-seen order) of the given objects that the worklist holds analysed."""
+    by_uid = {e["sop_instance_uid"]: e for e in entries if e["status"] in ("scored", "refused")}
+    studies: list[str] = []
+    for uid in sop_instance_uids:
+        entry = by_uid.get(uid)
+        if entry is not None and entry["study_instance_uid"] not in studies:
+            studies.append(entry["study_instance_uid"])
+    return studies

@@ -4,7 +4,6 @@ FHIR contents read back with highdicom and fhir.resources."""
 
 from __future__ import annotations
 
-import json
 
 import highdicom as hd
 import pydicom

@@ -69,6 +69,11 @@ def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_
     predictions = win.session.current_predictions()
     assert [p.source for p in predictions] == [first["path"]]
     assert predictions[0].outputs == first["outputs"]
+    # the Report tab finds the opened film's study for the SR / FHIR export
+    from medassist.hospital.worklist import analysed_studies
+
+    uids = [str(i.metadata.get("sop_instance_uid")) for i in win.session.current_images()]
+    assert analysed_studies(tab.store.entries(), uids) == [first["study_instance_uid"]]
     unread = tab.filter_box.findData("unread")
     tab.filter_box.setCurrentIndex(unread)
     assert tab.proxy.rowCount() == len(datasets) - 1

@@ -8,7 +8,6 @@ or stops the core's :class:`~medassist.hospital.service.HospitalNode`; it never 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -17,13 +16,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -317,36 +314,13 @@ class WorklistTab(Tab):
             self.store.mark_read(entry["sop_instance_uid"], False)
             self.refresh()
 
-    def export_selected(self, out_dir: str | None = None, send: bool | None = None) -> None:
+    def export_selected(self) -> None:
         """SR, AI-map captures and FHIR report of the selected row's study; optionally sent to the PACS."""
         entry = self.entry_at(self._selected_row())
-        if entry is None or self.store is None:
-            return
-        pacs = self.context.settings.node.pacs
-        if out_dir is None:
-            out_dir = QFileDialog.getExistingDirectory(self, "Folder for the study's results")
-            if not out_dir:
-                return
-        if send is None:
-            send = pacs is not None and QMessageBox.question(
-                self, "Send to PACS", f"Also send the SR and AI maps to {pacs.ae_title} at {pacs.host}:{pacs.port}?"
-            ) == QMessageBox.StandardButton.Yes
-        from medassist.hospital.results import export_study
+        if entry is not None:
+            from medassist.ui.actions import export_study_results
 
-        store, study = self.store, entry["study_instance_uid"]
-        calling = self.context.settings.node.ae_title
-
-        def job():
-            return (yield from export_study(store, study, Path(out_dir), service=self.context.inference(),
-                                            pacs=pacs if send else None, calling_ae_title=calling))
-
-        self.context.runner.submit(
-            "Export results", job,
-            on_result=lambda done: self.context.show_message(
-                "Results exported", f"Structured report: {done.structured_report}\nAI maps: {len(done.ai_maps)}\n"
-                f"FHIR report: {done.fhir_report}" + (f"\nSent to {done.sent_to}" if done.sent_to else "")),
-            on_error=lambda message: self.context.show_message("Could not export results", message),
-        )
+            export_study_results(self.context, entry["study_instance_uid"], self)
 
     def query_pacs(self) -> None:
         """C-FIND the configured PACS for a patient's studies and C-MOVE the chosen one into the node."""
