@@ -124,3 +124,47 @@ def _kill_during_stream(node_process, chest_dicom_files, capsys, count: int, kil
 def test_kill_9_during_a_stream_of_200_objects_loses_nothing_and_scores_each_once(node_process, chest_dicom_files,
                                                                                  capsys):
     _kill_during_stream(node_process, chest_dicom_files, capsys, count=200, kill_after=80)
+
+
+def test_tls_node_answers_tls_callers_and_not_plain_ones(user_home, node_settings, tmp_path):
+    import shutil
+    import ssl
+    import subprocess
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    from medassist.hospital.service import HospitalNode
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "node.pem", tmp_path / "node.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    settings = node_settings.model_copy(update={"tls_certificate": str(cert), "tls_key": str(key)})
+    node = HospitalNode(settings)
+    node.start()
+    try:
+        client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert))
+        ae = AE(ae_title="MODALITY1")
+        ae.add_requested_context(Verification)
+        secure = ae.associate("127.0.0.1", node.port, ae_title="MEDASSIST", tls_args=(client, "127.0.0.1"))
+        assert secure.is_established and secure.send_c_echo().Status == 0
+        secure.release()
+        plain = ae.associate("127.0.0.1", node.port, ae_title="MEDASSIST")
+        assert not plain.is_established
+    finally:
+        node.stop()
+
+
+def test_an_object_whose_uid_is_not_a_uid_is_refused_and_nothing_is_written(hospital_node, chest_dicom_files):
+    dataset = pydicom.dcmread(next(p for p in chest_dicom_files if p.name == SMALL_CHEST))
+    with pytest.warns(UserWarning, match="Invalid value for VR UI"):  # pydicom warns, then sends it anyway
+        dataset.StudyInstanceUID = "1.2.3/../../outside"
+        statuses = Sender(hospital_node.port).send([dataset])
+    assert statuses == [0xC000]
+    assert hospital_node.store.entries() == []
+    assert not [p for p in hospital_node.store.root.rglob("*") if p.suffix == ".dcm"]
+    refused = [line for line in hospital_node.audit.read() if line["event"] == "dicom_object_refused"]
+    assert "not a valid DICOM UID" in refused[-1]["reason"]
