@@ -3,6 +3,8 @@ filter and read/unread work, and opening a row loads the study into Images and D
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydicom
 import pytest
 
@@ -77,3 +79,40 @@ def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_
     unread = tab.filter_box.findData("unread")
     tab.filter_box.setCurrentIndex(unread)
     assert tab.proxy.rowCount() == len(datasets) - 1
+
+
+def test_score_a_folder_lists_each_image_once_with_its_result(qtbot, user_home, shared_data, tmp_path):
+    """The batch engine of `predict` from the Worklist tab: real radiographs (JPEG and DICOM) scored,
+    listed with their gate verdicts; scoring the same folder again adds nothing."""
+    import shutil
+
+    from medassist.ui.app import create_window
+
+    folder = tmp_path / "films"
+    folder.mkdir()
+    kermany = sorted((shared_data / "cxr" / "images" / "kermany" / "test" / "PNEUMONIA").glob("*.jp*g"))[:2]
+    assert len(kermany) == 2
+    for path in [*kermany, shared_data / "dicom" / "chest_radiographs" / "gdcm-CR-MONO1-10-chest.dcm"]:
+        shutil.copy(path, folder / path.name)
+    win = create_window()
+    qtbot.addWidget(win)
+    tab = win.tab_pages["Worklist"]
+    assert tab.node is None  # off by default
+    try:
+        with qtbot.waitSignal(win.context.runner.jobs_changed, timeout=5000):
+            tab.score_folder(str(folder))
+        qtbot.waitUntil(lambda: not win.context.runner.running, timeout=180_000)
+        tab.refresh()
+        entries = tab.all_entries
+        assert sorted(Path(e["path"]).name for e in entries) == sorted(p.name for p in folder.iterdir())
+        assert all(e["status"] in ("scored", "refused") and e["gate"] is not None for e in entries)
+        assert all(e["origin"] == f"folder {folder}" and e["score_count"] == 1 for e in entries)
+        pictures = [e for e in entries if e["modality"] == "OT"]
+        assert len(pictures) == 2 and all(e["study_description"] == "folder films" for e in pictures)
+
+        tab.score_folder(str(folder))
+        qtbot.waitUntil(lambda: not win.context.runner.running, timeout=180_000)
+        tab.refresh()
+        assert len(tab.all_entries) == len(entries)
+    finally:
+        win.context.runner.shutdown(10000)

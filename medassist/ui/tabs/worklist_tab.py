@@ -8,6 +8,7 @@ or stops the core's :class:`~medassist.hospital.service.HospitalNode`; it never 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from medassist.errors import MedAssistError
@@ -148,6 +151,8 @@ class WorklistTab(Tab):
         self.node_button.clicked.connect(self.toggle_node)
         self.query_button = QPushButton("Query PACS…")
         self.query_button.clicked.connect(self.query_pacs)
+        self.folder_button = QPushButton("Score a folder…")
+        self.folder_button.clicked.connect(lambda: self.score_folder())
         self.filter_box = QComboBox()
         for key, label in FILTERS.items():
             self.filter_box.addItem(label, key)
@@ -184,6 +189,7 @@ class WorklistTab(Tab):
         header.addWidget(self.node_label, 1)
         header.addWidget(self.node_button)
         header.addWidget(self.query_button)
+        header.addWidget(self.folder_button)
         filters = QHBoxLayout()
         filters.addWidget(self.filter_box)
         filters.addWidget(self.search, 1)
@@ -208,11 +214,18 @@ class WorklistTab(Tab):
             self.start_node()
         self.refresh()
 
-    def _empty_controls(self) -> QPushButton:
-        button = QPushButton("Start node")
-        button.clicked.connect(self.toggle_node)
-        self.empty_node_button = button
-        return button
+    def _empty_controls(self) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.addStretch(1)
+        self.empty_node_button = QPushButton("Start node")
+        self.empty_node_button.clicked.connect(self.toggle_node)
+        folder = QPushButton("Score a folder…")
+        folder.clicked.connect(lambda: self.score_folder())
+        layout.addWidget(self.empty_node_button)
+        layout.addWidget(folder)
+        layout.addStretch(1)
+        return row
 
     # the node ---------------------------------------------------------------------------------
     def start_node(self) -> None:
@@ -321,6 +334,35 @@ class WorklistTab(Tab):
             from medassist.ui.actions import export_study_results
 
             export_study_results(self.context, entry["study_instance_uid"], self)
+
+    def score_folder(self, folder: str | None = None) -> None:
+        """Run the batch engine of `medassist predict` over a folder; each image joins the worklist."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder of images to score")
+            if not folder:
+                return
+        from medassist.hospital.folder import score_folder
+        from medassist.inference.applicability import IMAGE_TASK
+        from medassist.inference.registry import ModelRegistry
+
+        if self.store is None:
+            self.store = StudyStore()
+        store, context = self.store, self.context
+
+        def job():
+            models = ModelRegistry().available(IMAGE_TASK)
+            if not models:
+                raise MedAssistError("no image model is available")
+            return (yield from score_folder(store, Path(folder), models[0].name, context.inference()))
+
+        def done(counts: dict[str, int]) -> None:
+            self.refresh()
+            self.context.show_message("Folder scored", ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+        self.context.runner.submit(f"Score {Path(folder).name}", job, on_result=done,
+                                   on_progress=lambda _f, _m: self._refresh_timer.start(),
+                                   on_error=lambda message: self.context.show_message("Could not score the folder",
+                                                                                      message))
 
     def query_pacs(self) -> None:
         """C-FIND the configured PACS for a patient's studies and C-MOVE the chosen one into the node."""
