@@ -139,6 +139,22 @@ def structured_report(entries: list[dict[str, Any]], sources: list[Dataset]) -> 
 
 
 # Secondary Capture of the saliency map -------------------------------------------------------
+AI_MAP_LABEL = "AI MAP (Grad-CAM) - decision support, not for diagnosis"
+
+
+def labelled_overlay(overlay_rgb: np.ndarray, label: str = AI_MAP_LABEL) -> np.ndarray:
+    """Burn a banner into the top of the overlay so that no viewer can show the map unlabelled."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    picture = Image.fromarray(np.ascontiguousarray(overlay_rgb, dtype=np.uint8), mode="RGB")
+    size = max(10, picture.width // 45)
+    font = ImageFont.load_default(size=size)
+    draw = ImageDraw.Draw(picture)
+    box = draw.textbbox((0, 0), label, font=font)
+    draw.rectangle((0, 0, min(picture.width, box[2] + 2 * size), box[3] + size), fill=(0, 0, 0))
+    draw.text((size, size // 2), label, fill=(255, 220, 0), font=font)
+    return np.asarray(picture)
+
 def saliency_capture(source: Dataset, overlay_rgb: np.ndarray, method: str, target: str, model: str,
                      version: str, series_instance_uid: str, instance_number: int) -> hd.sc.SCImage:
     """The overlay as an RGB Secondary Capture in the source study, labelled as an AI map."""
@@ -146,7 +162,7 @@ def saliency_capture(source: Dataset, overlay_rgb: np.ndarray, method: str, targ
     known = len(orientation) == 2 and all(orientation)
     image = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source,
-        pixel_array=np.ascontiguousarray(overlay_rgb, dtype=np.uint8),
+        pixel_array=labelled_overlay(overlay_rgb),
         photometric_interpretation="RGB",
         bits_allocated=8,
         coordinate_system="PATIENT",

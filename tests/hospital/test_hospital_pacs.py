@@ -74,6 +74,7 @@ def test_results_read_back_with_highdicom_and_fhir(hospital_node, chest_dicom_fi
     assert capture.pixel_array.shape == (dataset.Rows, dataset.Columns, 3)
     pixels = capture.pixel_array.astype(int)
     assert (abs(pixels[..., 0] - pixels[..., 2]) > 30).any()  # coloured heat, not the grey source
+    assert (pixels[1, 1] == 0).all() and (pixels[:, :, 0] > 200).any()  # the burned-in "AI MAP" banner
 
     bundle = Bundle.model_validate_json(exported.fhir_report.read_text(encoding="utf-8"))
     resources = [e.resource for e in bundle.entry]
