@@ -119,6 +119,8 @@ def _kill_during_stream(node_process, chest_dicom_files, capsys, count: int, kil
     assert all(r["score_count"] == 1 for r in rows)
     files = [p for p in store.objects_dir.rglob("*") if p.is_file()]
     assert len(files) == count and not [p for p in files if p.name.startswith(".incoming-")]
+    restarted.stop()
+    assert restarted.proc.returncode == 0  # SIGTERM: a clean stop
 
 
 def test_kill_9_during_a_stream_of_200_objects_loses_nothing_and_scores_each_once(node_process, chest_dicom_files,

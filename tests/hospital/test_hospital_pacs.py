@@ -4,6 +4,8 @@ FHIR contents read back with highdicom and fhir.resources."""
 
 from __future__ import annotations
 
+import json
+
 
 import highdicom as hd
 import pydicom
@@ -87,12 +89,16 @@ def test_results_read_back_with_highdicom_and_fhir(hospital_node, chest_dicom_fi
     assert len(report_resource.result) == len(entry["outputs"])
 
 
-def test_orthanc_receives_the_sr_and_capture_and_c_find_finds_them(hospital_node, orthanc, chest_dicom_files, tmp_path):
+def test_orthanc_receives_the_sr_and_capture_and_c_find_finds_them(hospital_node, orthanc, chest_dicom_files, tmp_path,
+                                                                    capsys):
+    from medassist.cli.main import main
+
     dataset, _entry = _receive_and_score(hospital_node, chest_dicom_files)
-    exported = run_job(export_study(hospital_node.store, dataset.StudyInstanceUID, tmp_path / "out",
-                                    service=hospital_node.scorer.service, pacs=orthanc.settings,
-                                    calling_ae_title=NODE_AET))
-    assert exported.sent_to == f"ORTHANC@127.0.0.1:{orthanc.port}"
+    capsys.readouterr()
+    assert main(["results", dataset.StudyInstanceUID, "--out", str(tmp_path / "out"), "--send",
+                 "--pacs", f"ORTHANC@127.0.0.1:{orthanc.port}", "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["sent_to"] == f"ORTHANC@127.0.0.1:{orthanc.port}" and len(exported["ai_maps"]) == 1
     (match,) = scu.find_studies(orthanc.settings, NODE_AET, study_instance_uid=dataset.StudyInstanceUID)
     assert match.instances == 2  # the SR and the AI-map capture; the source image was never sent there
     assert "SR" in match.modalities.split("\\")
