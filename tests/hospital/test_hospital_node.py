@@ -170,3 +170,15 @@ def test_an_object_whose_uid_is_not_a_uid_is_refused_and_nothing_is_written(hosp
     assert not [p for p in hospital_node.store.root.rglob("*") if p.suffix == ".dcm"]
     refused = [line for line in hospital_node.audit.read() if line["event"] == "dicom_object_refused"]
     assert "not a valid DICOM UID" in refused[-1]["reason"]
+
+
+def test_a_study_no_bundled_model_reads_is_kept_but_not_queued(hospital_node, shared_data, capsys):
+    ct = sorted((shared_data / "dicom" / "ct").glob("*.dcm"))
+    if not ct:
+        pytest.skip("no CT file in ../shared/data/dicom/ct")
+    dataset = pydicom.dcmread(ct[0])
+    assert Sender(hospital_node.port).send([dataset]) == [0]
+    (row,) = worklist_json(capsys)
+    assert row["sop_instance_uid"] == dataset.SOPInstanceUID and row["modality"] == "CT"
+    assert row["status"] == "received" and row["model"] is None and row["score_count"] == 0
+    assert hospital_node.store.pending_count() == 0
