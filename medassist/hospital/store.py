@@ -25,7 +25,6 @@ from medassist import paths
 from medassist.errors import InputError, MedAssistError
 
 Status = Literal["received", "queued", "scoring", "scored", "refused", "error"]
-UNFINISHED: tuple[str, ...] = ("queued", "scoring")
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 _SCHEMA = """
