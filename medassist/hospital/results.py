@@ -268,7 +268,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     out_dir.mkdir(parents=True, exist_ok=True)
     # highdicom warns about single-component patient names it copies verbatim from the source files
     warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name", category=UserWarning)
-    sources = [with_empty_type2(pydicom.dcmread(e["path"])) for e in entries]
+    sources = [with_empty_type2(_source_dataset(Path(e["path"]))) for e in entries]
     yield Progress(0.05, "Writing the structured report")
     report = structured_report(entries, sources)
     sr_path = out_dir / f"SR_{report.SOPInstanceUID}.dcm"
@@ -307,6 +307,13 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
         exported.sent_to = f"{pacs.ae_title}@{pacs.host}:{pacs.port}"
     yield Progress(1.0, "Results exported")
     return exported
+
+
+def _source_dataset(path: Path) -> Dataset:
+    try:
+        return pydicom.dcmread(path)
+    except (pydicom.errors.InvalidDicomError, OSError) as exc:
+        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path) from exc
 
 
 def _save_dataset(dataset: Dataset, path: Path) -> None:

@@ -114,5 +114,12 @@ def test_score_a_folder_lists_each_image_once_with_its_result(qtbot, user_home, 
         qtbot.waitUntil(lambda: not win.context.runner.running, timeout=180_000)
         tab.refresh()
         assert len(tab.all_entries) == len(entries)
+
+        from medassist.errors import InputError
+        from medassist.hospital.results import export_study
+        from medassist.jobs import run_job
+
+        with pytest.raises(InputError, match="DICOM studies only"):
+            run_job(export_study(tab.store, pictures[0]["study_instance_uid"], tmp_path / "out", saliency=False))
     finally:
         win.context.runner.shutdown(10000)
