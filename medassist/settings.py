@@ -12,9 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from medassist import paths
+from medassist.hospital.config import NodeSettings
 
 SETTINGS_FILE = "settings.json"
 
@@ -26,6 +27,7 @@ class Settings(BaseModel):
     facility_address: str = ""
     clinician_name: str = ""
     presentation_mode: bool = False
+    node: NodeSettings = Field(default_factory=NodeSettings)  # the DICOM node (off by default)
 
     @classmethod
     def path(cls) -> Path:

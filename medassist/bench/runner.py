@@ -21,6 +21,7 @@ AREA_SECTIONS: dict[str, str] = {
     "models": "medassist.bench.models:bench_models",
     "record_models": "medassist.bench.record_models:bench_record_models",
     "reporting": "medassist.bench.reporting:bench_reporting",
+    "hospital": "medassist.bench.hospital:bench_hospital",
 }
 APP_MODEL = "cxr-pneumonia"
 

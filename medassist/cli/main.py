@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "medassist.cli.report_cmd",
     "medassist.cli.bench_cmd",
     "medassist.cli.desktop_cmd",
+    "medassist.cli.node_cmd",
+    "medassist.cli.hospital_cmd",
 )
 
 EXIT_USAGE = 2

@@ -111,3 +111,34 @@ def reset_demo(context: AppContext, window: "MainWindow") -> None:
     session.set_current_patient(None)
     window.tabs.setCurrentIndex(0)
     start_demo(context, window)
+
+
+def export_study_results(context: AppContext, study_instance_uid: str, parent) -> None:
+    """Ask for a folder (and whether to send to the PACS), then write the study's SR, AI maps and
+    FHIR report in a worker: the Worklist and Report tabs both call this."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from medassist.hospital.results import export_study
+    from medassist.hospital.store import StudyStore
+
+    out_dir = QFileDialog.getExistingDirectory(parent, "Folder for the study's results")
+    if not out_dir:
+        return
+    node = context.settings.node
+    pacs = node.pacs
+    send = pacs is not None and QMessageBox.question(
+        parent, "Send to PACS", f"Also send the SR and AI maps to {pacs.ae_title} at {pacs.host}:{pacs.port}?"
+    ) == QMessageBox.StandardButton.Yes
+
+    def job():
+        return (yield from export_study(StudyStore(), study_instance_uid, Path(out_dir), service=context.inference(),
+                                        pacs=pacs if send else None, calling_ae_title=node.ae_title))
+
+    def done(exported) -> None:
+        context.audit.append("results_exported", **exported.to_dict())
+        context.show_message("Results exported", f"Structured report: {exported.structured_report}\n"
+                             f"AI maps: {len(exported.ai_maps)}\nFHIR report: {exported.fhir_report}"
+                             + (f"\nSent to {exported.sent_to}" if exported.sent_to else ""))
+
+    context.runner.submit("Export results", job, on_result=done,
+                          on_error=lambda message: context.show_message("Could not export results", message))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QSpinBox,
     QTextBrowser,
     QVBoxLayout,
@@ -27,6 +28,7 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, __version__
 from medassist.inference.card import ModelCard
 from medassist.inference.registry import ModelEntry, ModelRegistry
 from medassist.settings import Settings
+from medassist.ui.node_settings import NodeSettingsSection
 
 INTENDED_USE = f"""
 <h2>Intended use</h2>
@@ -162,6 +164,8 @@ class SettingsDialog(QDialog):
         form.addRow("Facility name (report header)", self.facility)
         form.addRow("Facility address", self.address)
         form.addRow("Clinician", self.clinician)
+        self.node_section = NodeSettingsSection(settings.node)
+        form.addRow(self.node_section)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -175,8 +179,20 @@ class SettingsDialog(QDialog):
                 "facility_name": self.facility.text().strip(),
                 "facility_address": self.address.text().strip(),
                 "clinician_name": self.clinician.text().strip(),
+                "node": self.node_section.node_settings(),
             }
         )
+
+    def accept(self) -> None:
+        """Keep the dialog open, saying which field is wrong, until the node settings are valid."""
+        from medassist.errors import InputError
+
+        try:
+            self.node_section.node_settings()
+        except InputError as exc:
+            QMessageBox.warning(self, "Preferences", str(exc))
+            return
+        super().accept()
 
 
 class IntendedUseDialog(HtmlDialog):
@@ -189,6 +205,9 @@ def about_text(version_of: Callable[[str], str]) -> str:
     versions = "".join(f"<li>{name} {version_of(name)}</li>" for name in libs)
     return (
         f"<h3>{APP_NAME} {__version__}</h3><p>Offline clinical decision support. No network access, "
-        f"no telemetry: your files stay on this computer.</p><p><i>{DECISION_SUPPORT_NOTICE}</i></p>"
+        f"no telemetry: your files stay on this computer.</p>"
+        f"<p>Nothing is sent to the internet, ever. DICOM on the hospital network only when an administrator "
+        f"turns the DICOM node on (Settings &gt; Preferences); results go only to the PACS configured there.</p>"
+        f"<p><i>{DECISION_SUPPORT_NOTICE}</i></p>"
         f"<p>Python {platform.python_version()} on {platform.system()} {platform.machine()}</p><ul>{versions}</ul>"
     )

@@ -37,8 +37,10 @@ from medassist.ui.tabs.images_tab import ImagesTab
 from medassist.ui.tabs.records_tab import RecordsTab
 from medassist.ui.tabs.report_tab import ReportTab
 from medassist.ui.tabs.treatment_tab import TreatmentTab
+from medassist.ui.tabs.worklist_tab import WorklistTab
 
-TAB_CLASSES: tuple[type[Tab], ...] = (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab)
+TAB_CLASSES: tuple[type[Tab], ...] = (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab,
+                                      WorklistTab)
 
 
 class JobsIndicator(QWidget):
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.notice_label, 1)
         self.jobs = JobsIndicator(self.context)
         bar.addPermanentWidget(self.jobs)
+        bar.addPermanentWidget(self.tab_pages["Worklist"].node_badge)
         self.device_label = QLabel()
         self.device_label.setObjectName("deviceLabel")
         bar.addPermanentWidget(self.device_label)

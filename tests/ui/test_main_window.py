@@ -9,7 +9,7 @@ from medassist import DEMO_NOTICE
 from medassist.jobs import Progress
 from tests.core.test_session import two_patients
 
-TAB_TITLES = ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report"]
+TAB_TITLES = ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report", "Worklist"]
 
 
 def test_tabs_exist_in_clinical_order(window):

@@ -90,13 +90,18 @@ class ReportTab(Tab):
         self.export_button.clicked.connect(self.export_pdf)
         self.print_button = QPushButton("Print...")
         self.print_button.clicked.connect(self.print_report)
+        self.results_button = QPushButton("Export SR / FHIR...")
+        self.results_button.setToolTip("DICOM SR and AI-map capture (for PACS) and FHIR report (for the EHR) of a "
+                                       "study received by the DICOM node")
+        self.results_button.clicked.connect(self.export_study_results)
         self.status = QLabel()
         self.status.setObjectName("reportStatus")
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Clinician:"))
         bar.addWidget(self.clinician, 1)
-        for widget in (self.deidentify_box, self.refresh_button, self.export_button, self.print_button):
+        for widget in (self.deidentify_box, self.refresh_button, self.export_button, self.print_button,
+                       self.results_button):
             bar.addWidget(widget)
         self.pages_widget = QWidget()
         self.pages_layout = QVBoxLayout(self.pages_widget)
@@ -247,6 +252,20 @@ class ReportTab(Tab):
 
         self.context.runner.submit("Export report", lambda: write_pdf(content, target), on_result=saved,
                                    on_error=lambda message: self.context.show_message("Could not save the report", message))
+
+    def export_study_results(self) -> None:
+        """Results of the shown study for PACS and the EHR, when the node received and analysed it."""
+        from medassist.hospital.store import StudyStore
+        from medassist.hospital.worklist import analysed_studies
+        from medassist.ui.actions import export_study_results
+
+        uids = [str(i.metadata.get("sop_instance_uid") or "") for i in self.session.current_images()]
+        studies = analysed_studies(StudyStore().entries(), uids)
+        if not studies:
+            self.context.show_message("No analysed study", "DICOM SR and FHIR export is for studies the DICOM node "
+                                      "received and analysed; open one from the Worklist tab.")
+            return
+        export_study_results(self.context, studies[0], self)
 
     def print_report(self) -> None:
         if not self.pdf:

@@ -1,0 +1,91 @@
+"""``medassist results`` (SR + AI-map SC + FHIR for an analysed study, optionally sent to PACS)
+and ``medassist qr`` (C-ECHO, C-FIND, C-MOVE against the configured PACS)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from medassist.errors import InputError
+
+def register(sub: argparse._SubParsersAction) -> None:
+    results = sub.add_parser("results", help="export an analysed study's DICOM SR, AI-map captures and FHIR report")
+    results.add_argument("study", help="Study Instance UID (see `medassist worklist`)")
+    results.add_argument("--out", type=Path, required=True, help="folder for the SR, the captures and the FHIR JSON")
+    results.add_argument("--send", action="store_true", help="also C-STORE the SR and captures to the PACS")
+    results.add_argument("--pacs", default=None, metavar="AET@HOST:PORT", help="PACS (default: Settings)")
+    results.add_argument("--no-saliency", action="store_true", help="skip the Grad-CAM captures")
+    results.add_argument("--json", action="store_true")
+    results.set_defaults(func=run_results)
+
+    qr = sub.add_parser("qr", help="Query/Retrieve against the configured PACS")
+    qr.add_argument("--pacs", default=None, metavar="AET@HOST:PORT", help="PACS (default: Settings)")
+    actions = qr.add_subparsers(dest="qr_action", metavar="ACTION", required=True)
+    actions.add_parser("echo", help="C-ECHO the PACS")
+    find = actions.add_parser("find", help="C-FIND studies (study level)")
+    find.add_argument("--patient-id", default="")
+    find.add_argument("--patient-name", default="", help="DICOM wildcards allowed, e.g. 'DOE^*'")
+    find.add_argument("--json", action="store_true")
+    move = actions.add_parser("move", help="C-MOVE a study to this node (the node must be running)")
+    move.add_argument("study", help="Study Instance UID")
+    move.add_argument("--to", default=None, help="destination AE title (default: the node's)")
+    qr.set_defaults(func=run_qr)
+
+
+def pacs_settings(value: str | None):
+    """``AET@HOST:PORT`` from the command line, else the PACS saved in Settings."""
+    from medassist.hospital.config import PacsSettings
+    from medassist.settings import Settings
+
+    if value:
+        return PacsSettings.parse(value)
+    saved = Settings.load().node.pacs
+    if saved is None:
+        raise InputError("no PACS configured; give --pacs AET@HOST:PORT or set one in Settings > DICOM node")
+    return saved
+
+
+def run_results(args: argparse.Namespace) -> int:
+    from medassist.hospital.results import export_study
+    from medassist.hospital.store import StudyStore
+    from medassist.jobs import run_job
+    from medassist.settings import Settings
+
+    pacs = pacs_settings(args.pacs) if args.send else None
+    node = Settings.load().node
+    exported = run_job(export_study(StudyStore(), args.study, args.out, pacs=pacs, calling_ae_title=node.ae_title,
+                                    saliency=not args.no_saliency))
+    summary = exported.to_dict()
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def run_qr(args: argparse.Namespace) -> int:
+    from medassist.hospital import pacs as scu
+    from medassist.settings import Settings
+
+    pacs = pacs_settings(args.pacs)
+    node = Settings.load().node
+    if args.qr_action == "echo":
+        scu.echo(pacs, node.ae_title)
+        print(f"{pacs.ae_title}@{pacs.host}:{pacs.port} answered C-ECHO")
+    elif args.qr_action == "find":
+        matches = scu.find_studies(pacs, node.ae_title, args.patient_id, args.patient_name)
+        if args.json:
+            print(json.dumps([m.to_dict() for m in matches], indent=1))
+        else:
+            for m in matches:
+                print(f"{m.study_date:<8} {m.modalities:<6} {m.patient_id:<16} {m.patient_name:<24} "
+                      f"{m.study_description[:30]:<30} {m.study_instance_uid}")
+            if not matches:
+                print("no studies found", file=sys.stderr)
+    else:
+        moved = scu.move_study(pacs, node.ae_title, args.study, args.to or node.ae_title)
+        print(f"{moved} objects moved to {args.to or node.ae_title}")
+    return 0

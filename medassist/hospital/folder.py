@@ -1,0 +1,60 @@
+""""Score a folder": the batch engine of ``medassist predict`` run over a folder, each file's
+result listed on the worklist beside the studies the node received.
+
+Files stay where they are; DICOM files keep their own UIDs, ordinary pictures get UIDs derived
+from their content (so scoring the same folder again adds nothing).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
+
+from medassist.errors import InputError
+from medassist.hashing import sha256_file
+from medassist.hospital.store import ObjectHeader, StudyStore
+from medassist.jobs import Job, Progress
+
+
+def header_of(path: Path, folder: Path) -> ObjectHeader:
+    """The file's DICOM identity, or one derived from its bytes and its folder for a picture."""
+    try:
+        dataset = pydicom.dcmread(path, stop_before_pixels=True)
+        if "SOPInstanceUID" in dataset and "StudyInstanceUID" in dataset:
+            return ObjectHeader.from_dataset(dataset)
+    except (pydicom.errors.InvalidDicomError, OSError, ValueError, InputError):
+        pass
+    folder_uid = generate_uid(entropy_srcs=[str(folder.resolve())])
+    return ObjectHeader(sop_instance_uid=generate_uid(entropy_srcs=[sha256_file(path)]),
+                        sop_class_uid=SecondaryCaptureImageStorage, study_instance_uid=folder_uid,
+                        series_instance_uid=folder_uid, patient_name=path.stem, modality="OT",
+                        study_description=f"folder {folder.name}")
+
+
+def score_folder(store: StudyStore, folder: Path, model: str, service: Any, workers: int | None = None) -> Job[dict[str, int]]:
+    """Score every image under ``folder`` with ``model``; returns counts by status (and 'already listed')."""
+    from medassist.cli.predict_cmd import expand_image_paths, iter_image_rows
+
+    found = expand_image_paths([Path(folder)])
+    if not found:
+        raise InputError("no images in this folder", folder)
+    yield Progress(0.0, f"Reading {len(found)} images")
+    listed = {e["sop_instance_uid"] for e in store.entries()}
+    headers = {path: header_of(path, Path(folder)) for path in found}
+    files = [path for path in found if headers[path].sop_instance_uid not in listed]
+    counts = {"scored": 0, "refused": 0, "error": 0, "already listed": len(found) - len(files)}
+    rows = iter_image_rows(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
+    for index, (path, row) in enumerate(zip(files, rows), 1):
+        if "error" in row:
+            status, result, error = "error", None, row["error"]
+        else:
+            gate = row.get("gate")
+            status, result, error = ("refused" if gate and not gate["accepted"] else "scored"), row, None
+        added = store.add_analysed(headers[path], path, f"folder {folder}", model, status, result, error)
+        counts[status if added else "already listed"] += 1
+        yield Progress(index / len(files), f"{index}/{len(files)} images scored")
+    return counts

@@ -1,0 +1,56 @@
+"""The node, its store and its scoring workers as one thing to start and stop (GUI and CLI)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from medassist.audit import AuditLog
+from medassist.hospital.config import NodeSettings
+from medassist.hospital.node import DicomNode
+from medassist.hospital.scoring import Scorer
+from medassist.hospital.store import NodeLock, StudyStore
+
+
+class HospitalNode:
+    """Receive (:class:`DicomNode`), keep (:class:`StudyStore`) and score (:class:`Scorer`)."""
+
+    def __init__(self, settings: NodeSettings, store: StudyStore | None = None, audit: AuditLog | None = None,
+                 service_factory: Callable[[], Any] | None = None,
+                 on_stored: Callable[[dict[str, Any]], None] | None = None,
+                 on_scored: Callable[[str, str], None] | None = None) -> None:
+        self.settings = settings
+        self.store = store or StudyStore()
+        self.audit = audit or AuditLog()
+        self.scorer = Scorer(self.store, service_factory or self._new_service, settings.score_workers,
+                             on_scored=on_scored)
+        self.node = DicomNode(settings, self.store, self.scorer, self.audit, on_stored=on_stored)
+        self._lock: NodeLock | None = None
+
+    def _new_service(self) -> Any:
+        from medassist.inference.service import InferenceService
+
+        return InferenceService(audit=self.audit)
+
+    @property
+    def port(self) -> int:
+        return self.node.port
+
+    def start(self) -> int:
+        """Start scoring (re-queueing what a previous run left unfinished) and listening; returns the re-queued count."""
+        self._lock = self.store.claim_for_node()
+        requeued = self.scorer.start()
+        try:
+            self.node.start()
+        except BaseException:
+            self.scorer.stop()
+            self._lock.release()
+            raise
+        return requeued
+
+    def stop(self) -> None:
+        """Stop listening first, then let the workers finish the objects in hand."""
+        self.node.stop()
+        self.scorer.stop()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

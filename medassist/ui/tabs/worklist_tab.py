@@ -1,0 +1,400 @@
+"""The Worklist tab: studies received by the DICOM node (or retrieved from PACS), most urgent
+first, with the gate's verdict and the model's top finding; opening a row loads the study into
+Images and its stored result into Diagnosis.
+
+The tab only shows the core's state (:class:`~medassist.hospital.store.StudyStore`) and starts
+or stops the core's :class:`~medassist.hospital.service.HospitalNode`; it never talks DICOM itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medassist.errors import MedAssistError
+from medassist.hospital.store import StudyStore
+from medassist.hospital.worklist import FILTERS, matches, prediction_of, urgency
+from medassist.ui.context import AppContext
+from medassist.ui.tabs.base import Tab
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+POSITIVE_COLOUR = QColor("#b00020")
+MUTED_COLOUR = QColor("#707070")
+NODE_OFF_HINT = ("The DICOM node is off. An administrator turns it on in Settings > Preferences > DICOM node; "
+                 "until then nothing is received over the network.")
+
+
+class WorklistModel(QAbstractTableModel):
+    """Worklist rows (plain dicts from the store) as a table; unread rows are bold."""
+
+    COLUMNS = ("Urgency", "Patient", "Patient ID", "Received (UTC)", "Study date", "Modality", "Status", "Input gate",
+               "Top finding", "From")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[dict[str, Any]] = []
+
+    def set_entries(self, entries: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.entries = entries
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        column = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(entry, column)
+        if role == SORT_ROLE:
+            if column == "Urgency":
+                rank, probability = urgency(entry)
+                return rank * 10.0 + probability
+            return self._text(entry, column).lower()
+        if role == Qt.ItemDataRole.FontRole and not entry["read"]:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if entry["status"] == "scored" and entry["positive"]:
+                return POSITIVE_COLOUR
+            if entry["status"] in ("refused", "error"):
+                return MUTED_COLOUR
+        if role == Qt.ItemDataRole.ToolTipRole:
+            gate = entry["gate"]
+            return entry["error"] or (gate["reason"] if gate else None)
+        return None
+
+    @staticmethod
+    def _text(entry: dict[str, Any], column: str) -> str:
+        gate = entry["gate"]
+        if column == "Urgency":
+            if entry["status"] == "scored":
+                marker = "POSITIVE" if entry["positive"] else "negative"
+                return f"{marker} {entry['top_probability']:.2f}"
+            return {"queued": "waiting", "scoring": "scoring", "received": "-"}.get(entry["status"], entry["status"])
+        if column == "Patient":
+            return entry["patient_name"].replace("^", " ").strip() or "(no name)"
+        if column == "Patient ID":
+            return entry["patient_id"] or "-"
+        if column == "Received (UTC)":
+            return entry["received_at"][:19].replace("T", " ")
+        if column == "Study date":
+            date = entry["study_date"]
+            return f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 else date or "-"
+        if column == "Modality":
+            return " ".join(filter(None, [entry["modality"], entry["view_position"]])) or "-"
+        if column == "Status":
+            return ("" if entry["read"] else "unread, ") + entry["status"]
+        if column == "Input gate":
+            return "-" if gate is None else ("accepted" if gate["accepted"] else "REFUSED")
+        if column == "Top finding":
+            return entry["top_finding"] or (entry["error"] or "-")
+        return entry["origin"]
+
+
+class _NodeEvents(QObject):
+    """Node callbacks arrive on network/worker threads; these signals bring them to the GUI thread."""
+
+    changed = Signal()
+
+
+class WorklistTab(Tab):
+    title = "Worklist"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.empty.set_text("The worklist is empty", NODE_OFF_HINT)
+        self.store: StudyStore | None = None
+        self.node: Any = None  # HospitalNode while it runs
+        self.all_entries: list[dict[str, Any]] = []
+        self.events = _NodeEvents(self)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(300)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.events.changed.connect(self._refresh_timer.start)
+
+        self.node_label = QLabel()
+        self.node_label.setWordWrap(True)
+        self.node_badge = QLabel()  # shown in the main window's status bar
+        self.node_button = QPushButton("Start node")
+        self.node_button.clicked.connect(self.toggle_node)
+        self.query_button = QPushButton("Query PACS…")
+        self.query_button.clicked.connect(self.query_pacs)
+        self.folder_button = QPushButton("Score a folder…")
+        self.folder_button.clicked.connect(lambda: self.score_folder())
+        self.filter_box = QComboBox()
+        for key, label in FILTERS.items():
+            self.filter_box.addItem(label, key)
+        self.filter_box.currentIndexChanged.connect(self.apply_filter)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter: patient, ID, finding…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.apply_filter)
+
+        self.model = WorklistModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
+
+        self.open_button = QPushButton("Open in Images / Diagnosis")
+        self.open_button.clicked.connect(lambda: self.open_row(self._selected_row()))
+        self.read_button = QPushButton("Mark unread")
+        self.read_button.clicked.connect(self.mark_unread)
+        self.export_button = QPushButton("Export results (SR, AI map, FHIR)…")
+        self.export_button.clicked.connect(self.export_selected)
+
+        header = QHBoxLayout()
+        header.addWidget(self.node_label, 1)
+        header.addWidget(self.node_button)
+        header.addWidget(self.query_button)
+        header.addWidget(self.folder_button)
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter_box)
+        filters.addWidget(self.search, 1)
+        actions = QHBoxLayout()
+        actions.addWidget(self.open_button)
+        actions.addWidget(self.read_button)
+        actions.addStretch(1)
+        actions.addWidget(self.export_button)
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        # the empty page keeps the node controls reachable
+        self.empty.layout().addWidget(self._empty_controls())
+
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop_node)
+        if context.settings.node.enabled:
+            self.start_node()
+        self.refresh()
+
+    def _empty_controls(self) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.addStretch(1)
+        self.empty_node_button = QPushButton("Start node")
+        self.empty_node_button.clicked.connect(self.toggle_node)
+        folder = QPushButton("Score a folder…")
+        folder.clicked.connect(lambda: self.score_folder())
+        layout.addWidget(self.empty_node_button)
+        layout.addWidget(folder)
+        layout.addStretch(1)
+        return row
+
+    # the node ---------------------------------------------------------------------------------
+    def start_node(self) -> None:
+        """Start the node with the saved settings (only when an administrator has turned it on)."""
+        settings = self.context.settings.node
+        if not settings.enabled:
+            self.context.show_message("DICOM node is off", NODE_OFF_HINT)
+            return
+        from medassist.hospital.service import HospitalNode
+
+        node = HospitalNode(settings, audit=self.context.audit, service_factory=self.context.inference,
+                            on_stored=lambda _entry: self.events.changed.emit(),
+                            on_scored=lambda _uid, _status: self.events.changed.emit())
+        try:
+            node.start()
+        except MedAssistError as exc:
+            self.context.show_message("The DICOM node could not start", str(exc))
+            return
+        self.node, self.store = node, node.store
+        self.refresh()
+
+    def stop_node(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
+        self.refresh()
+
+    def toggle_node(self) -> None:
+        self.stop_node() if self.node is not None else self.start_node()
+
+    # showing ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the worklist from the store (cheap: one SQLite query)."""
+        if self.store is None:
+            self.store = StudyStore()
+        self.all_entries = self.store.entries()
+        self.apply_filter()
+        pending = sum(e["status"] in ("queued", "scoring") for e in self.all_entries)
+        unread = sum(not e["read"] for e in self.all_entries)
+        if self.node is not None:
+            s = self.node.settings
+            state = f"DICOM node listening as {s.ae_title} on {s.bind_address}:{self.node.port}"
+            self.node_badge.setText(f"Node {s.ae_title}: {pending} waiting" if pending else f"Node {s.ae_title}: on")
+        else:
+            state = "DICOM node off" + ("" if self.context.settings.node.enabled else " (turned on in Settings)")
+            self.node_badge.setText("")
+        self.node_label.setText(f"{state}. {len(self.all_entries)} objects, {unread} unread, {pending} waiting to be scored.")
+        for button in (self.node_button, self.empty_node_button):
+            button.setText("Stop node" if self.node is not None else "Start node")
+            button.setEnabled(self.node is not None or self.context.settings.node.enabled)
+        self.empty.set_text("The worklist is empty",
+                            "Waiting for studies: send them to "
+                            f"{self.node.settings.ae_title} at {self.node.settings.bind_address}:{self.node.port}."
+                            if self.node is not None else NODE_OFF_HINT)
+        self.show_content(bool(self.all_entries))
+
+    def apply_filter(self) -> None:
+        which = self.filter_box.currentData() or "all"
+        shown = [e for e in self.all_entries if matches(e, which, self.search.text())]
+        self.model.set_entries(shown)
+
+    def _selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def entry_at(self, proxy_row: int) -> dict[str, Any] | None:
+        if proxy_row < 0:
+            return None
+        source = self.proxy.mapToSource(self.proxy.index(proxy_row, 0))
+        return self.model.entries[source.row()] if source.isValid() else None
+
+    # actions ----------------------------------------------------------------------------------
+    def open_row(self, proxy_row: int) -> None:
+        """Load the object into Images (for its patient when the records know them) and its result into Diagnosis."""
+        entry = self.entry_at(proxy_row)
+        if entry is None:
+            return
+        from medassist.ui.actions import open_images
+
+        session = self.session
+        if entry["patient_id"] and session.records.has_patient(entry["patient_id"]):
+            session.set_current_patient(entry["patient_id"])
+        key = session.patient_key
+        prediction = prediction_of(entry)
+        if prediction is not None:
+            prediction.patient_id = key
+            session.add_prediction(prediction)
+        open_images(self.context, entry["path"], patient_id=key)
+        assert self.store is not None
+        self.store.mark_read(entry["sop_instance_uid"])
+        self.refresh()
+        pages = getattr(self.window(), "tab_pages", {})
+        if "Images" in pages:
+            self.window().tabs.setCurrentWidget(pages["Images"])
+
+    def mark_unread(self) -> None:
+        entry = self.entry_at(self._selected_row())
+        if entry is not None and self.store is not None:
+            self.store.mark_read(entry["sop_instance_uid"], False)
+            self.refresh()
+
+    def export_selected(self) -> None:
+        """SR, AI-map captures and FHIR report of the selected row's study; optionally sent to the PACS."""
+        entry = self.entry_at(self._selected_row())
+        if entry is not None:
+            from medassist.ui.actions import export_study_results
+
+            export_study_results(self.context, entry["study_instance_uid"], self)
+
+    def score_folder(self, folder: str | None = None) -> None:
+        """Run the batch engine of `medassist predict` over a folder; each image joins the worklist."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder of images to score")
+            if not folder:
+                return
+        from medassist.hospital.folder import score_folder
+        from medassist.inference.applicability import IMAGE_TASK
+        from medassist.inference.registry import ModelRegistry
+
+        if self.store is None:
+            self.store = StudyStore()
+        store, context = self.store, self.context
+
+        def job():
+            models = ModelRegistry().available(IMAGE_TASK)
+            if not models:
+                raise MedAssistError("no image model is available")
+            return (yield from score_folder(store, Path(folder), models[0].name, context.inference()))
+
+        def done(counts: dict[str, int]) -> None:
+            self.refresh()
+            self.context.show_message("Folder scored", ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+        self.context.runner.submit(f"Score {Path(folder).name}", job, on_result=done,
+                                   on_progress=lambda _f, _m: self._refresh_timer.start(),
+                                   on_error=lambda message: self.context.show_message("Could not score the folder",
+                                                                                      message))
+
+    def query_pacs(self) -> None:
+        """C-FIND the configured PACS for a patient's studies and C-MOVE the chosen one into the node."""
+        settings = self.context.settings.node
+        if settings.pacs is None:
+            self.context.show_message("No PACS configured", "Set the PACS in Settings > Preferences > DICOM node.")
+            return
+        if self.node is None:
+            self.context.show_message("DICOM node is not running", "Start the node first: retrieved studies arrive "
+                                      "through it. " + ("" if settings.enabled else NODE_OFF_HINT))
+            return
+        patient_id, ok = QInputDialog.getText(self, "Query PACS", "Patient ID (empty: all studies)")
+        if not ok:
+            return
+        from medassist.hospital import pacs as scu
+        from medassist.jobs import single_step
+
+        def found(matches) -> None:
+            if not matches:
+                self.context.show_message("Query PACS", f"No studies for patient '{patient_id}'.")
+                return
+            labels = [f"{m.study_date} {m.modalities} {m.patient_name} - {m.study_description} ({m.study_instance_uid})"
+                      for m in matches]
+            choice, chosen = QInputDialog.getItem(self, "Retrieve a study", "Study to retrieve into the node", labels, 0,
+                                                  False)
+            if chosen:
+                study = matches[labels.index(choice)].study_instance_uid
+                self.context.runner.submit(
+                    "Retrieve study", lambda: single_step(scu.move_study(settings.pacs, settings.ae_title, study,
+                                                                         settings.ae_title)),
+                    on_error=lambda message: self.context.show_message("Retrieve failed", message))
+
+        self.context.runner.submit(
+            "Query PACS", lambda: single_step(scu.find_studies(settings.pacs, settings.ae_title, patient_id.strip())),
+            on_result=found, on_error=lambda message: self.context.show_message("Query failed", message))

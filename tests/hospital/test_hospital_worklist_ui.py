@@ -1,0 +1,125 @@
+"""The Worklist tab with a running node: received radiographs appear scored, most urgent first,
+filter and read/unread work, and opening a row loads the study into Images and Diagnosis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from tests.hospital.conftest import NODE_AET, SENDER_AET, Sender
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture()
+def worklist_window(qtbot, user_home):
+    """The main window with the node turned on in Settings (loopback, any free port); stopped after."""
+    from medassist.hospital.config import NodeSettings
+    from medassist.settings import Settings
+    from medassist.ui.app import create_window
+
+    settings = Settings.load()
+    settings.node = NodeSettings(enabled=True, ae_title=NODE_AET, port=0, allowed_calling_ae_titles=[SENDER_AET])
+    settings.save()
+    win = create_window()
+    qtbot.addWidget(win)
+    win.resize(1400, 800)
+    win.show()
+    tab = win.tab_pages["Worklist"]
+    try:
+        yield win, tab
+    finally:
+        tab.stop_node()
+        win.context.runner.shutdown(10000)
+
+
+def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_window, chest_dicom_files, qtbot):
+    win, tab = worklist_window
+    assert tab.node is not None, "the node should start with the window when Settings turn it on"
+    assert tab.node.settings.bind_address == "127.0.0.1"
+    datasets = [pydicom.dcmread(p) for p in chest_dicom_files]
+    assert Sender(tab.node.port).send(datasets) == [0] * len(datasets)
+    qtbot.waitUntil(lambda: len(tab.all_entries) == len(datasets)
+                    and all(e["status"] in ("scored", "refused", "error") for e in tab.all_entries), timeout=180_000)
+    assert tab.showing_content and tab.model.rowCount() == len(datasets)
+
+    shown = [tab.entry_at(row) for row in range(tab.proxy.rowCount())]
+    keys = [(2 if e["positive"] else 1, e["top_probability"] or 0.0) for e in shown]
+    assert keys == sorted(keys, reverse=True)  # most urgent first
+    assert all(not e["read"] for e in shown)
+
+    win.tabs.setCurrentWidget(tab)
+    tab.table.selectRow(0)
+    qtbot.wait(50)
+    win.grab().save("/tmp/worklist-tab.png")
+
+    tab.search.setText(shown[0]["patient_id"] or shown[0]["patient_name"])
+    assert 1 <= tab.proxy.rowCount() < len(datasets)
+    tab.search.setText("")
+    tab.filter_box.setCurrentIndex(tab.filter_box.findData("pending"))
+    assert tab.proxy.rowCount() == 0
+    tab.filter_box.setCurrentIndex(tab.filter_box.findData("all"))
+
+    first = shown[0]
+    tab.table.selectRow(0)
+    tab.open_row(0)
+    qtbot.waitUntil(lambda: any(str(i.path) == first["path"] for i in win.session.current_images()), timeout=60_000)
+    assert win.tabs.currentWidget() is win.tab_pages["Images"]
+    assert tab.store.entry(first["sop_instance_uid"])["read"]
+    predictions = win.session.current_predictions()
+    assert [p.source for p in predictions] == [first["path"]]
+    assert predictions[0].outputs == first["outputs"]
+    # the Report tab finds the opened film's study for the SR / FHIR export
+    from medassist.hospital.worklist import analysed_studies
+
+    uids = [str(i.metadata.get("sop_instance_uid")) for i in win.session.current_images()]
+    assert analysed_studies(tab.store.entries(), uids) == [first["study_instance_uid"]]
+    unread = tab.filter_box.findData("unread")
+    tab.filter_box.setCurrentIndex(unread)
+    assert tab.proxy.rowCount() == len(datasets) - 1
+
+
+def test_score_a_folder_lists_each_image_once_with_its_result(qtbot, user_home, shared_data, tmp_path):
+    """The batch engine of `predict` from the Worklist tab: real radiographs (JPEG and DICOM) scored,
+    listed with their gate verdicts; scoring the same folder again adds nothing."""
+    import shutil
+
+    from medassist.ui.app import create_window
+
+    folder = tmp_path / "films"
+    folder.mkdir()
+    kermany = sorted((shared_data / "cxr" / "images" / "kermany" / "test" / "PNEUMONIA").glob("*.jp*g"))[:2]
+    assert len(kermany) == 2
+    for path in [*kermany, shared_data / "dicom" / "chest_radiographs" / "gdcm-CR-MONO1-10-chest.dcm"]:
+        shutil.copy(path, folder / path.name)
+    win = create_window()
+    qtbot.addWidget(win)
+    tab = win.tab_pages["Worklist"]
+    assert tab.node is None  # off by default
+    try:
+        with qtbot.waitSignal(win.context.runner.jobs_changed, timeout=5000):
+            tab.score_folder(str(folder))
+        qtbot.waitUntil(lambda: not win.context.runner.running, timeout=180_000)
+        tab.refresh()
+        entries = tab.all_entries
+        assert sorted(Path(e["path"]).name for e in entries) == sorted(p.name for p in folder.iterdir())
+        assert all(e["status"] in ("scored", "refused") and e["gate"] is not None for e in entries)
+        assert all(e["origin"] == f"folder {folder}" and e["score_count"] == 1 for e in entries)
+        pictures = [e for e in entries if e["modality"] == "OT"]
+        assert len(pictures) == 2 and all(e["study_description"] == "folder films" for e in pictures)
+
+        tab.score_folder(str(folder))
+        qtbot.waitUntil(lambda: not win.context.runner.running, timeout=180_000)
+        tab.refresh()
+        assert len(tab.all_entries) == len(entries)
+
+        from medassist.errors import InputError
+        from medassist.hospital.results import export_study
+        from medassist.jobs import run_job
+
+        with pytest.raises(InputError, match="DICOM studies only"):
+            run_job(export_study(tab.store, pictures[0]["study_instance_uid"], tmp_path / "out", saliency=False))
+    finally:
+        win.context.runner.shutdown(10000)
