@@ -44,6 +44,7 @@ from medassist.jobs import Job, Progress, run_job
 from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ImagePanel, ReportContent
 from medassist.imaging.overlay import blend, heat_colormap
+from medassist.inference.result_text import percent
 
 rl_config.useA85 = 0  # embed JPEG/Flate streams as binary: a quarter smaller than ASCII85
 
@@ -116,7 +117,7 @@ def _fmt_date(value: _dt.date | _dt.datetime | None) -> str:
 
 
 def _fmt_prob(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+    return "-" if value is None else percent(value)
 
 
 def _table_heading(text: str, style: str = "h2flow") -> list[Flowable]:
@@ -288,11 +289,11 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
         source = _p(f.input_label + (f"\n{_fmt_date(f.run_at)}" if f.run_at else ""), "cell")
         if f.refused:
             extra += [("SPAN", (2, len(rows)), (5, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), REFUSED_BG)]
-            rows.append([model, source, _p("No probabilities shown: the input was not accepted.", "refused"), "", "", "",
-                         _p(f.gate, "refused")])
+            rows.append([model, source, _p("No probability shown.", "refused"), "", "", "", _p(f.gate, "refused")])
             continue
         style = "positive" if f.positive else "cell"
-        rows.append([model, source, _p(f.label, style), _p(_fmt_prob(f.probability), style),
+        label = _p(f.label + (f"\n{f.note}" if f.note else ""), style)
+        rows.append([model, source, label, _p(_fmt_prob(f.probability), style),
                      _p(_fmt_prob(f.threshold)), _p("POSITIVE" if f.positive else "negative", style), _p(f.gate, "small")])
     widths = [x * mm for x in (28, 33, 25, 17.5, 16, 16)]
     widths.append(WIDTH - sum(widths))
@@ -351,6 +352,10 @@ def _attributions_section(c: ReportContent) -> list[Flowable]:
             rows = [[_p("Input", "head"), _p("Value", "head"), _p("Attribution", "head"), _p("", "head")]]
             rows += [[_p(r.label), _p(r.value or "-"), _p(f"{r.score:+.4f}"), _bar(r.score, scale)] for r in block.rows]
             widths = [52 * mm, 40 * mm, 24 * mm, WIDTH - 116 * mm]
+        if block.withheld:
+            story.append(KeepTogether([_p(f"{block.model} v{block.version} - {block.input_label}", "h3"),
+                                       _p(block.summary, "small"), _p(block.withheld, "caption")]))
+            continue
         parts = [_p(f"{block.model} v{block.version} - {block.input_label}", "h3"), _p(block.summary, "small"),
                  _p(f"Top attributions for '{block.target}' by {block.method} (faithfulness: {block.faithfulness}); "
                     "red raises the output, blue lowers it.", "caption"), Spacer(1, 1 * mm),

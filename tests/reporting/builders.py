@@ -93,8 +93,8 @@ def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
     cxr = Prediction(
         model="cxr-pneumonia", version="1.2.0", weights_sha256=CXR_WEIGHTS, task="image-classification", device="CPU, 2 threads",
         source=str(chest.path), input_sha256=chest.sha256,
-        outputs={"pneumonia": 0.873, "bacterial (if pneumonia)": 0.712}, thresholds={"pneumonia": 0.41, "bacterial (if pneumonia)": 0.5},
-        positive=["pneumonia", "bacterial (if pneumonia)"], gate=GateVerdict(0.021, 0.065, True, "frontal chest radiograph"),
+        outputs={"pneumonia": 0.873, "bacterial pneumonia": 0.62, "viral pneumonia": 0.253}, thresholds={"pneumonia": 0.41},
+        positive=["pneumonia"], gate=GateVerdict(0.021, 0.065, True, "frontal chest radiograph"),
         elapsed_ms=38.0, explanations=[gradcam, integrated], patient_id=PATIENT, created=RUN_DATE,
     )
     refused = Prediction(
