@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,6 +66,17 @@ class FindingRow:
     gate: str
     refused: bool
     note: str = ""  # quantities without a threshold that belong to this finding ("if pneumonia: bacterial 66%")
+    review: str = ""  # "confirmed" | "rejected" by the clinician, "" when not reviewed
+
+
+@dataclass
+class ReviewRow:
+    """A finding the clinician confirmed or rejected, with the note they wrote."""
+
+    finding: str
+    status: str
+    note: str
+    model: str
 
 
 @dataclass
@@ -144,6 +155,7 @@ class ReportContent:
     explanations: list[ExplanationRow] = field(default_factory=list)
     attributions: list[AttributionBlock] = field(default_factory=list)
     confirmed_findings: list[str] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
     clinician_notes: str = ""
     treatments: list[TreatmentRow] = field(default_factory=list)
     models: list[ModelRow] = field(default_factory=list)
@@ -291,6 +303,7 @@ def collect_report(
         decisions = list(session.decisions.get(patient_id, {}).values())
         notes = session.clinician_notes.get(patient_id, "")
         confirmed = list(session.confirmed_findings.get(patient_id, []))
+        reviews = list(session.finding_reviews.get(patient_id, {}).values())
 
     def card_for(prediction: Prediction) -> ModelCard | None:
         card = cards.get(prediction.model)
@@ -315,10 +328,13 @@ def collect_report(
         patient=patient,
         clinician_notes=notes,
         confirmed_findings=confirmed,
+        reviews=[ReviewRow(r.finding, r.status, r.note, r.model) for r in reviews],
         demo=session.demo,
     )
+    verdicts = {r.finding: r.status for r in reviews}
     for prediction in predictions:
-        content.findings.extend(_finding_rows(prediction, title(prediction)))
+        content.findings.extend(replace(row, review=verdicts.get(row.label or "", ""))
+                                for row in _finding_rows(prediction, title(prediction)))
         for explanation in prediction.explanations:
             if explanation.kind == "image_map":
                 content.explanations.append(

@@ -160,6 +160,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
         for a in content.attributions
     ]
     out.confirmed_findings = [tool.scrub(f) for f in content.confirmed_findings]
+    out.reviews = [replace(r, note=tool.scrub(r.note)) for r in content.reviews]
     out.clinician_notes = tool.scrub(content.clinician_notes)
     out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail)) for t in content.treatments]
     return out

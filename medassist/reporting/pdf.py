@@ -293,8 +293,9 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
             continue
         style = "positive" if f.positive else "cell"
         label = _p(f.label + (f"\n{f.note}" if f.note else ""), style)
+        result = ("POSITIVE" if f.positive else "negative") + (f"\n{f.review} by clinician" if f.review else "")
         rows.append([model, source, label, _p(_fmt_prob(f.probability), style),
-                     _p(_fmt_prob(f.threshold)), _p("POSITIVE" if f.positive else "negative", style), _p(f.gate, "small")])
+                     _p(_fmt_prob(f.threshold)), _p(result, style), _p(f.gate, "small")])
     widths = [x * mm for x in (28, 33, 25, 17.5, 16, 16)]
     widths.append(WIDTH - sum(widths))
     return story + [_table(rows, widths, extra=extra), Spacer(1, 1 * mm),
@@ -368,8 +369,14 @@ def _attributions_section(c: ReportContent) -> list[Flowable]:
 
 def _review_section(c: ReportContent) -> list[Flowable]:
     story: list[Flowable] = [_p("Clinician's review", "h2")]
-    confirmed = ", ".join(c.confirmed_findings) if c.confirmed_findings else "none confirmed"
-    story.append(_p(f"Findings confirmed by the clinician: {confirmed}", "body"))
+    if c.reviews:
+        rows = [[_p(h, "head") for h in ("Finding", "Clinician's verdict", "Note")]]
+        rows += [[_p(r.finding + (f"\n{r.model}" if r.model else "")), _p(r.status.capitalize()), _p(r.note or "-")]
+                 for r in c.reviews]
+        story += [_p("Model findings confirmed or rejected by the clinician:", "body"),
+                  _table(rows, [60 * mm, 30 * mm, WIDTH - 90 * mm])]
+    else:
+        story.append(_p("Model findings confirmed or rejected by the clinician: none reviewed", "body"))
     if c.clinician_notes.strip():
         story += [Spacer(1, 1.5 * mm), _p("Clinician notes", "h3"), _p(c.clinician_notes.strip(), "body")]
     story += _table_heading("Treatment options", "h3flow")

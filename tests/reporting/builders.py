@@ -15,7 +15,7 @@ from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.inference.card import ModelCard
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
 from medassist.records.schema import PatientRecords
-from medassist.session import Session, TreatmentDecision
+from medassist.session import FindingReview, Session, TreatmentDecision
 
 PATIENT = "P-000417"
 GIVEN, FAMILY = "Maria", "Lopez-Garrido"
@@ -141,7 +141,8 @@ def make_session(folder: Path, session: Session | None = None) -> Session:
     session.set_decision(TreatmentDecision("azithromycin", "Azithromycin 500 mg day 1, then 250 mg daily", "pending"), PATIENT)
     session.set_clinician_note("Maria seen in clinic 2024-03-05 (patient P-000417, born 17 April 1958). "
                                "Crackles right base; SpO2 94%. Review in 48 h.", PATIENT)
-    session.confirm_finding("pneumonia", PATIENT)
+    session.review_finding(FindingReview("Pneumonia", "confirmed", "Crackles right base match the film.", "cxr-pneumonia"), PATIENT)
+    session.review_finding(FindingReview("Heart failure", "rejected", "Normal BNP, no oedema.", "notes-problems"), PATIENT)
     session.clinician_name = "Dr Anna Weber"
     return session
 

@@ -45,6 +45,8 @@ def test_report_states_patient_findings_models_and_treatments(content, tmp_path)
         assert finding in text
     assert "87.3%" in text and "41.0%" in text  # probability and threshold of the image finding
     assert "if pneumonia: bacterial 71.0%" in text  # a subtype share, shown with its finding, never as one
+    assert "confirmed by clinician" in text  # the finding row carries the clinician's verdict
+    assert "Confirmed Crackles right base match the film." in text and "Rejected Normal BNP, no oedema." in text
     assert "v1.2.0" in text and CXR_WEIGHTS[:16] in text
     assert "Doxycycline 100 mg twice daily, 5 days" in text and "Accepted" in text
     assert "Rejected" in text and "Not decided" in text
