@@ -343,7 +343,7 @@ MINIMUM_INPUTS: dict[str, tuple[list[str], int]] = {
 POPULATIONS: dict[str, dict] = {
     "heart-disease": {"description": "Adults referred for coronary angiography (Cleveland, Budapest, Zurich/Basel; 1980s)",
                       "sexes": ["female", "male"]},
-    "diabetes-pima": {"description": "Women of Pima heritage aged 21 and over (Arizona)", "sexes": ["female"]},
+    "diabetes-pima": {"description": "Women of Pima heritage (Arizona)", "sexes": ["female"]},
     "ckd": {"description": "Patients of one hospital in India (2015), sex not recorded", "sexes": None},
 }
 

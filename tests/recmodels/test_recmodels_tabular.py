@@ -80,13 +80,13 @@ def test_record_lacking_cholesterol_names_it_missing(service):
     ])
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
     assert prediction.patient_id == "p1"
-    assert any("[chol]" in m and "cholesterol" in m.lower() for m in prediction.missing_inputs)
-    assert not any("[trestbps]" in m for m in prediction.missing_inputs)
+    assert "Serum total cholesterol" in prediction.missing_inputs
+    assert "Resting systolic blood pressure" not in prediction.missing_inputs
     assert prediction.extra["inputs"]["chol"] is None
     assert prediction.extra["inputs"]["fbs"] == 0.0  # 6.1 mmol/L = 110 mg/dL, not > 120
     explanation = run_job(service.explain("heart-disease", RecordInput(records, "p1"), "ig"))
     assert explanation.values[explanation.labels.index("chol")] == 0.0
-    assert "Serum total cholesterol [chol]" in explanation.extra["missing_inputs"]
+    assert "Serum total cholesterol" in explanation.extra["missing_inputs"]
 
 
 def test_record_values_are_converted_to_model_units(service):
@@ -116,7 +116,10 @@ def test_gate_refuses_a_record_with_too_few_inputs(service):
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
     assert prediction.refused
     assert prediction.to_dict()["outputs"] == {}
-    assert "2 of 13" in prediction.gate.reason
+    assert "missing Maximum heart rate achieved (exercise test), which it always needs" in prediction.gate.reason
+    records = _patient([{"code": "55425-3", "value": 140.0, "unit": "/min"}])  # required ones known, too few in all
+    prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
+    assert prediction.refused and prediction.gate.reason.startswith("inputs missing 10 > limit 7: 6 of 13 inputs are needed, 3 are known")
 
 
 def test_typed_in_values_are_checked(service):
@@ -128,4 +131,4 @@ def test_typed_in_values_are_checked(service):
         run_job(service.predict("diabetes-pima", {"cholesterol": 200}))
     prediction = run_job(service.predict("heart-disease", {"age": 63, "sex": 1, "cp": "asymptomatic", "trestbps": 145, "chol": 233}))
     assert prediction.extra["inputs"]["cp"] == 4.0
-    assert any("[thal]" in m for m in prediction.missing_inputs)
+    assert "Thallium stress test" in prediction.missing_inputs
