@@ -22,6 +22,7 @@ from medassist.inference.prediction import Explanation, Prediction
 from medassist.inference.result_text import finding_lines, gate_text, refusal_text, result_sentence, share_lines
 from medassist.inference.tabular_task import attributions_withheld
 from medassist.records import summary
+from medassist.records.film_match import film_mismatch
 from medassist.session import Session
 from medassist.settings import Settings
 
@@ -89,6 +90,7 @@ class ImagePanel:
     findings: list[str]
     overlays: list[Explanation] = field(default_factory=list)
     omitted_reason: str | None = None
+    mismatch: str | None = None  # why the image cannot be of this patient (film_mismatch)
 
 
 @dataclass
@@ -364,6 +366,7 @@ def collect_report(
                 frame=min(frame, image.n_frames - 1),
                 findings=[f"{title(p)} {p.version}: {_result_summary(p)}" for p in linked] or ["not analysed by a model"],
                 overlays=[e for p in linked if not p.refused for e in p.explanations if e.kind == "image_map"],
+                mismatch=film_mismatch(image.metadata, session.records, patient_id),
             )
         )
 

@@ -144,6 +144,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
         labels[panel.label] = f"Image {index}"
         out.images.append(replace(
             panel, label=f"Image {index}", findings=[tool.scrub(f) for f in panel.findings],
+            mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None,
             omitted_reason="left out: the file says demographics are burned into the pixels" if _burned_in(panel) else None,
         ))
 

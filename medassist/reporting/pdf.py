@@ -211,7 +211,7 @@ def _image_block(panel: ImagePanel, shots: list[tuple[bytes, int, int]], number:
         facts.append(f"frame {panel.frame + 1} of {image.n_frames}")
     heading = _p(f"Image {number}: {panel.label}  ({', '.join(facts)})" if panel.label != f"Image {number}"
                  else f"{panel.label}  ({', '.join(facts)})", "h3")
-    findings = [_p(f, "small") for f in panel.findings]
+    findings = ([_p(panel.mismatch, "refused")] if panel.mismatch else []) + [_p(f, "small") for f in panel.findings]
     if panel.omitted_reason is not None:
         return [heading, _p(f"Picture {panel.omitted_reason}.", "small"), *findings]
     col = (WIDTH - 6 * mm) / 2
