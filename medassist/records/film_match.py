@@ -68,4 +68,4 @@ def film_mismatch(metadata: dict[str, Any], records: PatientRecords, patient_id:
 
 
 def _years(age: float) -> str:
-    return f"{age:.0f} years" if age >= 2 else f"{age * 12:.0f} months"
+    return f"{int(age)} years" if age >= 2 else f"{int(age * 12)} months"
