@@ -270,6 +270,7 @@ class DiagnosisTab(Tab):
         while self.results_layout.count() > 1:
             item = self.results_layout.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # gone from view now, deleted when control returns to the event loop
                 item.widget().deleteLater()
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
