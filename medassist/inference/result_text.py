@@ -7,6 +7,8 @@ Conventions:
   (a calibrated model is not that sure, and "100.0%" reads as certainty);
 * a gate verdict reads "inside / outside the data the model knows", and every gate is worded so
   that a number at or below its limit is inside; numbers carry the decimals that decide;
+* record-model attributions are shown only when the answer differs from the training-average
+  patient's by at least ``MEANINGFUL_CHANGE`` (5 points);
 * a finding is an output with an operating threshold; an output without one that is a subtype of
   a finding ("bacterial pneumonia" of "pneumonia") is shown as its share of that finding
   ("if pneumonia: bacterial 66%"), never as a finding of its own.
@@ -18,7 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from medassist.inference.prediction import GateVerdict, Prediction
+    from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+
+# Record-model attributions are shown only when the answer moved at least this far (probability)
+# from the training-average patient's: below it the bars split a difference that is not there.
+MEANINGFUL_CHANGE = 0.05
 
 INSIDE = "Inside the data the model knows"
 OUTSIDE = "Outside the data the model knows"
@@ -124,3 +130,18 @@ def result_sentence(prediction: Prediction) -> str:
     text += f". Suggested: {', '.join(positive)}" if positive else ". None at the operating threshold"
     shares = share_lines(prediction)
     return text + (f" ({'; '.join(shares)})" if shares else "") + "."
+
+
+def attributions_withheld(explanation: Explanation) -> str | None:
+    """Why a record model's attributions are not shown, or None when they are: the answer must
+    differ from the training-average patient's by at least :data:`MEANINGFUL_CHANGE`."""
+    faith = explanation.faithfulness or {}
+    probability, baseline = faith.get("probability"), faith.get("baseline_probability")
+    if probability is None or baseline is None:
+        return None
+    if abs(probability - baseline) >= MEANINGFUL_CHANGE:
+        return None
+    return (f"This answer ({percent(probability)}) is within {MEANINGFUL_CHANGE * 100:.0f} points of the model's answer "
+            f"for a training-average patient ({percent(baseline)}): no input moved it meaningfully, so no "
+            "attributions are shown.")
+

@@ -28,13 +28,9 @@ from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import FeatureSpec, column_owner, encode_rows, is_missing
-from medassist.inference.result_text import clinical_label, compared, percent
+from medassist.inference.result_text import clinical_label, compared
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
-
-# Attributions are shown only when the answer moved at least this far (probability points) from
-# the training-average patient's: below it the bars split a difference that is not there.
-MEANINGFUL_CHANGE = 0.05
 
 _YES = {"yes": 1.0, "true": 1.0, "y": 1.0, "1": 1.0, "no": 0.0, "false": 0.0, "n": 0.0, "0": 0.0}
 METHODS = {"integrated_gradients": "integrated_gradients", "ig": "integrated_gradients"}
@@ -238,20 +234,6 @@ class TabularTask:
                 "units_of_values": "change in probability",
             },
         )
-
-
-def attributions_withheld(explanation: Explanation) -> str | None:
-    """Why a record model's attributions are not shown, or None when they are: the answer must
-    differ from the training-average patient's by at least :data:`MEANINGFUL_CHANGE`."""
-    faith = explanation.faithfulness or {}
-    probability, baseline = faith.get("probability"), faith.get("baseline_probability")
-    if probability is None or baseline is None:
-        return None
-    if abs(probability - baseline) >= MEANINGFUL_CHANGE:
-        return None
-    return (f"This answer ({percent(probability)}) is within {MEANINGFUL_CHANGE * 100:.0f} points of the model's answer "
-            f"for a training-average patient ({percent(baseline)}): no input moved it meaningfully, so no "
-            "attributions are shown.")
 
 
 register_task("tabular-classification", TabularTask())

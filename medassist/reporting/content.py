@@ -19,8 +19,7 @@ from medassist.errors import ModelError
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.inference.prediction import Explanation, Prediction
-from medassist.inference.result_text import finding_lines, gate_text, refusal_text, result_sentence, share_lines
-from medassist.inference.tabular_task import attributions_withheld
+from medassist.inference.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
 from medassist.records import summary
 from medassist.records.film_match import film_mismatch
 from medassist.session import Session

@@ -15,8 +15,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.inference.prediction import Explanation, Prediction
-from medassist.inference.result_text import percent, refusal_text
-from medassist.inference.tabular_task import attributions_withheld
+from medassist.inference.result_text import attributions_withheld, percent, refusal_text
 
 RAISES = QColor(205, 45, 45)
 LOWERS = QColor(45, 105, 215)
