@@ -28,7 +28,7 @@ from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import FeatureSpec, column_owner, encode_rows, is_missing
-from medassist.inference.result_text import clinical_label, compared
+from medassist.inference.result_text import clinical_label, compared, gate_text
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
 
@@ -206,8 +206,11 @@ class TabularTask:
         if target not in (None, label):
             raise InputError(f"{loaded.card.name} has one output, '{label}', not '{target}'")
         yield Progress(0.2, "Reading the inputs")
-        values, _ = gather_features(loaded, source)
+        values, origin = gather_features(loaded, source)
         specs, columns, missing = _encode(loaded, values)
+        gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
+        if not gate.accepted:  # no answer, so nothing to attribute
+            raise InputError(f"{loaded.card.name}: no answer to explain. {gate_text(gate)}")
         yield Progress(0.5, "Integrated Gradients")
         with loaded.lock:
             result = integrated_gradients(loaded.module, columns, missing, column_owner(specs))

@@ -76,3 +76,10 @@ def test_ckd_without_urinalysis_is_refused_with_the_missing_inputs_named(service
 def test_demo_heart_patient_gets_an_answer_from_the_record(service, demo):
     prediction = run_job(service.predict("heart-disease", RecordInput(demo.records, "DEMO-06")))
     assert not prediction.refused and 0.0 <= prediction.outputs["heart_disease"] <= 1.0
+
+
+def test_a_refused_input_has_no_attributions_either(service):
+    from medassist.errors import InputError
+
+    with pytest.raises(InputError, match="no answer to explain. Outside the data the model knows: missing Maximum heart rate"):
+        run_job(service.explain("heart-disease", {"age": 58, "sex": 1, "trestbps": 130, "chol": 188}, "integrated_gradients"))
