@@ -652,8 +652,8 @@ def _osteoarthritis_elderly(w: _CohortWriter) -> None:
     # Born on the birth date in the header of the NEMA RG1 chest film, her archived 2004 radiograph.
     w.patient(pid, "Agnes", "Specimen-Smith", "female", 86.8, height_cm=155, born="1940-03-05",
               scenario="An 86-year-old with knee osteoarthritis, aspirin allergy and iron-deficiency anaemia "
-                       "(NSAIDs to avoid; age-related dosing); her archived pre-operative chest radiograph from "
-                       "2004 was reported clear.")
+                       "(NSAIDs to avoid; age-related dosing); an archived chest radiograph of hers from 2004 is "
+                       "attached, its report not on file.")
     w.allergy(pid, "293586001", "Allergy to aspirin", "medication", "Bronchospasm", "severe", 9000)
     oa = ("239873007", "Osteoarthritis of knee")
     anaemia = ("87522002", "Iron deficiency anemia")
@@ -673,8 +673,8 @@ def _osteoarthritis_elderly(w: _CohortWriter) -> None:
     w.note(pid, 8, "General practice review",
            "86-year-old woman with painful knees, walking with a stick; paracetamol helps partly. Aspirin "
            "causes bronchospasm, so NSAIDs are avoided. Iron-deficiency anaemia responding to oral iron; "
-           "gastroscopy normal. Lives alone, independent. Archived pre-operative chest radiograph from "
-           "26 August 2004 (attached), taken before her hip replacement: reported clear, no consolidation.")
+           "gastroscopy normal. Lives alone, independent. Archived chest radiograph from 26 August 2004 "
+           "(attached) for comparison; its report is not on file. No cough, breathlessness or fever.")
     w.attach_images(pid, 8, "RG1_UNCR.dcm")
 
 

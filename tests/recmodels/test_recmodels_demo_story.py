@@ -1,10 +1,10 @@
 """The demo tells one true story: each patient's images, notes and model outputs agree.
 
 Checked by computing, so the test re-checks itself when a bundled model changes (a new chest X-ray
-model, new demo images): every attached image can be of its patient (``film_mismatch``); every chest
-film the notes describe as clear is scored below the CXR model's operating threshold, and one they
-describe as showing pneumonia at or above it; a note that claims a radiographic pneumonia has such a
-film; a note that says "(attached)" has an image attached.
+model, new demo images): every attached image can be of its patient (``film_mismatch``); a chest
+film of a patient without pneumonia in the story, or one the notes call clear, is scored below the
+CXR model's operating threshold, and one the notes say shows pneumonia at or above it; a note that
+claims a radiographic pneumonia has such a film; a note that says "(attached)" has an image attached.
 """
 
 from __future__ import annotations
@@ -90,8 +90,11 @@ def test_a_note_saying_attached_has_an_image(demo):
 def test_chest_films_agree_with_what_the_notes_say_about_them(demo, scored_films):
     assert scored_films, "the demo should show the chest X-ray model on at least one film"
     for pid, films in scored_films.items():
-        claims = film_claims(_notes(demo, pid))
-        assert claims, f"{pid}: a chest film is attached but no note describes it"
+        notes = _notes(demo, pid)
+        assert re.search(r"chest radiograph[^.]*\(attached\)", notes), f"{pid}: a chest film is attached but no note mentions it"
+        claims = film_claims(notes)
+        if "pneumonia" not in notes.lower():  # no pneumonia in the story: the model must not find one either
+            claims.add("clear")
         for name, probability, threshold, refused in films:
             assert not refused, (pid, name)
             if "clear" in claims:
