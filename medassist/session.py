@@ -6,6 +6,7 @@ and tests use it directly. Switching patient emits ``patient_changed`` and every
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,6 +30,18 @@ class TreatmentDecision:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class FindingReview:
+    """The clinician's verdict on one model finding, with a note; confirmed findings feed the
+    treatment recommendations, and the report lists both kinds."""
+
+    finding: str
+    status: str  # confirmed | rejected
+    note: str = ""
+    model: str = ""
+    reviewed: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+
 class Session:
     """Shared state of one working session, observed by every tab."""
 
@@ -42,6 +55,7 @@ class Session:
         self.decisions: dict[str, dict[str, TreatmentDecision]] = {}
         self.clinician_notes: dict[str, str] = {}
         self.confirmed_findings: dict[str, list[str]] = {}
+        self.finding_reviews: dict[str, dict[str, FindingReview]] = {}
         self.clinician_name: str = ""
         self._lock = threading.RLock()
 
@@ -94,10 +108,14 @@ class Session:
 
     # model results ---------------------------------------------------------
     def add_prediction(self, prediction: Prediction) -> None:
+        """Add a result; it replaces an earlier one of the same model on the same input (the audit
+        log keeps every run), so re-running never piles up copies."""
         key = prediction.patient_id or self.patient_key
         prediction.patient_id = key or None
         with self._lock:
-            self.predictions.setdefault(key, []).append(prediction)
+            items = self.predictions.setdefault(key, [])
+            items[:] = [p for p in items if (p.model, p.input_sha256) != (prediction.model, prediction.input_sha256)]
+            items.append(prediction)
         self.prediction_added.emit(prediction)
 
     def add_explanation(self, prediction: Prediction, explanation: Explanation) -> None:
@@ -141,10 +159,23 @@ class Session:
         self.clinician_notes[key] = text
         self.notes_changed.emit(key)
 
-    def confirm_finding(self, finding: str, patient_id: str | None = None) -> None:
-        """A model finding the clinician confirmed; treatment recommendations use it."""
+    def review_finding(self, review: FindingReview, patient_id: str | None = None) -> None:
+        """The clinician confirms or rejects a model finding (with a note); a confirmed finding is
+        what treatment recommendations use. Emits ``decisions_changed``."""
+        if review.status not in ("confirmed", "rejected"):
+            raise ValueError(f"a finding is confirmed or rejected, not {review.status!r}")
         key = patient_id or self.patient_key
-        findings = self.confirmed_findings.setdefault(key, [])
-        if finding not in findings:
-            findings.append(finding)
+        with self._lock:
+            self.finding_reviews.setdefault(key, {})[review.finding] = review
+            confirmed = [f for f in self.confirmed_findings.get(key, []) if f != review.finding]
+            if review.status == "confirmed":
+                confirmed.append(review.finding)
+            self.confirmed_findings[key] = confirmed
         self.decisions_changed.emit(key)
+
+    def confirm_finding(self, finding: str, patient_id: str | None = None) -> None:
+        """A model finding the clinician confirmed, without a note."""
+        self.review_finding(FindingReview(finding, "confirmed"), patient_id)
+
+    def current_finding_reviews(self) -> dict[str, FindingReview]:
+        return dict(self.finding_reviews.get(self.patient_key, {}))

@@ -126,9 +126,8 @@ def _emit(row: dict[str, Any], as_json: bool, sinks: list[TextIO]) -> None:
 def _human(row: dict[str, Any]) -> str:
     if "error" in row:
         return f"{row['file']}: ERROR {row['error']}"
-    gate = row.get("gate")
-    if gate and not gate["accepted"]:
-        return f"{row['file']}: REFUSED by input gate (score {gate['score']:.3f} > {gate['threshold']:.3f}): {gate['reason']}"
+    if row.get("refusal"):
+        return f"{row['file']}: {row['refusal']}"
     outputs = ", ".join(f"{k}={v:.3f}" for k, v in row["outputs"].items())
     positive = ", ".join(row["positive"]) or "none"
     missing = f"; missing inputs: {', '.join(row['missing_inputs'])}" if row.get("missing_inputs") else ""

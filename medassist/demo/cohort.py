@@ -81,8 +81,12 @@ class _CohortWriter:
 
     # tables ---------------------------------------------------------------------------------
     def patient(self, pid: str, given: str, family: str, sex: str, age_years: float, scenario: str,
-                height_cm: float | None = None, pregnant: bool = False) -> None:
+                height_cm: float | None = None, pregnant: bool = False, born: str | None = None) -> None:
+        """``born`` fixes the birth date (to match the header of a film attached to the patient);
+        otherwise it is drawn about ``age_years`` before today."""
         birth = self.today - pd.Timedelta(days=round(age_years * 365.25) + self.rng.randrange(0, 60))
+        if born is not None:
+            birth = pd.Timestamp(born)
         self.rows["patients"].append({
             "patient_id": pid, "given_name": given, "family_name": family, "birth_date": birth,
             "sex": sex, "city": "Exampleton", "country": "Demo (synthetic)", "pregnant": pregnant, "source": SOURCE,
@@ -208,9 +212,9 @@ PENICILLIN_ALLERGY = ("91936005", "Allergy to penicillin")
 def _adult_pneumonia(w: _CohortWriter) -> None:
     pid = "DEMO-01"
     w.patient(pid, "Arthur", "Sample", "male", 58.4, height_cm=178,
-              scenario="Community-acquired pneumonia in a penicillin-allergic adult on amlodipine: fever, raised "
-                       "CRP/WBC, right basal crackles, chest radiograph attached. Antibiotic choice must avoid "
-                       "penicillins and respect the amlodipine interaction.")
+              scenario="Community-acquired pneumonia in a penicillin-allergic adult on amlodipine, diagnosed "
+                       "clinically: fever, raised CRP/WBC, right basal crackles; chest radiograph requested, not yet "
+                       "available. Antibiotic choice must avoid penicillins and respect the amlodipine interaction.")
     w.allergy(pid, *PENICILLIN_ALLERGY, "medication", "Urticaria (hives) after amoxicillin", "moderate", 4000)
     w.condition(pid, *HYPERTENSION, 2200)
     w.medication(pid, "17767", "Amlodipine 5 MG Oral Tablet, once daily", 2150, HYPERTENSION)
@@ -229,16 +233,16 @@ def _adult_pneumonia(w: _CohortWriter) -> None:
            "58-year-old man with 4 days of productive cough with rusty sputum, fever and rigors, and right-sided "
            "pleuritic chest pain. On examination: febrile, tachycardic, RR 24, SpO2 93% on air. Coarse crackles "
            "and bronchial breathing at the right base, dull to percussion. Alert and oriented. "
-           "Impression: community-acquired pneumonia, right lower lobe. PENICILLIN ALLERGY (urticaria). "
-           "Takes amlodipine for hypertension. Plan: chest radiograph, blood cultures, oral antibiotic choice "
-           "avoiding beta-lactams, review in 48 hours.")
-    w.attach_images(pid, 0, "RG1_UNCR.dcm")
+           "Impression: community-acquired pneumonia, clinically right lower lobe. PENICILLIN ALLERGY (urticaria). "
+           "Takes amlodipine for hypertension. Plan: chest radiograph (requested, not yet done), blood cultures, "
+           "oral antibiotic choice avoiding beta-lactams, review in 48 hours.")
 
 
 def _child_pneumonia(w: _CohortWriter) -> None:
     pid = "DEMO-02"
     w.patient(pid, "Mia", "Example", "female", 4.1, height_cm=103,
-              scenario="A 4-year-old with pneumonia: weight-based paediatric dosing, high fever and raised CRP.")
+              scenario="A 4-year-old with pneumonia diagnosed clinically (chest radiograph requested): weight-based "
+                       "paediatric dosing, high fever and raised CRP.")
     well = w.encounter(pid, 200, "wellness", *CHECK_UP)
     w.visit(pid, well, body_temperature=(36.6, 37.0), heart_rate=(95, 105), respiratory_rate=(22, 26),
             oxygen_saturation=(98, 99), body_weight=(15.4, 15.8))
@@ -252,9 +256,8 @@ def _child_pneumonia(w: _CohortWriter) -> None:
     w.note(pid, 0, "Paediatric emergency note",
            "4-year-old girl, 3 days of fever to 39.5 C, cough and fast breathing; eating less, passing urine. "
            "Mild subcostal recession, crackles left base, no wheeze. Weight 16.4 kg today. No known drug allergies. "
-           "Immunisations up to date. Impression: community-acquired pneumonia. Plan: chest radiograph, "
-           "weight-based oral antibiotic, safety-net advice to parents.")
-    w.attach_images(pid, 0, "RG1_J2KI.dcm")
+           "Immunisations up to date. Impression: community-acquired pneumonia (clinical). Plan: chest radiograph "
+           "(requested), weight-based oral antibiotic, safety-net advice to parents.")
 
 
 def _atrial_fibrillation_warfarin(w: _CohortWriter) -> None:
@@ -396,7 +399,7 @@ def _copd(w: _CohortWriter) -> None:
     pid = "DEMO-08"
     w.patient(pid, "Gloria", "Fictive", "female", 67.8, height_cm=158,
               scenario="COPD exacerbation in a former smoker: low SpO2, raised respiratory rate, inhaler "
-                       "therapy and a thoracic CT slice.")
+                       "therapy.")
     w.condition(pid, *COPD, 2900)
     w.medication(pid, "69120", "Tiotropium 18 MCG inhalation capsule, once daily", 2800, COPD)
     w.medication(pid, "435", "Salbutamol (albuterol) 100 MCG/ACTUAT metered dose inhaler, as needed", 2800, COPD)
@@ -414,7 +417,6 @@ def _copd(w: _CohortWriter) -> None:
            "Three days of increased breathlessness and sputum volume, now green. Widespread expiratory wheeze, no "
            "focal crackles. SpO2 89% on air; target 88-92%. Impression: infective exacerbation of COPD. Plan: "
            "nebulised bronchodilators, oral prednisolone, antibiotic if sputum purulent.")
-    w.attach_images(pid, 0, "CT_small.dcm")
 
 
 def _asthma(w: _CohortWriter) -> None:
@@ -437,7 +439,7 @@ def _asthma(w: _CohortWriter) -> None:
 def _healthy_adult(w: _CohortWriter) -> None:
     pid = "DEMO-10"
     w.patient(pid, "Nora", "Normal", "female", 34.2, height_cm=167,
-              scenario="A healthy adult with normal vitals, normal labs and a normal chest radiograph "
+              scenario="A healthy adult with normal vitals and normal labs "
                        "(a reference case: models should not raise alarms).")
     for days_ago in (400, 10):
         check = w.encounter(pid, days_ago, "wellness", *CHECK_UP)
@@ -447,9 +449,7 @@ def _healthy_adult(w: _CohortWriter) -> None:
                 creatinine=(0.7, 0.85), egfr=(95, 110), hemoglobin=(13.2, 14.0), wbc=(5.5, 7.5), crp=(0.5, 2.0))
     w.note(pid, 10, "Pre-employment health check",
            "34-year-old woman, well, no symptoms. No regular medicines, no known allergies, non-smoker, "
-           "exercises three times a week. Examination normal; heart sounds normal, chest clear. Chest radiograph "
-           "required by employer (attached): reported normal, no active lung disease.")
-    w.attach_images(pid, 10, "RG1_J2KR.dcm")
+           "exercises three times a week. Examination normal; heart sounds normal, chest clear.")
 
 
 def _pregnancy(w: _CohortWriter) -> None:
@@ -507,8 +507,10 @@ def _stroke(w: _CohortWriter) -> None:
 
 def _shoulder_pain(w: _CohortWriter) -> None:
     pid = "DEMO-13"
-    w.patient(pid, "Marcus", "Imaginary", "male", 45.9, height_cm=183,
-              scenario="Shoulder pain on an NSAID with a sulfonamide allergy; MR of the shoulder attached.")
+    # Born on the birth date in the header of the NEMA MR2 shoulder study, his MR from 2004.
+    w.patient(pid, "Marcus", "Imaginary", "male", 76.9, height_cm=183, born="1950-01-12",
+              scenario="Recurrent shoulder pain in an older man on an NSAID with a sulfonamide allergy; his "
+                       "previous shoulder MR (2004) is attached for comparison.")
     w.allergy(pid, "91939003", "Allergy to sulfonamide", "medication", "Maculopapular rash", "mild", 5000)
     pain = ("45326000", "Shoulder pain")
     clinic = w.encounter(pid, 5, "ambulatory", *SYMPTOM_VISIT, reason=pain)
@@ -517,9 +519,10 @@ def _shoulder_pain(w: _CohortWriter) -> None:
     w.visit(pid, clinic, systolic_bp=(122, 130), diastolic_bp=(76, 82), heart_rate=(66, 74), body_weight=(86, 88))
     w.observation(pid, clinic, "72514-3", "Pain severity - 0-10 verbal numeric rating", 6.0, "{score}", "survey")
     w.note(pid, 5, "Musculoskeletal clinic",
-           "45-year-old right-handed man, 2 months of right shoulder pain after lifting; pain on overhead "
-           "movements and at night. Painful arc 70-120 degrees, weak external rotation. MR shoulder (attached). "
-           "Impression: rotator cuff tendinopathy. Plan: physiotherapy, limit NSAID course.")
+           "76-year-old right-handed man, 2 months of right shoulder pain after lifting; pain on overhead "
+           "movements and at night. Painful arc 70-120 degrees, weak external rotation. Previous MR of the "
+           "shoulder from August 2004 (attached) for comparison. Impression: rotator cuff tendinopathy. Plan: "
+           "physiotherapy, limit the NSAID course (age 76: kidney function and stomach).")
     w.attach_images(pid, 5, "MR2_UNCR.dcm")
 
 
@@ -527,7 +530,7 @@ def _teen_tibia(w: _CohortWriter) -> None:
     pid = "DEMO-14"
     w.patient(pid, "Ruby", "Lorem", "female", 15.3, height_cm=161,
               scenario="A teenager with an ankle injury and an incidental benign-looking tibial lesion on the "
-                       "radiograph (attached).")
+                       "radiograph (report in the note; the film is not in the demo).")
     sprain = ("44465007", "Sprain of ankle")
     visit = w.encounter(pid, 9, "emergency", *EMERGENCY, reason=sprain, hours=2)
     w.condition(pid, *sprain, 9, encounter=visit)
@@ -536,17 +539,16 @@ def _teen_tibia(w: _CohortWriter) -> None:
             body_temperature=(36.5, 36.9), body_weight=(51, 53))
     w.note(pid, 9, "Emergency department note",
            "15-year-old girl, inverted right ankle playing basketball. Tender over the anterior talofibular "
-           "ligament, able to bear weight. Radiograph (attached): no fracture; incidental well-defined eccentric "
+           "ligament, able to bear weight. Radiograph (reported by radiology): no fracture; incidental well-defined eccentric "
            "lucent lesion in the distal tibial metaphysis with a sclerotic rim, typical of a non-ossifying "
            "fibroma. Plan: rest, ice, compression; no follow-up needed for the lesion unless symptomatic.")
-    w.attach_images(pid, 9, "RG3_UNCR.dcm")
 
 
 def _migraine(w: _CohortWriter) -> None:
     pid = "DEMO-15"
     w.patient(pid, "Clara", "Ipsum", "female", 38.1, height_cm=169,
               scenario="Migraine treated with a triptan (an SSRI or another serotonergic drug would be flagged); "
-                       "normal head MR attached.")
+                       "head MR reported normal.")
     migraine = ("37796009", "Migraine")
     w.condition(pid, *migraine, 4000)
     w.medication(pid, "37418", "Sumatriptan 50 MG Oral Tablet, at migraine onset", 3900, migraine)
@@ -555,9 +557,8 @@ def _migraine(w: _CohortWriter) -> None:
     w.visit(pid, clinic, systolic_bp=(112, 120), diastolic_bp=(70, 76), heart_rate=(58, 66), body_weight=(64, 66))
     w.note(pid, 30, "Neurology clinic",
            "38-year-old woman with migraine without aura, 3-4 attacks a month, fewer since starting propranolol. "
-           "Neurological examination normal. MR head (attached) normal. Headache diary reviewed; combined hormonal "
+           "Neurological examination normal. MR head (reported last year) normal. Headache diary reviewed; combined hormonal "
            "contraception to be avoided if aura develops.")
-    w.attach_images(pid, 30, "emri_small.dcm")
 
 
 def _hypothyroid_depression(w: _CohortWriter) -> None:
@@ -648,9 +649,11 @@ def _reactive_lymph_node(w: _CohortWriter) -> None:
 
 def _osteoarthritis_elderly(w: _CohortWriter) -> None:
     pid = "DEMO-20"
-    w.patient(pid, "Agnes", "Specimen-Smith", "female", 81.2, height_cm=155,
-              scenario="An 81-year-old with knee osteoarthritis, aspirin allergy and iron-deficiency anaemia "
-                       "(NSAIDs to avoid; age-related dosing).")
+    # Born on the birth date in the header of the NEMA RG1 chest film, her archived 2004 radiograph.
+    w.patient(pid, "Agnes", "Specimen-Smith", "female", 86.8, height_cm=155, born="1940-03-05",
+              scenario="An 86-year-old with knee osteoarthritis, aspirin allergy and iron-deficiency anaemia "
+                       "(NSAIDs to avoid; age-related dosing); an archived chest radiograph of hers from 2004 is "
+                       "attached, its report not on file.")
     w.allergy(pid, "293586001", "Allergy to aspirin", "medication", "Bronchospasm", "severe", 9000)
     oa = ("239873007", "Osteoarthritis of knee")
     anaemia = ("87522002", "Iron deficiency anemia")
@@ -668,9 +671,11 @@ def _osteoarthritis_elderly(w: _CohortWriter) -> None:
         w.observation(pid, clinic, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma",
                       w.draw((8, 14) if days_ago > 50 else (28, 40), 0), "ng/mL", "laboratory")
     w.note(pid, 8, "General practice review",
-           "81-year-old woman with painful knees, walking with a stick; paracetamol helps partly. Aspirin "
+           "86-year-old woman with painful knees, walking with a stick; paracetamol helps partly. Aspirin "
            "causes bronchospasm, so NSAIDs are avoided. Iron-deficiency anaemia responding to oral iron; "
-           "gastroscopy normal. Lives alone, independent.")
+           "gastroscopy normal. Lives alone, independent. Archived chest radiograph from 26 August 2004 "
+           "(attached) for comparison; its report is not on file. No cough, breathlessness or fever.")
+    w.attach_images(pid, 8, "RG1_UNCR.dcm")
 
 
 _STORIES = (

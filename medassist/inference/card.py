@@ -94,6 +94,20 @@ class Population(BaseModel):
         return True
 
 
+class MinimumInputs(BaseModel):
+    """The least a record model needs to answer: these inputs, and at least ``min_known`` in all.
+
+    Below it the network's answer is mostly its training cohort's baseline, so the model refuses
+    and names what is missing (one rule for every record model, see ``tabular_task.record_gate``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    required: list[str] = Field(default_factory=list, description="feature names that must be known")
+    min_known: int = Field(ge=1, description="known inputs needed, counting the required ones")
+    basis: str = Field(description="the measurement the minimum rests on")
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
@@ -120,6 +134,7 @@ class ModelCard(BaseModel):
     training_script: str | None = None
     validated_populations: list[Population] = Field(default_factory=list)
     outside_population: Literal["refuse", "notice"] = "notice"
+    minimum_inputs: MinimumInputs | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("limitations")
@@ -152,6 +167,10 @@ def read_card(folder: str | Path) -> ModelCard:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "card"
         raise ModelError(f"invalid model card: {where}: {first['msg']} ({exc.error_count()} problem(s))", path) from exc
+    if card.task == "tabular-classification" and (
+            card.minimum_inputs is None or not card.validated_populations or card.outside_population != "refuse"):
+        raise ModelError("a record model's card must declare minimum_inputs and validated_populations, "
+                         "with outside_population 'refuse'", path)
     if card.weights.format == "state_dict" and card.architecture is None:
         raise ModelError("state_dict weights need an 'architecture' naming a MedAssist network", path)
     return card

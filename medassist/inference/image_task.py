@@ -30,6 +30,7 @@ from medassist.inference.applicability import image_applies
 from medassist.inference.card import ModelCard
 from medassist.inference.inputs import ImageInput
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.inference.result_text import compared
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
@@ -64,13 +65,11 @@ class ImageGate:
 
     def verdict(self, score: float) -> GateVerdict:
         accepted = bool(score <= self.threshold)
+        distance = compared("distance from the training images", score, self.threshold)
         if accepted:
-            reason = f"looks like a {self.description} (distance {score:.1f} <= {self.threshold:.1f})"
+            reason = f"looks like a {self.description} ({distance})"
         else:
-            reason = (
-                f"does not look like a {self.description} (distance {score:.1f} > {self.threshold:.1f}); "
-                "the model is not made for this image and shows no findings"
-            )
+            reason = f"does not look like a {self.description} ({distance}); the model shows no findings for it"
         return GateVerdict(score=float(score), threshold=float(self.threshold), accepted=accepted, reason=reason)
 
 

@@ -96,6 +96,8 @@ class Prediction:
         return self.gate is not None and not self.gate.accepted
 
     def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
+        from medassist.inference.result_text import refusal_text
+
         return {
             "file": self.source,
             "model": self.model,
@@ -109,6 +111,7 @@ class Prediction:
             "thresholds": self.thresholds,
             "positive": [] if self.refused else self.positive,
             "gate": self.gate.to_dict() if self.gate else None,
+            "refusal": refusal_text(self),
             "missing_inputs": self.missing_inputs,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "created": self.created,

@@ -3,9 +3,10 @@
 Accepted inputs: :class:`RecordInput` (features found by code in the record, see
 :mod:`medassist.records.features`) or a plain ``dict`` of feature name -> value (the CLI's
 ``--features`` and tests). Every input the model needs but did not get is named in
-``Prediction.missing_inputs``; with fewer known inputs than the card's ``min_inputs_present``, or
-any of its ``required_inputs`` missing, the gate refuses the prediction instead of showing a
-number built mostly on averages.
+``Prediction.missing_inputs``. One rule for every record model (:func:`record_gate`): it answers
+only for a patient inside one of the card's ``validated_populations`` and with the card's
+``minimum_inputs`` known; otherwise it refuses and says what is missing or why the patient is
+outside, instead of showing a number built mostly on averages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from medassist.errors import InputError
+from medassist.inference.card import ModelCard
 from medassist.explain.tabular import integrated_gradients
 from medassist.hashing import sha256_bytes
 from medassist.inference.inputs import RecordInput
@@ -26,7 +28,9 @@ from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import FeatureSpec, column_owner, encode_rows, is_missing
+from medassist.inference.result_text import clinical_label, compared, gate_text
 from medassist.records.features import features_from_record
+from medassist.records.summary import age_years
 
 _YES = {"yes": 1.0, "true": 1.0, "y": 1.0, "1": 1.0, "no": 0.0, "false": 0.0, "n": 0.0, "0": 0.0}
 METHODS = {"integrated_gradients": "integrated_gradients", "ig": "integrated_gradients"}
@@ -37,8 +41,14 @@ def feature_specs(loaded: LoadedModel) -> list[FeatureSpec]:
 
 
 def missing_label(spec: FeatureSpec) -> str:
-    """How a missing input is named to the user: the clinical description with the card's key."""
-    return f"{spec.description} [{spec.name}]"
+    """How a missing input is named to the user: its clinical description."""
+    return spec.description
+
+
+def _sex_word(value: object) -> str | None:
+    word = str(value).strip().lower() if value is not None else ""
+    return {"m": "male", "male": "male", "f": "female", "female": "female", "1": "male", "1.0": "male",
+            "0": "female", "0.0": "female"}.get(word)
 
 
 def _typed_value(spec: FeatureSpec, value: Any, source: str) -> float | None:
@@ -74,20 +84,28 @@ def gather_features(loaded: LoadedModel, source: object) -> tuple[dict[str, floa
         if not source.records.has_patient(source.patient_id):
             raise InputError(f"no patient with ID {source.patient_id} in the loaded records", "records")
         found = features_from_record(source.records, source.patient_id, specs)
+        sex = source.records.patient_row(source.patient_id)["sex"]
         origin = {
             "source": f"record of patient {source.patient_id}",
             "patient_id": source.patient_id,
             "provenance": found.provenance,
             "record_problems": found.problems,
+            "age_years": age_years(source.records, source.patient_id),
+            "sex": _sex_word(sex) if isinstance(sex, str) else None,
         }
         return found.values, origin
     if isinstance(source, dict):
         known = {s.name for s in specs}
-        unknown = sorted(set(source) - known)
+        # "sex" may be typed in for a model without a sex input: it decides the population only.
+        unknown = sorted(set(source) - known - {"sex"})
         if unknown:
             raise InputError(f"unknown input(s) {', '.join(unknown)} for {loaded.card.name}; it reads: {', '.join(s.name for s in specs)}", "features")
         values = {s.name: _typed_value(s, source.get(s.name), "features") for s in specs}
-        return values, {"source": "typed-in values", "provenance": {k: "entered" for k, v in values.items() if v is not None}}
+        if "sex" in source and "sex" not in known and _sex_word(source["sex"]) is None:
+            raise InputError(f"sex must be female or male, got {source['sex']!r}", "features")
+        sex = values.get("sex") if "sex" in known else source.get("sex")
+        return values, {"source": "typed-in values", "provenance": {k: "entered" for k, v in values.items() if v is not None},
+                        "age_years": values.get("age"), "sex": None if sex is None else _sex_word(sex)}
     raise InputError(f"{loaded.card.name} reads a patient's record or feature values, not {type(source).__name__}")
 
 
@@ -95,6 +113,49 @@ def _encode(loaded: LoadedModel, values: dict[str, float | None]) -> tuple[list[
     specs = feature_specs(loaded)
     columns, missing = encode_rows(specs, [values], fill=loaded.module.center.detach().cpu().numpy())
     return specs, columns[0], missing[0]
+
+
+def _population_words(card: ModelCard) -> str:
+    parts = []
+    for population in card.validated_populations:
+        ages = ""
+        if population.age_min_years is not None and population.age_max_years is not None:
+            ages = f", aged {population.age_min_years:g}-{population.age_max_years:g} years"
+        elif population.age_min_years is not None:
+            ages = f", aged {population.age_min_years:g} years or more"
+        parts.append(f"{population.description}{ages}")
+    return "; ".join(parts)
+
+
+def record_gate(card: ModelCard, specs: list[FeatureSpec], missing: np.ndarray, age: float | None, sex: str | None) -> GateVerdict:
+    """The one rule every record model answers by: patient inside a validated population, the card's
+    required inputs known, and at most ``len(specs) - min_known`` inputs missing (inside when at or
+    below the limit, like every gate). The reason names what is missing or why the patient is outside."""
+    rule = card.minimum_inputs
+    assert rule is not None, "read_card guarantees minimum_inputs for record models"
+    missing_count = int(missing.sum())
+    allowed = len(specs) - rule.min_known
+    missing_required = [missing_label(s) for s, flag in zip(specs, missing) if flag and s.name in rule.required]
+    inside = [p.contains(age, sex) for p in card.validated_populations]
+    count = compared("inputs missing", missing_count, allowed)
+    if not any(inside):
+        if None in inside:
+            unknown = " and ".join(w for w, v in (("age", age), ("sex", sex)) if v is None)
+            why = f"the patient's {unknown} is not known"
+        else:
+            who = ", ".join(w for w in (sex, f"{int(age)} years" if age is not None else None) if w)
+            why = f"this patient ({who}) is outside the population it was validated in"
+        reason = f"{why}; validated in: {_population_words(card)}"
+        return GateVerdict(score=float(missing_count), threshold=float(allowed), accepted=False, reason=reason)
+    if missing_required:
+        reason = (f"missing {', '.join(missing_required)}, which it always needs: without "
+                  f"{'them' if len(missing_required) > 1 else 'it'} its answer is mostly its training cohort's baseline")
+        return GateVerdict(score=float(missing_count), threshold=float(allowed), accepted=False, reason=reason)
+    if missing_count > allowed:
+        reason = f"{count}: {rule.min_known} of {len(specs)} inputs are needed, {len(specs) - missing_count} are known"
+        return GateVerdict(score=float(missing_count), threshold=float(allowed), accepted=False, reason=reason)
+    return GateVerdict(score=float(missing_count), threshold=float(allowed), accepted=True,
+                       reason=f"{count}; patient within {_population_words(card)}")
 
 
 class TabularTask:
@@ -107,24 +168,8 @@ class TabularTask:
         with loaded.lock, torch.no_grad():
             probability = float(loaded.module.probability(torch.from_numpy(columns)[None].to(loaded.device),
                                                           torch.from_numpy(missing)[None].to(loaded.device)))
-        present = int(len(specs) - missing.sum())
-        needed = int(loaded.card.extra.get("min_inputs_present", 1))
         missing_inputs = [missing_label(s) for s, flag in zip(specs, missing) if flag]
-        required = set(loaded.card.extra.get("required_inputs", []))
-        missing_required = [missing_label(s) for s, flag in zip(specs, missing) if flag and s.name in required]
-        if missing_required:
-            reason = (f"needs {', '.join(missing_required)}: without them this model's answer is its training "
-                      "cohort's baseline, not an estimate for this patient")
-        elif present < needed:
-            reason = f"only {present} of {len(specs)} inputs are known (at least {needed} needed); enter or record the missing ones"
-        else:
-            reason = f"{present} of {len(specs)} inputs known"
-        gate = GateVerdict(
-            score=present / len(specs),
-            threshold=needed / len(specs),
-            accepted=present >= needed and not missing_required,
-            reason=reason,
-        )
+        gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
         threshold = float(loaded.card.thresholds.get(label, 0.5))
         inputs = {s.name: values[s.name] for s in specs}
         prediction = Prediction(
@@ -148,6 +193,7 @@ class TabularTask:
                 "provenance": origin["provenance"],
                 "record_problems": origin.get("record_problems", []),
                 "positive_class": loaded.card.extra.get("positive_class", label),
+                "output_names": {label: loaded.card.extra.get("positive_class") or clinical_label(label)},
             },
         )
         yield Progress(1.0, "done")
@@ -160,8 +206,11 @@ class TabularTask:
         if target not in (None, label):
             raise InputError(f"{loaded.card.name} has one output, '{label}', not '{target}'")
         yield Progress(0.2, "Reading the inputs")
-        values, _ = gather_features(loaded, source)
+        values, origin = gather_features(loaded, source)
         specs, columns, missing = _encode(loaded, values)
+        gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
+        if not gate.accepted:  # no answer, so nothing to attribute
+            raise InputError(f"{loaded.card.name}: no answer to explain. {gate_text(gate)}")
         yield Progress(0.5, "Integrated Gradients")
         with loaded.lock:
             result = integrated_gradients(loaded.module, columns, missing, column_owner(specs))

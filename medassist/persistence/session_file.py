@@ -37,7 +37,7 @@ from medassist.inference.prediction import Explanation, GateVerdict, Prediction
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write
 from medassist.records.schema import PatientRecords
-from medassist.session import Session, TreatmentDecision
+from medassist.session import FindingReview, Session, TreatmentDecision
 
 SUFFIX = ".medassist"
 FORMAT = "medassist-session"
@@ -255,7 +255,7 @@ def capture(session: Session) -> SessionSnapshot:
         predictions = {key: list(items) for key, items in session.predictions.items() if items}
         images = {key: list(items) for key, items in session.images.items() if items}
         decisions = {key: [vars(d).copy() for d in items.values()] for key, items in session.decisions.items() if items}
-        keys = set(predictions) | set(images) | set(decisions) | set(session.clinician_notes) | set(session.confirmed_findings)
+        keys = set(predictions) | set(images) | set(decisions) | set(session.clinician_notes) | set(session.confirmed_findings) | set(session.finding_reviews)
         if session.current_patient_id:
             keys.add(session.current_patient_id)
         manifest: dict[str, Any] = {
@@ -277,6 +277,7 @@ def capture(session: Session) -> SessionSnapshot:
             "decisions": decisions,
             "clinician_notes": dict(session.clinician_notes),
             "confirmed_findings": {k: list(v) for k, v in session.confirmed_findings.items()},
+            "finding_reviews": {k: [vars(r).copy() for r in v.values()] for k, v in session.finding_reviews.items() if v},
             "models": models_used(predictions),
         }
     return SessionSnapshot(manifest, arrays)
@@ -350,6 +351,7 @@ class RestoredSession:
             session.decisions.clear()
             session.clinician_notes.clear()
             session.confirmed_findings.clear()
+            session.finding_reviews.clear()
             session.demo = bool(data.get("demo", False))
             session.clinician_name = data.get("clinician_name") or ""
         session.set_records(self.records, self.record_sources)
@@ -361,6 +363,8 @@ class RestoredSession:
                 session.decisions[key] = {d["option_id"]: TreatmentDecision(**d) for d in items}
             session.clinician_notes.update(data.get("clinician_notes", {}))
             session.confirmed_findings.update({k: list(v) for k, v in data.get("confirmed_findings", {}).items()})
+            for key, items in data.get("finding_reviews", {}).items():
+                session.finding_reviews[key] = {r["finding"]: FindingReview(**r) for r in items}
         for key in self.images:
             session.images_changed.emit(key)
         for key in set(session.decisions) | set(session.confirmed_findings):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -19,9 +19,11 @@ from medassist.errors import ModelError
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.inference.prediction import Explanation, Prediction
+from medassist.inference.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
 from medassist.recommend.decisions import warning_line
 from medassist.recommend.engine import ORDERING_RULE
 from medassist.records import summary
+from medassist.records.film_match import film_mismatch
 from medassist.session import Session
 from medassist.settings import Settings
 
@@ -65,6 +67,18 @@ class FindingRow:
     positive: bool
     gate: str
     refused: bool
+    note: str = ""  # quantities without a threshold that belong to this finding ("if pneumonia: bacterial 66%")
+    review: str = ""  # "confirmed" | "rejected" by the clinician, "" when not reviewed
+
+
+@dataclass
+class ReviewRow:
+    """A finding the clinician confirmed or rejected, with the note they wrote."""
+
+    finding: str
+    status: str
+    note: str
+    model: str
 
 
 @dataclass
@@ -77,6 +91,7 @@ class ImagePanel:
     findings: list[str]
     overlays: list[Explanation] = field(default_factory=list)
     omitted_reason: str | None = None
+    mismatch: str | None = None  # why the image cannot be of this patient (film_mismatch)
 
 
 @dataclass
@@ -109,6 +124,7 @@ class AttributionBlock:
     rows: list[Attribution]
     missing_inputs: list[str]
     faithfulness: str
+    withheld: str | None = None  # why no attributions are shown (answer too close to the baseline)
 
 
 @dataclass
@@ -143,6 +159,7 @@ class ReportContent:
     explanations: list[ExplanationRow] = field(default_factory=list)
     attributions: list[AttributionBlock] = field(default_factory=list)
     confirmed_findings: list[str] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
     clinician_notes: str = ""
     treatments: list[TreatmentRow] = field(default_factory=list)
     treatment_notes: list[str] = field(default_factory=list)  # ordering rule, interaction table, sepsis alerts
@@ -224,45 +241,35 @@ def _patient_block(session: Session, patient_id: str, on: pd.Timestamp) -> Patie
     )
 
 
-def _gate_text(prediction: Prediction) -> str:
-    gate = prediction.gate
-    if gate is None:
-        return "no gate"
-    if gate.accepted:
-        return f"accepted (score {gate.score:.3f}, limit {gate.threshold:.3f})"
-    return f"REFUSED: {gate.reason} (score {gate.score:.3f}, limit {gate.threshold:.3f})"
-
-
 def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
     common = dict(model=title, version=prediction.version, input_label=_source_label(prediction), run_at=_created(prediction))
-    if prediction.refused:
-        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False,
-                           gate=_gate_text(prediction), refused=True)]
-    if not prediction.outputs:
-        reason = "not run: missing " + ", ".join(prediction.missing_inputs) if prediction.missing_inputs else "no output"
-        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False, gate=reason, refused=True)]
-    gate = _gate_text(prediction)
+    refusal = refusal_text(prediction)
+    if refusal is not None:
+        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False, gate=refusal, refused=True)]
+    gate = gate_text(prediction.gate) if prediction.gate is not None else "no input gate"
     if prediction.missing_inputs:
         gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
+    note = "; ".join(share_lines(prediction))
     return [
-        FindingRow(**common, label=label, probability=float(p), threshold=prediction.thresholds.get(label),
-                   positive=label in prediction.positive, gate=gate, refused=False)
-        for label, p in prediction.outputs.items()
+        FindingRow(**common, label=line.name, probability=line.probability, threshold=line.threshold,
+                   positive=line.positive, gate=gate, refused=False, note=note)
+        for line in finding_lines(prediction)
     ]
 
 
 def _result_summary(prediction: Prediction) -> str:
-    if prediction.refused:
-        return f"input refused by the gate ({prediction.gate.reason})" if prediction.gate else "input refused"
-    positive = ", ".join(prediction.positive) if prediction.positive else "none above threshold"
-    top = ", ".join(f"P({k}) = {float(v):.2f}" for k, v in prediction.outputs.items())
-    return f"{top}; positive: {positive}"
+    return result_sentence(prediction)
 
 
 def _attribution_rows(explanation: Explanation) -> list[Attribution]:
     values = [float(v) for v in explanation.values.reshape(-1)]
     labels = explanation.labels or [str(i) for i in range(len(values))]
     inputs = explanation.inputs or {}
+    if explanation.kind == "feature_scores":  # clinical names and values with units, known inputs only
+        names, shown = explanation.extra.get("descriptions", {}), explanation.extra.get("inputs_shown", {})
+        known = sorted((i for i, label in enumerate(labels) if inputs.get(label) is not None), key=lambda i: -abs(values[i]))
+        return [Attribution(names.get(labels[i], labels[i]), shown.get(labels[i], str(inputs[labels[i]])), values[i])
+                for i in known[:TOP_ATTRIBUTIONS]]
     ranked: list[Attribution] = []
     seen: set[str] = set()
     for index in sorted(range(len(values)), key=lambda i: -abs(values[i])):
@@ -327,6 +334,7 @@ def collect_report(
         decisions = list(session.decisions.get(patient_id, {}).values())
         notes = session.clinician_notes.get(patient_id, "")
         confirmed = list(session.confirmed_findings.get(patient_id, []))
+        reviews = list(session.finding_reviews.get(patient_id, {}).values())
 
     def card_for(prediction: Prediction) -> ModelCard | None:
         card = cards.get(prediction.model)
@@ -351,10 +359,13 @@ def collect_report(
         patient=patient,
         clinician_notes=notes,
         confirmed_findings=confirmed,
+        reviews=[ReviewRow(r.finding, r.status, r.note, r.model) for r in reviews],
         demo=session.demo,
     )
+    verdicts = {r.finding: r.status for r in reviews}
     for prediction in predictions:
-        content.findings.extend(_finding_rows(prediction, title(prediction)))
+        content.findings.extend(replace(row, review=verdicts.get(row.label or "", ""))
+                                for row in _finding_rows(prediction, title(prediction)))
         for explanation in prediction.explanations:
             if explanation.kind == "image_map":
                 content.explanations.append(
@@ -362,13 +373,14 @@ def collect_report(
                                    format_faithfulness(explanation.faithfulness))
                 )
             elif not prediction.refused:
+                withheld = attributions_withheld(explanation) if explanation.kind == "feature_scores" else None
                 content.attributions.append(
                     AttributionBlock(
                         model=title(prediction), version=prediction.version, input_label=_source_label(prediction),
                         summary=_result_summary(prediction), method=explanation.method, target=explanation.target,
-                        kind=explanation.kind, rows=_attribution_rows(explanation),
+                        kind=explanation.kind, rows=[] if withheld else _attribution_rows(explanation),
                         missing_inputs=list(prediction.missing_inputs),
-                        faithfulness=format_faithfulness(explanation.faithfulness),
+                        faithfulness=format_faithfulness(explanation.faithfulness), withheld=withheld,
                     )
                 )
 
@@ -383,6 +395,7 @@ def collect_report(
                 frame=min(frame, image.n_frames - 1),
                 findings=[f"{title(p)} {p.version}: {_result_summary(p)}" for p in linked] or ["not analysed by a model"],
                 overlays=[e for p in linked if not p.refused for e in p.explanations if e.kind == "image_map"],
+                mismatch=film_mismatch(image.metadata, session.records, patient_id),
             )
         )
 

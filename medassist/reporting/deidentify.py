@@ -45,7 +45,7 @@ _BURNED_IN_KEYS = ("BurnedInAnnotation", "burned_in_annotation")
 def age_band(age: str) -> str:
     """'47 years' -> '45-49 years'; 90 and older pooled (HIPAA Safe Harbor)."""
     try:
-        years = int(age.split()[0])
+        years = int(float(age.split()[0]))
     except (ValueError, IndexError):
         return "unknown"
     if years >= 90:
@@ -144,6 +144,7 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
         labels[panel.label] = f"Image {index}"
         out.images.append(replace(
             panel, label=f"Image {index}", findings=[tool.scrub(f) for f in panel.findings],
+            mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None,
             omitted_reason="left out: the file says demographics are burned into the pixels" if _burned_in(panel) else None,
         ))
 
@@ -155,11 +156,12 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.explanations = [replace(e, input_label=source(e.input_label)) for e in content.explanations]
     out.attributions = [
         replace(a, input_label=source(a.input_label), summary=tool.scrub(a.summary),
-                rows=[Attribution(tool.scrub(r.label), age_band(f"{r.value} years") if r.label.lower() == "age" else tool.scrub(r.value), r.score)
+                rows=[Attribution(tool.scrub(r.label), age_band(r.value if r.value.endswith("years") else f"{r.value} years") if r.label.lower() == "age" else tool.scrub(r.value), r.score)
                       for r in a.rows])
         for a in content.attributions
     ]
     out.confirmed_findings = [tool.scrub(f) for f in content.confirmed_findings]
+    out.reviews = [replace(r, note=tool.scrub(r.note)) for r in content.reviews]
     out.clinician_notes = tool.scrub(content.clinician_notes)
     out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail),
                               group=tool.scrub(t.group)) for t in content.treatments]

@@ -44,6 +44,7 @@ from medassist.jobs import Job, Progress, run_job
 from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ImagePanel, ReportContent
 from medassist.imaging.overlay import blend, heat_colormap
+from medassist.inference.result_text import percent
 
 rl_config.useA85 = 0  # embed JPEG/Flate streams as binary: a quarter smaller than ASCII85
 
@@ -116,7 +117,7 @@ def _fmt_date(value: _dt.date | _dt.datetime | None) -> str:
 
 
 def _fmt_prob(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+    return "-" if value is None else percent(value)
 
 
 def _table_heading(text: str, style: str = "h2flow") -> list[Flowable]:
@@ -210,7 +211,7 @@ def _image_block(panel: ImagePanel, shots: list[tuple[bytes, int, int]], number:
         facts.append(f"frame {panel.frame + 1} of {image.n_frames}")
     heading = _p(f"Image {number}: {panel.label}  ({', '.join(facts)})" if panel.label != f"Image {number}"
                  else f"{panel.label}  ({', '.join(facts)})", "h3")
-    findings = [_p(f, "small") for f in panel.findings]
+    findings = ([_p(panel.mismatch, "refused")] if panel.mismatch else []) + [_p(f, "small") for f in panel.findings]
     if panel.omitted_reason is not None:
         return [heading, _p(f"Picture {panel.omitted_reason}.", "small"), *findings]
     col = (WIDTH - 6 * mm) / 2
@@ -288,12 +289,13 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
         source = _p(f.input_label + (f"\n{_fmt_date(f.run_at)}" if f.run_at else ""), "cell")
         if f.refused:
             extra += [("SPAN", (2, len(rows)), (5, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), REFUSED_BG)]
-            rows.append([model, source, _p("No probabilities shown: the input was not accepted.", "refused"), "", "", "",
-                         _p(f.gate, "refused")])
+            rows.append([model, source, _p("No probability shown.", "refused"), "", "", "", _p(f.gate, "refused")])
             continue
         style = "positive" if f.positive else "cell"
-        rows.append([model, source, _p(f.label, style), _p(_fmt_prob(f.probability), style),
-                     _p(_fmt_prob(f.threshold)), _p("POSITIVE" if f.positive else "negative", style), _p(f.gate, "small")])
+        label = _p(f.label + (f"\n{f.note}" if f.note else ""), style)
+        result = ("POSITIVE" if f.positive else "negative") + (f"\n{f.review} by clinician" if f.review else "")
+        rows.append([model, source, label, _p(_fmt_prob(f.probability), style),
+                     _p(_fmt_prob(f.threshold)), _p(result, style), _p(f.gate, "small")])
     widths = [x * mm for x in (28, 33, 25, 17.5, 16, 16)]
     widths.append(WIDTH - sum(widths))
     return story + [_table(rows, widths, extra=extra), Spacer(1, 1 * mm),
@@ -351,6 +353,10 @@ def _attributions_section(c: ReportContent) -> list[Flowable]:
             rows = [[_p("Input", "head"), _p("Value", "head"), _p("Attribution", "head"), _p("", "head")]]
             rows += [[_p(r.label), _p(r.value or "-"), _p(f"{r.score:+.4f}"), _bar(r.score, scale)] for r in block.rows]
             widths = [52 * mm, 40 * mm, 24 * mm, WIDTH - 116 * mm]
+        if block.withheld:
+            story.append(KeepTogether([_p(f"{block.model} v{block.version} - {block.input_label}", "h3"),
+                                       _p(block.summary, "small"), _p(block.withheld, "caption")]))
+            continue
         parts = [_p(f"{block.model} v{block.version} - {block.input_label}", "h3"), _p(block.summary, "small"),
                  _p(f"Top attributions for '{block.target}' by {block.method} (faithfulness: {block.faithfulness}); "
                     "red raises the output, blue lowers it.", "caption"), Spacer(1, 1 * mm),
@@ -363,8 +369,14 @@ def _attributions_section(c: ReportContent) -> list[Flowable]:
 
 def _review_section(c: ReportContent) -> list[Flowable]:
     story: list[Flowable] = [_p("Clinician's review", "h2")]
-    confirmed = ", ".join(c.confirmed_findings) if c.confirmed_findings else "none confirmed"
-    story.append(_p(f"Findings confirmed by the clinician: {confirmed}", "body"))
+    if c.reviews:
+        rows = [[_p(h, "head") for h in ("Finding", "Clinician's verdict", "Note")]]
+        rows += [[_p(r.finding + (f"\n{r.model}" if r.model else "")), _p(r.status.capitalize()), _p(r.note or "-")]
+                 for r in c.reviews]
+        story += [_p("Model findings confirmed or rejected by the clinician:", "body"),
+                  _table(rows, [60 * mm, 30 * mm, WIDTH - 90 * mm])]
+    else:
+        story.append(_p("Model findings confirmed or rejected by the clinician: none reviewed", "body"))
     if c.clinician_notes.strip():
         story += [Spacer(1, 1.5 * mm), _p("Clinician notes", "h3"), _p(c.clinician_notes.strip(), "body")]
     story += _table_heading("Treatment options considered", "h3flow")

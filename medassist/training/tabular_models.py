@@ -1,6 +1,6 @@
 """Train the structured-data risk models (heart disease, Pima diabetes, chronic kidney disease).
 
-    nice -n 10 python -m medassist.training.tabular_models [--data ../shared/data] [--only heart-disease]
+    nice -n 10 python -m medassist.training.tabular_models [--data ../shared/data] [--only heart-disease] [--cards-only]
 
 Each model is a small MLP over the features plus one missing-flag per feature, trained with
 early stopping on a validation split, then temperature-calibrated on that split. Metrics are
@@ -298,6 +298,21 @@ def evaluate(name: str, model: TabularRiskNet, dataset: Dataset) -> dict:
     return metrics
 
 
+def write_card(name: str, data: Path, out_root: Path) -> dict:
+    """Rewrite one card for the weights already in ``out_root/name`` (no training): the metrics
+    measured when they were trained are kept, everything else is rebuilt by :func:`build_card`."""
+    recipe = SETTINGS[name]
+    dataset = recipe.loader(data)
+    out = out_root / name
+    old = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    model = TabularRiskNet(**old["architecture"]["kwargs"])
+    model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
+    model.eval()
+    card = build_card(name, recipe, dataset, model, old["metrics"], out / "model.pt")
+    (out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return old["metrics"]
+
+
 def train_one(name: str, data: Path, out_root: Path) -> dict:
     recipe = SETTINGS[name]
     dataset = recipe.loader(data)
@@ -317,10 +332,47 @@ def train_one(name: str, data: Path, out_root: Path) -> dict:
     return metrics
 
 
-# Below this many known inputs the prediction is refused (shown as "not enough data", with the list).
-MIN_PRESENT = {"heart-disease": 4, "diabetes-pima": 3, "ckd": 6}
-# Inputs without which a model's answer is its training cohort's baseline rather than an estimate.
-REQUIRED_INPUTS: dict[str, list[str]] = {"ckd": ["sg", "al", "sc", "hemo"]}
+# The least each model needs (see MinimumInputs in the card): inputs without which the held-out
+# AUROC falls furthest, and a count no lower than the inputs a general record can supply.
+MINIMUM_INPUTS: dict[str, tuple[list[str], int]] = {
+    "heart-disease": (["age", "sex", "thalach"], 6),
+    "diabetes-pima": (["glucose", "age", "bmi"], 4),
+    "ckd": (["sg", "al", "sc", "hemo"], 8),
+}
+
+POPULATIONS: dict[str, dict] = {
+    "heart-disease": {"description": "Adults referred for coronary angiography (Cleveland, Budapest, Zurich/Basel; 1980s)",
+                      "sexes": ["female", "male"]},
+    "diabetes-pima": {"description": "Women of Pima heritage (Arizona)", "sexes": ["female"]},
+    "ckd": {"description": "Patients of one hospital in India (2015), sex not recorded", "sexes": None},
+}
+
+
+def validated_population(name: str, dataset: Dataset, metrics: dict) -> dict:
+    """The population the model was fitted and tested on: its age range from the data, its held-out figures."""
+    ages = [r["age"] for r in dataset.rows if r.get("age") is not None]
+    test = metrics["test"]
+    return {**POPULATIONS[name], "age_min_years": float(min(ages)), "age_max_years": float(max(ages)),
+            "metrics": {"test_auroc": test["auroc"], "test_n": test["n"]}}
+
+
+def minimum_inputs(name: str, model: TabularRiskNet, dataset: Dataset) -> dict:
+    """The declared minimum, with the held-out AUROC measured with only the inputs a record can supply
+    and with each required one of them hidden."""
+    required, min_known = MINIMUM_INPUTS[name]
+    index = np.concatenate([dataset.splits["val"], dataset.splits["test"]])
+    from_record = [s.name for s in dataset.features if s.source is not None]
+
+    def auroc(names: list[str]) -> float:
+        rows = [{k: (v if k in names else None) for k, v in dataset.rows[i].items()} for i in index]
+        return binary_metrics(dataset.outcome[index], predict(model, dataset.features, rows))["auroc"]
+
+    hidden = ", ".join(f"without {n} {auroc([m for m in from_record if m != n]):.2f}" for n in required if n in from_record)
+    basis = (f"Validation+test AUROC (n={len(index)}) with only the {len(from_record)} inputs a record can supply "
+             f"({', '.join(from_record)}): {auroc(from_record):.2f}" + (f"; {hidden}" if hidden else "")
+             + f"; all inputs {auroc([s.name for s in dataset.features]):.2f}.")
+    return {"required": required, "min_known": min_known, "basis": basis}
+
 
 LIMITATIONS = {
     "heart-disease": [
@@ -329,7 +381,7 @@ LIMITATIONS = {
         "The outcome is >50% narrowing of a major vessel at angiography, not a heart attack risk over time.",
     ],
     "diabetes-pima": [
-        "768 women aged 21+ of Pima heritage (Arizona); not validated in men or other populations.",
+        "768 women aged 21+ of Pima heritage (Arizona); not validated in men or other populations, and refuses men and patients under 21.",
         "Glucose and insulin are 2-hour oral glucose tolerance test values, not random or fasting values; a random glucose is not used in their place.",
         "Skinfold thickness and insulin were missing for many participants; the model was trained with missing flags and predictions without them are less certain.",
     ],
@@ -377,11 +429,12 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
         "explanations": ["integrated_gradients"],
         "license": "Apache-2.0 (weights trained on CC BY 4.0 / CC0 data)",
         "training_script": "python -m medassist.training.tabular_models",
+        "validated_populations": [validated_population(name, dataset, metrics)],
+        "outside_population": "refuse",
+        "minimum_inputs": minimum_inputs(name, model, dataset),
         "extra": {
             "features": [s.to_dict() for s in dataset.features],
             "positive_class": target,
-            "min_inputs_present": MIN_PRESENT[name],
-            "required_inputs": REQUIRED_INPUTS.get(name, []),
             "missing_policy": (
                 "Every missing input is listed in the prediction's missing_inputs and shown to the user; it enters the network "
                 "at its training mean (neutral, zero attribution)"
@@ -398,10 +451,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / "models")
     parser.add_argument("--only", choices=sorted(SETTINGS))
+    parser.add_argument("--cards-only", action="store_true", help="rewrite the cards of the existing weights, no training")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = [args.only] if args.only else list(SETTINGS)
-    return {name: train_one(name, args.data, args.out) for name in names}
+    step = write_card if args.cards_only else train_one
+    return {name: step(name, args.data, args.out) for name in names}
 
 
 if __name__ == "__main__":

@@ -110,8 +110,8 @@ def test_featured_patient_has_penicillin_allergic_community_acquired_pneumonia(d
     assert latest_value(records, pid, "oxygen_saturation").value < 95
     note = " ".join(records.for_patient("notes", pid)["text"]).lower()
     assert "cough" in note and "crackles" in note
-    radiograph = pydicom.dcmread(demo.image_paths[pid][0], stop_before_pixels=True)
-    assert radiograph.Modality == "CR" and radiograph.BodyPartExamined == "CHEST"
+    # a clinical diagnosis: the only public chest films are of a 64-year-old woman (see test_recmodels_demo_story)
+    assert "chest radiograph (requested" in note and pid not in demo.image_paths
 
 
 def test_child_with_pneumonia_is_about_four_and_weighed(records):
@@ -174,7 +174,7 @@ def test_pregnant_patient_is_flagged_female_with_a_positive_test(records):
     assert records.patients["pregnant"].sum() == 1
 
 
-def test_healthy_adult_has_normal_values_no_problems_and_a_chest_radiograph(demo, records):
+def test_healthy_adult_has_normal_values_and_no_problems(demo, records):
     pid = [p for p in records.patient_ids if records.for_patient("conditions", p).empty
            and records.for_patient("medications", p).empty and 18 <= age_years(records, p) < 65]
     assert len(pid) == 1
@@ -187,8 +187,6 @@ def test_healthy_adult_has_normal_values_no_problems_and_a_chest_radiograph(demo
             assert low <= value.value <= high, (name, value.value)
             checked += 1
     assert checked >= 10
-    radiograph = pydicom.dcmread(demo.image_paths[pid][0], stop_before_pixels=True)
-    assert radiograph.BodyPartExamined == "CHEST"
 
 
 def test_every_demo_image_exists_is_readable_and_declared_a_public_test_image(demo, records):

@@ -55,7 +55,7 @@ def test_presentation_mode_hides_identifiers_enlarges_type_and_is_remembered(qtb
 def test_reset_demo_restores_the_demo_in_one_click(qtbot, window):
     window.start_demo()
     featured = build_demo().featured_patient_id
-    qtbot.waitUntil(lambda: window.session.current_patient_id == featured and bool(window.session.current_images()),
+    qtbot.waitUntil(lambda: window.session.current_patient_id == featured and bool(window.session.images),
                     timeout=60000)
     assert window.reset_demo_action.isEnabled() and window.demo_badge.isVisible()
     images_before = {pid: len(imgs) for pid, imgs in window.session.images.items()}

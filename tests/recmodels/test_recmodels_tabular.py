@@ -50,9 +50,15 @@ def test_held_out_metrics_from_bundled_weights(service, datasets, model, split):
 @pytest.mark.parametrize("model", sorted(tabular_models.SETTINGS))
 def test_integrated_gradients_are_complete(service, datasets, model):
     dataset = datasets[model]
-    for i in dataset.splits["test"][:5]:
+    checked = 0
+    for i in dataset.splits["test"][:12]:
         features = {k: v for k, v in dataset.rows[i].items()}
+        if model == "diabetes-pima":
+            features["sex"] = "female"  # the Pima population; the data set has no sex column
         prediction = run_job(service.predict(model, features))
+        if prediction.refused or checked == 5:  # (a test row can lack a required input)
+            continue
+        checked += 1
         explanation = run_job(service.explain(model, features, "integrated_gradients"))
         probability = prediction.outputs[explanation.target]
         faith = explanation.faithfulness
@@ -61,6 +67,7 @@ def test_integrated_gradients_are_complete(service, datasets, model):
         for name, value in zip(explanation.labels, explanation.values):
             if features[name] is None:
                 assert value == 0.0, f"missing input {name} got attribution {value}"
+    assert checked >= 3
 
 
 def _patient(observations: list[dict], conditions: list[dict] | None = None) -> PatientRecords:
@@ -80,13 +87,13 @@ def test_record_lacking_cholesterol_names_it_missing(service):
     ])
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
     assert prediction.patient_id == "p1"
-    assert any("[chol]" in m and "cholesterol" in m.lower() for m in prediction.missing_inputs)
-    assert not any("[trestbps]" in m for m in prediction.missing_inputs)
+    assert "Serum total cholesterol" in prediction.missing_inputs
+    assert "Resting systolic blood pressure" not in prediction.missing_inputs
     assert prediction.extra["inputs"]["chol"] is None
     assert prediction.extra["inputs"]["fbs"] == 0.0  # 6.1 mmol/L = 110 mg/dL, not > 120
-    explanation = run_job(service.explain("heart-disease", RecordInput(records, "p1"), "ig"))
-    assert explanation.values[explanation.labels.index("chol")] == 0.0
-    assert "Serum total cholesterol [chol]" in explanation.extra["missing_inputs"]
+    assert prediction.refused  # 5 of 13 known; the missing ones are named in the refusal's list
+    with pytest.raises(InputError, match="no answer to explain"):
+        run_job(service.explain("heart-disease", RecordInput(records, "p1"), "ig"))
 
 
 def test_record_values_are_converted_to_model_units(service):
@@ -116,7 +123,10 @@ def test_gate_refuses_a_record_with_too_few_inputs(service):
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
     assert prediction.refused
     assert prediction.to_dict()["outputs"] == {}
-    assert "2 of 13" in prediction.gate.reason
+    assert "missing Maximum heart rate achieved (exercise test), which it always needs" in prediction.gate.reason
+    records = _patient([{"code": "55425-3", "value": 140.0, "unit": "/min"}])  # required ones known, too few in all
+    prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
+    assert prediction.refused and prediction.gate.reason.startswith("inputs missing 10 > limit 7: 6 of 13 inputs are needed, 3 are known")
 
 
 def test_typed_in_values_are_checked(service):
@@ -128,4 +138,4 @@ def test_typed_in_values_are_checked(service):
         run_job(service.predict("diabetes-pima", {"cholesterol": 200}))
     prediction = run_job(service.predict("heart-disease", {"age": 63, "sex": 1, "cp": "asymptomatic", "trestbps": 145, "chol": 233}))
     assert prediction.extra["inputs"]["cp"] == 4.0
-    assert any("[thal]" in m for m in prediction.missing_inputs)
+    assert "Thallium stress test" in prediction.missing_inputs

@@ -68,8 +68,27 @@ def test_feature_view_lists_missing_inputs(qtbot, service):
     qtbot.addWidget(view)
     view.resize(900, 520)
     view.show_explanation(prediction, explanation)
-    assert "Serum total cholesterol [chol]" in view.missing.text()
-    assert len(view.chart.rows) == 9
+    assert "Serum total cholesterol" in view.missing.text() and "[chol]" not in view.missing.text()
+    assert len(view.chart.rows) == 9 and view.withheld is None
     assert any(label.startswith("Chest pain type = asymptomatic") for label, _ in view.chart.rows)
+    assert any(label == "Resting systolic blood pressure = 150 mmHg" for label, _ in view.chart.rows)
+    assert "trestbps" not in " ".join(label for label, _ in view.chart.rows)
     SHOTS.mkdir(exist_ok=True)
     view.grab().save(str(SHOTS / "feature_view_heart.png"))
+
+
+def test_feature_view_withholds_attributions_when_the_answer_is_the_baseline(qtbot, service):
+    """58-year-old man, cholesterol 188: the answer equals the training-average patient's (42%), and
+    Integrated Gradients would still split it into +12 points for sex and -15 for cholesterol."""
+    features = {"age": 58, "sex": 1, "trestbps": 130, "chol": 188, "fbs": 0, "thalach": 137}
+    prediction = run_job(service.predict("heart-disease", features))
+    explanation = run_job(service.explain("heart-disease", features, "integrated_gradients"))
+    assert not prediction.refused
+    assert abs(explanation.faithfulness["probability"] - explanation.faithfulness["baseline_probability"]) < 0.05
+    assert max(abs(v) for v in explanation.values) > 0.1  # the bars that would mislead
+    view = FeatureScoresView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show_explanation(prediction, explanation)
+    assert view.withheld and view.chart.rows == [] and "no input moved it meaningfully" in view.subtitle.text()
+    view.grab().save(str(SHOTS / "feature_view_withheld.png"))

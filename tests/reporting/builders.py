@@ -15,7 +15,7 @@ from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.inference.card import ModelCard
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
 from medassist.records.schema import PatientRecords
-from medassist.session import Session, TreatmentDecision
+from medassist.session import FindingReview, Session, TreatmentDecision
 
 PATIENT = "P-000417"
 GIVEN, FAMILY = "Maria", "Lopez-Garrido"
@@ -93,8 +93,8 @@ def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
     cxr = Prediction(
         model="cxr-pneumonia", version="1.2.0", weights_sha256=CXR_WEIGHTS, task="image-classification", device="CPU, 2 threads",
         source=str(chest.path), input_sha256=chest.sha256,
-        outputs={"pneumonia": 0.873, "bacterial (if pneumonia)": 0.712}, thresholds={"pneumonia": 0.41, "bacterial (if pneumonia)": 0.5},
-        positive=["pneumonia", "bacterial (if pneumonia)"], gate=GateVerdict(0.021, 0.065, True, "frontal chest radiograph"),
+        outputs={"pneumonia": 0.873, "bacterial pneumonia": 0.62, "viral pneumonia": 0.253}, thresholds={"pneumonia": 0.41},
+        positive=["pneumonia"], gate=GateVerdict(0.021, 0.065, True, "frontal chest radiograph"),
         elapsed_ms=38.0, explanations=[gradcam, integrated], patient_id=PATIENT, created=RUN_DATE,
     )
     refused = Prediction(
@@ -141,7 +141,8 @@ def make_session(folder: Path, session: Session | None = None) -> Session:
     session.set_decision(TreatmentDecision("azithromycin", "Azithromycin 500 mg day 1, then 250 mg daily", "pending"), PATIENT)
     session.set_clinician_note("Maria seen in clinic 2024-03-05 (patient P-000417, born 17 April 1958). "
                                "Crackles right base; SpO2 94%. Review in 48 h.", PATIENT)
-    session.confirm_finding("pneumonia", PATIENT)
+    session.review_finding(FindingReview("Pneumonia", "confirmed", "Crackles right base match the film.", "cxr-pneumonia"), PATIENT)
+    session.review_finding(FindingReview("Heart failure", "rejected", "Normal BNP, no oedema.", "notes-problems"), PATIENT)
     session.clinician_name = "Dr Anna Weber"
     return session
 

@@ -41,9 +41,12 @@ def test_report_states_patient_findings_models_and_treatments(content, tmp_path)
     text = flat(pdf_text(out))
     assert f"{GIVEN} {FAMILY}" in text and PATIENT in text and BIRTH in text
     assert "Dr Anna Weber" in text
-    for finding in ("pneumonia", "bacterial (if pneumonia)", "heart failure", "heart disease"):
+    for finding in ("Pneumonia", "Heart failure", "Heart disease"):
         assert finding in text
-    assert "0.873" in text and "0.41" in text  # probability and threshold of the image finding
+    assert "87.3%" in text and "41.0%" in text  # probability and threshold of the image finding
+    assert "if pneumonia: bacterial 71.0%" in text  # a subtype share, shown with its finding, never as one
+    assert "confirmed by clinician" in text  # the finding row carries the clinician's verdict
+    assert "Confirmed Crackles right base match the film." in text and "Rejected Normal BNP, no oedema." in text
     assert "v1.2.0" in text and CXR_WEIGHTS[:16] in text
     assert "Doxycycline 100 mg twice daily, 5 days" in text and "Accepted" in text
     assert "Rejected" in text and "Not decided" in text
@@ -58,7 +61,7 @@ def test_report_states_patient_findings_models_and_treatments(content, tmp_path)
 
 def test_refused_input_shows_gate_verdict_and_no_probability(content, tmp_path):
     text = flat(pdf_text(run_job(write_pdf(content, tmp_path / "r.pdf"))))
-    assert "REFUSED: not a chest radiograph" in text
+    assert "Outside the data the model knows: not a chest radiograph" in text
     assert "0.9317" not in text and "0.932" not in text  # the refused run's output never appears
     refused = [f for f in content.findings if f.refused]
     assert len(refused) == 1 and refused[0].probability is None

@@ -52,7 +52,9 @@ def test_session_round_trips_every_field(demo_session, fake_readers, tmp_path):
             assert (e_new.labels, e_new.inputs, e_new.faithfulness) == (e_old.labels, e_old.inputs, e_old.faithfulness)
     assert {k: vars(d) for k, d in fresh.decisions[PATIENT].items()} == {k: vars(d) for k, d in demo_session.decisions[PATIENT].items()}
     assert fresh.clinician_notes == demo_session.clinician_notes
-    assert fresh.confirmed_findings == demo_session.confirmed_findings
+    assert fresh.confirmed_findings == demo_session.confirmed_findings == {PATIENT: ["Pneumonia"]}
+    assert {k: vars(r) for k, r in fresh.finding_reviews[PATIENT].items()} == \
+        {k: vars(r) for k, r in demo_session.finding_reviews[PATIENT].items()}
     manifest = restored.manifest
     assert manifest["medassist_version"] == __version__
     assert {m["weights_sha256"] for m in manifest["models"].values()} == {p.weights_sha256 for p in before}

@@ -7,7 +7,6 @@ Any :class:`~medassist.inference.prediction.Prediction` renders here, whatever m
 
 from __future__ import annotations
 
-import html
 from typing import Callable
 
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -29,6 +29,9 @@ from PySide6.QtWidgets import (
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Prediction
+from medassist.inference.result_text import FindingLine, finding_lines, gate_text, percent, refusal_text, share_lines
+from medassist.records.film_match import film_mismatch
+from medassist.session import FindingReview
 from medassist.jobs import Job, Progress
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
@@ -50,9 +53,9 @@ class ProbabilityBar(QWidget):
         self.positive = positive
         self.setMinimumSize(180, 18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        tip = f"P = {self.probability:.3f}"
+        tip = f"P = {percent(self.probability)}"
         if threshold is not None:
-            tip += f"; operating threshold {threshold:.3f}"
+            tip += f"; operating threshold {percent(threshold)}"
         self.setToolTip(tip)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -72,24 +75,73 @@ class ProbabilityBar(QWidget):
         painter.end()
 
 
+class FindingRow(QWidget):
+    """A finding: calibrated probability against its operating threshold, and the clinician's verdict."""
+
+    review_requested = Signal(str, str, str)  # finding, "confirmed" | "rejected", note
+
+    def __init__(self, line: FindingLine, review: FindingReview | None) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        name = QLabel(line.name)
+        name.setTextFormat(Qt.TextFormat.PlainText)
+        name.setWordWrap(True)
+        name.setMinimumWidth(220)
+        if line.positive:
+            name.setStyleSheet("font-weight: bold")
+        row.addWidget(name)
+        self.bar = ProbabilityBar(line.probability, line.threshold, line.positive)
+        row.addWidget(self.bar, 1)
+        value = QLabel(f"{percent(line.probability)} (threshold {percent(line.threshold)})")
+        value.setMinimumWidth(170)
+        row.addWidget(value)
+        layout.addLayout(row)
+
+        self.note: QLineEdit | None = None
+        self.status: QLabel | None = None
+        if not (line.positive or review):
+            return  # only suggested findings (and ones already reviewed) ask for a verdict
+        verdict = QHBoxLayout()
+        self.note = QLineEdit(review.note if review else "")
+        self.note.setPlaceholderText("Clinician's note on this finding (optional)")
+        self.confirm_button = QPushButton("Confirm")
+        self.reject_button = QPushButton("Reject")
+        self.confirm_button.clicked.connect(lambda: self.review_requested.emit(line.name, "confirmed", self.note.text()))
+        self.reject_button.clicked.connect(lambda: self.review_requested.emit(line.name, "rejected", self.note.text()))
+        self.status = QLabel(f"{review.status.capitalize()} by clinician" if review else "Not reviewed")
+        self.status.setStyleSheet("color:#1e7b34; font-weight:bold" if review and review.status == "confirmed" else
+                                  "color:#b00020; font-weight:bold" if review else "color:#5f6b7a")
+        for widget in (self.note, self.confirm_button, self.reject_button, self.status):
+            verdict.addWidget(widget, 1 if widget is self.note else 0)
+        layout.addLayout(verdict)
+
+
 class PredictionCard(QFrame):
-    """One model result: source, gate verdict, findings with bars, model and card link."""
+    """One model result, read the same way for every model (see :mod:`medassist.inference.result_text`):
+    where the input came from, inside/outside the data the model knows, findings against their
+    thresholds with the clinician's verdict, subtype shares as shares, and any warning about the input."""
 
     explain_requested = Signal(object)
+    review_requested = Signal(str, str, str, str)  # model, finding, status, note
 
-    def __init__(self, prediction: Prediction, open_card: Callable[[str], None]) -> None:
+    def __init__(self, prediction: Prediction, open_card: Callable[[str], None], title: str | None = None,
+                 reviews: dict[str, FindingReview] | None = None, warnings: list[str] | None = None) -> None:
         super().__init__()
         self.prediction = prediction
+        reviews = reviews or {}
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
         header = QHBoxLayout()
-        title = QLabel(
-            f"<b>{html.escape(prediction.model)}</b> v{html.escape(prediction.version)} "
-            f"&middot; {html.escape(_short_source(prediction.source))} &middot; {html.escape(prediction.device)} "
-            f"&middot; {prediction.elapsed_ms:.0f} ms"
+        self.title = QLabel(
+            f"{title or prediction.model} (v{prediction.version}) \u00b7 {_short_source(prediction.source)} "
+            f"\u00b7 {prediction.device} \u00b7 {prediction.elapsed_ms:.0f} ms"
         )
-        title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header.addWidget(title, 1)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setStyleSheet("font-weight: bold")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self.title, 1)
         card_button = QPushButton("Model card")
         card_button.setToolTip("Intended use, limitations, validation metrics and calibration of this model")
         card_button.clicked.connect(lambda: open_card(prediction.model))
@@ -100,39 +152,39 @@ class PredictionCard(QFrame):
         header.addWidget(self.explain_button)
         layout.addLayout(header)
 
+        self.warning_labels = [self._line(text, "color:#b00020; font-weight:bold") for text in warnings or []]
+        refusal = refusal_text(prediction)
+        self.gate_label: QLabel | None = None
         if prediction.gate is not None:
-            gate = prediction.gate
-            colour = "#1e7b34" if gate.accepted else "#b00020"
-            verdict = "Input accepted" if gate.accepted else "Input refused"
-            self.gate_label = QLabel(
-                f"<span style='color:{colour}'><b>{verdict}</b></span> (gate score {gate.score:.1f}, "
-                f"limit {gate.threshold:.1f}): {html.escape(gate.reason)}"
-            )
-            self.gate_label.setWordWrap(True)
-            layout.addWidget(self.gate_label)
+            accepted = prediction.gate.accepted
+            self.gate_label = self._line(gate_text(prediction.gate) if accepted else str(refusal),
+                                         "color:#1e7b34" if accepted else "color:#b00020; font-weight:bold")
         if prediction.missing_inputs:
-            missing = QLabel("Missing inputs: " + html.escape(", ".join(prediction.missing_inputs)))
-            missing.setWordWrap(True)
-            layout.addWidget(missing)
+            self._line("Missing inputs: " + ", ".join(prediction.missing_inputs), "color:#5f6b7a")
         self.bars: dict[str, ProbabilityBar] = {}
-        if not prediction.refused:
-            for label, probability in prediction.outputs.items():
-                row = QHBoxLayout()
-                positive = label in prediction.positive
-                name = QLabel(f"<b>{html.escape(label)}</b>" if positive else html.escape(label))
-                name.setMinimumWidth(170)
-                row.addWidget(name)
-                bar = ProbabilityBar(probability, prediction.thresholds.get(label), positive)
-                self.bars[label] = bar
-                row.addWidget(bar, 1)
-                threshold = prediction.thresholds.get(label)
-                mark = f" (threshold {threshold:.2f})" if threshold is not None else ""
-                value = QLabel(f"{probability:.1%}{mark}")
-                value.setMinimumWidth(150)
-                row.addWidget(value)
-                layout.addLayout(row)
-            verdict = ", ".join(prediction.positive) if prediction.positive else "none at the operating threshold"
-            layout.addWidget(QLabel(f"Suggested findings: <b>{html.escape(verdict)}</b>"))
+        self.finding_rows: dict[str, FindingRow] = {}
+        if refusal is not None and (prediction.gate is None or prediction.gate.accepted):
+            self._line(refusal, "color:#b00020")
+        for line in finding_lines(prediction):
+            row = FindingRow(line, reviews.get(line.name))
+            row.review_requested.connect(lambda finding, status, note: self.review_requested.emit(prediction.model, finding, status, note))
+            self.bars[line.label] = row.bar
+            self.finding_rows[line.name] = row
+            layout.addWidget(row)
+        shares = share_lines(prediction)
+        self.shares_label = self._line("; ".join(shares), "color:#5f6b7a") if shares else None
+        if refusal is None:
+            positive = [line.name for line in finding_lines(prediction) if line.positive]
+            self._line("Suggested: " + ", ".join(positive) if positive else "None at the operating threshold",
+                       "font-weight:bold" if positive else "")
+
+    def _line(self, text: str, style: str) -> QLabel:
+        label = QLabel(text)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setStyleSheet(style)
+        self.layout().addWidget(label)
+        return label
 
 
 def _short_source(source: str) -> str:
@@ -189,7 +241,9 @@ class DiagnosisTab(Tab):
         scroll.setWidget(self.results)
         outer.addWidget(scroll, 1)
 
+        self._titles: dict[str, str] | None = None
         context.bridge.prediction_added.connect(lambda _p: self.refresh_results())
+        context.bridge.decisions_changed.connect(lambda _k: self.refresh_results())
         context.bridge.images_changed.connect(lambda _k: self.refresh_inputs())
         context.bridge.records_changed.connect(self.refresh_inputs)
         self.on_patient_changed(self.session.current_patient_id)
@@ -216,14 +270,40 @@ class DiagnosisTab(Tab):
         while self.results_layout.count() > 1:
             item = self.results_layout.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # gone from view now, deleted when control returns to the event loop
                 item.widget().deleteLater()
         predictions = self.session.current_predictions()
+        reviews = self.session.current_finding_reviews()
         for prediction in reversed(predictions):
-            card = PredictionCard(prediction, self.open_card)
+            card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews,
+                                  self.input_warnings(prediction))
             card.explain_requested.connect(self._explain)
+            card.review_requested.connect(self.review)
             self.results_layout.insertWidget(self.results_layout.count() - 1, card)
         if predictions:
             self.show_content(True)
+
+    def model_title(self, name: str) -> str:
+        """The model's clinical title from its card (read once), else its name."""
+        if self._titles is None:
+            from medassist.reporting.content import installed_cards
+
+            self._titles = {key: card.title for key, card in installed_cards().items()}
+        return self._titles.get(name, name)
+
+    def input_warnings(self, prediction: Prediction) -> list[str]:
+        """A warning when the analysed image cannot be of this patient."""
+        patient_id = self.session.current_patient_id
+        image = next((i for i in self.session.current_images()
+                      if (i.sha256 and i.sha256 == prediction.input_sha256) or str(i.path) == prediction.source), None)
+        if image is None or patient_id is None:
+            return []
+        warning = film_mismatch(image.metadata, self.session.records, patient_id)
+        return [warning] if warning else []
+
+    def review(self, model: str, finding: str, status: str, note: str) -> None:
+        """The clinician's verdict on a finding goes to the session (which tells every tab)."""
+        self.session.review_finding(FindingReview(finding, status, note.strip(), model))
 
     def selected_images(self) -> list[MedicalImage]:
         images = self.session.current_images()

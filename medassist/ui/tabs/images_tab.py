@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout
 
 from medassist.imaging.image import MedicalImage
+from medassist.records.film_match import film_mismatch
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
@@ -53,8 +54,15 @@ class ImagesTab(Tab):
         strip = QHBoxLayout()
         strip.addWidget(self.thumbnails, 1)
         strip.addWidget(open_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.mismatch = QLabel()
+        self.mismatch.setObjectName("imagePatientMismatch")
+        self.mismatch.setTextFormat(Qt.TextFormat.PlainText)
+        self.mismatch.setWordWrap(True)
+        self.mismatch.setStyleSheet("background:#fde2e1; color:#8b0000; font-weight:bold; padding:4px; border:1px solid #d9534f;")
+        self.mismatch.hide()
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.mismatch)
         layout.addWidget(splitter, 1)
         layout.addLayout(strip)
 
@@ -95,6 +103,10 @@ class ImagesTab(Tab):
         self.viewer.set_image(image, frame)
         self.tags.show_image(image)
         self.info.setText(self._info_text(image) if image is not None else "")
+        warning = None if image is None or self.session.current_patient_id is None else \
+            film_mismatch(image.metadata, self.session.records, self.session.current_patient_id)
+        self.mismatch.setText(warning or "")
+        self.mismatch.setVisible(warning is not None)
         if image is not None:
             self.thumbnails.select(image)
 

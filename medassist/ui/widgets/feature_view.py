@@ -1,13 +1,12 @@
 """Attribution bar chart for a structured-data prediction (Explanations tab, kind ``feature_scores``).
 
-One row per input: its clinical name and the value used, and a bar from the zero line
-(red raised the risk, blue lowered it, in probability points). Missing inputs are listed below
-the chart, never drawn as if they had a value.
+One row per input: its clinical name and the value used with its unit, and a bar from the zero
+line (red raised the risk, blue lowered it, in probability points). Missing inputs are listed
+below the chart, never drawn as if they had a value. When the answer is within
+``MEANINGFUL_CHANGE`` of the training-average patient's, no bars are drawn and the view says why.
 """
 
 from __future__ import annotations
-
-import html
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWi
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.inference.prediction import Explanation, Prediction
+from medassist.inference.result_text import attributions_withheld, percent, refusal_text
 
 RAISES = QColor(205, 45, 45)
 LOWERS = QColor(45, 105, 215)
@@ -84,7 +84,8 @@ class FeatureScoresView(QWidget):
         self.subtitle = QLabel()
         self.subtitle.setWordWrap(True)
         self.chart = AttributionChart()
-        scroll = QScrollArea()
+        self.withheld: str | None = None
+        scroll = self.chart_area = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.chart)
         self.missing = QLabel()
@@ -96,6 +97,8 @@ class FeatureScoresView(QWidget):
         notice = QLabel(DECISION_SUPPORT_NOTICE)
         notice.setWordWrap(True)
         notice.setStyleSheet("color: #8a6d00")
+        for label in (self.title, self.subtitle, self.missing, self.footer):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # clinical text such as "> 120 mg/dL" shown as written
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
@@ -110,26 +113,34 @@ class FeatureScoresView(QWidget):
         descriptions = explanation.extra.get("descriptions", {})
         shown = explanation.extra.get("inputs_shown", {})
         inputs = explanation.inputs or {}
-        known = [i for i, name in enumerate(names) if inputs.get(name) is not None]
-        known.sort(key=lambda i: -abs(values[i]))
-        self.chart.set_rows([(f"{descriptions.get(names[i], names[i])} = {shown.get(names[i], inputs[names[i]])}", float(values[i]))
-                             for i in known])
+        refusal = refusal_text(prediction)
         label = explanation.target
         positive_class = prediction.extra.get("positive_class", label)
-        if prediction.refused:
-            self.title.setText(f"{prediction.model}: not enough data - {html.escape(prediction.gate.reason)}")
+        if refusal is not None:
+            self.title.setText(f"{positive_class}: {refusal}")
         else:
-            self.title.setText(f"{prediction.model}: {positive_class} - {prediction.outputs.get(label, float('nan')):.0%}")
+            self.title.setText(f"{positive_class}: {percent(prediction.outputs[label])}")
         faith = explanation.faithfulness or {}
-        self.subtitle.setText(
-            f"Integrated Gradients from the training-average patient ({faith.get('baseline_probability', float('nan')):.0%}) "
-            f"to this patient ({faith.get('probability', float('nan')):.0%}); bars add up to the difference"
-            f" (gap {faith.get('completeness_gap', float('nan')) * 100:.2f} pt). Source: {html.escape(prediction.source)}."
-        )
+        withheld = attributions_withheld(explanation)
+        self.withheld = withheld
+        if withheld:
+            self.chart.set_rows([])
+            self.subtitle.setText(withheld)
+        else:
+            known = [i for i, name in enumerate(names) if inputs.get(name) is not None]
+            known.sort(key=lambda i: -abs(values[i]))
+            self.chart.set_rows([(f"{descriptions.get(names[i], names[i])} = {shown.get(names[i], inputs[names[i]])}", float(values[i]))
+                                 for i in known])
+            self.subtitle.setText(
+                f"Integrated Gradients from the training-average patient ({percent(faith.get('baseline_probability', float('nan')))}) "
+                f"to this patient ({percent(faith.get('probability', float('nan')))}); bars add up to the difference "
+                f"(gap {faith.get('completeness_gap', float('nan')) * 100:.2f} points). Source: {prediction.source}."
+            )
+        self.chart_area.setVisible(not withheld)
         missing = explanation.extra.get("missing_inputs") or prediction.missing_inputs
         self.missing.setText(
-            f"<b>Missing inputs ({len(missing)}), not used and not guessed:</b> " + "; ".join(html.escape(m) for m in missing)
+            f"Missing inputs ({len(missing)}), not used and not guessed: " + "; ".join(missing)
             if missing else "All inputs were available."
         )
         problems = prediction.extra.get("record_problems") or []
-        self.footer.setText("<br>".join(html.escape(p) for p in problems))
+        self.footer.setText("\n".join(problems))

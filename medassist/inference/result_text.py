@@ -1,0 +1,147 @@
+"""How a model result reads, in one place: the Diagnosis tab, ``medassist predict`` and the report
+all call these functions, so a refusal, a gate verdict or a probability says the same everywhere.
+
+Conventions:
+
+* a probability is a percentage with one decimal; above 99% it reads "> 99%", below 1% "< 1%"
+  (a calibrated model is not that sure, and "100.0%" reads as certainty);
+* a gate verdict reads "inside / outside the data the model knows", and every gate is worded so
+  that a number at or below its limit is inside; numbers carry the decimals that decide;
+* record-model attributions are shown only when the answer differs from the training-average
+  patient's by at least ``MEANINGFUL_CHANGE`` (5 points);
+* a finding is an output with an operating threshold; an output without one that is a subtype of
+  a finding ("bacterial pneumonia" of "pneumonia") is shown as its share of that finding
+  ("if pneumonia: bacterial 66%"), never as a finding of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+
+# Record-model attributions are shown only when the answer moved at least this far (probability)
+# from the training-average patient's: below it the bars split a difference that is not there.
+MEANINGFUL_CHANGE = 0.05
+
+INSIDE = "Inside the data the model knows"
+OUTSIDE = "Outside the data the model knows"
+
+
+def percent(probability: float) -> str:
+    """'> 99%', '< 1%' or one decimal in between."""
+    value = float(probability)
+    if value > 0.99:
+        return "> 99%"
+    if value < 0.01:
+        return "< 1%"
+    return f"{value * 100:.1f}%"
+
+
+def deciding_pair(score: float, limit: float) -> tuple[str, str]:
+    """``score`` and ``limit`` with the fewest decimals (1 to 4) at which they read differently;
+    counts (whole numbers) as whole numbers."""
+    if float(score).is_integer() and float(limit).is_integer():
+        return f"{score:.0f}", f"{limit:.0f}"
+    for decimals in range(1, 5):
+        shown = f"{score:.{decimals}f}", f"{limit:.{decimals}f}"
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
+def compared(measure: str, score: float, limit: float) -> str:
+    """'distance 0.53 > limit 0.50': inside when at or below the limit."""
+    shown, limit_shown = deciding_pair(score, limit)
+    return f"{measure} {shown} {'<=' if score <= limit else '>'} limit {limit_shown}"
+
+
+def clinical_label(label: str) -> str:
+    """An output or feature key in words: 'heart_disease' -> 'Heart disease'."""
+    words = label.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def gate_text(gate: GateVerdict) -> str:
+    """The one sentence every view shows for a gate verdict (its reason carries the numbers)."""
+    return f"{INSIDE if gate.accepted else OUTSIDE}: {gate.reason}"
+
+
+def refusal_text(prediction: Prediction) -> str | None:
+    """Why no probability is shown for this result, or None when it has one."""
+    if prediction.gate is not None and not prediction.gate.accepted:
+        return f"No answer. {gate_text(prediction.gate)}"
+    if not prediction.outputs:
+        return "No answer: the model gave no output."
+    return None
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    """A calibrated probability against its operating threshold."""
+
+    label: str
+    name: str
+    probability: float
+    threshold: float
+    positive: bool
+
+    @property
+    def text(self) -> str:
+        return f"{self.name} {percent(self.probability)} (threshold {percent(self.threshold)})"
+
+
+def finding_lines(prediction: Prediction) -> list[FindingLine]:
+    """One line per output that has an operating threshold; none for a refused result."""
+    if refusal_text(prediction) is not None:
+        return []
+    names = prediction.extra.get("output_names", {})
+    return [FindingLine(label, names.get(label) or clinical_label(label), float(p), float(prediction.thresholds[label]),
+                        label in prediction.positive)
+            for label, p in prediction.outputs.items() if label in prediction.thresholds]
+
+
+def share_lines(prediction: Prediction) -> list[str]:
+    """Outputs without a threshold that are part of a finding, as a share of it: 'if pneumonia: bacterial 66%'."""
+    if refusal_text(prediction) is not None:
+        return []
+    lines = []
+    for label, probability in prediction.outputs.items():
+        if label in prediction.thresholds:
+            continue
+        parent = next((t for t in prediction.thresholds if label.endswith(" " + t) and t in prediction.outputs), None)
+        if parent is None or float(prediction.outputs[parent]) <= 0:
+            continue
+        part = label[: -len(parent)].strip()
+        lines.append(f"if {parent}: {part} {percent(float(probability) / float(prediction.outputs[parent]))}")
+    return lines
+
+
+def result_sentence(prediction: Prediction) -> str:
+    """The whole result in one line: refusal, or findings with their thresholds and any shares."""
+    refusal = refusal_text(prediction)
+    if refusal is not None:
+        return refusal
+    lines = finding_lines(prediction)
+    positive = [line.name for line in lines if line.positive]
+    text = "; ".join(line.text for line in lines)
+    text += f". Suggested: {', '.join(positive)}" if positive else ". None at the operating threshold"
+    shares = share_lines(prediction)
+    return text + (f" ({'; '.join(shares)})" if shares else "") + "."
+
+
+def attributions_withheld(explanation: Explanation) -> str | None:
+    """Why a record model's attributions are not shown, or None when they are: the answer must
+    differ from the training-average patient's by at least :data:`MEANINGFUL_CHANGE`."""
+    faith = explanation.faithfulness or {}
+    probability, baseline = faith.get("probability"), faith.get("baseline_probability")
+    if probability is None or baseline is None:
+        return None
+    if abs(probability - baseline) >= MEANINGFUL_CHANGE:
+        return None
+    return (f"This answer ({percent(probability)}) is within {MEANINGFUL_CHANGE * 100:.0f} points of the model's answer "
+            f"for a training-average patient ({percent(baseline)}): no input moved it meaningfully, so no "
+            "attributions are shown.")
+
