@@ -56,8 +56,9 @@ class TextTask:
         model = loaded.module
         labels = loaded.card.labels
         yield Progress(0.2, "Finding problem mentions and their status")
-        problems = note_problems(note_input.text, labels)
+        problems = note_problems(note_input.text)
         note = model.chunk(problems.patient_text())
+        problems = problems.restricted_to(labels)
         yield Progress(0.5, f"Encoding {note.input_ids.shape[0]} chunk(s)")
         with loaded.lock, torch.no_grad():
             probs = torch.sigmoid(model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device)))[0].cpu().numpy()

@@ -252,12 +252,17 @@ class Mention:
             "sentence_end": self.sentence_end,
             "sentence": text[self.sentence_start:self.sentence_end].strip(),
             "trigger": self.trigger,
+            "patients_problem": self.is_patients_problem,
         }
 
 
 _COMPILED: dict[str, list[re.Pattern[str]]] = {
     label: [re.compile(p, _FLAGS) for p in patterns] for label, (_, _, patterns) in PROBLEM_LEXICON.items()
 }
+
+
+# Every pattern at once: most sentences of a note mention no problem and are skipped after one scan.
+_ANY_MENTION = re.compile("|".join(f"(?:{p})" for _, _, patterns in PROBLEM_LEXICON.values() for p in patterns), _FLAGS)
 
 
 def problem_name(label: str) -> str:
@@ -359,6 +364,8 @@ def find_mentions(text: str, problems: list[str] | None = None) -> list[Mention]
         sentence = text[s_start:s_end]
         line_start = s_start == 0 or text[s_start - 1] == "\n"
         section, header_end = _section_of(sentence, section, line_start)
+        if not _ANY_MENTION.search(sentence):
+            continue
         taken: list[tuple[int, int]] = []
         for label in labels:
             for pattern in _COMPILED[label]:
@@ -395,6 +402,10 @@ class NoteProblems:
             if mention.problem not in suggested:
                 listed.setdefault(mention.problem, []).append(mention)
         return listed
+
+    def restricted_to(self, problems: list[str]) -> "NoteProblems":
+        """The same note with only the mentions of ``problems`` (the labels a model knows)."""
+        return NoteProblems(self.text, [m for m in self.mentions if m.problem in problems])
 
     def patient_text(self) -> str:
         """The note with every sentence blanked that only mentions problems not the patient's now
@@ -445,3 +456,10 @@ def describe_not_suggested(items: list[dict]) -> list[str]:
         status = "past episode" if statuses == ["historical"] else ", ".join(statuses)
         lines.append(f"{item['name']}: mentioned, {status}")
     return lines
+
+
+def note_evidence_lines(extra: dict) -> list[str]:
+    """What a notes prediction rests on, one line each: every suggestion with its first evidence
+    sentence, then what the note mentions without it being suggested. Empty for other models."""
+    lines = [f"{s['name']}: \u201c{s['evidence'][0]['sentence']}\u201d" for s in extra.get("suggestions", []) if s["evidence"]]
+    return lines + describe_not_suggested(extra.get("mentioned_not_suggested", []))

@@ -30,6 +30,7 @@ from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Prediction
 from medassist.jobs import Job, Progress
+from medassist.models.problem_mentions import note_evidence_lines
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
@@ -133,6 +134,10 @@ class PredictionCard(QFrame):
                 layout.addLayout(row)
             verdict = ", ".join(prediction.positive) if prediction.positive else "none at the operating threshold"
             layout.addWidget(QLabel(f"Suggested findings: <b>{html.escape(verdict)}</b>"))
+            for line in note_evidence_lines(prediction.extra):
+                evidence = QLabel(html.escape(line))
+                evidence.setWordWrap(True)
+                layout.addWidget(evidence)
 
 
 def _short_source(source: str) -> str:
