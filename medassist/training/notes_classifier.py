@@ -307,8 +307,9 @@ def main(argv: list[str] | None = None) -> dict:
     notes = load_mtsamples(args.data).sort_values("key").reset_index(drop=True)  # hash order: a fair sample if cut short
     n_distinct = len(notes)
     embedded = embed_notes([note_problems(t).patient_text() for t in notes["text"]], encoder_sha, deadline=deadline)
-    notes = notes[[v is not None for v in embedded]].reset_index(drop=True)
-    vectors = stack_notes([v for v in embedded if v is not None])
+    n_used = next((i for i, v in enumerate(embedded) if v is None), len(embedded))  # the hash-order prefix only
+    notes = notes.head(n_used).reset_index(drop=True)
+    vectors = stack_notes(embedded[:n_used])
     tokens = note_token_counts(notes["text"].tolist())
     train_mask = notes["split"] == "train"
     labels = [l for l in PROBLEM_LEXICON if notes.loc[train_mask, l].sum() >= args.min_positives]

@@ -142,3 +142,22 @@ def test_cli_json_carries_statuses_and_evidence(capsys):
     assert text[suggestion["evidence"][0]["start"]:suggestion["evidence"][0]["end"]] == "pneumonia"
     assert {m["problem"]: m["assertion"] for m in row["extra"]["mentioned_not_suggested"]} == {
         "pleural_effusion": "negated", "diabetes": "family"}
+
+
+def test_evidence_view_shows_the_sentence_and_strikes_what_is_not_taken(qtbot, service):
+    from medassist.ui.widgets.token_view import TokenScoresView
+
+    text = "Chest x-ray: right lower lobe pneumonia. No pleural effusion. History of pneumonia in 2019."
+    prediction = run_job(service.predict(MODEL, TextInput(text)))
+    view = TokenScoresView()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show_explanation(prediction, run_job(service.explain(MODEL, TextInput(text), "evidence", "pneumonia")))
+    markup = view.text.toHtml()
+    assert view.method == "evidence"
+    assert "font-weight:700" in markup or "font-weight:bold" in markup  # the mention
+    assert "line-through" in markup  # the past episode, not taken
+    summary = view.summary.text()
+    assert "<b>evidence</b>: Chest x-ray: right lower lobe pneumonia." in summary
+    assert "<b>mentioned, past episode</b>: History of pneumonia in 2019." in summary
+    view.grab().save("/tmp/notes_evidence_view.png")

@@ -143,8 +143,10 @@ def test_held_out_mtsamples_subset_above_floor(service, shared_data):
 
 @pytest.mark.slow
 def test_card_metrics_are_reproduced_on_the_whole_test_split(service, shared_data):
+    """The notes the card was trained and evaluated on are the first ``notes_used`` in hash order."""
     loaded = service.runtime.load(MODEL)
-    notes = notes_classifier.load_mtsamples(shared_data)
+    notes = notes_classifier.load_mtsamples(shared_data).sort_values("key").reset_index(drop=True)
+    notes = notes.head(loaded.card.training_data["notes_used"])
     test = notes[notes["split"] == "test"]
     labels = loaded.card.labels
     probs = _probabilities(loaded, test["text"])
