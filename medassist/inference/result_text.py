@@ -89,8 +89,15 @@ class FindingLine:
     positive: bool
 
     @property
+    def value_text(self) -> str:
+        """Probability against threshold; says so when a suggestion rests on cited evidence, not the score
+        (the notes model suggests what the note affirms even when its head scores below threshold)."""
+        why = "; suggested from the note's evidence" if self.positive and self.probability < self.threshold else ""
+        return f"{percent(self.probability)} (threshold {percent(self.threshold)}{why})"
+
+    @property
     def text(self) -> str:
-        return f"{self.name} {percent(self.probability)} (threshold {percent(self.threshold)})"
+        return f"{self.name} {self.value_text}"
 
 
 def finding_lines(prediction: Prediction) -> list[FindingLine]:

@@ -1,8 +1,18 @@
 """Runs the clinical-notes model on a note's text and explains it word by word.
 
-Accepts :class:`TextInput`. Outputs one probability per problem; ``positive`` lists those at or
-above the card's per-problem thresholds. Explanations are ``token_scores`` over the note's words
-(``labels`` = words in order, ``extra["spans"]`` = their character offsets in ``extra["text"]``).
+Accepts :class:`TextInput`. A problem is *suggested* (``positive``) only when the note has evidence
+for it: a mention the rule layer (:mod:`medassist.models.problem_mentions`, ConText-style) reads as
+the patient's (affirmed, or a chronic problem's history). Negated, family, hypothetical, uncertain
+mentions and past acute episodes are listed in ``extra["mentioned_not_suggested"]`` and never
+suggested. ``outputs`` are the encoder head's calibrated probabilities, computed on the note with
+the sentences that only hold such mentions blanked; they rank the suggestions and say how strongly
+the text as a whole reads like each problem, but never make a suggestion on their own.
+``extra["suggestions"]`` gives each suggestion with its evidence (character spans and sentences).
+
+Explanations are ``token_scores`` over the note's words (``labels`` = words in order,
+``extra["spans"]`` = their character offsets in ``extra["text"]``): ``evidence`` marks the
+mentions and sentences a suggestion rests on; Integrated Gradients attributes the problem's score
+on those sentences; attention rollout shows where the encoder looked over the whole note.
 """
 
 from __future__ import annotations
@@ -13,14 +23,16 @@ import numpy as np
 import torch
 
 from medassist.errors import InputError
-from medassist.explain.text import attention_rollout, integrated_gradients
+from medassist.explain.text import WordScores, attention_rollout, evidence_scores, integrated_gradients, word_spans
 from medassist.inference.inputs import TextInput
 from medassist.inference.prediction import Explanation, Prediction
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
+from medassist.models.problem_mentions import NoteProblems, note_problems, problem_evidence, problem_name
 
 METHODS = {
+    "evidence": "evidence",
     "attention_rollout": "attention_rollout", "attention": "attention_rollout", "rollout": "attention_rollout",
     "integrated_gradients": "integrated_gradients", "ig": "integrated_gradients",
 }
@@ -42,19 +54,23 @@ class TextTask:
         started = time.perf_counter()
         note_input = _text(source)
         model = loaded.module
-        yield Progress(0.3, "Reading the note")
-        note = model.chunk(note_input.text)
+        labels = loaded.card.labels
+        yield Progress(0.2, "Finding problem mentions and their status")
+        problems = note_problems(note_input.text)
+        note = model.chunk(problems.patient_text())
+        problems = problems.restricted_to(labels)
         yield Progress(0.5, f"Encoding {note.input_ids.shape[0]} chunk(s)")
         with loaded.lock, torch.no_grad():
             probs = torch.sigmoid(model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device)))[0].cpu().numpy()
-        labels = loaded.card.labels
         outputs = {label: float(p) for label, p in zip(labels, probs)}
         thresholds = {label: float(loaded.card.thresholds.get(label, 0.5)) for label in labels}
-        positive = sorted((l for l in labels if outputs[l] >= thresholds[l]), key=lambda l: -outputs[l])
+        positive = sorted(problems.suggested, key=lambda l: -outputs[l])
+        names = {label: problem_name(label) for label in labels} | loaded.card.extra.get("label_names", {})
         extra = {
-            "label_names": loaded.card.extra.get("label_names", {}),
+            "label_names": names,
             "words": len(note.words),
             "chunks": int(note.input_ids.shape[0]),
+            **problem_evidence(problems, outputs, names),
         }
         if note.truncated:
             extra["truncated"] = f"only the first {note.input_ids.shape[0]} chunks (~{note.input_ids.shape[0] * 190} words) were read"
@@ -77,39 +93,75 @@ class TextTask:
     def explain(self, loaded: LoadedModel, source: object, method: str, target: str | None) -> Job[Explanation]:
         note_input = _text(source)
         if method not in METHODS:
-            raise InputError(f"the notes model explains with attention_rollout or integrated_gradients, not '{method}'")
+            raise InputError(
+                f"the notes model explains with evidence, integrated_gradients or attention_rollout, not '{method}'")
         method = METHODS[method]
         model = loaded.module
         labels = loaded.card.labels
-        note = model.chunk(note_input.text)
+        text = note_input.text
+        problems = note_problems(text, labels)
         if target is None:
-            with loaded.lock, torch.no_grad():
-                logits = model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device))[0]
-            target = labels[int(torch.argmax(logits))]
+            target = _default_target(loaded, problems)
         if target not in labels:
             raise InputError(f"'{target}' is not one of the notes model's problems ({', '.join(labels)})")
-        yield Progress(0.2, f"{method.replace('_', ' ')} over {len(note.words)} words")
-        with loaded.lock:
-            if method == "attention_rollout":
+        mentions = [m for m in problems.mentions if m.problem == target]
+        spans = word_spans(text)
+        extra: dict[str, object] = {
+            "text": text,
+            "spans": [list(s) for s in spans],
+            "class_specific": method != "attention_rollout",
+            "evidence": [m.to_dict(text) for m in mentions],
+        }
+        yield Progress(0.05, f"{method.replace('_', ' ')} over {len(spans)} words")
+        if method == "evidence":
+            scores = WordScores(evidence_scores(text, mentions), 0.0)
+            extra["words_read"] = len(spans)
+        elif method == "integrated_gradients":
+            windows, extra["attributed"], steps = _ig_windows(problems, target, text)
+            with loaded.lock:
+                scores = yield from integrated_gradients(model, text, windows, labels.index(target), steps)
+            extra["words_read"] = len(spans)
+        else:
+            note = model.chunk(text)
+            with loaded.lock:
                 scores = attention_rollout(model, note)
-            else:
-                scores = integrated_gradients(model, note, labels.index(target))
+            extra["words_read"] = int(note.token_word.max()) + 1 if note.token_word.numel() else 0
         yield Progress(1.0, "done")
         return Explanation(
             method=method,
             target=target,
             kind="token_scores",
             values=np.asarray(scores.values, dtype=np.float64),
-            labels=note.words,
+            labels=[text[a:b] for a, b in spans],
             faithfulness=scores.faithfulness,
             elapsed_ms=scores.elapsed_ms,
-            extra={
-                "text": note_input.text,
-                "spans": [list(s) for s in note.spans],
-                "class_specific": method == "integrated_gradients",
-                "words_read": int(note.token_word.max()) + 1 if note.token_word.numel() else 0,
-            },
+            extra=extra,
         )
+
+
+def _default_target(loaded: LoadedModel, problems: NoteProblems) -> str:
+    """The first suggested problem; with none, the problem the head scores highest."""
+    if problems.suggested:
+        return min(problems.suggested, key=lambda label: problems.evidence(label)[0].start)
+    model = loaded.module
+    note = model.chunk(problems.text)
+    with loaded.lock, torch.no_grad():
+        logits = model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device))[0]
+    return loaded.card.labels[int(torch.argmax(logits))]
+
+
+IG_SENTENCES = 4  # evidence sentences IG attributes: enough to show why, and a long note stays within seconds
+
+
+def _ig_windows(problems: NoteProblems, target: str, text: str) -> tuple[list[tuple[int, int]], str, int]:
+    """What IG reads for ``target`` and with how many steps: its first evidence sentences, else the
+    sentences that mention it, else the whole note window by window (fewer steps: it is long)."""
+    for kind, chosen in (("evidence sentences", problems.evidence(target)),
+                         ("sentences that mention it", [m for m in problems.mentions if m.problem == target])):
+        sentences = sorted({(m.sentence_start, m.sentence_end) for m in chosen})
+        if sentences:
+            return sentences[:IG_SENTENCES], f"{min(len(sentences), IG_SENTENCES)} of {len(sentences)} {kind}", 16
+    return [(0, len(text))], "the whole note (the problem is not mentioned in it)", 8
 
 
 register_task("text-classification", TextTask())

@@ -2,15 +2,20 @@
 
     nice -n 10 python -m medassist.training.notes_classifier [--data ../shared/data] [--out models/notes-problems]
 
-Labels are weak: keyword rules (with a simple negation check) over each note's description,
-keywords and transcription; docs/record-models.md lists the rules. Notes that appear twice in
-MTSamples (the same transcription filed under "Surgery" and another specialty) are merged
-before a hash split (70/15/15), so no note is in two splits. The frozen encoder's chunk vectors
-are cached under ``.cache/notes-embeddings/`` (computed once, resumable). The shipped head was
-trained on notes of at most ``--max-note-tokens`` (default 508) tokens because the shared build
-machine had a fraction of one CPU core; ``--max-note-tokens 4064`` uses every note.
+Labels are weak: a problem is positive when the assertion layer the app itself uses
+(:mod:`medassist.models.problem_mentions`, ConText-style) finds a mention that is the patient's
+(affirmed, or a chronic problem's history) in the note's description, keywords or transcription;
+negated, family, hypothetical and uncertain mentions do not count. The head reads what the app
+shows it: the note with sentences that only hold such mentions blanked. Notes that appear twice
+in MTSamples (the same transcription filed under "Surgery" and another specialty) are merged
+before a hash split (70/15/15), so no note is in two splits. Every note is used, long ones read in
+up to 16 windows of 256 tokens; the frozen encoder's window vectors are cached under
+``.cache/notes-embeddings/`` (computed once, resumable). The head is trained with plain binary
+cross-entropy (no class re-weighting, so its probabilities stay calibrated) and each problem's
+threshold is the lowest on validation whose precision reaches ``--target-precision``.
 IU/Open-i reports (CC BY-NC-ND) are only *evaluated on*, with their manual MeSH terms as the
-reference for the labels both sets share; they never touch the shipped weights.
+reference for the labels both sets share; they never touch the shipped weights. On them the
+suggestions themselves (rule layer, evidence required) are scored too.
 """
 
 from __future__ import annotations
@@ -37,52 +42,17 @@ from medassist.models.notes import (
     mean_pool,
     note_vector,
 )
+from medassist.models.problem_mentions import PROBLEM_LEXICON, note_problems
 from medassist.training.metrics import auroc, f1_scores
 
 SEED = 7
 CHUNK_TOKENS = 256
 MAX_CHUNKS = 16
-MAX_NOTE_TOKENS = 508  # two windows; raise (up to 4064) with more CPU time
+TARGET_PRECISION = 0.8
+VERSION = "2.0.0"
 IU_REPORTS = 600
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "notes-embeddings"
-
-# label -> (regex matched on lower-cased text, display name). Rules are deliberately simple and
-# documented; a match preceded in its sentence by a negation cue is ignored.
-LABEL_RULES: dict[str, tuple[str, str]] = {
-    "hypertension": (r"\bhypertension\b|\bhypertensive\b|\bhtn\b|high blood pressure", "Hypertension"),
-    "diabetes": (r"\bdiabet(?:es|ic)\b|\biddm\b|\bniddm\b|\bdm2?\b|\bt2dm\b", "Diabetes mellitus"),
-    "hyperlipidemia": (r"hyperlipid|dyslipid|hypercholesterol|high cholesterol", "Hyperlipidemia"),
-    "coronary_artery_disease": (
-        r"coronary artery disease|\bcad\b|myocardial infarction|\bstemi\b|\bnstemi\b|\bangina\b|coronary stent|\bcabg\b",
-        "Coronary artery disease",
-    ),
-    "heart_failure": (r"heart failure|\bchf\b|cardiomyopathy|reduced ejection fraction", "Heart failure"),
-    "atrial_fibrillation": (r"atrial fibrillation|\bafib\b|a-fib|atrial flutter", "Atrial fibrillation/flutter"),
-    "stroke": (r"\bstroke\b|cerebrovascular accident|\bcva\b|\btia\b|transient ischemic attack|cerebral infarct", "Stroke/TIA"),
-    "copd": (r"\bcopd\b|chronic obstructive|emphysema|chronic bronchitis", "COPD/emphysema"),
-    "asthma": (r"\basthma", "Asthma"),
-    "pneumonia": (r"pneumonia|pneumonitis", "Pneumonia"),
-    "pleural_effusion": (r"pleural effusion|\beffusions?\b(?! of the knee)", "Pleural effusion"),
-    "cardiomegaly": (r"cardiomegaly|enlarged (?:cardiac silhouette|heart)|cardiac enlargement", "Cardiomegaly"),
-    "chronic_kidney_disease": (
-        r"chronic kidney disease|chronic renal (?:failure|insufficiency)|\bckd\b|\besrd\b|end-stage renal|hemodialysis|\bdialysis\b",
-        "Chronic kidney disease",
-    ),
-    "cancer": (
-        r"cancer|carcinoma|malignan|lymphoma|leukemia|melanoma|sarcoma|metasta|\bmyeloma\b|neoplasm",
-        "Cancer",
-    ),
-    "obesity": (r"\bobes(?:e|ity)\b|morbid obesity|\bbmi (?:of )?[4-9]\d", "Obesity"),
-    "depression": (r"\bdepress(?:ion|ive)\b|\bmdd\b", "Depression"),
-    "hypothyroidism": (r"hypothyroid|hashimoto", "Hypothyroidism"),
-    "urinary_tract_infection": (r"urinary tract infection|\buti\b|pyelonephritis|cystitis", "Urinary tract infection"),
-}
-_NEGATION = re.compile(
-    r"\b(?:no|not|denies|denied|negative for|without|free of|rule out|r/o|ruled out|no evidence of|no history of|"
-    r"no signs? of|absence of|family history|mother|father|sister|brother)\b"
-)
-_COMPILED = {label: re.compile(pattern) for label, (pattern, _) in LABEL_RULES.items()}
 
 # Labels shared with IU/Open-i: label -> MeSH major terms that make an IU report positive.
 IU_REFERENCE: dict[str, tuple[str, ...]] = {
@@ -95,16 +65,9 @@ IU_REFERENCE: dict[str, tuple[str, ...]] = {
 
 
 def rule_labels(text: str) -> dict[str, int]:
-    """Weak labels for one note: 1 where a rule matches in a sentence without a negation cue before it."""
-    lowered = text.lower()
-    found = {label: 0 for label in LABEL_RULES}
-    for label, pattern in _COMPILED.items():
-        for match in pattern.finditer(lowered):
-            start = max(lowered.rfind(c, 0, match.start()) for c in ".;:\n") + 1
-            if not _NEGATION.search(lowered[start : match.start()]):
-                found[label] = 1
-                break
-    return found
+    """Weak labels for one note: 1 where the assertion layer finds the problem is the patient's."""
+    suggested = set(note_problems(text).suggested)
+    return {label: int(label in suggested) for label in PROBLEM_LEXICON}
 
 
 def load_mtsamples(data: Path, with_labels: bool = True) -> pd.DataFrame:
@@ -152,45 +115,50 @@ def _chunk_key(ids: torch.Tensor, mask: torch.Tensor) -> str:
 
 
 @torch.no_grad()
-def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16) -> list[np.ndarray]:
-    """Chunk vectors ``[n_chunks, 384]`` per note. Every chunk vector is cached under the SHA-1 of its
-    token ids (``.cache/notes-embeddings/``), so any subset of notes reuses earlier work and an
-    interrupted run resumes where it stopped."""
+def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16,
+                deadline: float | None = None) -> list[np.ndarray | None]:
+    """Chunk vectors ``[n_chunks, 384]`` per note, in the order given; ``None`` for a note not (fully)
+    embedded when ``deadline`` (a ``time.time()``) passed. Every chunk vector is cached under the SHA-1 of
+    its token ids (``.cache/notes-embeddings/``), so any subset of notes reuses earlier work and an
+    interrupted run resumes where it stopped. Notes are embedded in blocks, in order, so a deadline
+    leaves whole notes done, chosen by the caller's order (not by length)."""
     store_path = CACHE / f"chunks-{encoder_sha[:12]}-{CHUNK_TOKENS}.npz"
     store: dict[str, np.ndarray] = {}
     if store_path.is_file():
         saved = np.load(store_path)
         store = dict(zip(saved["keys"].tolist(), saved["vectors"]))
     encoder, tokenizer = load_encoder(encoder_sha)
-    chunks: list[tuple[int, str, torch.Tensor, torch.Tensor]] = []
-    for index, text in enumerate(texts):
+    per_note: list[list[tuple[str, torch.Tensor, torch.Tensor]]] = []
+    for text in texts:
         note = chunk_note(tokenizer, text, CHUNK_TOKENS, MAX_CHUNKS)
-        for c in range(note.input_ids.shape[0]):
-            ids, mask = note.input_ids[c], note.attention_mask[c]
-            chunks.append((index, _chunk_key(ids, mask), ids, mask))
-    todo = sorted({c[1]: c for c in chunks if c[1] not in store}.values(), key=lambda c: int(c[3].sum()))
+        per_note.append([(_chunk_key(note.input_ids[c], note.attention_mask[c]), note.input_ids[c], note.attention_mask[c])
+                         for c in range(note.input_ids.shape[0])])
 
     def save() -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(store_path, keys=np.array(list(store)), vectors=np.stack(list(store.values())))
 
-    started = time.time()
-    for step, b in enumerate(range(0, len(todo), batch_chunks)):
-        batch = todo[b:b + batch_chunks]
-        width = max(int(c[3].sum()) for c in batch)
-        ids = torch.stack([c[2][:width] for c in batch])
-        mask = torch.stack([c[3][:width] for c in batch])
-        pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask).numpy()
-        store.update({c[1]: vector for c, vector in zip(batch, pooled)})
-        if step % 10 == 0:
+    started, done_chunks, block = time.time(), 0, 32
+    for first in range(0, len(per_note), block):
+        if deadline is not None and time.time() > deadline:
+            print(f"  CPU budget spent: {first} of {len(per_note)} notes embedded", flush=True)
+            break
+        todo = sorted({k: (k, ids, mask) for chunks in per_note[first:first + block] for k, ids, mask in chunks
+                       if k not in store}.values(), key=lambda c: int(c[2].sum()))
+        for b in range(0, len(todo), batch_chunks):
+            batch = todo[b:b + batch_chunks]
+            width = max(int(c[2].sum()) for c in batch)
+            ids = torch.stack([c[1][:width] for c in batch])
+            mask = torch.stack([c[2][:width] for c in batch])
+            pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask).numpy()
+            store.update({c[0]: vector for c, vector in zip(batch, pooled)})
+        done_chunks += len(todo)
+        if todo:
             save()
-            print(f"  embedded {b + len(batch)}/{len(todo)} new chunks ({time.time() - started:.0f} s)", flush=True)
-    if todo:
-        save()
-    per_note: list[list[np.ndarray]] = [[] for _ in texts]
-    for index, key, _, _ in chunks:
-        per_note[index].append(store[key])
-    return [np.stack(v).astype(np.float32) for v in per_note]
+            print(f"  notes {min(first + block, len(per_note))}/{len(per_note)}: {done_chunks} new chunks "
+                  f"({time.time() - started:.0f} s)", flush=True)
+    return [np.stack([store[k] for k, _, _ in chunks]).astype(np.float32) if all(k in store for k, _, _ in chunks) else None
+            for chunks in per_note]
 
 
 def note_token_counts(texts: list[str]) -> np.ndarray:
@@ -218,12 +186,10 @@ def stack_notes(vectors: list[np.ndarray]) -> torch.Tensor:
 def train_head(
     x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, hidden: int
 ) -> tuple[torch.nn.Module, int]:
-    """Train the head with class-balanced BCE and early stopping on validation loss."""
+    """Train the head with plain BCE (calibrated probabilities) and early stopping on validation loss."""
     torch.manual_seed(SEED)
     model = NotesClassifier(n_labels=y_train.shape[1], hidden=hidden, load_pretrained_encoder=False).head
-    positives = y_train.sum(0).clamp(min=1)
-    pos_weight = ((len(y_train) - positives) / positives).clamp(max=20.0)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     generator = torch.Generator().manual_seed(SEED)
     best, best_state, best_epoch, patience = float("inf"), None, 0, 0
@@ -249,30 +215,73 @@ def train_head(
     return model, best_epoch
 
 
-def best_thresholds(probs: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Per-label threshold maximizing F1 on validation."""
-    grid = np.linspace(0.05, 0.95, 91)
+def precision_thresholds(probs: np.ndarray, truth: np.ndarray, target: float = TARGET_PRECISION) -> np.ndarray:
+    """Per label, the lowest threshold whose validation precision reaches ``target`` (at least one true
+    positive); where none does, the threshold of the best F0.5 (precision weighted over recall)."""
+    grid = np.round(np.linspace(0.05, 0.95, 91), 2)
     chosen = []
     for j in range(truth.shape[1]):
-        scores = [f1_scores(truth[:, j : j + 1], (probs[:, j : j + 1] >= t).astype(int))["micro_f1"] for t in grid]
-        chosen.append(float(grid[int(np.argmax(scores))]))
+        best, best_f = 0.5, -1.0
+        picked = None
+        for t in grid:
+            predicted = probs[:, j] >= t
+            tp = int((predicted & (truth[:, j] == 1)).sum())
+            precision = tp / max(int(predicted.sum()), 1)
+            recall = tp / max(int(truth[:, j].sum()), 1)
+            if picked is None and tp > 0 and precision >= target:
+                picked = float(t)
+            f_half = 1.25 * precision * recall / max(0.25 * precision + recall, 1e-9)
+            if f_half > best_f:
+                best, best_f = float(t), f_half
+        chosen.append(picked if picked is not None else best)
     return np.array(chosen)
 
 
+def calibration(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> dict[str, float]:
+    """Brier score and expected calibration error over every (note, label) pair."""
+    p, y = probs.reshape(-1), truth.reshape(-1)
+    edges = np.minimum((p * bins).astype(int), bins - 1)
+    ece = sum(abs(p[edges == b].mean() - y[edges == b].mean()) * (edges == b).mean() for b in range(bins) if (edges == b).any())
+    return {"brier": round(float(np.mean((p - y) ** 2)), 4), "ece": round(float(ece), 4)}
+
+
 def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, labels: list[str]) -> dict:
-    """Per-label AUROC/F1/positives, micro/macro F1 and mean AUROC over labels with both classes."""
+    """Per-label AUROC/precision/recall/F1/positives, micro/macro F1, mean AUROC, calibration."""
     predicted = (probs >= thresholds).astype(int)
     per_label = {}
     for j, label in enumerate(labels):
-        f1 = f1_scores(truth[:, j : j + 1], predicted[:, j : j + 1])["micro_f1"]
-        per_label[label] = {"auroc": auroc(truth[:, j], probs[:, j]), "f1": round(f1, 4), "positives": int(truth[:, j].sum())}
+        tp = int((predicted[:, j] & truth[:, j]).sum())
+        per_label[label] = {
+            "auroc": auroc(truth[:, j], probs[:, j]),
+            "precision": round(tp / predicted[:, j].sum(), 4) if predicted[:, j].sum() else None,
+            "recall": round(tp / truth[:, j].sum(), 4) if truth[:, j].sum() else None,
+            "f1": round(f1_scores(truth[:, j : j + 1], predicted[:, j : j + 1])["micro_f1"], 4),
+            "positives": int(truth[:, j].sum()),
+            "predicted": int(predicted[:, j].sum()),
+        }
     aurocs = [v["auroc"] for v in per_label.values() if v["auroc"] is not None]
     return {
         "n_notes": int(len(truth)),
         **f1_scores(truth, predicted),
         "macro_auroc": round(float(np.mean(aurocs)), 4) if aurocs else None,
+        **calibration(probs, truth),
         "per_label": per_label,
     }
+
+
+def evaluate_suggestions(texts: list[str], truth: np.ndarray, labels: list[str]) -> dict:
+    """Precision/recall of what the app suggests (evidence required) against a reference."""
+    suggested = np.array([[int(l in set(note_problems(t).suggested)) for l in labels] for t in texts])
+    per_label = {}
+    for j, label in enumerate(labels):
+        tp = int((suggested[:, j] & truth[:, j]).sum())
+        per_label[label] = {
+            "precision": round(tp / suggested[:, j].sum(), 4) if suggested[:, j].sum() else None,
+            "recall": round(tp / truth[:, j].sum(), 4) if truth[:, j].sum() else None,
+            "positives": int(truth[:, j].sum()),
+            "suggested": int(suggested[:, j].sum()),
+        }
+    return {"n_notes": len(texts), **f1_scores(truth, suggested), "per_label": per_label}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -281,23 +290,31 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=REPO / "models" / "notes-problems")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--min-positives", type=int, default=12)
-    parser.add_argument("--max-note-tokens", type=int, default=MAX_NOTE_TOKENS,
-                        help="train/evaluate on MTSamples notes up to this many WordPiece tokens (CPU budget)")
+    parser.add_argument("--target-precision", type=float, default=TARGET_PRECISION)
     parser.add_argument("--iu-reports", type=int, default=IU_REPORTS, help="IU reports to evaluate on (hash order)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="stop embedding new notes after this long and train on the notes embedded so far "
+                             "(taken in hash order, so every length and specialty is represented)")
     args = parser.parse_args(argv)
+    deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     torch.set_num_threads(1)  # the shared 2-core machine: one thread wastes least time spinning
     version, encoder_sha = encoder_fingerprint()
 
-    notes = load_mtsamples(args.data)
+    iu_texts, reports = iu_sample(args.data, args.iu_reports)
+    iu_vectors = stack_notes(embed_notes(iu_texts, encoder_sha))
+    notes = load_mtsamples(args.data).sort_values("key").reset_index(drop=True)  # hash order: a fair sample if cut short
     n_distinct = len(notes)
-    notes = notes[note_token_counts(notes["text"].tolist()) <= args.max_note_tokens].reset_index(drop=True)
+    embedded = embed_notes([note_problems(t).patient_text() for t in notes["text"]], encoder_sha, deadline=deadline)
+    n_used = next((i for i, v in enumerate(embedded) if v is None), len(embedded))  # the hash-order prefix only
+    notes = notes.head(n_used).reset_index(drop=True)
+    vectors = stack_notes(embedded[:n_used])
+    tokens = note_token_counts(notes["text"].tolist())
     train_mask = notes["split"] == "train"
-    labels = [l for l in LABEL_RULES if notes.loc[train_mask, l].sum() >= args.min_positives]
-    print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes (<= {args.max_note_tokens} tokens); "
-          f"labels with >= {args.min_positives} training positives: {labels}")
-    vectors = stack_notes(embed_notes(notes["text"].tolist(), encoder_sha))
+    labels = [l for l in PROBLEM_LEXICON if notes.loc[train_mask, l].sum() >= args.min_positives]
+    print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes embedded ({int((tokens > CHUNK_TOKENS * 2).sum())} "
+          f"longer than two windows); labels with >= {args.min_positives} training positives: {labels}")
     y = torch.tensor(notes[labels].to_numpy(), dtype=torch.float32)
     split = {s: torch.from_numpy((notes["split"] == s).to_numpy()) for s in ("train", "val", "test")}
 
@@ -305,51 +322,88 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.no_grad():
         probs = torch.sigmoid(head(vectors)).numpy()
     truth = y.numpy().astype(int)
-    thresholds = best_thresholds(probs[split["val"].numpy()], truth[split["val"].numpy()])
+    val, test = split["val"].numpy(), split["test"].numpy()
+    thresholds = precision_thresholds(probs[val], truth[val], args.target_precision)
+    long_test = test & (tokens > CHUNK_TOKENS * 2)
     metrics = {
-        "mtsamples_val": evaluate(probs[split["val"].numpy()], truth[split["val"].numpy()], thresholds, labels),
-        "mtsamples_test": evaluate(probs[split["test"].numpy()], truth[split["test"].numpy()], thresholds, labels),
+        "mtsamples_val": evaluate(probs[val], truth[val], thresholds, labels),
+        "mtsamples_test": evaluate(probs[test], truth[test], thresholds, labels),
+        "mtsamples_test_long_notes": evaluate(probs[long_test], truth[long_test], thresholds, labels),
     }
+    metrics["mtsamples_test_long_notes"]["selection"] = f"test notes longer than {CHUNK_TOKENS * 2} tokens (3+ windows)"
 
-    reports = load_iu_reports(args.data)
-    order = reports["report_id"].map(lambda r: hashlib.md5(str(r).encode()).hexdigest()).argsort().to_numpy()
-    reports = reports.iloc[np.sort(order[: args.iu_reports])].reset_index(drop=True)
     shared = [l for l in IU_REFERENCE if l in labels]
-    iu_vectors = stack_notes(embed_notes(reports["text"].tolist(), encoder_sha))
     with torch.no_grad():
         iu_probs = torch.sigmoid(head(iu_vectors)).numpy()
     columns = [labels.index(l) for l in shared]
-    metrics["iu_openi_reports"] = evaluate(
-        iu_probs[:, columns], reports[shared].to_numpy().astype(int), thresholds[columns], shared
-    )
-    metrics["iu_openi_reports"]["reference"] = "manual MeSH major terms of each report (see docs/record-models.md)"
+    iu_truth = reports[shared].to_numpy().astype(int)
+    metrics["iu_openi_reports"] = evaluate(iu_probs[:, columns], iu_truth, thresholds[columns], shared)
+    metrics["iu_openi_reports"]["reference"] = "manual MeSH major terms of each report (see docs/notes-model.md)"
     metrics["iu_openi_reports"]["sample"] = f"{len(reports)} reports of 3,927 with text, first by MD5 of report_id"
+    metrics["iu_openi_suggestions"] = evaluate_suggestions(reports["text"].tolist(), iu_truth, shared)
+    metrics["iu_openi_suggestions"]["what"] = (
+        "what the app suggests (a mention the assertion layer reads as the patient's; evidence required) "
+        "against the radiologists' MeSH major terms: an independent reference for the rule layer")
 
     print(json.dumps(metrics, indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
+    card_path = args.out / "metadata.json"
+    history = previous_versions(card_path)
     weights = args.out / "head.pt"
     torch.save({f"head.{k}": v for k, v in head.state_dict().items()}, weights)
     counts = {s: {l: int(notes.loc[notes["split"] == s, l].sum()) for l in labels} for s in ("train", "val", "test")}
     card = build_card(labels, thresholds, metrics, weights, version, encoder_sha, args.hidden, counts, best_epoch,
-                      len(notes), n_distinct, args.max_note_tokens)
-    (args.out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+                      len(notes), n_distinct, int((tokens > (CHUNK_TOKENS - 2) * MAX_CHUNKS).sum()), args.target_precision,
+                      history)
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} (weights SHA-256 {card['weights']['sha256']})")
     return metrics
 
 
+def iu_sample(data: Path, n: int) -> tuple[list[str], pd.DataFrame]:
+    """The IU/Open-i evaluation reports (first ``n`` by MD5 of report_id) and their patient texts."""
+    reports = load_iu_reports(data)
+    order = reports["report_id"].map(lambda r: hashlib.md5(str(r).encode()).hexdigest()).argsort().to_numpy()
+    reports = reports.iloc[np.sort(order[:n])].reset_index(drop=True)
+    return [note_problems(t).patient_text() for t in reports["text"]], reports
+
+
+def previous_versions(card_path: Path) -> list[dict]:
+    """The card's earlier versions with their headline numbers, so a retrain never hides what came before."""
+    if not card_path.is_file():
+        return []
+    old = json.loads(card_path.read_text(encoding="utf-8"))
+    if old.get("version") == VERSION:
+        return old.get("history", [])
+    test = old.get("metrics", {}).get("mtsamples_test", {})
+    entry = {
+        "version": old.get("version"),
+        "weights_sha256": old.get("weights", {}).get("sha256"),
+        "notes_used": old.get("training_data", {}).get("notes_used"),
+        "mtsamples_test": {k: test.get(k) for k in ("n_notes", "micro_f1", "macro_f1", "macro_auroc")},
+        "iu_openi_macro_auroc": old.get("metrics", {}).get("iu_openi_reports", {}).get("macro_auroc"),
+        "suggestions": "every problem at or above its threshold (no assertion status, no evidence)",
+    }
+    return old.get("history", []) + [entry]
+
+
 def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidden, counts, best_epoch, n_notes,
-               n_distinct, max_note_tokens) -> dict:
+               n_distinct, n_truncated, target_precision, history) -> dict:
     return {
         "schema_version": "1",
         "name": "notes-problems",
-        "version": "1.0.0",
-        "display_name": "Problems from a clinical note (MiniLM + head)",
+        "version": VERSION,
+        "display_name": "Problems from a clinical note (assertion rules + MiniLM head)",
         "task": "text-classification",
         "modality": "clinical note (English free text)",
         "description": (
-            "Suggests problems/diagnoses mentioned as present in a clinical note (multi-label). A frozen "
-            "all-MiniLM-L6-v2 encoder (from the installed Python package) reads the note in 256-token chunks; a "
-            "small trained head scores each problem from the mean and max of the chunk vectors."
+            "Suggests the patient's problems documented in a clinical note, each with the sentence(s) it rests on. "
+            "A ConText-style rule layer finds every mention of a problem and its status (affirmed, negated, "
+            "historical, family, hypothetical, uncertain); only problems with a mention that is the patient's are "
+            "suggested, the others are listed as 'mentioned, <status>'. A frozen all-MiniLM-L6-v2 encoder (from the "
+            "installed Python package) reads the note (sentences that only hold non-patient mentions blanked) in "
+            "256-token windows; a small trained head gives each problem a calibrated probability from the mean and "
+            "max of the window vectors, which ranks the suggestions."
         ),
         "weights": {"file": weights.name, "format": "state_dict", "sha256": sha256_file(weights)},
         "architecture": {
@@ -365,36 +419,44 @@ def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidde
         },
         "inputs": [{
             "name": "note", "type": "text", "shape": ["chunks", CHUNK_TOKENS], "dtype": "int64",
-            "preprocessing": "MTSamples ',HEADER:,' artefacts undone; WordPiece (uncased) tokens in chunks of 254 + [CLS]/[SEP]; at most 16 chunks (~3,500 words), the rest is ignored and reported",
+            "preprocessing": "MTSamples ',HEADER:,' artefacts undone; sentences whose problem mentions are all negated/family/hypothetical/uncertain/past-acute blanked; WordPiece (uncased) tokens in chunks of 254 + [CLS]/[SEP]; at most 16 chunks (~3,500 words), the rest is ignored and reported",
         }],
         "outputs": [{"name": "problems", "type": "probabilities", "shape": [len(labels)], "value_range": [0.0, 1.0]}],
         "labels": labels,
         "thresholds": {l: round(float(t), 3) for l, t in zip(labels, thresholds)},
         "intended_use": (
-            "Decision support: point a clinician to problems a note appears to document, with the words that drove "
-            "each suggestion highlighted. Not a diagnosis; not a coding tool."
+            "Decision support: point a clinician to problems a note documents for the patient, each with the "
+            "sentence(s) that say so, and to problems it mentions only as negated, family history, hypothetical or "
+            "uncertain. Not a diagnosis; not a coding tool."
         ),
         "limitations": [
-            "Labels are weak: keyword rules with a simple negation check over MTSamples descriptions, keywords and transcriptions, not clinician annotation. The model learns to recognize documented problems, and inherits the rules' errors (e.g. family history phrased unusually, abbreviations).",
+            "Suggestions come from a rule layer (a problem lexicon and ConText-style triggers, see docs/notes-model.md): a problem named in words the lexicon lacks is not suggested, and unusual phrasing of negation, family history or hypotheticals can be misread. Each suggestion shows its evidence so a reader can check it.",
+            "Training labels are weak: the same rule layer over MTSamples descriptions, keywords and transcriptions, not clinician annotation; the head's MTSamples metrics measure agreement with those rules.",
             "MTSamples are sample transcriptions, not real hospital records; performance on real notes is unknown.",
-            f"Trained and evaluated only on the {n_notes} MTSamples notes of at most {max_note_tokens} tokens (~{max_note_tokens * 3 // 4} words). Longer notes are read window by window (mean and max over windows), but that was not validated.",
-            "On IU/Open-i chest X-ray reports (a different kind of text) agreement with the radiologists' MeSH terms is lower than on MTSamples; see metrics.iu_openi_reports.",
-            "English only. Notes longer than 16 chunks (~3,500 words) are read only up to that point.",
-            "Attention rollout shows where the encoder looked (class-agnostic); Integrated Gradients attributes one problem's logit. Neither proves the reasoning is right.",
+            f"Thresholds are the lowest on validation with precision >= {target_precision} (F0.5-best where none reaches it); with few validation positives per problem they are uncertain.",
+            "On IU/Open-i chest X-ray reports (a different kind of text) see metrics.iu_openi_reports (head) and metrics.iu_openi_suggestions (what is suggested).",
+            f"English only. Notes longer than 16 chunks (~3,500 words) are read only up to that point ({n_truncated} MTSamples notes are longer).",
+            "Integrated Gradients attributes one problem's score on its evidence sentences read alone (at most four); attention rollout shows where the encoder looked (class-agnostic). Neither proves the reasoning is right.",
         ],
         "training_data": {
             "dataset": "MTSamples (Kaggle 'Medical Transcriptions', T. Boyle), CC0",
             "notes_used": n_notes,
             "notes_distinct": n_distinct,
-            "notes_selection": f"notes of at most {max_note_tokens} WordPiece tokens (~{max_note_tokens * 3 // 4} words): the CPU budget of the shared build machine; longer notes were neither trained nor evaluated on",
+            "notes_selection": (
+                "every distinct MTSamples note with a transcription, long ones too (read in up to 16 windows)"
+                if n_notes == n_distinct else
+                f"the first {n_notes} of {n_distinct} distinct notes in hash order (all lengths, long ones read in up "
+                "to 16 windows): the CPU budget of the shared build machine ran out before the rest were embedded"),
             "split": "hash of the normalized transcription: 70% train / 15% val / 15% test; duplicate notes merged first",
-            "label_rules": {l: LABEL_RULES[l][0] for l in labels},
+            "label_rules": "medassist.models.problem_mentions: a mention the assertion layer reads as the patient's (affirmed, or historical for a chronic problem)",
             "positives_per_split": counts,
             "best_epoch": best_epoch,
+            "loss": "binary cross-entropy without class weights (calibrated probabilities), early stopping on validation loss",
             "evaluation_only": "IU/Open-i chest X-ray reports (CC BY-NC-ND 4.0): never used for training or threshold choice",
         },
         "metrics": metrics,
-        "explanations": ["attention_rollout", "integrated_gradients"],
+        "history": history,
+        "explanations": ["evidence", "integrated_gradients", "attention_rollout"],
         "license": "Head weights: Apache-2.0 (trained on CC0 data). Encoder: all-MiniLM-L6-v2, Apache-2.0, from the installed package.",
         "training_script": "python -m medassist.training.notes_classifier",
         "extra": {
@@ -405,7 +467,7 @@ def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidde
                 "sha256": encoder_sha,
                 "note": "The encoder is not shipped here; it is loaded from the installed package with no network and its SHA-256 checked at load.",
             },
-            "label_names": {l: LABEL_RULES[l][1] for l in labels},
+            "label_names": {l: PROBLEM_LEXICON[l][0] for l in labels},
         },
     }
 

@@ -1,5 +1,5 @@
 """The notes model: offline loading with the encoder verified, word-aligned highlights, IG
-completeness, and held-out metrics recomputed from the bundled head."""
+completeness, progress and cancel on a long note, and held-out metrics recomputed from the bundled head."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from medassist.bench.record_models import note_of
 from medassist.errors import ModelError
 from medassist.inference.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
-from medassist.jobs import run_job
+from medassist.jobs import CancelToken, Cancelled, run_job
 from medassist.models.notes import NotesClassifier, chunk_note
+from medassist.models.problem_mentions import note_problems
 from medassist.paths import bundled_models_dir
 from medassist.training import notes_classifier
 from medassist.training.metrics import auroc, f1_scores
@@ -59,7 +61,7 @@ def test_encoder_with_another_checksum_is_refused():
         NotesClassifier(n_labels=3, encoder_sha256="0" * 64)
 
 
-@pytest.mark.parametrize("method", ["attention_rollout", "integrated_gradients"])
+@pytest.mark.parametrize("method", ["evidence", "attention_rollout", "integrated_gradients"])
 def test_highlights_map_to_the_words_of_the_note(service, method):
     explanation = run_job(service.explain(MODEL, TextInput(NOTE), method, "hypertension"))
     assert explanation.kind == "token_scores"
@@ -73,6 +75,10 @@ def test_highlights_map_to_the_words_of_the_note(service, method):
         assert any("hypertension" in word for word in top), f"top IG words for hypertension: {top}"
         faith = explanation.faithfulness
         assert faith["completeness_gap"] < 0.05 * max(1.0, abs(faith["logit"] - faith["baseline_logit"]))
+        assert explanation.extra["attributed"] == "1 of 1 evidence sentences"
+    elif method == "evidence":
+        assert top[0].startswith("hypertension")
+        assert [e["text"] for e in explanation.extra["evidence"]] == ["hypertension"]
     else:
         assert np.all(explanation.values > 0)
 
@@ -86,22 +92,44 @@ def test_long_note_is_chunked_and_fully_highlighted(service):
     assert explanation.values[-5:].sum() > 0  # the last chunk's words are scored too
 
 
+def test_integrated_gradients_on_a_long_note_reads_only_evidence_and_can_be_cancelled(service):
+    note = TextInput(note_of(1000), "1000 words")
+    messages: list[str] = []
+    explanation = run_job(service.explain(MODEL, note, "integrated_gradients", "pneumonia"),
+                          on_progress=lambda p: messages.append(p.message))
+    sentences = [m for m in messages if m.startswith("Integrated Gradients: sentence")]
+    assert len(sentences) == 4 and explanation.extra["attributed"].startswith("4 of ")
+    evidence = {(m.sentence_start, m.sentence_end) for m in note_problems(note.text).evidence("pneumonia")}
+    scored = [s for s, v in zip(explanation.extra["spans"], explanation.values) if v != 0]
+    assert scored and all(any(a <= s[0] < b for a, b in evidence) for s in scored)
+    token = CancelToken()
+
+    def cancel_at_first_sentence(progress) -> None:
+        if progress.message.startswith("Integrated Gradients: sentence"):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        run_job(service.explain(MODEL, note, "integrated_gradients", "pneumonia"), cancel_at_first_sentence, token)
+
+
 def _probabilities(loaded, texts, max_chunks: int | None = None) -> np.ndarray:
+    """The head's probabilities as the app computes them: on each note's patient text."""
     model = loaded.module
     rows = []
     with torch.no_grad():
         for text in texts:
-            note = chunk_note(model.tokenizer, text, model.chunk_tokens, max_chunks or model.max_chunks)
+            note = chunk_note(model.tokenizer, note_problems(text).patient_text(), model.chunk_tokens,
+                              max_chunks or model.max_chunks)
             rows.append(torch.sigmoid(model(note.flat_ids, note.flat_mask))[0].numpy())
     return np.stack(rows)
 
 
 def test_held_out_mtsamples_subset_above_floor(service, shared_data):
-    """The first 40 test-split notes (by note id) of the size the head was trained on, scored by the bundled head."""
+    """The first 40 short test-split notes (by note id, <= 2 windows to keep the test quick), scored by the bundled head."""
     loaded = service.runtime.load(MODEL)
     notes = notes_classifier.load_mtsamples(shared_data, with_labels=False)
     notes = notes[notes["split"] == "test"]
-    notes = notes[notes_classifier.note_token_counts(notes["text"].tolist()) <= notes_classifier.MAX_NOTE_TOKENS]
+    notes = notes[notes_classifier.note_token_counts(notes["text"].tolist()) <= 508]
     subset = notes_classifier.add_rule_labels(notes.head(40))
     labels = loaded.card.labels
     probs = _probabilities(loaded, subset["text"])
@@ -115,10 +143,11 @@ def test_held_out_mtsamples_subset_above_floor(service, shared_data):
 
 @pytest.mark.slow
 def test_card_metrics_are_reproduced_on_the_whole_test_split(service, shared_data):
+    """The notes the card was trained and evaluated on are the first ``notes_used`` in hash order."""
     loaded = service.runtime.load(MODEL)
-    notes = notes_classifier.load_mtsamples(shared_data)
+    notes = notes_classifier.load_mtsamples(shared_data).sort_values("key").reset_index(drop=True)
+    notes = notes.head(loaded.card.training_data["notes_used"])
     test = notes[notes["split"] == "test"]
-    test = test[notes_classifier.note_token_counts(test["text"].tolist()) <= notes_classifier.MAX_NOTE_TOKENS]
     labels = loaded.card.labels
     probs = _probabilities(loaded, test["text"])
     thresholds = np.array([loaded.card.thresholds[l] for l in labels])

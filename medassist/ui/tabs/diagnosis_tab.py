@@ -33,6 +33,7 @@ from medassist.inference.result_text import FindingLine, finding_lines, gate_tex
 from medassist.records.film_match import film_mismatch
 from medassist.session import FindingReview
 from medassist.jobs import Job, Progress
+from medassist.models.problem_mentions import note_evidence_lines
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
@@ -94,7 +95,8 @@ class FindingRow(QWidget):
         row.addWidget(name)
         self.bar = ProbabilityBar(line.probability, line.threshold, line.positive)
         row.addWidget(self.bar, 1)
-        value = QLabel(f"{percent(line.probability)} (threshold {percent(line.threshold)})")
+        value = QLabel(line.value_text)
+        value.setWordWrap(True)
         value.setMinimumWidth(170)
         row.addWidget(value)
         layout.addLayout(row)
@@ -177,6 +179,8 @@ class PredictionCard(QFrame):
             positive = [line.name for line in finding_lines(prediction) if line.positive]
             self._line("Suggested: " + ", ".join(positive) if positive else "None at the operating threshold",
                        "font-weight:bold" if positive else "")
+            for line in note_evidence_lines(prediction.extra):
+                self._line(line, "color:#5f6b7a")
 
     def _line(self, text: str, style: str) -> QLabel:
         label = QLabel(text)

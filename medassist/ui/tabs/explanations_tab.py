@@ -33,7 +33,7 @@ from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
 
-METHOD_NAMES = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients"}
+METHOD_NAMES = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients", "evidence": "Evidence"}
 VIEW_MODULES = {
     "token_scores": ("medassist.ui.widgets.token_view", "TokenScoresView"),
     "feature_scores": ("medassist.ui.widgets.feature_view", "FeatureScoresView"),
@@ -90,6 +90,7 @@ class ExplanationsTab(Tab):
         self.prediction_choice.currentIndexChanged.connect(self._prediction_changed)
         self.method_choice = QComboBox()
         self.target_choice = QComboBox()
+        self.target_choice.currentIndexChanged.connect(self._target_changed)
         self.explain_button = QPushButton("Explain")
         self.explain_button.clicked.connect(self.explain)
         self.cancel_button = QPushButton("Cancel")
@@ -169,13 +170,36 @@ class ExplanationsTab(Tab):
         methods = self._methods_for(prediction)
         for method in methods:
             self.method_choice.addItem(METHOD_NAMES.get(method, method), method)
-        outputs = sorted(prediction.outputs, key=lambda k: -prediction.outputs[k])
-        for label in outputs:
-            self.target_choice.addItem(f"{label} ({prediction.outputs[label]:.0%})", label)
+        self.target_choice.blockSignals(True)
+        for text, label in self._target_items(prediction):
+            self.target_choice.addItem(text, label)
+        self.target_choice.blockSignals(False)
         if prediction.explanations:
             self.display(prediction, prediction.explanations[-1])
         else:
             self._show_image_only(prediction)
+            self._target_changed()
+
+    @staticmethod
+    def _target_items(prediction: Prediction) -> list[tuple[str, str]]:
+        """The outputs to explain; for a note, its suggestions first, then what it mentions otherwise."""
+        outputs = sorted(prediction.outputs, key=lambda k: -prediction.outputs[k])
+        if prediction.task != "text-classification":
+            return [(f"{label} ({prediction.outputs[label]:.0%})", label) for label in outputs]
+        names = prediction.extra.get("label_names", {})
+        items = [(f"{s['name']}: suggested ({s['probability']:.0%})", s["problem"])
+                 for s in prediction.extra.get("suggestions", [])]
+        items += [(f"{m['name']}: mentioned, {m['assertion']}", m["problem"])
+                  for m in prediction.extra.get("mentioned_not_suggested", [])]
+        listed = {label for _, label in items}
+        items += [(f"{names.get(label, label)}: not mentioned", label) for label in outputs if label not in listed]
+        return items
+
+    def _target_changed(self) -> None:
+        """Choosing a problem of a note shows its evidence at once (it needs no model run)."""
+        prediction = self.selected_prediction()
+        if prediction is not None and prediction.task == "text-classification" and self.method_choice.currentData() == "evidence":
+            self.explain()
 
     def _methods_for(self, prediction: Prediction) -> list[str]:
         if self.context.inference_loaded:

@@ -1,10 +1,12 @@
-"""A note with each word highlighted by its score, switchable between attention rollout and
-Integrated Gradients (Explanations tab, kind ``token_scores``).
+"""A note with each word highlighted by its score, switchable between the evidence of one problem,
+Integrated Gradients and attention rollout (Explanations tab, kind ``token_scores``).
 
-Integrated Gradients is signed: red words raised the problem's score, blue words lowered it.
-Attention rollout is unsigned and class-agnostic: orange shows where the encoder looked. The
-view asks for a method it has not been given via :attr:`method_requested`; the tab computes it
-in a worker and calls :meth:`show_explanation` again.
+Evidence (the default) marks what a suggestion rests on: green the mention and its sentence that
+are the patient's, grey struck-through mentions of the same problem that are negated, family
+history, hypothetical, uncertain or a past episode. Integrated Gradients is signed: red words raised
+the problem's score, blue words lowered it. Attention rollout is unsigned and class-agnostic:
+orange shows where the encoder looked. The view asks for a method it has not been given via
+:attr:`method_requested`; the tab computes it in a worker and calls :meth:`show_explanation` again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, Q
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.inference.prediction import Explanation, Prediction
 
-METHOD_TITLES = {"attention_rollout": "Attention rollout", "integrated_gradients": "Integrated Gradients"}
+METHOD_TITLES = {
+    "evidence": "Evidence", "integrated_gradients": "Integrated Gradients", "attention_rollout": "Attention rollout",
+}
 
 
 def word_colour(score: float, scale: float, signed: bool) -> str | None:
@@ -32,7 +36,21 @@ def word_colour(score: float, scale: float, signed: bool) -> str | None:
     return f"rgba(220, 40, 40, {alpha:.2f})" if score > 0 else f"rgba(40, 100, 230, {alpha:.2f})"
 
 
-def highlighted_html(text: str, spans: list[tuple[int, int]], scores: np.ndarray, signed: bool) -> str:
+def evidence_style(score: float) -> str | None:
+    """CSS for a word of an evidence view: the mention, its sentence, or a mention not taken."""
+    if score >= 1.0:
+        return "background-color:rgba(30,150,60,0.55); font-weight:bold"
+    if score > 0:
+        return "background-color:rgba(30,150,60,0.18)"
+    if score <= -1.0:
+        return "background-color:rgba(120,120,120,0.35); text-decoration:line-through"
+    if score < 0:
+        return "background-color:rgba(120,120,120,0.12)"
+    return None
+
+
+def highlighted_html(text: str, spans: list[tuple[int, int]], scores: np.ndarray, signed: bool,
+                     evidence: bool = False) -> str:
     """The note as HTML with every scored word wrapped in a coloured span; layout kept."""
     scores = np.asarray(scores, dtype=float)
     scale = float(np.percentile(np.abs(scores), 99)) if len(scores) else 0.0
@@ -41,8 +59,12 @@ def highlighted_html(text: str, spans: list[tuple[int, int]], scores: np.ndarray
     for (start, end), score in zip(spans, scores):
         parts.append(html.escape(text[cursor:start]))
         word = html.escape(text[start:end])
-        colour = word_colour(float(score), scale, signed)
-        parts.append(f'<span style="background-color:{colour}">{word}</span>' if colour else word)
+        if evidence:
+            style = evidence_style(float(score))
+        else:
+            colour = word_colour(float(score), scale, signed)
+            style = f"background-color:{colour}" if colour else None
+        parts.append(f'<span style="{style}">{word}</span>' if style else word)
         cursor = end
     parts.append(html.escape(text[cursor:]))
     body = "".join(parts).replace("\n", "<br>")
@@ -122,13 +144,22 @@ class TokenScoresView(QWidget):
         model = prediction.model if prediction else ""
         self.title.setText(f"{model}: {target}{shown}  ({METHOD_TITLES.get(explanation.method, explanation.method)})")
         signed = explanation.method == "integrated_gradients"
-        self.legend.setText(
-            "<span style='background:rgba(220,40,40,.6)'>&nbsp;red&nbsp;</span> words raised the score for "
-            f"<b>{html.escape(target)}</b>, <span style='background:rgba(40,100,230,.6)'>&nbsp;blue&nbsp;</span> lowered it."
-            if signed else
-            "<span style='background:rgba(255,140,0,.6)'>&nbsp;orange&nbsp;</span> words are where the encoder looked "
-            "(attention rollout; the same for every problem)."
-        )
+        evidence = explanation.method == "evidence"
+        if evidence:
+            self.legend.setText(
+                "<span style='background:rgba(30,150,60,.55)'>&nbsp;<b>green</b>&nbsp;</span> the mention and sentence "
+                f"the suggestion of <b>{html.escape(target)}</b> rests on; "
+                "<span style='background:rgba(120,120,120,.35)'>&nbsp;<s>grey</s>&nbsp;</span> mentions that are not the "
+                "patient's problem now (negated, family history, hypothetical, uncertain, past episode).")
+        elif signed:
+            self.legend.setText(
+                "<span style='background:rgba(220,40,40,.6)'>&nbsp;red&nbsp;</span> words raised the score for "
+                f"<b>{html.escape(target)}</b>, <span style='background:rgba(40,100,230,.6)'>&nbsp;blue&nbsp;</span> "
+                "lowered it (its evidence sentences read alone).")
+        else:
+            self.legend.setText(
+                "<span style='background:rgba(255,140,0,.6)'>&nbsp;orange&nbsp;</span> words are where the encoder looked "
+                "(attention rollout; the same for every problem).")
         words = explanation.labels or []
         text = explanation.extra.get("text") or " ".join(words)
         spans = [tuple(s) for s in explanation.extra.get("spans", [])]
@@ -139,9 +170,25 @@ class TokenScoresView(QWidget):
                 spans.append((start, start + len(word)))
                 cursor = start + len(word)
         values = np.asarray(explanation.values, dtype=float)
-        self.text.setHtml(highlighted_html(text, spans, values, signed))
+        self.text.setHtml(highlighted_html(text, spans, values, signed, evidence))
+        if evidence:
+            self.summary.setText(evidence_summary(explanation.extra.get("evidence", []), target))
+            return
         order = np.argsort(-values if signed else -np.abs(values))[:8]
         top = ", ".join(html.escape(words[i].strip(".,;:()")) for i in order if values[i] > 0 or not signed)
         faith = explanation.faithfulness or {}
         gap = f"; completeness gap {faith['completeness_gap']:.3f} logit" if "completeness_gap" in faith else ""
-        self.summary.setText(f"Strongest words: {top}<br><small>{explanation.elapsed_ms / 1000:.1f} s{gap}</small>")
+        read = f"; attributed: {html.escape(explanation.extra['attributed'])}" if "attributed" in explanation.extra else ""
+        self.summary.setText(f"Strongest words: {top}<br><small>{explanation.elapsed_ms / 1000:.1f} s{gap}{read}</small>")
+
+
+def evidence_summary(mentions: list[dict], target: str) -> str:
+    """The sentences a problem is mentioned in, each with its status, as short HTML lines."""
+    if not mentions:
+        return f"The note does not mention {html.escape(target)}: nothing is suggested."
+    lines = []
+    for mention in mentions:
+        status = "past episode" if mention["assertion"] == "historical" else mention["assertion"]
+        mark = "evidence" if mention.get("patients_problem") else f"mentioned, {status}"
+        lines.append(f"<b>{html.escape(mark)}</b>: {html.escape(mention['sentence'])}")
+    return "<br>".join(lines[:8]) + (f"<br>... and {len(lines) - 8} more" if len(lines) > 8 else "")
