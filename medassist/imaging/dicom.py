@@ -301,6 +301,7 @@ def describe_dataset(ds: Dataset) -> dict[str, Any]:
         "patient_id": text(ds, "PatientID"),
         "patient_sex": text(ds, "PatientSex"),
         "patient_birth_date": text(ds, "PatientBirthDate"),
+        "patient_age": text(ds, "PatientAge"),
         "study_date": text(ds, "StudyDate") or text(ds, "SeriesDate") or text(ds, "AcquisitionDate"),
         "study_description": text(ds, "StudyDescription"),
         "series_description": text(ds, "SeriesDescription"),

@@ -1,8 +1,9 @@
 """The chest radiograph network: a compact residual CNN that trains from scratch on a CPU.
 
 A strided stem and strided residual stages take the film down to a coarse map; the last stage
-keeps that resolution and is Grad-CAM's layer. v2 reads 256 px and stops at 16x16 (a cell is
-1/16 of the film's width, finer than a lobe); v1 read 128 px down to 8x8. Three logits: normal, bacterial, viral
+keeps that resolution and is Grad-CAM's layer. v2 takes 128 px to a 16x16 map with two strided
+stages and two at full map resolution (a cell is 1/16 of the film's width, finer than a lobe);
+v1 went down to 8x8. Three logits: normal, bacterial, viral
 pneumonia; P(pneumonia) is the sum of the two pneumonia classes, so adult images labelled only
 "pneumonia" (no subtype) can train the same head. ``stage_features`` exposes the pooled output
 of every stage for the input gate (multi-layer Mahalanobis distance).

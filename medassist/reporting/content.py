@@ -240,11 +240,15 @@ def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
     gate = _gate_text(prediction)
     if prediction.missing_inputs:
         gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
-    return [
+    rows = [
         FindingRow(**common, label=label, probability=float(p), threshold=prediction.thresholds.get(label),
                    positive=label in prediction.positive, gate=gate, refused=False)
         for label, p in prediction.outputs.items()
     ]
+    notice = prediction.population_notice
+    if notice is not None and rows:  # once per run, on its first output
+        rows[0].gate += f"; OUTSIDE THE VALIDATED POPULATION: {notice.message} {notice.headline()}"
+    return rows
 
 
 def _result_summary(prediction: Prediction) -> str:

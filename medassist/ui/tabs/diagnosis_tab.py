@@ -110,6 +110,14 @@ class PredictionCard(QFrame):
             )
             self.gate_label.setWordWrap(True)
             layout.addWidget(self.gate_label)
+        notice = prediction.population_notice
+        if notice is not None and not prediction.refused:
+            self.population_label = QLabel(
+                f"<span style='color:#8a5a00'><b>Outside the validated population</b></span>: "
+                f"{html.escape(notice.message)}<br>{html.escape(notice.headline())}"
+            )
+            self.population_label.setWordWrap(True)
+            layout.addWidget(self.population_label)
         if prediction.missing_inputs:
             missing = QLabel("Missing inputs: " + html.escape(", ".join(prediction.missing_inputs)))
             missing.setWordWrap(True)
