@@ -155,13 +155,11 @@ def shortcut_check(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     y_train = (train.binary_label != "NORMAL").to_numpy()
     y_val = (val.binary_label != "NORMAL").to_numpy()
     out: dict[str, dict[str, float]] = {}
-    for name, columns, rows in (
-        ("view_only_nih", ["view"], "nih"),
-        ("source_only", ["source"], "all"),
-        ("source_and_view", ["source", "view"], "all"),
-    ):
-        tr = train.source.isin(NIH).to_numpy() if rows == "nih" else np.ones(len(train), bool)
-        va = val.source.isin(NIH).to_numpy() if rows == "nih" else np.ones(len(val), bool)
+    checks = [("view_only_nih", ["view"], list(NIH))]
+    checks += [(f"view_only_{SHORT[source]}", ["view"], [source]) for source in NIH]
+    checks += [("source_only", ["source"], list(SOURCES)), ("source_and_view", ["source", "view"], list(SOURCES))]
+    for name, columns, sources in checks:
+        tr, va = train.source.isin(sources).to_numpy(), val.source.isin(sources).to_numpy()
         x_all = pd.get_dummies(pd.concat([train[columns], val[columns]]).astype(str)).to_numpy(float)
         x_train, x_val = x_all[: len(train)][tr], x_all[len(train):][va]
         raw = LogisticRegression(max_iter=1000).fit(x_train, y_train[tr])
