@@ -69,10 +69,10 @@ def test_prediction_carries_the_notice_from_the_record_age(shared_data, load_rad
     adult = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=52.0)))
     assert not adult.refused and adult.population_notice is None
     assert adult.to_dict()["population_notice"] is None
-    child = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=12.0)))
+    child = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=8.0)))
     assert child.outputs == adult.outputs
     row = child.to_dict()["population_notice"]
-    assert row["age_source"] == "patient record" and row["patient_age_years"] == 12.0
+    assert row["age_source"] == "patient record" and row["patient_age_years"] == 8.0
     assert "Guangzhou" in row["population"]
 
 
