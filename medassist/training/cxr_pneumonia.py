@@ -903,7 +903,7 @@ def write_bundle(args, model, gate, gate_threshold, temperature, threshold, metr
         "authors": ["MedAssist team"],
         "training_script": (
             f"python -m medassist.training.cxr_pneumonia --epochs {args.epochs} --per-epoch {args.per_epoch} "
-            f"--seed {args.seed}"
+            f"--seed {args.seed} --threads {args.threads}"
         ),
         "history": carried_history,
         "extra": {
