@@ -84,3 +84,13 @@ def test_dicom_age_wins_over_the_record(shared_data, service):
     baby = replace(dicom, metadata={**dicom.metadata, "patient_age": "003W"})
     notice = run_job(service.predict(MODEL, ImageInput(baby))).population_notice
     assert notice is not None and notice.age_source == "DICOM" and notice.patient_age_years < 0.1
+
+
+def test_report_findings_carry_the_notice_once(load_radiograph, service):
+    from medassist.reporting.content import _finding_rows
+
+    prediction = run_job(service.predict(MODEL, ImageInput(load_radiograph(ADULT_FILM), patient_age_years=8.0)))
+    rows = _finding_rows(prediction, "Chest X-ray pneumonia")
+    assert len(rows) == 3
+    assert "OUTSIDE THE VALIDATED POPULATION" in rows[0].gate and "AUROC" in rows[0].gate
+    assert all("OUTSIDE" not in row.gate for row in rows[1:])
