@@ -54,6 +54,11 @@ def _age_range(population: Population) -> str:
     return f"{low:g}-{high:g} years"
 
 
+def _short(population: Population) -> str:
+    """The description's first phrase: 'Children aged 1-5 years, one hospital'."""
+    return population.description.split(" (")[0].split(";")[0]
+
+
 def population_notice(card: ModelCard, age_years: float | None, age_source: str) -> PopulationNotice | None:
     """The notice a result needs, or None when the patient is inside a validated population
     (or the card names no populations, or says to refuse: record models handle that themselves)."""
@@ -62,17 +67,17 @@ def population_notice(card: ModelCard, age_years: float | None, age_source: str)
         return None
     if age_years is not None and any(p.contains(age_years, None) for p in populations):
         return None
-    validated = "; ".join(f"{p.description.split(';')[0]} ({_age_range(p)})" for p in populations)
+    validated = "; ".join(f"{_short(p)} ({_age_range(p)})" for p in populations)
     if age_years is None:
         # unknown age: show the adult (widest, least optimistic) figures, the ones a new user most likely needs
         nearest = max(populations, key=lambda p: (p.age_max_years or 0.0) - (p.age_min_years or 0.0))
         message = (f"Patient's age is not known; {card.title} was validated only in: {validated}. "
-                   f"Figures below are for {nearest.description.split(';')[0]}.")
+                   f"Figures of {_short(nearest)} follow.")
     else:
         nearest = min(populations, key=lambda p: _distance_years(p, age_years))
-        message = (f"Patient aged {age_years:.1f} years ({age_source}) is outside every population {card.title} was "
-                   f"validated in ({validated}). The probability has not been measured on patients like this; "
-                   f"figures of the nearest validated population, {nearest.description.split(';')[0]}, follow.")
+        message = (f"Patient aged {age_years:.1f} years ({age_source}) is outside the populations {card.title} was "
+                   f"validated in ({validated}); its output has not been measured on patients like this. "
+                   f"Figures of the nearest, {_short(nearest)}, follow.")
     return PopulationNotice(
         message=message,
         patient_age_years=None if age_years is None else round(age_years, 2),

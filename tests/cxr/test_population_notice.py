@@ -46,7 +46,7 @@ def test_adult_inside_the_nih_population_gets_no_notice_but_an_older_adult_does(
     assert population_notice(card, 45.0, "DICOM") is None
     oldest = card.validated_populations[1].age_max_years
     notice = population_notice(card, oldest + 5, "patient record")
-    assert notice is not None and "outside every population" in notice.message
+    assert notice is not None and "outside the populations" in notice.message
     assert "NIH" in notice.population and "nih_validation_adults" in notice.metrics
 
 
