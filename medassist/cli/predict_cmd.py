@@ -131,7 +131,8 @@ def _human(row: dict[str, Any]) -> str:
     outputs = ", ".join(f"{k}={v:.3f}" for k, v in row["outputs"].items())
     positive = ", ".join(row["positive"]) or "none"
     missing = f"; missing inputs: {', '.join(row['missing_inputs'])}" if row.get("missing_inputs") else ""
-    return f"{row['file']}: {outputs}; positive at threshold: {positive}{missing} ({row['elapsed_ms']:.0f} ms)"
+    notice = f"\n  NOTICE: {row['population_notice']['message']}" if row.get("population_notice") else ""
+    return f"{row['file']}: {outputs}; positive at threshold: {positive}{missing} ({row['elapsed_ms']:.0f} ms){notice}"
 
 
 def already_scored(output: Path) -> set[str]:

@@ -17,6 +17,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.inference.card import ModelCard
 from medassist.inference.inputs import ImageInput, RecordInput, TextInput
 from medassist.inference.registry import ModelRegistry
+from medassist.records.summary import age_years
 from medassist.session import Session
 
 IMAGE_TASK = "image-classification"
@@ -77,9 +78,10 @@ def applicable_runs(
         card = entry.card
         assert card is not None
         if card.task == IMAGE_TASK:
+            age = age_years(session.records, key) if has_records else None
             for image in pictures:
                 if image_applies(card, image):
-                    runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image), image.path.name))
+                    runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image, 0, age), image.path.name))
         elif card.task == TEXT_TASK and has_records:
             note = newest_note(session, key)
             if note is not None:

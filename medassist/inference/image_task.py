@@ -29,6 +29,7 @@ from medassist.hashing import sha256_bytes, sha256_file
 from medassist.inference.applicability import image_applies
 from medassist.inference.card import ModelCard
 from medassist.inference.inputs import ImageInput
+from medassist.inference.population import dicom_age_years, population_notice
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
 from medassist.inference.result_text import compared
 from medassist.inference.runtime import LoadedModel
@@ -155,6 +156,16 @@ def model_spec(loaded: LoadedModel) -> ImageModelSpec:
         return spec
 
 
+def patient_age(source: ImageInput) -> tuple[float | None, str]:
+    """Age at the film (DICOM PatientAge, else birth date vs study date), else the record's age."""
+    age = dicom_age_years(source.image.metadata)
+    if age is not None:
+        return age, "DICOM"
+    if source.patient_age_years is not None:
+        return source.patient_age_years, "patient record"
+    return None, "unknown"
+
+
 def image_of(source: object) -> ImageInput:
     if not isinstance(source, ImageInput):
         raise InputError(f"an image model needs an image, not {type(source).__name__}")
@@ -261,6 +272,7 @@ class ImageClassificationHandler:
             positive=[] if refused else spec.positives(result.outputs, card.thresholds),
             gate=result.gate,
             elapsed_ms=(time.perf_counter() - start) * 1000.0,
+            population_notice=None if refused else population_notice(card, *patient_age(src)),
             extra=extra,
         )
         yield Progress(0.9, "Gate refused the image" if refused else "Findings ready")

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class ImageInput:
-    """One frame of a loaded image (DICOM or ordinary file)."""
+    """One frame of a loaded image (DICOM or ordinary file); ``patient_age_years`` comes from the
+    patient's record when there is one (DICOM PatientAge / birth date is used first)."""
 
     image: "MedicalImage"
     frame: int = 0
+    patient_age_years: float | None = None
 
 
 @dataclass

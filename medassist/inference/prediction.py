@@ -69,6 +69,33 @@ class Explanation:
 
 
 @dataclass
+class PopulationNotice:
+    """The patient is outside the populations the model was validated in (or their age is
+    unknown): shown beside the probability, with the nearest validated population's figures."""
+
+    message: str
+    patient_age_years: float | None
+    age_source: str
+    population: str
+    population_age_range: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def headline(self) -> str:
+        """One line of figures for a card or report: AUROC, sensitivity, specificity of the first set."""
+        for name, row in self.metrics.items():
+            if isinstance(row, dict) and "auroc" in row:
+                ci = row.get("auroc_ci95")
+                interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+                return (f"{name.replace('_', ' ')}: AUROC {row['auroc']:.2f}{interval}, sensitivity "
+                        f"{row.get('sensitivity', float('nan')):.2f}, specificity {row.get('specificity', float('nan')):.2f} "
+                        f"(n = {row.get('n', '?')})")
+        return ""
+
+
+@dataclass
 class Prediction:
     """One model's output on one input, with everything needed to trace it."""
 
@@ -87,6 +114,7 @@ class Prediction:
     elapsed_ms: float = 0.0
     explanations: list[Explanation] = field(default_factory=list)
     patient_id: str | None = None
+    population_notice: PopulationNotice | None = None
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -112,6 +140,7 @@ class Prediction:
             "positive": [] if self.refused else self.positive,
             "gate": self.gate.to_dict() if self.gate else None,
             "refusal": refusal_text(self),
+            "population_notice": None if self.refused or self.population_notice is None else self.population_notice.to_dict(),
             "missing_inputs": self.missing_inputs,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "created": self.created,

@@ -1,7 +1,9 @@
 """The chest radiograph network: a compact residual CNN that trains from scratch on a CPU.
 
-A strided stem and three strided stages take 128 px to an 8x8 map (about 80 M multiply-adds
-per image); the last stage keeps that resolution, so Grad-CAM on it localises to 1/16 of the film. Three logits: normal, bacterial, viral
+A strided stem and strided residual stages take the film down to a coarse map; the last stage
+keeps that resolution and is Grad-CAM's layer. v2 takes 128 px to a 16x16 map with two strided
+stages and two at full map resolution (a cell is 1/16 of the film's width, finer than a lobe);
+v1 went down to 8x8. Three logits: normal, bacterial, viral
 pneumonia; P(pneumonia) is the sum of the two pneumonia classes, so adult images labelled only
 "pneumonia" (no subtype) can train the same head. ``stage_features`` exposes the pooled output
 of every stage for the input gate (multi-layer Mahalanobis distance).
@@ -40,18 +42,18 @@ class _ResidualBlock(nn.Module):
 class CXRNet(nn.Module):
     """Grayscale radiograph (N, 1, S, S), normalised as the card says -> 3 logits."""
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128, 192), dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        widths: tuple[int, ...] = (16, 32, 64, 128, 192),
+        strides: tuple[int, ...] = (2, 2, 2, 1),
+        dropout: float = 0.2,
+    ) -> None:
         super().__init__()
         w = list(widths)
+        if len(strides) != len(w) - 1:
+            raise ValueError(f"{len(w) - 1} residual stages need as many strides, got {len(strides)}")
         self.stem = nn.Sequential(nn.Conv2d(1, w[0], 3, 2, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU())
-        self.stages = nn.ModuleList(
-            [
-                _ResidualBlock(w[0], w[1], 2),
-                _ResidualBlock(w[1], w[2], 2),
-                _ResidualBlock(w[2], w[3], 2),
-                _ResidualBlock(w[3], w[4], 1),
-            ]
-        )
+        self.stages = nn.ModuleList([_ResidualBlock(w[i], w[i + 1], s) for i, s in enumerate(strides)])
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(w[-1], len(CXR_CLASSES))
@@ -85,5 +87,8 @@ def _pooled_stats(x: torch.Tensor) -> torch.Tensor:
 
 
 @register_architecture("cxr-resnet-small")
-def build_cxr_net(widths: list[int] | None = None, dropout: float = 0.2) -> CXRNet:
-    return CXRNet(tuple(widths) if widths else (16, 32, 64, 128, 192), dropout)
+def build_cxr_net(
+    widths: list[int] | None = None, strides: list[int] | None = None, dropout: float = 0.2
+) -> CXRNet:
+    return CXRNet(tuple(widths) if widths else (16, 32, 64, 128, 192), tuple(strides) if strides else (2, 2, 2, 1),
+                  dropout)

@@ -33,7 +33,7 @@ from medassist import __version__
 from medassist.errors import InputError, MedAssistError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.inference.prediction import Explanation, GateVerdict, PopulationNotice, Prediction
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write
 from medassist.records.schema import PatientRecords
@@ -173,6 +173,7 @@ def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) ->
         "thresholds": {k: float(v) for k, v in prediction.thresholds.items()},
         "positive": list(prediction.positive),
         "gate": prediction.gate.to_dict() if prediction.gate else None,
+        "population_notice": prediction.population_notice.to_dict() if prediction.population_notice else None,
         "missing_inputs": list(prediction.missing_inputs),
         "elapsed_ms": prediction.elapsed_ms,
         "patient_id": prediction.patient_id,
@@ -214,6 +215,7 @@ def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Pred
         elapsed_ms=data.get("elapsed_ms", 0.0),
         explanations=explanations,
         patient_id=data.get("patient_id"),
+        population_notice=PopulationNotice(**data["population_notice"]) if data.get("population_notice") else None,
         created=data["created"],
         extra=data.get("extra") or {},
     )

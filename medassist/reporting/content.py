@@ -250,11 +250,15 @@ def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
     if prediction.missing_inputs:
         gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
     note = "; ".join(share_lines(prediction))
-    return [
+    rows = [
         FindingRow(**common, label=line.name, probability=line.probability, threshold=line.threshold,
                    positive=line.positive, gate=gate, refused=False, note=note)
         for line in finding_lines(prediction)
     ]
+    notice = prediction.population_notice
+    if notice is not None and rows:  # once per run, on its first output
+        rows[0].gate += f"; OUTSIDE THE VALIDATED POPULATION: {notice.message} {notice.headline()}"
+    return rows
 
 
 def _result_summary(prediction: Prediction) -> str:

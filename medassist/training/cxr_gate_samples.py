@@ -4,7 +4,8 @@ training script's gate measurement and the tests.
 Each group maps to ``[(name, gray01)]`` where ``gray01`` is the grayscale [0, 1] image the
 app would hand the model (``MedicalImage.model_input``). DICOM files are read with pydicom
 here so the measurement does not depend on the viewer's loader. Photographs come from
-scikit-image's bundled samples (an evaluation-only dependency; the group is empty without it).
+scikit-image's bundled samples (an evaluation-only dependency; the group is empty without it);
+drawn scenes (sky, ground, objects, texture) need only Pillow, so tests can use them.
 """
 
 from __future__ import annotations
@@ -118,6 +119,34 @@ def noise_images(seed: int, n: int = 40) -> Samples:
     return out
 
 
+def scenes(seed: int, n: int = 24) -> Samples:
+    """Photograph-like drawn scenes: a sky gradient over textured ground, with lit objects and
+    shadows. Pillow only, so the tests (which may not import scikit-image) can use them."""
+    rng = np.random.default_rng(seed)
+    out: Samples = []
+    for i in range(n):
+        w, h = int(rng.integers(320, 640)), int(rng.integers(240, 480))
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        horizon = h * rng.uniform(0.3, 0.7) + np.sin(xx / w * rng.uniform(1, 6) * np.pi) * h * rng.uniform(0, 0.08)
+        sky = rng.uniform(0.6, 0.95) - 0.3 * yy / h
+        ground = rng.uniform(0.2, 0.5) + rng.normal(0, rng.uniform(0.02, 0.12), (h, w)).astype(np.float32)
+        img = np.where(yy < horizon, sky, ground)
+        page = Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8), mode="L")
+        draw = ImageDraw.Draw(page)
+        for _ in range(int(rng.integers(3, 12))):
+            x0, y0 = float(rng.uniform(0, w)), float(rng.uniform(0, h))
+            x1, y1 = x0 + float(rng.uniform(20, w / 2)), y0 + float(rng.uniform(20, h / 2))
+            tone = int(rng.integers(0, 256))
+            if rng.random() < 0.5:
+                draw.ellipse([x0, y0, x1, y1], fill=tone, outline=int(rng.integers(0, 256)))
+            else:
+                draw.polygon([(x0, y0), (x1, y0 + rng.uniform(-40, 40)), (x1, y1), (x0 + rng.uniform(-40, 40), y1)],
+                             fill=tone)
+        gray = np.asarray(page, dtype=np.float32) / 255.0
+        out.append((f"scene{i}", np.clip(gray + rng.normal(0, 0.01, gray.shape).astype(np.float32), 0, 1)))
+    return out
+
+
 _WORDS = (
     "patient history discharge summary medication dose daily tablet chest pain admitted hospital blood pressure "
     "laboratory results creatinine glucose follow up clinic radiology report impression findings normal"
@@ -155,6 +184,7 @@ def non_cxr_samples(data: Path, seed: int) -> dict[str, Samples]:
     groups = {f"dicom_{m}": dicom_group(data, m) for m in NON_CXR_DICOM}
     groups["photographs"] = photographs(seed)
     groups["noise"] = noise_images(seed)
+    groups["drawn_scenes"] = scenes(seed)
     groups["documents"] = documents(seed)
     return {k: v for k, v in groups.items() if v}
 

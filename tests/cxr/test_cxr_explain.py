@@ -59,3 +59,21 @@ def test_unknown_method_and_target_are_clear_errors(kermany_image, service):
         run_job(service.explain(MODEL, ImageInput(kermany_image), "lime", None))
     with pytest.raises(InputError, match="not an output"):
         run_job(service.explain(MODEL, ImageInput(kermany_image), "gradcam", "fracture"))
+
+
+def test_gradcam_layer_is_fine_enough_to_point_at_a_lobe(service, card_json):
+    import torch
+
+    from medassist.inference.image_task import model_spec
+
+    loaded = service.runtime.load(MODEL)
+    seen = []
+    hook = loaded.module.cam_layer.register_forward_hook(lambda _m, _i, out: seen.append(tuple(out.shape[-2:])))
+    try:
+        with torch.no_grad():
+            loaded.module(torch.zeros(1, 1, *model_spec(loaded).size))
+    finally:
+        hook.remove()
+    assert min(seen[0]) >= 16
+    saliency = card_json["metrics"]["saliency"]
+    assert saliency["pneumonia_boxes"]["n"] >= 20 and len(saliency["per_image"]) >= saliency["pneumonia_boxes"]["n"]

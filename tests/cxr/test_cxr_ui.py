@@ -31,6 +31,9 @@ def test_diagnosis_runs_off_the_gui_thread_and_shows_findings(qtbot, window, ker
     assert set(card.bars) == set(predictions[0].thresholds)  # subtype shares are not findings
     assert card.bars["pneumonia"].threshold == predictions[0].thresholds["pneumonia"]
     assert card.gate_label.text().startswith("Inside the data the model knows")
+    # a JPEG carries no age and this session has no record: the card says so, with the adult figures
+    assert "Outside the validated population" in card.population_label.text()
+    assert "age is not known" in card.population_label.text() and "AUROC" in card.population_label.text()
 
 
 def test_explanations_tab_computes_and_shows_a_map(qtbot, window, kermany_image):

@@ -161,6 +161,10 @@ class PredictionCard(QFrame):
             accepted = prediction.gate.accepted
             self.gate_label = self._line(gate_text(prediction.gate) if accepted else str(refusal),
                                          "color:#1e7b34" if accepted else "color:#b00020; font-weight:bold")
+        notice = prediction.population_notice
+        if notice is not None and not prediction.refused:
+            self.population_label = self._line(f"Outside the validated population: {notice.message}\n{notice.headline()}",
+                                               "color:#8a5a00")
         if prediction.missing_inputs:
             self._line("Missing inputs: " + ", ".join(prediction.missing_inputs), "color:#5f6b7a")
         self.bars: dict[str, ProbabilityBar] = {}
