@@ -23,6 +23,15 @@ import pandas as pd
 from medassist.records.schema import PatientRecords
 
 SESSION_SALT = secrets.token_bytes(16)
+# DICOM elements that identify the patient (PS3.15 Annex E basic profile, patient module); every
+# person name (VR PN) is withheld as well
+IDENTIFYING_DICOM_KEYWORDS = frozenset({
+    "PatientName", "PatientID", "IssuerOfPatientID", "OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames",
+    "PatientBirthDate", "PatientBirthTime", "PatientBirthName", "PatientMotherBirthName", "PatientAddress",
+    "PatientTelephoneNumbers", "MedicalRecordLocator", "AccessionNumber", "PatientComments", "AdditionalPatientHistory",
+    "MilitaryRank", "RegionOfResidence", "CountryOfResidence", "InstitutionAddress", "StudyID",
+    "patient_name", "patient_id", "patient_birth_date", "birth_date",  # the loader's metadata of picture files
+})
 MIN_SHIFT_DAYS = 30
 MAX_SHIFT_DAYS = 730
 WITHHELD = "withheld"
@@ -78,6 +87,11 @@ def identifiers_of(records: PatientRecords, patient_id: str) -> PatientIdentifie
         birth_date=None if pd.isna(birth) else pd.Timestamp(birth).date(),
         places=_unique((_text(row["city"]),)),
     )
+
+
+def dicom_element_withheld(keyword: str, vr: str) -> bool:
+    """Whether presentation mode hides this DICOM element's value."""
+    return vr == "PN" or keyword in IDENTIFYING_DICOM_KEYWORDS
 
 
 def initials(name: str) -> str:

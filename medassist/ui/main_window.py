@@ -28,7 +28,8 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT,
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
-from medassist.ui.presentation import initials, style_sheet
+from medassist.privacy import patient_label
+from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
 from medassist.ui.tabs.base import Tab
 from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
@@ -158,8 +159,7 @@ class MainWindow(QMainWindow):
         pid = self.session.current_patient_id
         parts = [f"{APP_NAME} {__version__}"]
         if pid is not None:
-            presenting = self.context.settings.presentation_mode
-            parts.append(initials(self.session.records, pid) if presenting else self.session.current_patient_name())
+            parts.append(patient_label(self.session.records, pid, self.context.settings.presentation_mode))
         title = " - ".join(parts)
         if self.session.demo:
             title += "  [DEMO]"
@@ -317,10 +317,9 @@ class MainWindow(QMainWindow):
         QApplication.instance().setStyleSheet(style_sheet(presentation=on))
         self.banner.refresh()
         self.update_title()
-        self.tab_pages["Images"].viewer.set_demographics_visible(not on)
-        if self.session.current_patient_id is not None:
-            for page in self.tab_pages.values():
-                page.on_patient_changed(self.session.current_patient_id)
+        self.tab_pages["Images"].viewer.set_presenting(on)
+        for page in self.tab_pages.values():
+            page.on_patient_changed(self.session.current_patient_id)
 
     # lifetime -------------------------------------------------------------------------------
     def restore_geometry(self) -> None:

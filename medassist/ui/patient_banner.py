@@ -6,7 +6,7 @@ import pandas as pd
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from medassist.ui.context import AppContext
-from medassist.ui.presentation import initials
+from medassist.privacy import patient_label
 
 
 def age_years(birth: pd.Timestamp, on: pd.Timestamp | None = None) -> int | None:
@@ -47,7 +47,7 @@ class PatientBanner(QWidget):
         sex = row["sex"] if pd.notna(row["sex"]) else "unknown"
         shown_age = age if age is not None else "?"
         if self.context.settings.presentation_mode:
-            self.identity.setText(f"<b>{initials(records, pid)}</b> &nbsp; {sex}, {shown_age} y")
+            self.identity.setText(f"<b>{patient_label(records, pid, True, with_id=True)}</b> &nbsp; {sex}, {shown_age} y")
         else:
             self.identity.setText(f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, "
                                   f"{shown_age} y (born {birth})")

@@ -30,6 +30,7 @@ from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Prediction
 from medassist.jobs import Job, Progress
+from medassist.privacy import patient_label, shown_text
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
@@ -77,7 +78,7 @@ class PredictionCard(QFrame):
 
     explain_requested = Signal(object)
 
-    def __init__(self, prediction: Prediction, open_card: Callable[[str], None]) -> None:
+    def __init__(self, prediction: Prediction, open_card: Callable[[str], None], source: str | None = None) -> None:
         super().__init__()
         self.prediction = prediction
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -85,7 +86,7 @@ class PredictionCard(QFrame):
         header = QHBoxLayout()
         title = QLabel(
             f"<b>{html.escape(prediction.model)}</b> v{html.escape(prediction.version)} "
-            f"&middot; {html.escape(_short_source(prediction.source))} &middot; {html.escape(prediction.device)} "
+            f"&middot; {html.escape(source if source is not None else _short_source(prediction.source))} &middot; {html.escape(prediction.device)} "
             f"&middot; {prediction.elapsed_ms:.0f} ms"
         )
         title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -196,8 +197,9 @@ class DiagnosisTab(Tab):
 
     # state ---------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "No patient selected")
+        presenting = self.context.settings.presentation_mode
+        self.patient_label.setText(f"Patient: {patient_label(self.session.records, patient_id, presenting, with_id=True)}"
+                                   if patient_id else "No patient selected")
         self.refresh_inputs()
         self.refresh_results()
 
@@ -219,7 +221,9 @@ class DiagnosisTab(Tab):
                 item.widget().deleteLater()
         predictions = self.session.current_predictions()
         for prediction in reversed(predictions):
-            card = PredictionCard(prediction, self.open_card)
+            source = shown_text(self.session.records, prediction.patient_id, _short_source(prediction.source),
+                                self.context.settings.presentation_mode)
+            card = PredictionCard(prediction, self.open_card, source)
             card.explain_requested.connect(self._explain)
             self.results_layout.insertWidget(self.results_layout.count() - 1, card)
         if predictions:

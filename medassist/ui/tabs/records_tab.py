@@ -168,6 +168,9 @@ class RecordsTab(Tab):
             self.session.set_current_patient(patient_id)
 
     def on_patient_changed(self, patient_id: str | None) -> None:
+        presenting = self.context.settings.presentation_mode
+        self.model.set_presenting(presenting)
+        self.panel.presenting = presenting
         self.panel.show_patient(self.session.records, patient_id)
         if self.list_ready:
             self._select(patient_id)

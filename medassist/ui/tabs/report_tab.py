@@ -124,6 +124,11 @@ class ReportTab(Tab):
 
     # preview -------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
+        presenting = self.context.settings.presentation_mode  # on a projector the report is shown de-identified
+        self.deidentify_box.blockSignals(True)
+        self.deidentify_box.setChecked(presenting or self.deidentify_box.isChecked())
+        self.deidentify_box.blockSignals(False)
+        self.deidentify_box.setEnabled(not presenting)
         has_patient = patient_id is not None
         self.show_content(has_patient)
         self._clear_pages()

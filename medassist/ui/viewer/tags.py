@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayo
 from pydicom.dataset import Dataset
 
 from medassist.imaging.image import MedicalImage
+from medassist.privacy import WITHHELD, dicom_element_withheld
 
 MAX_VALUE_CHARS = 200
 
@@ -20,6 +21,7 @@ def _value_text(element) -> str:
 class DicomTagBrowser(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.presenting = False  # presentation mode: identifying values withheld (medassist.privacy)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search tags: name, keyword, (gggg,eeee) or value")
         self.search.setClearButtonEnabled(True)
@@ -46,7 +48,8 @@ class DicomTagBrowser(QWidget):
             self._add(self.tree.invisibleRootItem(), dataset)
         else:
             for key, value in image.describe().items():
-                QTreeWidgetItem(self.tree, ["", key, "", str(value)])
+                withheld = self.presenting and dicom_element_withheld(key, "")
+                QTreeWidgetItem(self.tree, ["", key, "", WITHHELD if withheld else str(value)])
         for column in (0, 2):
             self.tree.resizeColumnToContents(column)
         self.tree.setColumnWidth(1, 170)  # long names are elided; the value column stays in view
@@ -55,13 +58,14 @@ class DicomTagBrowser(QWidget):
     def _add(self, parent: QTreeWidgetItem, dataset: Dataset) -> None:
         for element in dataset:
             tag = f"({element.tag.group:04X},{element.tag.element:04X})"
-            if element.VR == "SQ":
+            if element.VR == "SQ" and not (self.presenting and dicom_element_withheld(element.keyword, "SQ")):
                 node = QTreeWidgetItem(parent, [tag, element.name, "SQ", f"{len(element.value)} item(s)"])
                 for number, item in enumerate(element.value, start=1):
                     child = QTreeWidgetItem(node, ["", f"Item {number}", "", ""])
                     self._add(child, item)
             else:
-                QTreeWidgetItem(parent, [tag, element.name, str(element.VR), _value_text(element)])
+                withheld = self.presenting and dicom_element_withheld(element.keyword, str(element.VR))
+                QTreeWidgetItem(parent, [tag, element.name, str(element.VR), WITHHELD if withheld else _value_text(element)])
 
     def apply_filter(self, text: str) -> None:
         """Show elements whose tag, name or value contains ``text`` (with their parents)."""

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.imaging.presets import full_range, window_presets
+from medassist.privacy import initials
 from medassist.ui.viewer.canvas import ImageCanvas
 
 INVERTED_LUT = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
@@ -37,6 +38,7 @@ class ImageViewer(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.presenting = False
         self.image: MedicalImage | None = None
         self.frame = 0
         self.window: WindowLevel | None = None  # None: the file's default (VOI LUT or first window)
@@ -353,6 +355,12 @@ class ImageViewer(QWidget):
         self._update_corners()
 
     # corners and readout --------------------------------------------------------------------------
+    def set_presenting(self, presenting: bool) -> None:
+        """Presentation mode: corners hidden, and if shown again only initials (medassist.privacy)."""
+        self.presenting = presenting
+        self.set_demographics_visible(not presenting)
+        self._update_corners()
+
     def set_demographics_visible(self, visible: bool) -> None:
         self.demographics_action.setChecked(bool(visible))
         self.canvas.set_corners_visible(("tl", "tr"), bool(visible))
@@ -362,8 +370,11 @@ class ImageViewer(QWidget):
         if image is None:
             return
         meta = image.metadata
-        name = meta.get("patient_name") or image.path.name
-        self.canvas.set_corner_text("tl", "\n".join(filter(None, [name, f"ID {meta['patient_id']}" if meta.get("patient_id") else ""])))
+        if self.presenting:
+            self.canvas.set_corner_text("tl", initials(meta.get("patient_name") or ""))
+        else:
+            name = meta.get("patient_name") or image.path.name
+            self.canvas.set_corner_text("tl", "\n".join(filter(None, [name, f"ID {meta['patient_id']}" if meta.get("patient_id") else ""])))
         description = " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))
         self.canvas.set_corner_text("tr", "\n".join(filter(None, [meta.get("study_date", ""), description, meta.get("series_description", "")])))
         window = self.current_window()
