@@ -130,9 +130,10 @@ def patient_label(records: PatientRecords, patient_id: str | None, presenting: b
 
 
 def shown_text(records: PatientRecords, patient_id: str | None, text: str, presenting: bool) -> str:
-    """Free text as a view may show it: unchanged normally; identifiers replaced when presenting."""
+    """Free text as a view may show it: unchanged normally; the patient's identifiers replaced when
+    presenting (dates stay true on screen; only a de-identified report shifts them)."""
     if not presenting or not text or patient_id is None:
         return text
     from medassist.reporting.deidentify import Deidentifier
 
-    return Deidentifier(identifiers_of(records, patient_id), patient_id=patient_id).scrub(text)
+    return Deidentifier(identifiers_of(records, patient_id), patient_id=patient_id).redact(text)

@@ -28,6 +28,8 @@ class PatientBanner(QWidget):
         self.identity.setObjectName("bannerIdentity")
         self.allergies = QLabel()
         self.allergies.setObjectName("bannerAllergies")
+        for label in (self.identity, self.allergies):  # wraps, not widens the window, at presentation size
+            label.setWordWrap(True)
         layout.addWidget(self.identity, 1)
         layout.addWidget(self.allergies)
         context.bridge.patient_changed.connect(lambda _pid: self.refresh())

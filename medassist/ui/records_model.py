@@ -70,8 +70,9 @@ class PatientTableModel(QAbstractTableModel):
                 return _ALLERGY_BRUSH
             if self.patients.deceased[position]:
                 return _DECEASED_BRUSH
-        if role == Qt.ItemDataRole.ToolTipRole and self.patients.deceased[position]:
-            return "Deceased"
+        if role == Qt.ItemDataRole.ToolTipRole:  # the full text where a narrow column elides it
+            text = self.data(index, Qt.ItemDataRole.DisplayRole)
+            return f"{text} (deceased)" if self.patients.deceased[position] else text or None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

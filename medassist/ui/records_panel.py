@@ -130,6 +130,7 @@ class PatientPanel(QWidget):
         encounters.setSizes([220, 300])
 
         self.note_list = QListWidget()
+        self.note_list.setWordWrap(True)
         self.note_list.currentRowChanged.connect(self._show_note)
         self.note_text = QTextBrowser()
         self.note_text.setPlaceholderText("No notes for this patient (Synthea CSV exports carry none; FHIR DocumentReference notes appear here).")
@@ -285,7 +286,9 @@ class PatientPanel(QWidget):
         self.note_list.blockSignals(True)
         self.note_list.clear()
         for _, note in self._notes.iterrows():
-            self.note_list.addItem(self._shown(f"{_date(note['date'])}  {_text(note['title'])}"))
+            item = QListWidgetItem(self._shown(f"{_date(note['date'])}  {_text(note['title'])}"))
+            item.setToolTip(item.text())
+            self.note_list.addItem(item)
         self.note_list.blockSignals(False)
         self.note_text.clear()
         self.sections.setTabText(3, f"Notes ({len(self._notes)})")
