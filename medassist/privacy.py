@@ -17,10 +17,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from medassist.records.schema import PatientRecords
+if TYPE_CHECKING:
+    from medassist.records.schema import PatientRecords
 
 SESSION_SALT = secrets.token_bytes(16)
 # DICOM elements that identify the patient (PS3.15 Annex E basic profile, patient module); every
@@ -69,6 +69,8 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _text(value: object) -> str:
+    import pandas as pd  # here, not at the top: the window imports this module before pandas
+
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
@@ -76,6 +78,8 @@ def identifiers_of(records: PatientRecords, patient_id: str) -> PatientIdentifie
     """The patient's identifiers as the records hold them (name, IDs of notes and encounters, birth date, city)."""
     if not records.has_patient(patient_id):
         return PatientIdentifiers(ids=(patient_id,))
+    import pandas as pd
+
     row = records.patient_row(patient_id)
     name = " ".join(p for p in (_text(row["given_name"]), _text(row["family_name"])) if p)
     ids = [patient_id]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from medassist.ui.context import AppContext
 from medassist.privacy import patient_label
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def age_years(birth: pd.Timestamp, on: pd.Timestamp | None = None) -> int | None:
+    import pandas as pd  # a patient is shown only after records (and pandas) are loaded
+
     if pd.isna(birth):
         return None
     on = on or pd.Timestamp.now()
@@ -42,6 +48,8 @@ class PatientBanner(QWidget):
             self.identity.setText("No patient selected")
             self.allergies.setText("")
             return
+        import pandas as pd
+
         records = self.session.records
         row = records.patient_row(pid)
         age = age_years(row["birth_date"])
