@@ -51,7 +51,11 @@ class AppContext:
     def warm_up(self) -> Job[None]:
         """A job for start-up, after first paint: import torch and captum and load the default image
         model in this worker, so neither the first prediction nor the GUI thread pays for them."""
-        yield Progress(0.1, "Preparing models")
+        from medassist.inference.preload import preload_torch_libraries
+
+        yield Progress(0.05, "Preparing models")
+        preload_torch_libraries()  # the slow part of importing torch, without freezing the window
+        yield Progress(0.3, "Preparing models")
         service = self.inference()
         yield Progress(0.7, "Loading the default model")
         service.runtime.load(WARM_MODEL)
