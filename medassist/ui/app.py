@@ -88,16 +88,12 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
 
 
 def after_first_paint(window: MainWindow, demo: bool = False,
-                      on_models_warm: Callable[[], None] | None = None) -> "AutosaveController":
-    """Stage two and three of start-up: the tabs, autosave and crash recovery, then the models'
-    warm-up in a worker. Returns the autosave controller, which ``main`` finishes on exit."""
-    from medassist.ui.autosave import AutosaveController, offer_restore
-
-    window.build_tabs()
-    startup_mark("tabs_ready")
-    autosave = AutosaveController(window.context, window)
-    autosave.start()
-    QTimer.singleShot(0, lambda: offer_restore(window.context, window, on_restored=window.session_opened))
+                      on_models_warm: Callable[[], None] | None = None,
+                      on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
+    """Stages two and three of start-up, together: the models' warm-up starts in a worker while
+    the tabs are built one per turn of the event loop; then autosave and crash recovery (and the
+    demo when asked). Returns a list that receives the autosave controller, for ``main`` to
+    finish on exit."""
 
     def warmed(_result: object) -> None:
         startup_mark("models_warm")
@@ -107,9 +103,22 @@ def after_first_paint(window: MainWindow, demo: bool = False,
     startup_mark("warm_up_started")
     window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
                                  on_error=lambda _message: warmed(None))
-    if demo:
-        window.start_demo()
-    return autosave
+    started: list[AutosaveController] = []
+
+    def tabs_ready() -> None:
+        from medassist.ui.autosave import AutosaveController, offer_restore  # imports pandas: not before now
+
+        startup_mark("tabs_ready")
+        started.append(AutosaveController(window.context, window))
+        started[0].start()
+        offer_restore(window.context, window, on_restored=window.session_opened)
+        if demo:
+            window.start_demo()
+        if on_tabs_ready is not None:
+            on_tabs_ready()
+
+    window.build_tabs_stepwise(tabs_ready)
+    return started
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     app = application()
     window = create_window(demo=args.demo, build_tabs=False)
-    started: list[AutosaveController] = []
+    started: list[list[AutosaveController]] = []
     quit_when_ready = window.close if args.quit_when_ready else None
     probe = FirstPaintProbe(lambda: started.append(after_first_paint(window, args.demo, quit_when_ready)))
     window.installEventFilter(probe)
@@ -129,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
     window.context.runner.shutdown(5000)
-    for autosave in started:
+    for autosave in (controller for stage in started for controller in stage):
         autosave.finish()
     return code
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -128,20 +128,37 @@ class MainWindow(QMainWindow):
             self.apply_presentation_mode(context.settings.presentation_mode)
 
     def build_tabs(self) -> None:
-        """Put the real tab pages in place of the stand-ins (once)."""
-        if self.tab_pages:
+        """Put the real tab pages in place of the stand-ins, all at once (tests, Export before start-up ends)."""
+        for _ in self._tab_steps():
+            pass
+
+    def build_tabs_stepwise(self, then: Callable[[], None]) -> None:
+        """The same, one tab per turn of the event loop, so the window keeps answering meanwhile."""
+        steps = self._tab_steps()
+
+        def step() -> None:
+            if next(steps, None) is None:
+                then()
+            else:
+                QTimer.singleShot(0, step)
+
+        step()
+
+    def _tab_steps(self) -> Iterator[str]:
+        if len(self.tab_pages) == len(TAB_TITLES):
             return
         current = self.tabs.currentIndex()
-        self.tabs.setUpdatesEnabled(False)
         for index, cls in enumerate(tab_classes()):
+            if cls.title in self.tab_pages:  # build_tabs() ran while a stepwise build was under way
+                continue
             page = cls(self.context)
             self.tab_pages[cls.title] = page
             stand_in = self.tabs.widget(index)
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, page, cls.title)
             stand_in.deleteLater()
-        self.tabs.setCurrentIndex(max(current, 0))
-        self.tabs.setUpdatesEnabled(True)
+            self.tabs.setCurrentIndex(max(current, 0))
+            yield cls.title
         self.apply_presentation_mode(self.context.settings.presentation_mode)
 
     # status bar ----------------------------------------------------------------------------

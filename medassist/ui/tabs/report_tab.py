@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QPixmap
@@ -31,7 +32,9 @@ from PySide6.QtWidgets import (
 from medassist.jobs import Job, Progress, single_step
 from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ReportContent, collect_report
-from medassist.reporting.pdf import RenderedReport, render_report
+
+if TYPE_CHECKING:  # reportlab loads in the first render's worker, not before the window shows
+    from medassist.reporting.pdf import RenderedReport
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 
@@ -57,6 +60,8 @@ def render_pages(data: bytes, width: int = PREVIEW_WIDTH) -> list[QImage]:
 
 
 def preview_job(content: ReportContent, anonymise: bool) -> Job[tuple[RenderedReport, list[QImage]]]:
+    from medassist.reporting.pdf import render_report
+
     rendered = yield from render_report(content, anonymise)
     yield Progress(0.95, "Rendering preview")
     return rendered, render_pages(rendered.data)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
-from pydicom.dataset import Dataset
 
 from medassist.imaging.image import MedicalImage
 from medassist.privacy import WITHHELD, dicom_element_withheld
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 MAX_VALUE_CHARS = 200
 
@@ -40,7 +45,9 @@ class DicomTagBrowser(QWidget):
         if image is None:
             return
         dataset = image.metadata.get("dataset")
-        if isinstance(dataset, Dataset):
+        # a DICOM header exists only if its loader imported pydicom; the window never imports it itself
+        pydicom_dataset = sys.modules.get("pydicom.dataset")
+        if pydicom_dataset is not None and isinstance(dataset, pydicom_dataset.Dataset):
             meta = getattr(dataset, "file_meta", None)
             if meta is not None and len(meta):
                 group = QTreeWidgetItem(self.tree, ["", "File meta information", "", ""])
