@@ -20,6 +20,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__, paths
+from medassist.jobs import Progress
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -87,37 +88,47 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
     return MainWindow(context, build_tabs=build_tabs)
 
 
+def _import_for_tabs():
+    """A job: the Qt-free libraries the tabs need (pandas above all), imported in a worker, where
+    pure-Python import code lets the GUI thread run between its steps."""
+    yield Progress(0.1, "Starting")
+    import medassist.records.patient_list  # noqa: F401  (pandas)
+    import medassist.reporting.content  # noqa: F401
+    import pyqtgraph  # noqa: F401  (importing makes no widget, so a worker may do it)
+    yield Progress(1.0, "Starting")
+
+
 def after_first_paint(window: MainWindow, demo: bool = False,
                       on_models_warm: Callable[[], None] | None = None,
                       on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
-    """Stages two and three of start-up, together: the models' warm-up starts in a worker while
-    the tabs are built one per turn of the event loop; then autosave and crash recovery (and the
-    demo when asked). Returns a list that receives the autosave controller, for ``main`` to
-    finish on exit."""
+    """Stages two and three of start-up: the tabs' libraries are imported in a worker, then the
+    tabs are built one per turn of the event loop; then autosave, crash recovery (and the demo
+    when asked), and the models' warm-up in a worker. Returns a list that receives the autosave
+    controller, for ``main`` to finish on exit."""
+    started: list[AutosaveController] = []
 
     def warmed(_result: object) -> None:
         startup_mark("models_warm")
         if on_models_warm is not None:
             on_models_warm()
 
-    startup_mark("warm_up_started")
-    window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
-                                 on_error=lambda _message: warmed(None))
-    started: list[AutosaveController] = []
-
     def tabs_ready() -> None:
-        from medassist.ui.autosave import AutosaveController, offer_restore  # imports pandas: not before now
+        from medassist.ui.autosave import AutosaveController, offer_restore
 
         startup_mark("tabs_ready")
         started.append(AutosaveController(window.context, window))
         started[0].start()
         offer_restore(window.context, window, on_restored=window.session_opened)
+        startup_mark("warm_up_started")
+        window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
+                                     on_error=lambda _message: warmed(None))
         if demo:
             window.start_demo()
         if on_tabs_ready is not None:
             on_tabs_ready()
 
-    window.build_tabs_stepwise(tabs_ready)
+    window.context.runner.submit("Starting", _import_for_tabs, on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
+                                 on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
     return started
 
 

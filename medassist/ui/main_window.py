@@ -139,8 +139,8 @@ class MainWindow(QMainWindow):
         def step() -> None:
             if next(steps, None) is None:
                 then()
-            else:
-                QTimer.singleShot(0, step)
+            else:  # a real (1 ms) timer: a 0 ms one is a posted call that would run before any paint or timer
+                QTimer.singleShot(1, step)
 
         step()
 
