@@ -98,6 +98,14 @@ def _import_for_tabs():
     yield Progress(1.0, "Starting")
 
 
+def _map_torch_libraries():
+    """A job: map torch's native libraries (GIL released; see :mod:`medassist.inference.preload`)."""
+    from medassist.inference.preload import preload_torch_libraries
+
+    yield Progress(0.5, "Starting")
+    return preload_torch_libraries()
+
+
 def after_first_paint(window: MainWindow, demo: bool = False,
                       on_models_warm: Callable[[], None] | None = None,
                       on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
@@ -127,6 +135,7 @@ def after_first_paint(window: MainWindow, demo: bool = False,
         if on_tabs_ready is not None:
             on_tabs_ready()
 
+    window.context.runner.submit("Starting", _map_torch_libraries)  # needs no GIL: overlaps the tabs' build
     window.context.runner.submit("Starting", _import_for_tabs, on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
                                  on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
     return started
