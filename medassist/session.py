@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medassist.events import Signal
 from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Explanation, Prediction
-from medassist.records.schema import PatientRecords
+
+if TYPE_CHECKING:
+    from medassist.records.schema import PatientRecords
 
 UNASSIGNED = ""  # key for images opened while no patient is selected
 
@@ -47,7 +49,7 @@ class Session:
 
     def __init__(self, demo: bool = False) -> None:
         self.demo = demo
-        self.records = PatientRecords()
+        self._records: PatientRecords | None = None  # made on first use: pandas is not needed to paint the window
         self.record_sources: list[str] = []
         self.current_patient_id: str | None = None
         self.images: dict[str, list[MedicalImage]] = {}
@@ -68,6 +70,18 @@ class Session:
         self.notes_changed = Signal()  # (patient_id)
 
     # records and patient -------------------------------------------------
+    @property
+    def records(self) -> PatientRecords:
+        if self._records is None:
+            from medassist.records.schema import PatientRecords
+
+            self._records = PatientRecords()
+        return self._records
+
+    @records.setter
+    def records(self, records: PatientRecords) -> None:
+        self._records = records
+
     def set_records(self, records: PatientRecords, sources: list[str] | None = None) -> None:
         with self._lock:
             self.records = records

@@ -35,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from medassist.inference.service import InferenceService
     from medassist.records.importer import import_records
+    from medassist.persistence.atomic import atomic_write_bytes
     from medassist.reporting.content import collect_report
-    from medassist.reporting.deidentify import deidentify
-    from medassist.reporting.pdf import write_pdf
+    from medassist.reporting.pdf import render_report
     from medassist.settings import Settings
 
     def say(message: str) -> None:
@@ -67,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         say(f"warning: {problem}")
 
-    content = collect_report(session, args.patient, settings=settings)
-    if args.deidentify:
-        content = deidentify(content)
-    out = run_job(write_pdf(content, args.out), on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
+    rendered = run_job(render_report(collect_report(session, args.patient, settings=settings), args.deidentify),
+                       on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
+    content = rendered.content
+    out = atomic_write_bytes(args.out, rendered.data)
     service.audit.append("report_exported", file=str(out), report_id=content.report_id, deidentified=args.deidentify,
                          patient_id=None if args.deidentify else args.patient,
                          models={m.name: m.weights_sha256 for m in content.models})

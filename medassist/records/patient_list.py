@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from medassist.privacy import WITHHELD, initials, pseudonym
 from medassist.records.schema import PatientRecords
 
 COLUMNS: tuple[str, ...] = ("Name", "Patient ID", "Sex", "Born", "Age", "Problems", "Allergies")
+_NAME, _ID, _BORN = (COLUMNS.index(c) for c in ("Name", "Patient ID", "Born"))
 
 
 @dataclass
@@ -26,6 +28,7 @@ class PatientList:
     deceased: np.ndarray
     has_allergy: np.ndarray
     _ranks: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _presented: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.patient_ids)
@@ -70,6 +73,18 @@ class PatientList:
             patient_ids=ids, text=text, keys=keys, search=search.reset_index(drop=True),
             deceased=death.notna().to_numpy(), has_allergy=allergy_text != "",
         )
+
+    def presented(self, column: int) -> np.ndarray:
+        """Column text as presentation mode shows it: initials, pseudonym, birth date withheld
+        (made on first use, so an ordinary import pays nothing for it)."""
+        if column not in (_NAME, _ID, _BORN):
+            return self.text[column]
+        if column not in self._presented:
+            ids, names = self.patient_ids, self.text[_NAME]
+            self._presented[_NAME] = np.array(["?" if n == i else initials(n) for n, i in zip(names, ids)], dtype=object)
+            self._presented[_ID] = np.array([pseudonym(i) for i in ids], dtype=object)
+            self._presented[_BORN] = np.full(len(ids), WITHHELD, dtype=object)
+        return self._presented[column]
 
     def order(self, column: int, descending: bool = False) -> np.ndarray:
         """Row order sorting by ``column``; equal keys keep the file's order either way."""

@@ -1,10 +1,16 @@
 """De-identified export: a copy of the report content with the patient's identifiers removed.
 
 Removed: names (also inside comments, notes and attribution tokens), patient and other IDs,
-birth date (age becomes a 5-year band, 90 and over pooled), address and location, facility
-and clinician, image file names, and free-text identifiers (phone numbers, e-mail addresses,
-long numbers, dates written out). Dates are all shifted by one random offset chosen per
-export, so intervals between them stay true but the real dates cannot be read back.
+birth date (age becomes a 5-year band, 90 and over pooled, also where free text gives an age),
+address and location, facility and clinician, image file names, and free-text identifiers
+(phone numbers, e-mail addresses, long numbers, dates written out). Known identifiers are
+replaced only as whole tokens, never inside a longer number or a version ("v1.0.0" stays);
+an ID of one to three digits is replaced where it stands as a field but not in free text,
+where it cannot be told from a rank, dose or code. Every date moves by one offset per patient
+and session (:func:`medassist.privacy.date_shift_days`), so intervals stay true, the preview
+and the export agree, and the real dates cannot be read back. Afterwards every text of the
+copy is searched for each identifier of the patient; a survivor is redacted, and if one
+still remains the export is refused (:class:`DeidentificationError`), never written.
 The images are the windowed pixels only (the viewer's burned-in demographics never reach
 a report); images whose DICOM header says text is burned into the pixels are left out.
 """
@@ -14,32 +20,55 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import re
-import secrets
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
 
+from medassist.errors import MedAssistError
+from medassist.privacy import SESSION_SALT, PatientIdentifiers, date_shift_days, pseudonym
+from medassist.reporting import content as _content
 from medassist.reporting.content import Attribution, DatedItem, ReportContent
 
-MIN_SHIFT_DAYS = 30
-MAX_SHIFT_DAYS = 730
 NAME_TOKEN = "[name]"
 ID_TOKEN = "[id]"
 DATE_TOKEN = "[date]"
+PLACE_TOKEN = "[place]"
+PHONE_TOKEN = "[phone]"
+MIN_FREE_TEXT_ID_DIGITS = 4  # shorter all-digit IDs ("1", "42") are only removed from their own fields
 NOTE = (
     "De-identified export: names, identifiers, birth date, address, facility, clinician and free-text "
-    "identifiers are removed; age is given as a 5-year band; all dates are shifted by the same random offset."
+    "identifiers are removed; ages are given as 5-year bands; all dates are shifted by the same offset."
 )
 
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# a token boundary that also refuses to split a number or version: "1" is not found in "v1.0.0" or "1.5"
+_BEFORE = r"(?<![\w])(?<![\w][.,:/-])"
+_AFTER = r"(?![\w])(?![.,:/-]\w)"
 _GENERIC = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    (re.compile(r"(?<!\w)\+?\d[\d ().-]{7,}\d(?!\w)"), "[phone/number]"),
+    (re.compile(r"(?<![\w.])\+?\d[\d ().-]{7,}\d(?![\w]|\.\d)"), "[phone/number]"),
     (re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"), DATE_TOKEN),
     (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
     (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
-    (re.compile(r"\b\d{6,}\b"), ID_TOKEN),
+    (re.compile(r"(?<![\w.])\d{6,}(?![\w]|\.\d)"), ID_TOKEN),
 ]
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# "58-year-old", "58 year old", "58 years old", "58 yo", "58 y/o", "58-yr-old", "aged 58", "age 58", "age: 58"
+_AGE_AFTER = re.compile(r"\b(\d{1,3})(\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b|\s*(?:yo|y/o|y\.o\.)(?![\w/]))", re.I)
+_AGE_BEFORE = re.compile(r"\b(aged?\s*:?\s*)(\d{1,3})\b(?![.,]\d)", re.I)
+_AGE_SEX = re.compile(r"\b(\d{1,3})([MF])\b")  # "65F", "58M" in clinical shorthand
 _BURNED_IN_KEYS = ("BurnedInAnnotation", "burned_in_annotation")
+
+
+class DeidentificationError(MedAssistError):
+    """An identifier of the patient survived de-identification; the report is not written."""
+
+
+def band(years: int) -> str:
+    """58 -> '55-59'; 90 and older pooled as '90+' (HIPAA Safe Harbor)."""
+    if years >= 90:
+        return "90+"
+    low = years - years % 5
+    return f"{low}-{low + 4}"
 
 
 def age_band(age: str) -> str:
@@ -48,32 +77,56 @@ def age_band(age: str) -> str:
         years = int(float(age.split()[0]))
     except (ValueError, IndexError):
         return "unknown"
-    if years >= 90:
-        return "90 years or older"
-    low = years - years % 5
-    return f"{low}-{low + 4} years"
+    return "90 years or older" if years >= 90 else f"{band(years)} years"
+
+
+def generalise_ages(text: str) -> str:
+    """Ages written in free text become 5-year bands: '58-year-old' -> '55-59-year-old', 'aged 58' -> 'aged 55-59'."""
+    text = _AGE_AFTER.sub(lambda m: band(int(m[1])) + m[2], text)
+    text = _AGE_SEX.sub(lambda m: band(int(m[1])) + m[2], text)
+    return _AGE_BEFORE.sub(lambda m: m[1] + band(int(m[2])), text)
+
+
+def _words(items: tuple[str, ...] | list[str]) -> re.Pattern[str] | None:
+    """One whole-token, case-insensitive pattern for all ``items`` (longest first)."""
+    items = sorted({i for i in items if i}, key=len, reverse=True)
+    if not items:
+        return None
+    return re.compile(_BEFORE + "(?:" + "|".join(re.escape(i) for i in items) + ")" + _AFTER, re.I)
+
+
+def _free_text_id(identifier: str) -> bool:
+    return not (identifier.isdigit() and len(identifier) < MIN_FREE_TEXT_ID_DIGITS)
+
+
+def _ordinary_word(token: str, found: str) -> bool:
+    """A single name part written all in lower case is the ordinary word ("a blood sample", "normal"),
+    not the name: names are written capitalised or in capitals in records, headers and notes."""
+    return token == NAME_TOKEN and found.islower() and " " not in found
+
+
+def _birth_forms(birth: _dt.date | None) -> list[str]:
+    if birth is None:
+        return []
+    return [birth.isoformat(), birth.strftime("%d %B %Y"), f"{birth.day} {birth:%B %Y}", birth.strftime("%B %d, %Y"),
+            birth.strftime("%m/%d/%Y"), birth.strftime("%d/%m/%Y"), birth.strftime("%d.%m.%Y"), birth.strftime("%Y%m%d")]
 
 
 class Deidentifier:
-    """Scrubs one patient's identifiers from text and shifts dates by a per-export offset."""
+    """Scrubs one patient's identifiers from text and shifts dates by the patient's session offset."""
 
-    def __init__(self, names: list[str], identifiers: list[str], birth_date: _dt.date | None,
+    def __init__(self, identifiers: PatientIdentifiers, patient_id: str, salt: bytes = SESSION_SALT,
                  shift_days: int | None = None) -> None:
-        if shift_days is None:
-            shift_days = -(MIN_SHIFT_DAYS + secrets.randbelow(MAX_SHIFT_DAYS - MIN_SHIFT_DAYS + 1))
-        self.shift = _dt.timedelta(days=shift_days)
-        self.pseudonym = f"Subject {secrets.token_hex(3).upper()}"
-        words = {w for n in names for w in re.split(r"[\s,]+", n) if len(w) >= 2}
-        self._names = self._alternation(sorted(words | {n for n in names if n}, key=len, reverse=True))
-        self._ids = self._alternation(sorted({i for i in identifiers if i}, key=len, reverse=True))
-        self._birth = [birth_date.isoformat(), birth_date.strftime("%d %B %Y"), birth_date.strftime("%B %d, %Y"),
-                       birth_date.strftime("%m/%d/%Y"), birth_date.strftime("%d/%m/%Y")] if birth_date else []
-
-    @staticmethod
-    def _alternation(items: list[str]) -> re.Pattern[str] | None:
-        if not items:
-            return None
-        return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(i) for i in items) + r")(?!\w)", re.I)
+        self.identifiers = identifiers
+        self.shift = _dt.timedelta(days=date_shift_days(patient_id, salt) if shift_days is None else shift_days)
+        self.pseudonym = pseudonym(patient_id, salt)
+        self._patterns: list[tuple[str, re.Pattern[str] | None]] = [
+            (DATE_TOKEN, _words(_birth_forms(identifiers.birth_date))),
+            (PHONE_TOKEN, _words(identifiers.phones)),
+            (ID_TOKEN, _words([i for i in identifiers.ids + identifiers.extra if _free_text_id(i)])),
+            (PLACE_TOKEN, _words(identifiers.places)),
+            (NAME_TOKEN, _words(identifiers.name_parts)),
+        ]
 
     def shift_date(self, value):
         return None if value is None else value + self.shift
@@ -84,16 +137,23 @@ class Deidentifier:
         except ValueError:
             return DATE_TOKEN
 
+    def redact(self, text: str) -> str:
+        """Only the patient's known identifiers replaced (whole tokens); nothing else changes."""
+        for token, pattern in self._patterns:
+            if pattern is not None and text:
+                text = pattern.sub(lambda m, token=token: m[0] if _ordinary_word(token, m[0]) else token, text)
+        return text
+
+    def survivors(self, text: str) -> list[str]:
+        """Kinds of the patient's identifiers still found in ``text`` (empty when clean)."""
+        return [token.strip("[]") for token, pattern in self._patterns if pattern is not None and text
+                and any(not _ordinary_word(token, m[0]) for m in pattern.finditer(text))]
+
     def scrub(self, text: str) -> str:
-        """Text with the patient's names, IDs and birth date removed and other dates shifted."""
+        """Text with the patient's identifiers removed, ages banded and other dates shifted."""
         if not text:
             return text
-        for birth in self._birth:
-            text = re.sub(re.escape(birth), DATE_TOKEN, text, flags=re.I)
-        if self._ids is not None:
-            text = self._ids.sub(ID_TOKEN, text)
-        if self._names is not None:
-            text = self._names.sub(NAME_TOKEN, text)
+        text = generalise_ages(self.redact(text))
         shifted: list[str] = []
 
         def park(match: re.Match[str]) -> str:
@@ -114,13 +174,53 @@ def _burned_in(panel) -> bool:
     return any(str(flag or "").strip().upper() == "YES" for flag in flags)
 
 
-def deidentify(content: ReportContent, extra_identifiers: list[str] | None = None,
-               shift_days: int | None = None) -> ReportContent:
-    """A de-identified copy of ``content`` (the original is not changed)."""
+def report_identifiers(content: ReportContent, extra_identifiers: list[str] | None = None) -> PatientIdentifiers:
+    """Every identifier of the report's patient: record name and IDs, names and IDs from image headers, city."""
     patient = content.patient
     names = ([patient.name] if patient.name != patient.patient_id else []) + patient.aliases
-    ids = [patient.patient_id, *patient.record_ids, *(extra_identifiers or [])]
-    tool = Deidentifier(names, ids, patient.birth_date, shift_days)
+    city = patient.location.split(",")[0].strip()
+    return PatientIdentifiers(
+        names=tuple(names), ids=(patient.patient_id, *patient.record_ids), birth_date=patient.birth_date,
+        places=(city,) if city else (), extra=tuple(extra_identifiers or ()),
+    )
+
+
+def _texts(value: Any, where: str):
+    """(where, text) for every string inside the report's own dataclasses and lists."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, f"{where}[{index}]")
+    elif is_dataclass(value) and type(value).__module__ == _content.__name__:
+        for f in fields(value):
+            yield from _texts(getattr(value, f.name), f"{where}.{f.name}" if where else f.name)
+
+
+def _redacted(value: Any, tool: Deidentifier) -> Any:
+    """A copy with the patient's identifiers redacted in every string (a second net behind the field rules)."""
+    if isinstance(value, str):
+        return tool.redact(value)
+    if isinstance(value, list):
+        return [_redacted(item, tool) for item in value]
+    if is_dataclass(value) and type(value).__module__ == _content.__name__:
+        copied = copy.copy(value)
+        for f in fields(value):
+            setattr(copied, f.name, _redacted(getattr(value, f.name), tool))
+        return copied
+    return value
+
+
+def deidentify(content: ReportContent, extra_identifiers: list[str] | None = None, salt: bytes = SESSION_SALT,
+               shift_days: int | None = None) -> ReportContent:
+    """A de-identified copy of ``content`` (the original is not changed); fails closed.
+
+    The pseudonym and date offset depend only on the patient and ``salt`` (one per session), and
+    the report ID and time are kept from ``content``, so the same content de-identifies to the
+    same report every time.
+    """
+    patient = content.patient
+    tool = Deidentifier(report_identifiers(content, extra_identifiers), patient.patient_id, salt, shift_days)
     out = copy.copy(content)
     out.deidentified = True
     out.deidentification_note = NOTE
@@ -128,7 +228,6 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.facility_address = ""
     out.clinician = ""
     out.generated = content.generated + tool.shift
-    out.report_id = secrets.token_hex(6).upper()
 
     def items(values: list[DatedItem]) -> list[DatedItem]:
         return [DatedItem(tool.scrub(v.text), tool.shift_date(v.date)) for v in values]
@@ -166,4 +265,9 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail),
                               group=tool.scrub(t.group)) for t in content.treatments]
     out.treatment_notes = [tool.scrub(note) for note in content.treatment_notes]  # sepsis alerts carry lab dates
+    out = _redacted(out, tool)
+    left = [f"{where} ({', '.join(kinds)})" for where, text in _texts(out, "") if (kinds := tool.survivors(text))]
+    if left:
+        raise DeidentificationError("an identifier of the patient is still in " + "; ".join(left[:5])
+                                    + ": the de-identified report was not made", source="report")
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -43,6 +44,7 @@ from medassist import DEMO_NOTICE, __version__
 from medassist.jobs import Job, Progress, run_job
 from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ImagePanel, ReportContent
+from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap
 from medassist.inference.result_text import percent
 
@@ -519,10 +521,28 @@ def build_pdf(content: ReportContent) -> Job[bytes]:
         subject=f"MedAssist {__version__} report {content.report_id}",
         creator=f"MedAssist {content.medassist_version}",
         keywords=f"MedAssist {content.medassist_version}; models: {hashes}",
+        invariant=True,  # no wall-clock date or random file ID: the same content gives the same bytes
     )
     doc.build(story, canvasmaker=partial(_NumberedCanvas, decorate=_decorator(content)))
     yield Progress(1.0, "Report ready")
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One render: the content as printed (de-identified or not) and its PDF bytes, which the
+    preview shows and Export writes unchanged."""
+
+    content: ReportContent
+    data: bytes
+
+
+def render_report(content: ReportContent, deidentified: bool = False) -> Job[RenderedReport]:
+    """De-identify when asked, then lay out: the single path from content to report bytes."""
+    if deidentified:
+        content = deidentify(content)
+    data = yield from build_pdf(content)
+    return RenderedReport(content, data)
 
 
 def render_pdf(content: ReportContent) -> bytes:

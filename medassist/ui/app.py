@@ -1,7 +1,10 @@
 """Start the desktop application (``medassist gui`` and the ``medassist-gui`` launcher).
 
-The window is shown before torch is imported: models load in workers, on first use.
-Set ``MEDASSIST_STARTUP_TIMING=1`` to print the time from process start to first paint.
+Start-up is staged so that the window appears at once and never freezes: the main window
+paints first with empty tab pages; right after that first paint the tabs are built; then
+torch, captum and the default model are warmed up in a worker, so the first prediction does
+not wait for them. Set ``MEDASSIST_STARTUP_TIMING=1`` to print, as Unix times, when each
+stage was reached (``medassist bench`` subtracts the moment it launched the process).
 """
 
 from __future__ import annotations
@@ -10,37 +13,47 @@ import argparse
 import os
 import sys
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__, paths
+from medassist.jobs import Progress
 from medassist.session import Session
 from medassist.settings import Settings
-from medassist.ui.autosave import AutosaveController, offer_restore
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.main_window import MainWindow
 from medassist.ui.presentation import style_sheet
 from medassist.ui.workers import JobRunner
 
+if TYPE_CHECKING:
+    from medassist.ui.autosave import AutosaveController
+
 _PROCESS_START = time.perf_counter()
 
 
-class FirstPaintProbe(QObject):
-    """Records when the main window first paints (cold-start measurement)."""
+def startup_mark(stage: str) -> None:
+    """With ``MEDASSIST_STARTUP_TIMING`` set, print when ``stage`` was reached (read by ``medassist bench``)."""
+    if os.environ.get("MEDASSIST_STARTUP_TIMING"):
+        print(f"STARTUP {stage} {time.time():.4f} torch={'torch' in sys.modules}", flush=True)
 
-    def __init__(self) -> None:
+
+class FirstPaintProbe(QObject):
+    """Calls ``then`` once, just after the main window first paints."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
         super().__init__()
         self.first_paint_s: float | None = None
+        self._then = then
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.Paint and self.first_paint_s is None:
             self.first_paint_s = time.perf_counter() - _PROCESS_START
-            if os.environ.get("MEDASSIST_STARTUP_TIMING"):
-                print(f"first_paint_s={self.first_paint_s:.3f} torch_imported={'torch' in sys.modules}", flush=True)
+            startup_mark("first_paint")
+            QTimer.singleShot(0, self._then)
         return False
 
 
@@ -64,36 +77,89 @@ def app_icon() -> QIcon:
     return icon
 
 
-def create_window(demo: bool = False) -> MainWindow:
-    """Build the context and main window (no torch import); used by ``main`` and the tests."""
+def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
+    """Build the context and main window (no torch import); used by ``main`` and the tests.
+    With ``build_tabs=False`` the tabs are left to :meth:`MainWindow.build_tabs` (after first paint)."""
     application()
     session = Session(demo=demo)
     runner = JobRunner(max_threads=2)
     context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings.load())
     runner.setParent(None)
-    return MainWindow(context)
+    return MainWindow(context, build_tabs=build_tabs)
+
+
+def _import_for_tabs():
+    """A job: the Qt-free libraries the tabs need (pandas above all), imported in a worker, where
+    pure-Python import code lets the GUI thread run between its steps."""
+    yield Progress(0.1, "Starting")
+    import medassist.records.patient_list  # noqa: F401  (pandas)
+    import medassist.reporting.content  # noqa: F401
+    import pyqtgraph  # noqa: F401  (importing makes no widget, so a worker may do it)
+    yield Progress(1.0, "Starting")
+
+
+def _map_torch_libraries():
+    """A job: map torch's native libraries (GIL released; see :mod:`medassist.inference.preload`)."""
+    from medassist.inference.preload import preload_torch_libraries
+
+    yield Progress(0.5, "Starting")
+    return preload_torch_libraries()
+
+
+def after_first_paint(window: MainWindow, demo: bool = False,
+                      on_models_warm: Callable[[], None] | None = None,
+                      on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
+    """Stages two and three of start-up: the tabs' libraries are imported in a worker, then the
+    tabs are built one per turn of the event loop; then autosave, crash recovery (and the demo
+    when asked), and the models' warm-up in a worker. Returns a list that receives the autosave
+    controller, for ``main`` to finish on exit."""
+    started: list[AutosaveController] = []
+
+    def warmed(_result: object) -> None:
+        startup_mark("models_warm")
+        if on_models_warm is not None:
+            on_models_warm()
+
+    def tabs_ready() -> None:
+        from medassist.ui.autosave import AutosaveController, offer_restore
+
+        startup_mark("tabs_ready")
+        started.append(AutosaveController(window.context, window))
+        started[0].start()
+        offer_restore(window.context, window, on_restored=window.session_opened)
+        startup_mark("warm_up_started")
+        window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
+                                     on_error=lambda _message: warmed(None))
+        if demo:
+            window.start_demo()
+        if on_tabs_ready is not None:
+            on_tabs_ready()
+
+    window.context.runner.submit("Starting", _map_torch_libraries)  # needs no GIL: overlaps the tabs' build
+    window.context.runner.submit("Starting", _import_for_tabs, on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
+                                 on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
+    return started
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medassist-gui")
     parser.add_argument("--demo", action="store_true", help="open the synthetic demo cohort")
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--quit-when-ready", action="store_true", help=argparse.SUPPRESS)  # medassist bench
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     app = application()
-    window = create_window(demo=args.demo)
-    probe = FirstPaintProbe()
+    window = create_window(demo=args.demo, build_tabs=False)
+    started: list[list[AutosaveController]] = []
+    quit_when_ready = window.close if args.quit_when_ready else None
+    probe = FirstPaintProbe(lambda: started.append(after_first_paint(window, args.demo, quit_when_ready)))
     window.installEventFilter(probe)
     window.show()
-    autosave = AutosaveController(window.context, window)
-    autosave.start()
-    QTimer.singleShot(0, lambda: offer_restore(window.context, window, on_restored=window.session_opened))
-    if args.demo:
-        QTimer.singleShot(0, window.start_demo)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
     window.context.runner.shutdown(5000)
-    autosave.finish()
+    for autosave in (controller for stage in started for controller in stage):
+        autosave.finish()
     return code
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from medassist.audit import AuditLog
+from medassist.jobs import Job, Progress
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -18,6 +19,8 @@ from medassist.ui.workers import JobRunner
 
 if TYPE_CHECKING:
     from medassist.inference.service import InferenceService
+
+WARM_MODEL = "cxr-pneumonia"  # the model most first predictions use (the demo's chest radiograph)
 
 
 @dataclass
@@ -44,6 +47,19 @@ class AppContext:
                 # bursts: pay it here, with torch's, rather than on the user's first Explain click.
                 import captum.attr  # noqa: F401
             return self._inference
+
+    def warm_up(self) -> Job[None]:
+        """A job for start-up, after first paint: import torch and captum and load the default image
+        model in this worker, so neither the first prediction nor the GUI thread pays for them."""
+        from medassist.inference.preload import preload_torch_libraries
+
+        yield Progress(0.05, "Preparing models")
+        preload_torch_libraries()  # the slow part of importing torch, without freezing the window
+        yield Progress(0.3, "Preparing models")
+        service = self.inference()
+        yield Progress(0.7, "Loading the default model")
+        service.runtime.load(WARM_MODEL)
+        yield Progress(1.0, "Models ready")
 
     @property
     def inference_loaded(self) -> bool:

@@ -1,13 +1,19 @@
 """The main window: patient banner, six tabs over one session, menus, and a status bar with
-the compute device, running jobs (progress, cancel) and the DEMO badge."""
+the compute device, running jobs (progress, cancel) and the DEMO badge.
+
+At start-up the window paints first with empty tab pages and builds the real tabs right after
+(:meth:`MainWindow.build_tabs`): the tabs import pandas' heavier users, pydicom, pyqtgraph and
+reportlab, which would otherwise keep the window from appearing for a second or more.
+"""
 
 from __future__ import annotations
 
 import os
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,19 +34,27 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT,
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
-from medassist.ui.presentation import initials, style_sheet
+from medassist.privacy import patient_label
+from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
-from medassist.ui.tabs.base import Tab
-from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
-from medassist.ui.tabs.explanations_tab import ExplanationsTab
-from medassist.ui.tabs.images_tab import ImagesTab
-from medassist.ui.tabs.records_tab import RecordsTab
-from medassist.ui.tabs.report_tab import ReportTab
-from medassist.ui.tabs.treatment_tab import TreatmentTab
-from medassist.ui.tabs.worklist_tab import WorklistTab
 
-TAB_CLASSES: tuple[type[Tab], ...] = (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab,
-                                      WorklistTab)
+if TYPE_CHECKING:
+    from medassist.ui.tabs.base import Tab
+
+TAB_TITLES = ("Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report", "Worklist")
+
+
+def tab_classes() -> tuple[type["Tab"], ...]:
+    """The tab pages in clinical order (imported on demand: they carry the heavy imports)."""
+    from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
+    from medassist.ui.tabs.explanations_tab import ExplanationsTab
+    from medassist.ui.tabs.images_tab import ImagesTab
+    from medassist.ui.tabs.records_tab import RecordsTab
+    from medassist.ui.tabs.report_tab import ReportTab
+    from medassist.ui.tabs.treatment_tab import TreatmentTab
+    from medassist.ui.tabs.worklist_tab import WorklistTab
+
+    return (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab, WorklistTab)
 
 
 class JobsIndicator(QWidget):
@@ -79,7 +93,7 @@ class JobsIndicator(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, context: AppContext) -> None:
+    def __init__(self, context: AppContext, build_tabs: bool = True) -> None:
         super().__init__()
         self.context = context
         self.session = context.session
@@ -95,10 +109,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tab_pages: dict[str, Tab] = {}
-        for cls in TAB_CLASSES:
-            page = cls(context)
-            self.tab_pages[cls.title] = page
-            self.tabs.addTab(page, cls.title)
+        for title in TAB_TITLES:  # stand-ins until build_tabs(): the window can paint without the tabs' imports
+            self.tabs.addTab(QWidget(), title)
         column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -111,7 +123,44 @@ class MainWindow(QMainWindow):
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
         context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
-        self.apply_presentation_mode(context.settings.presentation_mode)
+        if build_tabs:
+            self.build_tabs()
+        else:
+            self.apply_presentation_mode(context.settings.presentation_mode)
+
+    def build_tabs(self) -> None:
+        """Put the real tab pages in place of the stand-ins, all at once (tests, Export before start-up ends)."""
+        for _ in self._tab_steps():
+            pass
+
+    def build_tabs_stepwise(self, then: Callable[[], None]) -> None:
+        """The same, one tab per turn of the event loop, so the window keeps answering meanwhile."""
+        steps = self._tab_steps()
+
+        def step() -> None:
+            if next(steps, None) is None:
+                then()
+            else:  # a real (1 ms) timer: a 0 ms one is a posted call that would run before any paint or timer
+                QTimer.singleShot(1, step)
+
+        step()
+
+    def _tab_steps(self) -> Iterator[str]:
+        if len(self.tab_pages) == len(TAB_TITLES):
+            return
+        current = self.tabs.currentIndex()
+        for index, cls in enumerate(tab_classes()):
+            if cls.title in self.tab_pages:  # build_tabs() ran while a stepwise build was under way
+                continue
+            page = cls(self.context)
+            self.tab_pages[cls.title] = page
+            stand_in = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, page, cls.title)
+            stand_in.deleteLater()
+            self.tabs.setCurrentIndex(max(current, 0))
+            yield cls.title
+        self.apply_presentation_mode(self.context.settings.presentation_mode)
 
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -161,8 +210,7 @@ class MainWindow(QMainWindow):
         pid = self.session.current_patient_id
         parts = [f"{APP_NAME} {__version__}"]
         if pid is not None:
-            presenting = self.context.settings.presentation_mode
-            parts.append(initials(self.session.records, pid) if presenting else self.session.current_patient_name())
+            parts.append(patient_label(self.session.records, pid, self.context.settings.presentation_mode))
         title = " - ".join(parts)
         if self.session.demo:
             title += "  [DEMO]"
@@ -275,6 +323,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Session saved to {path}", 8000)
 
     def export_report(self) -> None:
+        self.build_tabs()
         self.tabs.setCurrentWidget(self.tab_pages["Report"])
         export = getattr(self.tab_pages["Report"], "export_pdf", None)
         if export is not None:
@@ -320,10 +369,10 @@ class MainWindow(QMainWindow):
         QApplication.instance().setStyleSheet(style_sheet(presentation=on))
         self.banner.refresh()
         self.update_title()
-        self.tab_pages["Images"].viewer.set_demographics_visible(not on)
-        if self.session.current_patient_id is not None:
-            for page in self.tab_pages.values():
-                page.on_patient_changed(self.session.current_patient_id)
+        if "Images" in self.tab_pages:
+            self.tab_pages["Images"].viewer.set_presenting(on)
+        for page in self.tab_pages.values():
+            page.on_patient_changed(self.session.current_patient_id)
 
     # lifetime -------------------------------------------------------------------------------
     def restore_geometry(self) -> None:

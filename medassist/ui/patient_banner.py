@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from medassist.ui.context import AppContext
-from medassist.ui.presentation import initials
+from medassist.privacy import patient_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def age_years(birth: pd.Timestamp, on: pd.Timestamp | None = None) -> int | None:
+    import pandas as pd  # a patient is shown only after records (and pandas) are loaded
+
     if pd.isna(birth):
         return None
     on = on or pd.Timestamp.now()
@@ -28,6 +34,8 @@ class PatientBanner(QWidget):
         self.identity.setObjectName("bannerIdentity")
         self.allergies = QLabel()
         self.allergies.setObjectName("bannerAllergies")
+        for label in (self.identity, self.allergies):  # wraps, not widens the window, at presentation size
+            label.setWordWrap(True)
         layout.addWidget(self.identity, 1)
         layout.addWidget(self.allergies)
         context.bridge.patient_changed.connect(lambda _pid: self.refresh())
@@ -40,6 +48,8 @@ class PatientBanner(QWidget):
             self.identity.setText("No patient selected")
             self.allergies.setText("")
             return
+        import pandas as pd
+
         records = self.session.records
         row = records.patient_row(pid)
         age = age_years(row["birth_date"])
@@ -47,7 +57,7 @@ class PatientBanner(QWidget):
         sex = row["sex"] if pd.notna(row["sex"]) else "unknown"
         shown_age = age if age is not None else "?"
         if self.context.settings.presentation_mode:
-            self.identity.setText(f"<b>{initials(records, pid)}</b> &nbsp; {sex}, {shown_age} y")
+            self.identity.setText(f"<b>{patient_label(records, pid, True, with_id=True)}</b> &nbsp; {sex}, {shown_age} y")
         else:
             self.identity.setText(f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, "
                                   f"{shown_age} y (born {birth})")

@@ -1,15 +1,14 @@
 """Presentation mode: larger type for a projector, and no patient identifiers on screen.
 
-The banner and the window title show initials and age instead of name, ID and birth date;
-tabs that show identifiers check ``context.settings.presentation_mode`` when they refresh.
+What may be shown is decided in core (:mod:`medassist.privacy`): every view names the patient
+with :func:`~medassist.privacy.patient_label` and passes free text through
+:func:`~medassist.privacy.shown_text`, reading ``context.settings.presentation_mode`` when it
+refreshes; switching the mode refreshes every tab.
 """
 
 from __future__ import annotations
 
-import pandas as pd
-
 from medassist import paths
-from medassist.records.schema import PatientRecords
 
 
 def style_sheet(presentation: bool) -> str:
@@ -17,11 +16,3 @@ def style_sheet(presentation: bool) -> str:
     styles = paths.resources_dir() / "styles"
     names = ["medassist.qss"] + (["presentation.qss"] if presentation else [])
     return "\n".join((styles / name).read_text(encoding="utf-8") for name in names if (styles / name).exists())
-
-
-def initials(records: PatientRecords, patient_id: str) -> str:
-    """'A.S.' for Arthur Sample; '?' when the record has no name."""
-    row = records.patient_row(patient_id)
-    letters = [str(row[c]).strip()[0].upper() for c in ("given_name", "family_name")
-               if pd.notna(row[c]) and str(row[c]).strip()]
-    return "".join(f"{letter}." for letter in letters) or "?"

@@ -31,6 +31,12 @@ class PatientTableModel(QAbstractTableModel):
         self.patients = patients or _empty_list()
         self.order = np.arange(len(self.patients))
         self._row_of: dict[str, int] = {}
+        self.presenting = False  # presentation mode: initials and pseudonyms (medassist.privacy)
+
+    def set_presenting(self, presenting: bool) -> None:
+        self.presenting = presenting
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
 
     def set_patients(self, patients: PatientList) -> None:
         self.beginResetModel()
@@ -56,7 +62,7 @@ class PatientTableModel(QAbstractTableModel):
         position = int(self.order[index.row()])
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.patients.text[column][position]
+            return (self.patients.presented(column) if self.presenting else self.patients.text[column])[position]
         if role == PATIENT_ID_ROLE:
             return self.patients.patient_ids[position]
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -64,8 +70,9 @@ class PatientTableModel(QAbstractTableModel):
                 return _ALLERGY_BRUSH
             if self.patients.deceased[position]:
                 return _DECEASED_BRUSH
-        if role == Qt.ItemDataRole.ToolTipRole and self.patients.deceased[position]:
-            return "Deceased"
+        if role == Qt.ItemDataRole.ToolTipRole:  # the full text where a narrow column elides it
+            text = self.data(index, Qt.ItemDataRole.DisplayRole)
+            return f"{text} (deceased)" if self.patients.deceased[position] else text or None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medassist.privacy import patient_label, shown_text
 from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
@@ -82,6 +83,7 @@ class PatientPanel(QWidget):
         super().__init__()
         self.records: PatientRecords | None = None
         self.patient_id: str | None = None
+        self.presenting = False  # presentation mode: no identifiers (medassist.privacy)
 
         self.name_label = QLabel()
         self.name_label.setObjectName("patientName")
@@ -128,6 +130,7 @@ class PatientPanel(QWidget):
         encounters.setSizes([220, 300])
 
         self.note_list = QListWidget()
+        self.note_list.setWordWrap(True)
         self.note_list.currentRowChanged.connect(self._show_note)
         self.note_text = QTextBrowser()
         self.note_text.setPlaceholderText("No notes for this patient (Synthea CSV exports carry none; FHIR DocumentReference notes appear here).")
@@ -196,22 +199,27 @@ class PatientPanel(QWidget):
 
     def _show_demographics(self, records: PatientRecords, patient_id: str) -> None:
         row = records.patient_row(patient_id)
-        self.name_label.setText(records.display_name(patient_id))
+        self.name_label.setText(patient_label(records, patient_id, self.presenting, with_id=self.presenting))
         age = summary.age_years(records, patient_id)
         parts = [_text(row["sex"]) or "sex unknown"]
         if age is not None:
             parts.append(f"{int(age)} y")
-        parts.append(f"born {_date(row['birth_date'])}" if pd.notna(row["birth_date"]) else "birth date unknown")
-        if pd.notna(row["death_date"]):
-            parts.append(f"died {_date(row['death_date'])}")
-        place = ", ".join(_text(row[c]) for c in ("city", "state", "country") if _text(row[c]))
-        if place:
-            parts.append(place)
+        if self.presenting:  # no dates of birth or death, place, ID or source file on a projector
+            parts.append("deceased" if pd.notna(row["death_date"]) else "")
+        else:
+            parts.append(f"born {_date(row['birth_date'])}" if pd.notna(row["birth_date"]) else "birth date unknown")
+            if pd.notna(row["death_date"]):
+                parts.append(f"died {_date(row['death_date'])}")
+            place = ", ".join(_text(row[c]) for c in ("city", "state", "country") if _text(row[c]))
+            if place:
+                parts.append(place)
         if pd.notna(row["weight_kg"]):
             parts.append(f"{row['weight_kg']:g} kg")
-        parts.append(f"ID {patient_id}")
-        if _text(row["source"]):
-            parts.append(f"from {_text(row['source'])}")
+        if not self.presenting:
+            parts.append(f"ID {patient_id}")
+            if _text(row["source"]):
+                parts.append(f"from {_text(row['source'])}")
+        parts = [p for p in parts if p]
         self.demographics.setText("  ·  ".join(parts))
 
     def _show_allergies(self, records: PatientRecords, patient_id: str) -> None:
@@ -278,7 +286,9 @@ class PatientPanel(QWidget):
         self.note_list.blockSignals(True)
         self.note_list.clear()
         for _, note in self._notes.iterrows():
-            self.note_list.addItem(f"{_date(note['date'])}  {_text(note['title'])}")
+            item = QListWidgetItem(self._shown(f"{_date(note['date'])}  {_text(note['title'])}"))
+            item.setToolTip(item.text())
+            self.note_list.addItem(item)
         self.note_list.blockSignals(False)
         self.note_text.clear()
         self.sections.setTabText(3, f"Notes ({len(self._notes)})")
@@ -287,5 +297,8 @@ class PatientPanel(QWidget):
 
     def _show_note(self, row: int) -> None:
         if 0 <= row < len(self._notes):
-            self.note_text.setPlainText(_text(self._notes.iloc[row]["text"]))
+            self.note_text.setPlainText(self._shown(_text(self._notes.iloc[row]["text"])))
+
+    def _shown(self, text: str) -> str:
+        return shown_text(self.records, self.patient_id, text, self.presenting) if self.records is not None else text
 

@@ -8,19 +8,27 @@ the GUI thread and tells the user which sources were missing or changed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from medassist.jobs import Progress
-from medassist.persistence.session_file import SUFFIX, RestoredSession, capture, read_session, write_snapshot
 from medassist.ui.context import AppContext
 
-FILTER = f"MedAssist sessions (*{SUFFIX});;All files (*)"
+if TYPE_CHECKING:  # session files import pandas: loaded on first use, not before the window paints
+    from medassist.persistence.session_file import RestoredSession
+
+
+def _filter() -> str:
+    from medassist.persistence.session_file import SUFFIX
+
+    return f"MedAssist sessions (*{SUFFIX});;All files (*)"
 
 
 def open_session(context: AppContext, path: str | Path, on_done: Callable[[RestoredSession], None] | None = None) -> None:
     """Read ``path`` in a worker and load it into the session; problems are shown, never lost silently."""
+    from medassist.persistence.session_file import read_session
+
     path = Path(path)
 
     def done(restored: RestoredSession) -> None:
@@ -35,6 +43,8 @@ def open_session(context: AppContext, path: str | Path, on_done: Callable[[Resto
 
 
 def save_session_file(context: AppContext, path: str | Path, on_done: Callable[[Path], None] | None = None) -> None:
+    from medassist.persistence.session_file import capture, write_snapshot
+
     snapshot = capture(context.session)
     path = Path(path)
 
@@ -60,7 +70,7 @@ class SessionFiles:
         self.on_opened = on_opened
 
     def open_dialog(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open session", self._folder(), FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.window, "Open session", self._folder(), _filter())
         if name:
             self.open(name)
 
@@ -79,8 +89,10 @@ class SessionFiles:
             save_session_file(self.context, self.path, self.on_saved)
 
     def save_as(self) -> None:
+        from medassist.persistence.session_file import SUFFIX
+
         suggested = str(self.path) if self.path else str(Path(self._folder()) / f"session{SUFFIX}")
-        name, _ = QFileDialog.getSaveFileName(self.window, "Save session as", suggested, FILTER)
+        name, _ = QFileDialog.getSaveFileName(self.window, "Save session as", suggested, _filter())
         if not name:
             return
         path = Path(name) if name.endswith(SUFFIX) else Path(name + SUFFIX)

@@ -85,6 +85,33 @@ def test_deidentify_checkbox_changes_preview_and_export(window, qtbot, tmp_path)
     assert GIVEN not in text and FAMILY not in text and PATIENT not in text and "De-identified" in text
 
 
+@pytest.mark.parametrize("deidentified", [False, True])
+def test_export_writes_the_bytes_the_preview_shows(window, qtbot, tmp_path, deidentified):
+    tab = report_tab(window, qtbot)
+    if deidentified:
+        tab.deidentify_box.setChecked(True)
+        qtbot.waitUntil(lambda: "de-identified" in tab.status.text() and not tab.rendering, timeout=30000)
+    shown = tab.pdf
+    tab.export_pdf(str(tmp_path / "r.pdf"))
+    qtbot.waitUntil(lambda: tab.last_export is not None, timeout=30000)
+    assert tab.last_export.read_bytes() == shown
+    assert tab.rendered.content.report_id in text_of(tab.last_export)
+    events = [e for e in window.context.audit.read() if e["event"] == "report_exported"]
+    assert events[-1]["report_id"] == tab.rendered.content.report_id and events[-1]["deidentified"] is deidentified
+
+
+def test_export_after_a_change_renders_once_and_shows_what_it_writes(window, qtbot, tmp_path):
+    from medassist.session import TreatmentDecision
+
+    tab = report_tab(window, qtbot)
+    window.context.session.set_decision(TreatmentDecision("y", "Saline nebuliser", "accepted", ""), PATIENT)
+    assert tab.stale
+    tab.export_pdf(str(tmp_path / "changed.pdf"))
+    qtbot.waitUntil(lambda: tab.last_export is not None, timeout=30000)
+    assert "Saline nebuliser" in text_of(tab.last_export)
+    assert tab.last_export.read_bytes() == tab.pdf  # the preview now shows exactly what was written
+
+
 def test_export_to_missing_folder_reports_error_and_keeps_running(window, qtbot, tmp_path):
     messages = []
     window.context.show_message = lambda title, text: messages.append((title, text))

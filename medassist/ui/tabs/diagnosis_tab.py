@@ -34,6 +34,7 @@ from medassist.records.film_match import film_mismatch
 from medassist.session import FindingReview
 from medassist.jobs import Job, Progress
 from medassist.models.problem_mentions import note_evidence_lines
+from medassist.privacy import patient_label, shown_text
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
@@ -129,7 +130,8 @@ class PredictionCard(QFrame):
     review_requested = Signal(str, str, str, str)  # model, finding, status, note
 
     def __init__(self, prediction: Prediction, open_card: Callable[[str], None], title: str | None = None,
-                 reviews: dict[str, FindingReview] | None = None, warnings: list[str] | None = None) -> None:
+                 reviews: dict[str, FindingReview] | None = None, warnings: list[str] | None = None,
+                 source: str | None = None) -> None:
         super().__init__()
         self.prediction = prediction
         reviews = reviews or {}
@@ -137,7 +139,7 @@ class PredictionCard(QFrame):
         layout = QVBoxLayout(self)
         header = QHBoxLayout()
         self.title = QLabel(
-            f"{title or prediction.model} (v{prediction.version}) \u00b7 {_short_source(prediction.source)} "
+            f"{title or prediction.model} (v{prediction.version}) \u00b7 {source if source is not None else _short_source(prediction.source)} "
             f"\u00b7 {prediction.device} \u00b7 {prediction.elapsed_ms:.0f} ms"
         )
         self.title.setTextFormat(Qt.TextFormat.PlainText)
@@ -258,8 +260,9 @@ class DiagnosisTab(Tab):
 
     # state ---------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        name = self.session.current_patient_name()
-        self.patient_label.setText(f"Patient: {name} ({patient_id})" if name else "No patient selected")
+        presenting = self.context.settings.presentation_mode
+        self.patient_label.setText(f"Patient: {patient_label(self.session.records, patient_id, presenting, with_id=True)}"
+                                   if patient_id else "No patient selected")
         self.refresh_inputs()
         self.refresh_results()
 
@@ -283,8 +286,10 @@ class DiagnosisTab(Tab):
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
         for prediction in reversed(predictions):
+            source = shown_text(self.session.records, prediction.patient_id, _short_source(prediction.source),
+                                self.context.settings.presentation_mode)
             card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews,
-                                  self.input_warnings(prediction))
+                                  self.input_warnings(prediction), source)
             card.explain_requested.connect(self._explain)
             card.review_requested.connect(self.review)
             self.results_layout.insertWidget(self.results_layout.count() - 1, card)

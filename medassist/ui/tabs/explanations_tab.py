@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.inference.prediction import Explanation, Prediction
+from medassist.privacy import shown_text
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.image_map_view import ImageMapView
@@ -143,7 +144,8 @@ class ExplanationsTab(Tab):
         self.prediction_choice.blockSignals(True)
         self.prediction_choice.clear()
         for p in self.predictions:
-            self.prediction_choice.addItem(f"{p.model}: {Path(p.source).name} ({p.created[11:16]})")
+            source = shown_text(self.session.records, p.patient_id, Path(p.source).name, self.context.settings.presentation_mode)
+            self.prediction_choice.addItem(f"{p.model}: {source} ({p.created[11:16]})")
         self.prediction_choice.blockSignals(False)
         if chosen in self.predictions:
             self.prediction_choice.setCurrentIndex(self.predictions.index(chosen))

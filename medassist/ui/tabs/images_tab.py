@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSp
 
 from medassist.imaging.image import MedicalImage
 from medassist.records.film_match import film_mismatch
+from medassist.privacy import WITHHELD, initials
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
@@ -73,6 +74,7 @@ class ImagesTab(Tab):
     # following the session ----------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
         self.refresh()
+        self._show_details(self.viewer.image)  # presentation mode may have changed what they may show
 
     def _images_changed(self, patient_key: str) -> None:
         if patient_key == self.session.patient_key:
@@ -101,8 +103,7 @@ class ImagesTab(Tab):
             self.viewer.set_frame(frame)
             return
         self.viewer.set_image(image, frame)
-        self.tags.show_image(image)
-        self.info.setText(self._info_text(image) if image is not None else "")
+        self._show_details(image)
         warning = None if image is None or self.session.current_patient_id is None else \
             film_mismatch(image.metadata, self.session.records, self.session.current_patient_id)
         self.mismatch.setText(warning or "")
@@ -126,13 +127,20 @@ class ImagesTab(Tab):
         for path in paths:
             open_images(self.context, path)
 
+    def _show_details(self, image: MedicalImage | None) -> None:
+        """The tag browser and the info box, withholding identifiers in presentation mode."""
+        self.tags.presenting = self.context.settings.presentation_mode
+        self.tags.show_image(image)
+        self.info.setText(self._info_text(image, self.tags.presenting) if image is not None else "")
+
     @staticmethod
-    def _info_text(image: MedicalImage) -> str:
+    def _info_text(image: MedicalImage, presenting: bool = False) -> str:
         meta = image.metadata
         spacing = image.spacing_mm
         rows = [
             ("File", image.path.name),
-            ("Patient", f"{meta.get('patient_name') or '-'} (ID {meta.get('patient_id') or '-'})"),
+            ("Patient", f"{initials(meta.get('patient_name') or '')} (ID {WITHHELD})" if presenting
+             else f"{meta.get('patient_name') or '-'} (ID {meta.get('patient_id') or '-'})"),
             ("Study date", meta.get("study_date") or "-"),
             ("Modality", " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))),
             ("Series", meta.get("series_description") or "-"),

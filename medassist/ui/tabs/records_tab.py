@@ -51,6 +51,7 @@ class RecordsTab(Tab):
         self._following = False
 
         self.search = QLineEdit()
+        self.search.setMinimumWidth(160)
         self.search.setPlaceholderText("Search name, patient ID or condition...")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_later)
@@ -132,8 +133,17 @@ class RecordsTab(Tab):
         self._records_shown = records
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.model.set_patients(patients)
+        self.fit_columns()
         self._update_count()
         self._select(self.session.current_patient_id)
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their header and text at the current font size (presentation mode
+        enlarges it); Qt samples a bounded number of rows, so this stays quick at 100,000 patients."""
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        for column, width in enumerate(_COLUMN_WIDTHS[:-1]):
+            self.table.resizeColumnToContents(column)
+            self.table.setColumnWidth(column, max(width, self.table.columnWidth(column)))
 
     @property
     def list_ready(self) -> bool:
@@ -168,6 +178,11 @@ class RecordsTab(Tab):
             self.session.set_current_patient(patient_id)
 
     def on_patient_changed(self, patient_id: str | None) -> None:
+        presenting = self.context.settings.presentation_mode
+        if presenting != self.model.presenting:
+            self.model.set_presenting(presenting)
+            self.fit_columns()
+        self.panel.presenting = presenting
         self.panel.show_patient(self.session.records, patient_id)
         if self.list_ready:
             self._select(patient_id)

@@ -3,13 +3,16 @@
 The PDF is the same one ``medassist report`` writes (reportlab, in core). Content is read
 from the session on the GUI thread; layout and page rendering (QtPdf into QImages) run in a
 worker; QPixmaps are made back on the GUI thread. Changes to results, treatments or notes
-refresh the preview when the tab is visible.
+refresh the preview when the tab is visible. Export writes the very bytes the preview shows
+(one render: same pseudonym, date shift, report ID and time); if the session changed since
+the preview, Export renders once more and shows that render before writing it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QPixmap
@@ -26,10 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist.jobs import Job, Progress
+from medassist.jobs import Job, Progress, single_step
+from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ReportContent, collect_report
-from medassist.reporting.deidentify import deidentify
-from medassist.reporting.pdf import build_pdf, write_pdf
+
+if TYPE_CHECKING:  # reportlab loads in the first render's worker, not before the window shows
+    from medassist.reporting.pdf import RenderedReport
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 
@@ -54,12 +59,12 @@ def render_pages(data: bytes, width: int = PREVIEW_WIDTH) -> list[QImage]:
     return pages
 
 
-def preview_job(content: ReportContent, anonymise: bool) -> Job[tuple[bytes, list[QImage]]]:
-    if anonymise:
-        content = deidentify(content)
-    data = yield from build_pdf(content)
+def preview_job(content: ReportContent, anonymise: bool) -> Job[tuple[RenderedReport, list[QImage]]]:
+    from medassist.reporting.pdf import render_report
+
+    rendered = yield from render_report(content, anonymise)
     yield Progress(0.95, "Rendering preview")
-    return data, render_pages(data)
+    return rendered, render_pages(rendered.data)
 
 
 class ReportTab(Tab):
@@ -70,6 +75,8 @@ class ReportTab(Tab):
         self.empty.set_text("No report yet", "Select a patient and run the models you need; then preview, print or "
                                               "export the signed PDF report here.")
         self.pdf: bytes | None = None
+        self.rendered: RenderedReport | None = None
+        self._export_after_render: Path | None = None
         self.last_export: Path | None = None
         self.page_images: list[QImage] = []
         self.stale = True
@@ -127,10 +134,15 @@ class ReportTab(Tab):
 
     # preview -------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
+        presenting = self.context.settings.presentation_mode  # on a projector the report is shown de-identified
+        self.deidentify_box.blockSignals(True)
+        self.deidentify_box.setChecked(presenting or self.deidentify_box.isChecked())
+        self.deidentify_box.blockSignals(False)
+        self.deidentify_box.setEnabled(not presenting)
         has_patient = patient_id is not None
         self.show_content(has_patient)
         self._clear_pages()
-        self.pdf = None
+        self.pdf = self.rendered = None
         if has_patient:
             self.schedule_refresh(0)
 
@@ -156,6 +168,7 @@ class ReportTab(Tab):
         return collect_report(self.session, patient_id, settings=self.context.settings)
 
     def refresh(self) -> None:
+        """Render the current content once (in a worker); the result is both the preview and what Export writes."""
         if not self.clinician.hasFocus():
             self.clinician.setText(self.session.clinician_name or self.context.settings.clinician_name)
         content = self.current_content()
@@ -175,21 +188,28 @@ class ReportTab(Tab):
             on_error=self._preview_failed,
         )
 
-    def _preview_ready(self, generation: int, result: tuple[bytes, list[QImage]]) -> None:
+    def _preview_ready(self, generation: int, result: tuple[RenderedReport, list[QImage]]) -> None:
         self.rendering = False
-        if self.stale:
-            self.schedule_refresh(0)
         if generation != self.generation:
             return
-        self.pdf, self.page_images = result
+        self.rendered, self.page_images = result
+        self.pdf = self.rendered.data
         self._show_pages()
-        mode = "de-identified" if self.deidentify_box.isChecked() else "identified"
-        self.status.setText(f"{len(self.page_images)} page(s), {mode}; updated {_dt.datetime.now():%H:%M:%S}. "
-                            "Export writes exactly this report.")
+        mode = "de-identified" if self.rendered.content.deidentified else "identified"
+        self.status.setText(f"{len(self.page_images)} page(s), {mode}, report {self.rendered.content.report_id}; "
+                            f"updated {_dt.datetime.now():%H:%M:%S}. Export writes exactly this report.")
+        if self._export_after_render is not None and not self.stale:
+            target, self._export_after_render = self._export_after_render, None
+            self._write(self.rendered, target)
+        elif self.stale:
+            self.schedule_refresh(0)
 
     def _preview_failed(self, message: str) -> None:
         self.rendering = False
         self.status.setText(f"The report could not be rendered: {message}")
+        if self._export_after_render is not None:
+            self._export_after_render = None
+            self.context.show_message("Could not export the report", message)
 
     def _clear_pages(self) -> None:
         while self.pages_layout.count():
@@ -227,9 +247,8 @@ class ReportTab(Tab):
         return f"report-{safe}-{stamp}.pdf"
 
     def export_pdf(self, path: str | Path | None = None) -> None:
-        """Write the current patient's report (File > Export report); atomic, in a worker."""
-        content = self.current_content()
-        if content is None:
+        """Write the current patient's report (File > Export report): the previewed bytes, atomically."""
+        if self.session.current_patient_id is None:
             self.context.show_message("No report to export", "Select a patient first.")
             return
         if path is None:
@@ -238,19 +257,31 @@ class ReportTab(Tab):
             if not path:
                 return
         target = Path(path) if str(path).lower().endswith(".pdf") else Path(f"{path}.pdf")
-        anonymise = self.deidentify_box.isChecked()
-        if anonymise:
-            content = deidentify(content)
+        current = (self.rendered is not None and not self.stale and not self.rendering
+                   and self.rendered.content.deidentified == self.deidentify_box.isChecked())
+        if current:
+            self._write(self.rendered, target)
+            return
+        self._export_after_render = target  # the session changed since the preview: render once, show it, write it
+        self.timer.stop()
+        self.stale = True
+        if not self.rendering:
+            self.refresh()
+
+    def _write(self, rendered: RenderedReport, target: Path) -> None:
+        content = rendered.content
         audit = self.context.audit
 
         def saved(written: Path) -> None:
-            audit.append("report_exported", file=str(written), report_id=content.report_id, deidentified=anonymise,
-                         patient_id=None if anonymise else content.patient.patient_id,
+            audit.append("report_exported", file=str(written), report_id=content.report_id, deidentified=content.deidentified,
+                         patient_id=None if content.deidentified else content.patient.patient_id,
                          models={m.name: m.weights_sha256 for m in content.models})
-            self.status.setText(f"Report saved to {written}")
+            self.status.setText(f"Report {content.report_id} saved to {written}")
             self.last_export = written
 
-        self.context.runner.submit("Export report", lambda: write_pdf(content, target), on_result=saved,
+        # the factory runs in the worker too, so the write never blocks the GUI
+        self.context.runner.submit("Export report", lambda: single_step(atomic_write_bytes(target, rendered.data), "Report written"),
+                                   on_result=saved,
                                    on_error=lambda message: self.context.show_message("Could not save the report", message))
 
     def export_study_results(self) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.imaging.presets import full_range, window_presets
+from medassist.privacy import initials
 from medassist.ui.viewer.canvas import ImageCanvas
 
 INVERTED_LUT = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
@@ -37,6 +39,7 @@ class ImageViewer(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.presenting = False
         self.image: MedicalImage | None = None
         self.frame = 0
         self.window: WindowLevel | None = None  # None: the file's default (VOI LUT or first window)
@@ -44,9 +47,16 @@ class ImageViewer(QWidget):
         self._overlay: tuple[MedicalImage, int, np.ndarray, str] | None = None
 
         self.canvas = ImageCanvas(self)
-        self.toolbar = QToolBar("Viewer")
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar = QToolBar("Viewer")  # view: zoom, orientation, inversion
+        self.tools_bar = QToolBar("Window and measure")  # window, measuring tools, corners
+        for bar in (self.toolbar, self.tools_bar):
+            bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self._build_toolbar()
+        # side by side; stacked in presentation mode, where the large type would push tools out of view
+        self.toolbars = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.toolbars.setContentsMargins(0, 0, 0, 0)
+        self.toolbars.addWidget(self.toolbar)
+        self.toolbars.addWidget(self.tools_bar, 1)
         self._build_frame_bar()
         self._build_overlay_bar()
         self.readout = QLabel("Move the mouse over the image for pixel values.")
@@ -56,7 +66,7 @@ class ImageViewer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.toolbar)
+        layout.addLayout(self.toolbars)
         layout.addWidget(self.overlay_bar)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.frame_bar)
@@ -72,12 +82,12 @@ class ImageViewer(QWidget):
         self._set_enabled(False)
 
     # construction -----------------------------------------------------------------------------
-    def _action(self, text: str, tip: str, slot, checkable: bool = False) -> QAction:
+    def _action(self, text: str, tip: str, slot, checkable: bool = False, bar: QToolBar | None = None) -> QAction:
         action = QAction(text, self)
         action.setToolTip(tip)
         action.setCheckable(checkable)
         action.triggered.connect(slot)
-        self.toolbar.addAction(action)
+        (bar or self.toolbar).addAction(action)
         return action
 
     def _build_toolbar(self) -> None:
@@ -92,14 +102,14 @@ class ImageViewer(QWidget):
         self.invert_action = self._action("Invert", "Invert grey levels (I)", self.set_invert, checkable=True)
         self._action("Reset", "Reset zoom, orientation, window and inversion (R)", self.reset_view)
         self.toolbar.addSeparator()
-        self.toolbar.addWidget(QLabel(" Window "))
+        self.tools_bar.addWidget(QLabel(" Window "))
         self.window_combo = QComboBox()
         self.window_combo.setObjectName("windowPresets")
         self.window_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.window_combo.setToolTip("Window presets; right-drag (or Shift+drag) on the image adjusts width (left-right) and level (up-down)")
         self.window_combo.activated.connect(self._preset_chosen)
-        self.toolbar.addWidget(self.window_combo)
-        self.toolbar.addSeparator()
+        self.tools_bar.addWidget(self.window_combo)
+        self.tools_bar.addSeparator()
         tools = QActionGroup(self)
         self.tool_actions = {}
         for mode, text, tip in (
@@ -107,14 +117,15 @@ class ImageViewer(QWidget):
             ("distance", "Distance", "Drag to measure a distance (mm when the pixel spacing is known)"),
             ("angle", "Angle", "Click three points: arm, vertex, arm"),
         ):
-            action = self._action(text, tip, lambda _checked=False, m=mode: self.set_tool(m), checkable=True)
+            action = self._action(text, tip, lambda _checked=False, m=mode: self.set_tool(m), checkable=True, bar=self.tools_bar)
             tools.addAction(action)
             self.tool_actions[mode] = action
         self.tool_actions["navigate"].setChecked(True)
-        self._action("Clear", "Remove all measurements", lambda: self.canvas.clear_measurements())
-        self.toolbar.addSeparator()
+        self._action("Clear", "Remove all measurements", lambda: self.canvas.clear_measurements(), bar=self.tools_bar)
+        self.tools_bar.addSeparator()
         self.demographics_action = self._action(
-            "Demographics", "Show patient name, ID, study date and modality in the corners", self.set_demographics_visible, checkable=True
+            "Demographics", "Show patient name, ID, study date and modality in the corners", self.set_demographics_visible,
+            checkable=True, bar=self.tools_bar,
         )
         self.demographics_action.setChecked(True)
 
@@ -177,6 +188,7 @@ class ImageViewer(QWidget):
 
     def _set_enabled(self, enabled: bool) -> None:
         self.toolbar.setEnabled(enabled)
+        self.tools_bar.setEnabled(enabled)
         multi = enabled and self.image is not None and self.image.n_frames > 1
         self.frame_bar.setVisible(multi)
         self.play_button.setEnabled(multi)
@@ -353,6 +365,13 @@ class ImageViewer(QWidget):
         self._update_corners()
 
     # corners and readout --------------------------------------------------------------------------
+    def set_presenting(self, presenting: bool) -> None:
+        """Presentation mode: corners hidden, and if shown again only initials (medassist.privacy)."""
+        self.presenting = presenting
+        self.toolbars.setDirection(QBoxLayout.Direction.TopToBottom if presenting else QBoxLayout.Direction.LeftToRight)
+        self.set_demographics_visible(not presenting)
+        self._update_corners()
+
     def set_demographics_visible(self, visible: bool) -> None:
         self.demographics_action.setChecked(bool(visible))
         self.canvas.set_corners_visible(("tl", "tr"), bool(visible))
@@ -362,8 +381,11 @@ class ImageViewer(QWidget):
         if image is None:
             return
         meta = image.metadata
-        name = meta.get("patient_name") or image.path.name
-        self.canvas.set_corner_text("tl", "\n".join(filter(None, [name, f"ID {meta['patient_id']}" if meta.get("patient_id") else ""])))
+        if self.presenting:
+            self.canvas.set_corner_text("tl", initials(meta.get("patient_name") or ""))
+        else:
+            name = meta.get("patient_name") or image.path.name
+            self.canvas.set_corner_text("tl", "\n".join(filter(None, [name, f"ID {meta['patient_id']}" if meta.get("patient_id") else ""])))
         description = " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))
         self.canvas.set_corner_text("tr", "\n".join(filter(None, [meta.get("study_date", ""), description, meta.get("series_description", "")])))
         window = self.current_window()
