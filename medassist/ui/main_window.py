@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, page, cls.title)
             stand_in.deleteLater()
+            for widget in page.status_bar_widgets():  # beside the jobs indicator, left of the device
+                self.statusBar().insertPermanentWidget(self.statusBar().layout().indexOf(self.jobs) + 1, widget)
             self.tabs.setCurrentIndex(max(current, 0))
             yield cls.title
         self.apply_presentation_mode(self.context.settings.presentation_mode)
@@ -173,7 +175,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.notice_label, 1)
         self.jobs = JobsIndicator(self.context)
         bar.addPermanentWidget(self.jobs)
-        bar.addPermanentWidget(self.tab_pages["Worklist"].node_badge)
         self.device_label = QLabel()
         self.device_label.setObjectName("deviceLabel")
         bar.addPermanentWidget(self.device_label)

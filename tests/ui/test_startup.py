@@ -26,7 +26,7 @@ def test_window_paints_before_heavy_imports_and_tabs_follow(tmp_path):
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=300, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["before_tabs"] == []
-    assert result["stand_ins"] == ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report"]
+    assert result["stand_ins"] == ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report", "Worklist"]
     assert result["tabs"] == sorted(result["stand_ins"])
     assert result["torch_after_tabs"] is False  # torch is the warm-up's job, in a worker
 

@@ -51,6 +51,10 @@ class Tab(QWidget):
         self.shown_patient_id: str | None = context.session.current_patient_id
         context.bridge.patient_changed.connect(self._follow_patient)
 
+    def status_bar_widgets(self) -> list[QWidget]:
+        """Widgets this tab keeps in the main window's status bar (placed when the tab is built)."""
+        return []
+
     def show_content(self, visible: bool) -> None:
         self._stack.setCurrentWidget(self.content if visible else self.empty)
 

@@ -214,6 +214,9 @@ class WorklistTab(Tab):
             self.start_node()
         self.refresh()
 
+    def status_bar_widgets(self) -> list[QWidget]:
+        return [self.node_badge]
+
     def _empty_controls(self) -> QWidget:
         row = QWidget()
         layout = QHBoxLayout(row)
