@@ -25,6 +25,7 @@ class Settings(BaseModel):
     facility_name: str = "MedAssist demonstration clinic"
     facility_address: str = ""
     clinician_name: str = ""
+    user_name: str = ""  # who uses MedAssist, recorded in the audit trail beside the OS user
     presentation_mode: bool = False
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "medassist.cli.report_cmd",
     "medassist.cli.bench_cmd",
     "medassist.cli.desktop_cmd",
+    "medassist.cli.audit_cmd",
 )
 
 EXIT_USAGE = 2
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medassist", description="MedAssist offline clinical decision support.")
     parser.add_argument("--version", action="version", version=f"MedAssist {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--user", metavar="NAME", help="user name recorded in the audit trail (default: Settings > User name)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -52,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    if args.user:
+        from medassist.audit import USER_ENV
+
+        os.environ[USER_ENV] = args.user  # read by every AuditLog, also in worker processes
     try:
         return int(args.func(args) or 0)
     except MedAssistError as exc:

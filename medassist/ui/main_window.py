@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.context.settings = dialog.result_settings()
             self.context.settings.save()
+            self.context.audit.app_user = self.context.settings.user_name
             self.context.reset_inference()
             self.update_device_label()
 
