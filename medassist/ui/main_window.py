@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__, paths
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.session = context.session
-        self.qsettings = QSettings(APP_NAME, APP_NAME)
+        self.qsettings = QSettings(str(paths.window_settings_file()), QSettings.Format.IniFormat)
         self.setObjectName("MainWindow")
         self.resize(1400, 900)
 
