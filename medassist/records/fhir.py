@@ -217,6 +217,10 @@ def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> N
             reader(entry.resource, entry.where, rows, report, context)
         except _Skip as skip:
             report.add(rows.file, entry.where, f"{skip}; skipped")
+        except (TypeError, AttributeError, ValueError, IndexError) as exc:
+            # FHIR models accept shapes the readers do not expect (e.g. null items in lists); one resource
+            # is reported and skipped, the rest of the file is kept
+            report.add(rows.file, entry.where, f"{kind} could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); skipped")
 
 
 class _Skip(Exception):
@@ -293,7 +297,7 @@ def _patient(model: Any, where: str, rows: _Rows, report: ImportReport, context:
     rows.add(
         "patients", where,
         patient_id=str(model.id or ""),
-        given_name=" ".join(name.given or []) if name else "",
+        given_name=" ".join(g for g in name.given or [] if g) if name else "",
         family_name=(name.family or "") if name else "",
         birth_date=_when(model.birthDate),
         death_date=_when(model.deceasedDateTime),
