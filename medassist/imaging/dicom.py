@@ -6,6 +6,7 @@ inversion stay display-time steps (see :meth:`MedicalImage.display_frame`)."""
 from __future__ import annotations
 
 import struct
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -156,7 +157,10 @@ def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     else:
         try:
             # frames beyond Number of Frames are never decoded: their count is unchecked by the pixel budget
-            stored = pixel_array(ds, as_rgb=True, allow_excess_frames=False)
+            # (pydicom's warning about the ignored excess is not for the user: the shape is checked below)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                stored = pixel_array(ds, as_rgb=True, allow_excess_frames=False)
         except BaseException as exc:  # decoders raise many types; each becomes one readable line
             if not _is_decoder_failure(exc):
                 raise
