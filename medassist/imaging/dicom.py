@@ -388,6 +388,8 @@ def image_from_dataset(ds: Dataset, path: Path, sha256: str) -> MedicalImage:
     stored_frames = None
     if photometric == "PALETTE COLOR":
         descriptor = ds.get("RedPaletteColorLookupTableDescriptor") or [0, 0, 8]
+        if stored.ndim != 3:
+            raise InputError(f"PALETTE COLOR needs one sample per pixel; this image has {stored.shape[-1]}", path)
         try:
             coloured = apply_color_lut(stored, ds)
         except (ValueError, TypeError, IndexError, OverflowError, NotImplementedError, AttributeError, struct.error) as exc:

@@ -108,3 +108,21 @@ def test_value_mutants_open_or_fail_cleanly(tmp_path, name):
 def test_value_mutants_long(tmp_path, name):
     outcomes = fuzz_values(tmp_path, name, SLOW_VALUE_MUTANTS)
     assert outcomes["refused"] > 0 and outcomes["opened"] > 0
+
+
+def test_palette_colour_with_three_samples_is_refused(tmp_path):
+    """Found by the slow value-mutant run: an RGB image relabelled PALETTE COLOR came out with a
+    (frames, rows, columns, 3, 3) shape that no view can draw."""
+    import pydicom
+
+    ds = pydicom.dcmread(get_testdata_file("SC_rgb.dcm"))
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    for tag in (0x00281101, 0x00281102, 0x00281103):
+        ds.add_new(tag, "US", [256, 0, 8])
+    for tag in (0x00281201, 0x00281202, 0x00281203):
+        ds.add_new(tag, "OW", bytes(range(256)) * 2)
+    path = tmp_path / "palette_rgb.dcm"
+    ds.save_as(path, enforce_file_format=False)
+    with pytest.raises(InputError, match="one sample per pixel") as caught:
+        load_image(path)
+    assert caught.value.source == str(path)
