@@ -1,21 +1,40 @@
-"""Per-session audit trail: one JSON line per model run, never lost or interleaved.
+"""Per-session audit trail: one JSON line per model run, never lost or interleaved, tamper-evident.
 
-Each line is written with a single ``os.write`` on a file opened with ``O_APPEND`` under a
-lock, so concurrent workers (and processes) append whole lines.
+Each line carries ``prev_sha256``, the SHA-256 of the line before it (the first line of a file
+chains to :data:`GENESIS`), so editing or removing a line breaks the chain at the next line;
+:func:`verify_chain` (``medassist audit verify``) finds the first break. A line records the OS
+user and the MedAssist user name (Settings > User name, or ``--user`` on the command line).
+
+Writers append whole lines with a single ``os.write`` on a file opened with ``O_APPEND``. Reading
+the last line and appending the next one happen under an exclusive advisory lock on the file
+(``flock``), so concurrent threads and processes chain each line to the one really before it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import getpass
+import hashlib
 import json
 import os
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from medassist import __version__, paths
 from medassist.inference.prediction import Prediction
+
+try:
+    import fcntl
+except ImportError:  # Windows: one MedAssist process writes each session's file; the thread lock suffices
+    fcntl = None  # type: ignore[assignment]
+
+GENESIS = "0" * 64  # what the first line of every audit file chains to
+CHAIN_FIELD = "prev_sha256"
+USER_ENV = "MEDASSIST_USER"  # set by ``medassist --user NAME``
+_TAIL_CHUNK = 65536
 
 
 def _os_user() -> str:
@@ -25,16 +44,58 @@ def _os_user() -> str:
         return "unknown"
 
 
-class AuditLog:
-    """Appends JSON lines to ``<user log dir>/audit/session-<timestamp>-<pid>.jsonl``."""
+def current_app_user() -> str:
+    """The MedAssist user name: ``--user`` on the command line, else Settings > User name."""
+    from medassist.settings import Settings
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    return os.environ.get(USER_ENV) or Settings.load().user_name
+
+
+def line_sha256(line: bytes) -> str:
+    """The hash the next line chains to: of the line's bytes without its newline."""
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+@contextmanager
+def _exclusive(fd: int) -> Iterator[None]:
+    if fcntl is None:
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _last_line(fd: int) -> bytes | None:
+    """The file's last line (without reading the whole file); None when it is empty."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end == 0:
+        return None
+    tail = b""
+    position = end
+    while position > 0:
+        step = min(_TAIL_CHUNK, position)
+        position -= step
+        tail = os.pread(fd, step, position) + tail
+        if tail.rstrip(b"\n").rfind(b"\n") >= 0:
+            break
+    body = tail.rstrip(b"\n") if tail.endswith(b"\n") else tail
+    return body[body.rfind(b"\n") + 1:]
+
+
+class AuditLog:
+    """Appends chained JSON lines to ``<user log dir>/audit/session-<timestamp>-<pid>.jsonl``."""
+
+    def __init__(self, path: str | Path | None = None, app_user: str | None = None) -> None:
         if path is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             path = paths.audit_dir() / f"session-{stamp}-{os.getpid()}.jsonl"
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.user = _os_user()
+        self.app_user = current_app_user() if app_user is None else app_user
         self._lock = threading.Lock()
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -42,14 +103,20 @@ class AuditLog:
             "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
             "event": event,
             "user": self.user,
+            "app_user": self.app_user,
             "medassist_version": __version__,
             **fields,
         }
-        line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line)
+                with _exclusive(fd):
+                    previous = _last_line(fd)
+                    record[CHAIN_FIELD] = GENESIS if previous is None else line_sha256(previous)
+                    line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")
+                    if previous is not None and not _ends_with_newline(fd):
+                        line = b"\n" + line  # a torn last line stays a line of its own (and breaks the chain)
+                    os.write(fd, line)
             finally:
                 os.close(fd)
         return record
@@ -74,3 +141,61 @@ class AuditLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _ends_with_newline(fd: int) -> bool:
+    end = os.lseek(fd, 0, os.SEEK_END)
+    return end == 0 or os.pread(fd, 1, end - 1) == b"\n"
+
+
+@dataclass
+class ChainCheck:
+    """The result of checking one audit file: lines checked, and the first broken line (1-based)."""
+
+    path: Path
+    lines: int
+    broken_line: int | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_line is None
+
+
+def verify_chain(path: str | Path) -> ChainCheck:
+    """Check that every line of an audit file chains to the one before it.
+
+    A break at line N means line N-1 was changed, a line between them was removed, or line N
+    itself is damaged. Lines removed from the end of a file leave no trace in the chain.
+    """
+    path = Path(path)
+    expected = GENESIS
+    count = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            count = number
+            try:
+                record = json.loads(raw)
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                return ChainCheck(path, count, number, "not a JSON line (damaged or edited)")
+            chained = record.get(CHAIN_FIELD) if isinstance(record, dict) else None
+            if chained is None:
+                return ChainCheck(path, count, number, f"has no {CHAIN_FIELD} (written before the chain, or edited)")
+            if chained != expected:
+                if number == 1:
+                    reason = "does not chain to the start of the file (lines before it were removed)"
+                else:
+                    reason = f"does not chain to line {number - 1} (line {number - 1} was changed, or lines between them removed)"
+                return ChainCheck(path, count, number, reason)
+            if not raw.endswith(b"\n"):
+                return ChainCheck(path, count, number, "is incomplete (no end of line)")
+            expected = line_sha256(raw)
+    return ChainCheck(path, count)
+
+
+def audit_files(path: str | Path | None = None) -> list[Path]:
+    """The audit files at ``path`` (a file, or every ``.jsonl`` in a folder); default: this user's audit folder."""
+    where = Path(path) if path is not None else paths.audit_dir()
+    if where.is_dir():
+        return sorted(where.glob("*.jsonl"))
+    return [where]

@@ -68,6 +68,12 @@ def user_cache_dir() -> Path:
     return _user_dir("cache")
 
 
+def window_settings_file() -> Path:
+    """The GUI's own settings (window geometry, last-used folders), an INI file in the config folder,
+    so ``MEDASSIST_HOME`` covers it too (Qt's default would be ~/.config or the Windows registry)."""
+    return user_config_dir() / "window.ini"
+
+
 def user_models_dir() -> Path:
     path = user_data_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)

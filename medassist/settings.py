@@ -1,6 +1,7 @@
 """User settings shared by the GUI and the CLI (a JSON file in the user config folder).
 
-Window geometry and last-used folders are the GUI's own business (QSettings); what changes
+Window geometry and last-used folders are the GUI's own business (QSettings, in
+``paths.window_settings_file()``); what changes
 results or reports (device, threads, facility, clinician) lives here so the CLI sees it too.
 """
 
@@ -26,6 +27,7 @@ class Settings(BaseModel):
     facility_name: str = "MedAssist demonstration clinic"
     facility_address: str = ""
     clinician_name: str = ""
+    user_name: str = ""  # who uses MedAssist, recorded in the audit trail beside the OS user
     presentation_mode: bool = False
     node: NodeSettings = Field(default_factory=NodeSettings)  # the DICOM node (off by default)
 

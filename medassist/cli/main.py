@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "medassist.cli.desktop_cmd",
     "medassist.cli.node_cmd",
     "medassist.cli.hospital_cmd",
+    "medassist.cli.audit_cmd",
 )
 
 EXIT_USAGE = 2
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medassist", description="MedAssist offline clinical decision support.")
     parser.add_argument("--version", action="version", version=f"MedAssist {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--user", metavar="NAME", help="user name recorded in the audit trail (default: Settings > User name)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -54,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    if args.user:
+        from medassist.audit import USER_ENV
+
+        os.environ[USER_ENV] = args.user  # read by every AuditLog, also in worker processes
     try:
         return int(args.func(args) or 0)
     except MedAssistError as exc:

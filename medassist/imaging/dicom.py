@@ -5,6 +5,8 @@ inversion stay display-time steps (see :meth:`MedicalImage.display_frame`)."""
 
 from __future__ import annotations
 
+import struct
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -149,11 +151,16 @@ def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     Colour data comes back as RGB (pydicom converts YBR).
     """
     syntax = transfer_syntax(ds)
+    check_native_length(ds, syntax, path)
     if syntax == uid.JPEGExtended12Bit and int(ds.get("BitsStored") or 8) > 8:
         stored = _decode_jpeg_extended_12bit(ds, path)
     else:
         try:
-            stored = pixel_array(ds, as_rgb=True)
+            # frames beyond Number of Frames are never decoded: their count is unchecked by the pixel budget
+            # (pydicom's warning about the ignored excess is not for the user: the shape is checked below)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                stored = pixel_array(ds, as_rgb=True, allow_excess_frames=False)
         except BaseException as exc:  # decoders raise many types; each becomes one readable line
             if not _is_decoder_failure(exc):
                 raise
@@ -162,9 +169,31 @@ def decode_stored(ds: Dataset, path: Path) -> np.ndarray:
     samples = int(ds.get("SamplesPerPixel") or 1)
     if frames == 1 and stored.ndim == (2 if samples == 1 else 3):
         stored = stored[np.newaxis]
+    expected = (frames, int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)) + ((samples,) if samples > 1 else ())
+    if stored.shape != expected:
+        raise InputError(
+            f"decoded pixel data has shape {stored.shape}, not the {expected} (frames, rows, columns[, samples]) its header declares",
+            path,
+        )
     if not stored.dtype.isnative:
         stored = stored.astype(stored.dtype.newbyteorder("="))
     return stored
+
+
+def check_native_length(ds: Dataset, syntax: uid.UID, path: Path) -> None:
+    """Uncompressed pixel data must hold at least the frames the header declares (checked before decoding)."""
+    if syntax.is_compressed or "PixelData" not in ds:
+        return
+    bits = int(ds.get("BitsAllocated") or 0)
+    if bits not in (1, 8, 16, 32, 64):
+        raise InputError(f"Bits Allocated {bits} is not a valid value (1, 8, 16, 32 or 64)", path)
+    pixels = int(ds.get("Rows") or 0) * int(ds.get("Columns") or 0) * int(ds.get("SamplesPerPixel") or 1) * number_of_frames(ds)
+    needed = (pixels * bits + 7) // 8
+    if text(ds, "PhotometricInterpretation").startswith("YBR_FULL_422"):
+        needed = needed * 2 // 3
+    held = len(ds.PixelData)
+    if held < needed:
+        raise InputError(f"pixel data is truncated or corrupt: {held:,} bytes where the header declares {needed:,}", path)
 
 
 def _decode_failure(exc: BaseException, syntax: uid.UID) -> str:
@@ -259,10 +288,32 @@ def windows(ds: Dataset) -> list[tuple[WindowLevel, str]]:
     return found
 
 
-def _voi_lut_display(lut: Dataset, depth: int, frame: np.ndarray) -> np.ndarray:
-    """Apply the file's VOI LUT table to modality values and scale its output to [0, 1]."""
-    out = apply_voi(np.rint(frame).astype(np.int32), lut)
-    return out.astype(np.float32) / float(2**depth - 1)
+def _voi_lut_display(table: np.ndarray, first_mapped: int, frame: np.ndarray) -> np.ndarray:
+    """Look modality values up in the file's VOI LUT (already scaled to [0, 1]); values outside the
+    table take its first or last entry (PS3.3 C.11.2.1.1)."""
+    index = np.clip(np.nan_to_num(np.rint(frame), nan=0.0) - first_mapped, 0, table.size - 1).astype(np.intp)
+    return table[index]
+
+
+def voi_lut_table(sequence: Any, ds: Dataset, path: Path) -> tuple[np.ndarray, int]:
+    """The first VOI LUT of the file as a float table in [0, 1] and its first mapped value; a table
+    whose descriptor and data disagree (length, entry size, values above its bit depth) is refused."""
+    try:
+        entries, first_mapped, depth = (int(v) for v in sequence[0].LUTDescriptor)
+        entries = entries or 2**16
+        table = Dataset()
+        table.VOILUTSequence = sequence
+        table.file_meta = ds.file_meta
+        values = apply_voi(np.arange(first_mapped, first_mapped + entries, dtype=np.int64), table)
+        data = sequence[0].LUTData
+        count = len(data) // 2 if sequence[0]["LUTData"].VR == "OW" else len(data if isinstance(data, (list, pydicom.multival.MultiValue)) else [data])
+    except (ValueError, TypeError, IndexError, OverflowError, NotImplementedError, AttributeError, KeyError, struct.error) as exc:
+        raise InputError(f"VOI LUT is malformed ({type(exc).__name__}: {_first_line(exc)})", path) from exc
+    if count != entries:
+        raise InputError(f"VOI LUT holds {count} entries where its descriptor declares {entries}", path)
+    if values.size and int(values.max()) > 2**depth - 1:
+        raise InputError(f"VOI LUT holds values above its {depth}-bit range", path)
+    return values.astype(np.float32) / float(2**depth - 1), first_mapped
 
 
 def _sigmoid_display(center: float, width: float, frame: np.ndarray) -> np.ndarray:
@@ -270,7 +321,7 @@ def _sigmoid_display(center: float, width: float, frame: np.ndarray) -> np.ndarr
     return (1.0 / (1.0 + np.exp(-4.0 * (frame.astype(np.float32) - center) / width))).astype(np.float32)
 
 
-def voi_lut_function(ds: Dataset, file_windows: list[tuple[WindowLevel, str]]) -> Any:
+def voi_lut_function(ds: Dataset, file_windows: list[tuple[WindowLevel, str]], path: Path) -> Any:
     """The file's non-linear VOI: a VOI LUT Sequence table, else a SIGMOID window function."""
     sequence = ds.get("VOILUTSequence")
     if not sequence or "LUTDescriptor" not in sequence[0] or "LUTData" not in sequence[0]:
@@ -278,11 +329,7 @@ def voi_lut_function(ds: Dataset, file_windows: list[tuple[WindowLevel, str]]) -
             window = file_windows[0][0]
             return partial(_sigmoid_display, window.center, window.width)
         return None
-    table = Dataset()
-    table.VOILUTSequence = sequence
-    table.file_meta = ds.file_meta
-    depth = int(sequence[0].LUTDescriptor[2])
-    return partial(_voi_lut_display, table, depth)
+    return partial(_voi_lut_display, *voi_lut_table(sequence, ds, path))
 
 
 # ---- one dataset to MedicalImage -------------------------------------------------------------------
@@ -342,7 +389,15 @@ def image_from_dataset(ds: Dataset, path: Path, sha256: str) -> MedicalImage:
     stored_frames = None
     if photometric == "PALETTE COLOR":
         descriptor = ds.get("RedPaletteColorLookupTableDescriptor") or [0, 0, 8]
-        frames = to_rgb8(apply_color_lut(stored, ds), int(descriptor[2]))
+        if stored.ndim != 3:
+            raise InputError(f"PALETTE COLOR needs one sample per pixel; this image has {stored.shape[-1]}", path)
+        try:
+            coloured = apply_color_lut(stored, ds)
+        except (ValueError, TypeError, IndexError, OverflowError, NotImplementedError, AttributeError, struct.error) as exc:
+            raise InputError(f"palette colour tables are malformed ({type(exc).__name__}: {_first_line(exc)})", path) from exc
+        if coloured.shape != stored.shape + (3,):
+            raise InputError("palette colour tables are malformed (red, green and blue tables differ in length or are empty)", path)
+        frames = to_rgb8(coloured, int(descriptor[2]))
         photometric = "RGB"
     elif stored.ndim == 4:
         frames = to_rgb8(stored, metadata["bits_stored"])
@@ -355,6 +410,8 @@ def image_from_dataset(ds: Dataset, path: Path, sha256: str) -> MedicalImage:
         rescale = []
         for i in range(stored.shape[0]):
             slope, intercept = frame_rescale(ds, i) or (1.0, 0.0)
+            if not (np.isfinite(slope) and np.isfinite(intercept)):
+                raise InputError(f"Rescale Slope/Intercept of frame {i + 1} is not a finite number ({slope}, {intercept})", path)
             np.multiply(stored[i], slope, out=frames[i], casting="unsafe")
             frames[i] += intercept
             rescale.append((slope, intercept))
@@ -364,7 +421,7 @@ def image_from_dataset(ds: Dataset, path: Path, sha256: str) -> MedicalImage:
     metadata["photometric"] = photometric
     file_windows = windows(ds) if frames.ndim == 3 else []
     metadata["windows"] = [(w.center, w.width, name) for w, name in file_windows]
-    voi_lut = voi_lut_function(ds, file_windows) if frames.ndim == 3 else None
+    voi_lut = voi_lut_function(ds, file_windows, path) if frames.ndim == 3 else None
     metadata["voi_lut"] = ("table" if ds.get("VOILUTSequence") else "sigmoid") if voi_lut is not None else ""
     metadata["voi_lut_function"] = text(ds, "VOILUTFunction") or "LINEAR"
     spacing, spacing_source = pixel_spacing(ds)

@@ -173,4 +173,30 @@ def read_card(folder: str | Path) -> ModelCard:
                          "with outside_population 'refuse'", path)
     if card.weights.format == "state_dict" and card.architecture is None:
         raise ModelError("state_dict weights need an 'architecture' naming a MedAssist network", path)
+    for name in named_files(raw):
+        card_file(folder, name)
     return card
+
+
+def named_files(value: Any) -> list[Any]:
+    """Every value stored under a ``"file"`` key anywhere in a card (weights, input gate, ...)."""
+    if isinstance(value, dict):
+        found = [value["file"]] if "file" in value else []
+        return found + [name for key, item in value.items() for name in named_files(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in named_files(item)]
+    return []
+
+
+def card_file(folder: Path, name: Any) -> Path:
+    """The path of a file a card names. It must stay inside the model folder once symlinks are
+    resolved, so a card cannot make MedAssist read (or hash, or load) a file elsewhere."""
+    if not isinstance(name, str) or not name:
+        raise ModelError(f"model card names a file that is not a file name ({name!r})", folder)
+    try:
+        inside = (folder / name).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError) as exc:  # symlink loop, NUL byte
+        raise ModelError(f"model card names a file that cannot be resolved ('{name}': {exc})", folder) from exc
+    if not inside:
+        raise ModelError(f"model card names a file outside its model folder ('{name}'): refused", folder)
+    return folder / name

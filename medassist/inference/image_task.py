@@ -27,7 +27,7 @@ from PIL import Image
 from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
 from medassist.inference.applicability import image_applies
-from medassist.inference.card import ModelCard
+from medassist.inference.card import ModelCard, card_file
 from medassist.inference.inputs import ImageInput
 from medassist.inference.population import dicom_age_years, population_notice
 from medassist.inference.prediction import Explanation, GateVerdict, Prediction
@@ -79,7 +79,7 @@ def load_gate(folder: Path, card: ModelCard) -> ImageGate | None:
     spec = card.extra.get("gate")
     if not spec:
         return None
-    path = folder / spec["file"]
+    path = card_file(folder, spec.get("file"))
     if not path.is_file():
         raise ModelError(f"input gate file '{spec['file']}' is missing", folder)
     actual = sha256_file(path)

@@ -13,7 +13,7 @@ from pathlib import Path
 from medassist import paths
 from medassist.errors import ModelError
 from medassist.hashing import sha256_file
-from medassist.inference.card import CARD_FILE, ModelCard, read_card
+from medassist.inference.card import CARD_FILE, ModelCard, card_file, read_card
 
 
 @dataclass
@@ -37,12 +37,12 @@ class ModelEntry:
     def weights_path(self) -> Path:
         if self.card is None:
             raise ModelError("model has no valid card", self.folder)
-        return self.folder / self.card.weights.file
+        return card_file(self.folder, self.card.weights.file)
 
 
 def verify_weights(folder: Path, card: ModelCard) -> None:
     """Raise :class:`ModelError` unless the weights exist and match the card's SHA-256."""
-    weights = folder / card.weights.file
+    weights = card_file(folder, card.weights.file)
     if not weights.is_file():
         raise ModelError(f"weights file '{card.weights.file}' is missing", folder)
     actual = sha256_file(weights)

@@ -16,7 +16,7 @@ import torch
 
 from medassist.errors import ModelError
 from medassist.inference.architectures import build_architecture
-from medassist.inference.card import ModelCard
+from medassist.inference.card import ModelCard, card_file
 from medassist.inference.registry import ModelEntry, ModelRegistry, verify_weights
 
 DevicePreference = Literal["auto", "cpu", "cuda", "mps"]
@@ -80,7 +80,7 @@ class LoadedModel:
 def load_network(folder: Path, card: ModelCard, device: torch.device) -> torch.nn.Module:
     """Build the network from a verified folder; never unpickles arbitrary objects."""
     verify_weights(folder, card)
-    weights = folder / card.weights.file
+    weights = card_file(folder, card.weights.file)
     try:
         if card.weights.format == "torchscript":
             module = torch.jit.load(str(weights), map_location=device)

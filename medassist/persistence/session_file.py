@@ -19,6 +19,7 @@ import datetime as _dt
 import io
 import json
 import threading
+import tokenize
 import weakref
 import zipfile
 import zlib
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medassist import __version__
 from medassist.errors import InputError, MedAssistError
@@ -45,6 +47,10 @@ FORMAT_VERSION = 1
 MANIFEST = "session.json"
 ARRAY_FOLDER = "arrays/"
 HALF_PRECISION_ABOVE = 512 * 512
+MAX_MANIFEST_BYTES = 64 * 2**20
+# The largest array a session stores: a float32 map of an image at the pixel budget (8192 x 8192).
+MAX_ARRAY_BYTES = 8192 * 8192 * 4
+_NPY_HEADER_BYTES = 65536 + 16  # numpy's own limit on an .npy header, plus magic and length
 _STUB_COLUMNS = ("patient_id", "given_name", "family_name", "birth_date", "sex")
 
 
@@ -116,9 +122,42 @@ def encode_array(values: np.ndarray) -> bytes:
     return data
 
 
+class ArrayError(ValueError):
+    """An explanation array in a session file cannot be decoded (damaged or implausibly large)."""
+
+
 def decode_array(data: bytes, dtype: str) -> np.ndarray:
-    values = np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
-    return values.astype(dtype) if str(values.dtype) != dtype else values
+    """Decode an array stored by :func:`encode_array`. The ``.npy`` header is read first and its
+    shape checked against :data:`MAX_ARRAY_BYTES`, then exactly that many bytes are decompressed,
+    so a damaged header or a compression bomb is refused before any large allocation."""
+    inflater = zlib.decompressobj()
+    try:
+        head = inflater.decompress(data, _NPY_HEADER_BYTES)
+        stream = io.BytesIO(head)
+        version = np.lib.format.read_magic(stream)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ArrayError(f".npy format {version} is not one MedAssist writes")
+        shape, fortran, stored = read_header(stream, max_header_size=_NPY_HEADER_BYTES)
+        if stored.hasobject:
+            raise ArrayError("array holds Python objects")
+        count = int(np.prod(shape, dtype=object))
+        size = count * stored.itemsize
+        if size > MAX_ARRAY_BYTES:
+            raise ArrayError(f"array declares {size:,} bytes (shape {shape}), more than the {MAX_ARRAY_BYTES:,} allowed")
+        body = head[stream.tell():]
+        wanted = size + 1 - len(body)  # one byte more than declared shows trailing data
+        if wanted > 0:  # (a max_length of 0 would mean "no limit")
+            body += inflater.decompress(inflater.unconsumed_tail, wanted)
+    except (zlib.error, SyntaxError, tokenize.TokenError, ValueError, TypeError, OverflowError, MemoryError,
+            RecursionError) as exc:  # numpy parses the header with ast.literal_eval
+        if isinstance(exc, ArrayError):
+            raise
+        raise ArrayError(f"array header is damaged ({type(exc).__name__}: {exc})") from exc
+    if len(body) != size:
+        raise ArrayError(f"array holds {len(body):,} bytes where its header declares {size:,}")
+    values = np.frombuffer(body, dtype=stored, count=count).reshape(shape, order="F" if fortran else "C")
+    return values.astype(dtype) if str(values.dtype) != dtype else values.copy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,25 +417,152 @@ class RestoredSession:
         session.set_current_patient(current if current in ids else (ids[0] if ids else None))
 
 
+# The manifest's schema: every field a reader uses, with its type. Unknown keys are dropped (a later
+# version of the same format may add some); a wrong type or a missing required key refuses the file.
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _RecordSource(_Entry):
+    path: str
+    sha256: str | None = None
+
+
+class _PatientStub(_Entry):
+    patient_id: str
+    given_name: str | None = None
+    family_name: str | None = None
+    birth_date: str | None = None
+    sex: str | None = None
+
+
+class _ImageEntry(_Entry):
+    path: str
+    sha256: str | None = None
+    modality: str | None = None
+    frames: int | None = None
+    series_files: list[str] | None = None
+
+
+class _Gate(_Entry):
+    score: float
+    threshold: float
+    accepted: bool
+    reason: str
+
+
+class _ExplanationEntry(_Entry):
+    method: str
+    target: str
+    kind: str
+    values: str
+    dtype: str = "float32"
+    labels: list[Any] | None = None
+    inputs: dict[str, Any] | None = None
+    faithfulness: dict[str, Any] | None = None
+    elapsed_ms: float = 0.0
+    extra: dict[str, Any] | None = None
+
+
+class _PredictionEntry(_Entry):
+    model: str
+    version: str
+    weights_sha256: str
+    task: str
+    device: str
+    source: str
+    input_sha256: str
+    outputs: dict[str, float]
+    thresholds: dict[str, float]
+    positive: list[str]
+    gate: _Gate | None = None
+    missing_inputs: list[str] = []
+    elapsed_ms: float = 0.0
+    patient_id: str | None = None
+    created: str
+    extra: dict[str, Any] | None = None
+    explanations: list[_ExplanationEntry] = []
+
+
+class _Decision(_Entry):
+    option_id: str
+    label: str
+    status: str = "pending"
+    comment: str = ""
+    detail: dict[str, Any] = {}
+
+
+class SessionManifest(_Entry):
+    """``session.json`` as this version writes it."""
+
+    format: str
+    format_version: int
+    medassist_version: str | None = None
+    saved: str | None = None
+    demo: bool = False
+    current_patient_id: str | None = None
+    clinician_name: str | None = None
+    record_sources: list[_RecordSource] = []
+    patients: list[_PatientStub] = []
+    images: dict[str, list[_ImageEntry]] = {}
+    predictions: dict[str, list[_PredictionEntry]] = {}
+    decisions: dict[str, list[_Decision]] = {}
+    clinician_notes: dict[str, str] = {}
+    confirmed_findings: dict[str, list[str]] = {}
+    models: dict[str, dict[str, Any]] = {}
+
+
+def _validated(raw: Any, path: Path) -> dict[str, Any]:
+    """The manifest checked against :class:`SessionManifest`, as plain data (unknown keys dropped)."""
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise InputError("not a MedAssist session file", path)
+    version = raw.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise InputError(f"saved by a newer MedAssist ({raw.get('medassist_version')}); update MedAssist to open it", path)
+    try:
+        return SessionManifest.model_validate(raw).model_dump()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "session.json"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InputError(f"session file is damaged: {where}: {first['msg']}{more}", path) from exc
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes, refused before reading when it declares more than ``limit`` bytes."""
+    size = archive.getinfo(name).file_size
+    if size > limit:
+        raise ValueError(f"{name} declares {size:,} bytes, more than the {limit:,} allowed")
+    return archive.read(name)
+
+
 def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
         with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise InputError("not a MedAssist session file", path)
-            if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-                raise InputError(
-                    f"saved by a newer MedAssist ({manifest.get('medassist_version')}); update MedAssist to open it", path
-                )
+            raw = json.loads(_read_member(archive, MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
+            manifest = _validated(raw, path)
             arrays = {
-                name[len(ARRAY_FOLDER):].split(".")[0]: archive.read(name)
+                name[len(ARRAY_FOLDER):].split(".")[0]: _read_member(archive, name, MAX_ARRAY_BYTES + _NPY_HEADER_BYTES)
                 for name in archive.namelist() if name.startswith(ARRAY_FOLDER)
             }
     except FileNotFoundError as exc:
         raise InputError("file not found", path) from exc
-    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError, OSError) as exc:
+    except RecursionError as exc:
+        raise InputError("not a readable MedAssist session file (session.json is nested too deeply)", path) from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, UnicodeDecodeError, OSError, EOFError,
+            NotImplementedError, zlib.error) as exc:
         raise InputError(f"not a readable MedAssist session file ({type(exc).__name__}: {exc})", path) from exc
     return manifest, arrays
+
+
+def _exists(path: str) -> bool:
+    """Whether a path named in a session file exists; a name no file can have (a NUL byte) does not."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _stub_records(manifest: dict[str, Any], present: PatientRecords) -> PatientRecords:
@@ -415,7 +581,7 @@ def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[
     for index, source in enumerate(sources):
         path = source["path"]
         yield Progress(0.1 + 0.4 * index / max(len(sources), 1), f"Reading records {Path(path).name}")
-        if manifest.get("demo") and not Path(path).exists():
+        if manifest.get("demo") and not _exists(path):
             try:
                 from medassist.demo import build_demo
 
@@ -424,19 +590,22 @@ def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[
             except ImportError:
                 restored.missing.append(f"records: {path} (demo cohort not available)")
             continue
-        actual = source_fingerprint(path)
-        if actual is None:
-            restored.missing.append(f"records: {path}")
-            continue
-        if source.get("sha256") and actual != source["sha256"]:
-            restored.changed.append(f"records: {path} (re-read; results were made on the earlier version)")
-        from medassist.records.importer import import_records
+        from medassist.records.importer import detect_format, import_records
 
         try:
+            if not _exists(path):
+                restored.missing.append(f"records: {path}")
+                continue
+            detect_format(path)  # a path that holds no records is reported before its files are hashed
+            actual = source_fingerprint(path)
+            if source.get("sha256") and actual != source["sha256"]:
+                restored.changed.append(f"records: {path} (re-read; results were made on the earlier version)")
             parts.append(import_records(path))
             restored.record_sources.append(path)
         except MedAssistError as exc:
             restored.problems.append(f"records: {exc}")
+        except OSError as exc:
+            restored.problems.append(f"records: {path}: cannot be read ({exc.strerror or exc})")
     loaded = PatientRecords.concat(parts) if parts else PatientRecords()
     restored.records = _stub_records(manifest, loaded)
 
@@ -458,7 +627,7 @@ def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[N
     for index, (key, entry) in enumerate(entries):
         path = Path(entry["path"])
         yield Progress(0.5 + 0.5 * index / max(len(entries), 1), f"Reading image {path.name}")
-        missing = [p for p in entry.get("series_files") or [str(path)] if not Path(p).exists()]
+        missing = [p for p in entry.get("series_files") or [str(path)] if not _exists(p)]
         if missing:
             restored.missing.append(f"image: {path}" + (f" ({len(missing)} file(s) of its series)" if entry.get("series_files") else ""))
             continue
@@ -484,8 +653,8 @@ def read_session(path: str | Path) -> Job[RestoredSession]:
         predictions = {
             key: [prediction_from_dict(p, arrays) for p in items] for key, items in manifest.get("predictions", {}).items()
         }
-    except (KeyError, TypeError, ValueError, zlib.error) as exc:
-        raise InputError(f"session file is damaged (results unreadable: {exc})", path) from exc
+    except (KeyError, TypeError, ValueError, zlib.error) as exc:  # ArrayError is a ValueError
+        raise InputError(f"session file is damaged (results unreadable: {type(exc).__name__}: {exc})", path) from exc
     restored = RestoredSession(path, manifest, PatientRecords(), [], {}, predictions)
     yield from _reload_records(manifest, restored)
     yield from _reload_images(manifest, restored)

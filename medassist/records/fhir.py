@@ -102,7 +102,9 @@ def _json_entries(path: Path, report: ImportReport) -> list[_Entry]:
     text = read_text(path, report)
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (RecursionError, ValueError) as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise InputError(f"not readable JSON ({_json_limit(exc)})", path) from None
         salvaged = _salvage_bundle(text)
         if not salvaged:
             raise InputError(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", path) from None
@@ -119,6 +121,13 @@ def _json_entries(path: Path, report: ImportReport) -> list[_Entry]:
             raise InputError("Bundle.entry is not a list", path)
         return [_entry(item, f"entry {i + 1}") for i, item in enumerate(entries)]
     return [_Entry(document, "resource")]
+
+
+def _json_limit(exc: BaseException) -> str:
+    """Which of Python's JSON reader limits a document hit (nesting depth, digits in an integer)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return f"a number is too long: {str(exc).split(';')[0]}"
 
 
 def _entry(item: Any, where: str) -> _Entry:
@@ -141,7 +150,7 @@ def _salvage_bundle(text: str) -> list[Any]:
             return items
         try:
             item, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError:
+        except (RecursionError, ValueError):  # JSONDecodeError, or a limit of Python's JSON reader
             return items
         items.append(item)
 
@@ -155,6 +164,8 @@ def _ndjson_entries(path: Path, report: ImportReport) -> list[_Entry]:
             entries.append(_Entry(json.loads(line), f"line {number}"))
         except json.JSONDecodeError as exc:
             report.add(path.name, f"line {number}", f"not valid JSON ({exc.msg}); line skipped")
+        except (RecursionError, ValueError) as exc:
+            report.add(path.name, f"line {number}", f"not readable JSON ({_json_limit(exc)}); line skipped")
     if not entries and not report.problems:
         raise InputError("no FHIR resources found", path)
     return entries
@@ -187,6 +198,11 @@ def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> N
             more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
             report.add(rows.file, label, f"invalid {kind}: {place}: {first.get('msg')}{more}; skipped")
             continue
+        except (TypeError, KeyError, ValueError, AttributeError, RecursionError) as exc:
+            # fhir.resources fails outside validation on some shapes (e.g. contained resources whose
+            # resourceType is a number or an unknown type)
+            report.add(rows.file, label, f"invalid {kind} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); skipped")
+            continue
         if entry.full_url:
             by_reference[entry.full_url] = model
         if model.id:
@@ -201,6 +217,10 @@ def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> N
             reader(entry.resource, entry.where, rows, report, context)
         except _Skip as skip:
             report.add(rows.file, entry.where, f"{skip}; skipped")
+        except (TypeError, AttributeError, ValueError, IndexError) as exc:
+            # FHIR models accept shapes the readers do not expect (e.g. null items in lists); one resource
+            # is reported and skipped, the rest of the file is kept
+            report.add(rows.file, entry.where, f"{kind} could not be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); skipped")
 
 
 class _Skip(Exception):
@@ -277,7 +297,7 @@ def _patient(model: Any, where: str, rows: _Rows, report: ImportReport, context:
     rows.add(
         "patients", where,
         patient_id=str(model.id or ""),
-        given_name=" ".join(name.given or []) if name else "",
+        given_name=" ".join(g for g in name.given or [] if g) if name else "",
         family_name=(name.family or "") if name else "",
         birth_date=_when(model.birthDate),
         death_date=_when(model.deceasedDateTime),

@@ -22,6 +22,7 @@ from medassist.records.codes import CODE_TO_MEASURE
 from medassist.records.schema import EARLIEST_DATE, LATEST_DATE, SCHEMA, TABLES, ImportReport, PatientRecords
 from medassist.records.units import UnitError, convert, normalize_unit
 
+MAX_COLUMNS = 10_000  # wide lab panels have hundreds; more is a damaged or non-record file
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
 WHERE_COLUMN = "origin_where"
 
@@ -41,7 +42,11 @@ def read_text(path: Path, report: ImportReport) -> str:
     if not data.strip():
         raise InputError("the file is empty", path)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd byte count or a broken surrogate pair
+            report.add(path.name, f"byte {exc.start}", f"UTF-16 text is damaged ({exc.reason}); unreadable bytes replaced")
+            return data.decode("utf-16", errors="replace")
     if b"\x00" in data[:8192]:
         raise InputError("binary file, not patient records", path)
     try:
@@ -97,10 +102,15 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     lines = list(io.StringIO(text, newline=""))
     if not lines:  # e.g. nothing but a byte-order mark
         raise InputError("the file has no text", path)
-    header = next(csv.reader([lines[0]], delimiter=delimiter), [])
+    try:
+        header = next(csv.reader([lines[0]], delimiter=delimiter), [])
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise InputError(f"the first line is not a readable CSV header ({exc})", path) from None
     columns = [name.strip() for name in header]
     if not any(columns):
         raise InputError("the first line has no column names", path)
+    if len(columns) > MAX_COLUMNS:
+        raise InputError(f"the first line has {len(columns):,} columns, more than the {MAX_COLUMNS:,} a records table may have", path)
     width = len(columns)
     feeder = _Lines(lines)
     feeder.pos = 1
@@ -171,19 +181,27 @@ def parse_dates(
     """
     text = as_text(values)
     present = text != ""
-    parsed = pd.to_datetime(text.where(present), errors="coerce", utc=True, format="ISO8601")
-    retry = present & parsed.isna() & text.str.match(_LOOSE_DATE)
+    parsed, outside = _timestamps(text.where(present), "ISO8601")
+    retry = present & parsed.isna() & ~outside & text.str.match(_LOOSE_DATE)
     if retry.any():
-        loose = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed")
+        loose, loose_outside = _timestamps(text[retry], "mixed")
         parsed = parsed.where(~retry, loose)
-    bad = present & parsed.isna()
+        outside = outside | loose_outside.reindex(outside.index, fill_value=False)
+    bad = present & parsed.isna() & ~outside
     for index in np.flatnonzero(bad.to_numpy()):
         report.add(file, str(where.iloc[index]), f"unknown date '{text.iloc[index]}' in {column}; left empty")
-    # A damaged year (e.g. '021-08-23') parses but cannot be held as a timestamp; say so per value.
-    outside = parsed.notna() & ~parsed.between(EARLIEST_DATE, LATEST_DATE)
     for index in np.flatnonzero(outside.to_numpy()):
         report.add(file, str(where.iloc[index]), f"date '{text.iloc[index]}' in {column} is outside 1678-2261; left empty")
-    return parsed.mask(outside).dt.tz_localize(None).astype("datetime64[ns]")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _timestamps(text: pd.Series, form: str) -> tuple[pd.Series, pd.Series]:
+    """UTC nanosecond timestamps, and where a date parsed but lies outside what they can hold
+    (before 1678 or after 2261, e.g. a damaged year '021-08-23'): those are left empty. pandas may
+    parse such dates at a coarser unit, which must not reach the nanosecond column."""
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format=form)
+    outside = parsed.notna() & ~parsed.between(EARLIEST_DATE, LATEST_DATE)
+    return parsed.mask(outside).astype("datetime64[ns, UTC]"), outside
 
 
 def parse_numbers(

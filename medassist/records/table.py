@@ -149,6 +149,7 @@ def read_table_frame(path: Path, report: ImportReport, rows: int | None = None) 
             raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
         if rows is not None:
             frame = frame.head(rows)
+        frame = _parquet_text(frame, path, report)
         where = pd.Series(np.char.add("row ", np.arange(1, len(frame) + 1).astype(str)).astype(object), index=frame.index)
     else:
         raw = read_csv_rows(path, report, delimiter=sniff_delimiter(path))
@@ -161,6 +162,29 @@ def read_table_frame(path: Path, report: ImportReport, rows: int | None = None) 
     if frame.columns.empty:
         raise InputError("the table has no columns", path)
     return frame, where
+
+
+def _parquet_text(frame: pd.DataFrame, path: Path, report: ImportReport) -> pd.DataFrame:
+    """Text columns as Python strings, decoded now rather than lazily later: Arrow defers UTF-8
+    checks, so a damaged column would fail far from the file. Invalid bytes are replaced and reported."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for position, name in enumerate(frame.columns):
+        values = frame.iloc[:, position]
+        if not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        try:
+            frame.isetitem(position, values.astype(object))
+        except (pa.ArrowException, UnicodeDecodeError, ValueError):
+            try:
+                raw = pq.read_table(path, columns=[str(name)]).column(0).cast(pa.binary()).to_pylist()[: len(frame)]
+            except Exception as exc:  # pyarrow raises several error types for a damaged file
+                raise InputError(f"not a readable Parquet file (column {name}: {type(exc).__name__}: {exc})", path) from None
+            decoded = [None if v is None else v.decode("utf-8", "replace") for v in raw]
+            frame.isetitem(position, pd.Series(decoded, index=frame.index, dtype=object))
+            report.add(path.name, f"column {name}", "text is not valid UTF-8; unreadable bytes replaced with \ufffd")
+    return frame
 
 
 def table_columns(path: Path) -> tuple[list[str], pd.DataFrame]:

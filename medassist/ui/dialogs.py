@@ -159,11 +159,14 @@ class SettingsDialog(QDialog):
         self.facility = QLineEdit(settings.facility_name)
         self.address = QLineEdit(settings.facility_address)
         self.clinician = QLineEdit(settings.clinician_name)
+        self.user_name = QLineEdit(settings.user_name)
+        self.user_name.setToolTip("Recorded in the audit trail beside the operating-system user")
         form.addRow("Compute device", self.device)
         form.addRow("CPU threads", self.threads)
         form.addRow("Facility name (report header)", self.facility)
         form.addRow("Facility address", self.address)
         form.addRow("Clinician", self.clinician)
+        form.addRow("User name (audit trail)", self.user_name)
         self.node_section = NodeSettingsSection(settings.node)
         form.addRow(self.node_section)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -179,6 +182,7 @@ class SettingsDialog(QDialog):
                 "facility_name": self.facility.text().strip(),
                 "facility_address": self.address.text().strip(),
                 "clinician_name": self.clinician.text().strip(),
+                "user_name": self.user_name.text().strip(),
                 "node": self.node_section.node_settings(),
             }
         )

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__
+from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__, paths
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.session = context.session
-        self.qsettings = QSettings(APP_NAME, APP_NAME)
+        self.qsettings = QSettings(str(paths.window_settings_file()), QSettings.Format.IniFormat)
         self.setObjectName("MainWindow")
         self.resize(1400, 900)
 
@@ -338,6 +338,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             self.context.settings = dialog.result_settings()
             self.context.settings.save()
+            self.context.audit.app_user = self.context.settings.user_name
             self.context.reset_inference()
             self.update_device_label()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from medassist.audit import AuditLog
+from medassist.audit import AuditLog, verify_chain
 from medassist.errors import InputError, ModelError
 from medassist.jobs import Progress
 from medassist.paths import bundled_models_dir
@@ -142,3 +142,5 @@ def test_audit_lines_from_four_processes_are_never_lost_or_interleaved(tmp_path)
     assert len(rows) == 4 * lines_each
     for writer in range(4):
         assert [r["index"] for r in rows if r["writer"] == writer] == list(range(lines_each))
+    check = verify_chain(path)  # each writer chained its line to the line really before it
+    assert check.intact and check.lines == 4 * lines_each, check

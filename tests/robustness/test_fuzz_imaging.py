@@ -4,6 +4,7 @@ InputError naming the file; no other exception, no hang, no unbounded memory."""
 from __future__ import annotations
 
 import io
+import random
 import time
 import zlib
 from pathlib import Path
@@ -16,7 +17,7 @@ from pydicom.data import get_testdata_file
 from medassist.errors import InputError
 from medassist.imaging.loader import load_image, open_images
 from medassist.jobs import run_job
-from tests.robustness.mutators import mutations
+from tests.robustness.mutators import dicom_value_mutant, mutations
 
 SEEDS_PER_FILE = 60
 MAX_SECONDS_PER_INPUT = 10.0
@@ -74,3 +75,54 @@ def test_a_folder_of_mutants_opens_the_good_ones_and_names_the_bad(tmp_path):
     batch = run_job(open_images(tmp_path))
     assert any(img.path.name == "good.dcm" or "good.dcm" in str(img.metadata.get("series_files", "")) for img in batch.images)
     assert batch.problems and all("bad" in problem for problem in batch.problems)
+
+
+# structure-aware mutants: values that disagree (LUTs, palettes, frames, sizes, rescale) ----------
+
+VALUE_FILES = ("CT_small.dcm", "MR_small.dcm", "emri_small.dcm", "SC_rgb.dcm")
+VALUE_MUTANTS = 12  # per file in the default run
+SLOW_VALUE_MUTANTS = 2_500  # per file: 10,000 in the slow run
+
+
+def fuzz_values(tmp_path, name: str, n: int) -> dict[str, int]:
+    original = Path(get_testdata_file(name)).read_bytes()
+    rng = random.Random(zlib.crc32(name.encode()))
+    outcomes = {"opened": 0, "refused": 0}
+    for index in range(n):
+        path = tmp_path / f"v{index % 50}-{name}"
+        path.write_bytes(dicom_value_mutant(original, rng))
+        outcomes[check_outcome(path)] += 1
+    assert sum(outcomes.values()) == n
+    print(name, outcomes)
+    return outcomes
+
+
+@pytest.mark.parametrize("name", VALUE_FILES)
+def test_value_mutants_open_or_fail_cleanly(tmp_path, name):
+    outcomes = fuzz_values(tmp_path, name, VALUE_MUTANTS)
+    assert outcomes["refused"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", VALUE_FILES)
+def test_value_mutants_long(tmp_path, name):
+    outcomes = fuzz_values(tmp_path, name, SLOW_VALUE_MUTANTS)
+    assert outcomes["refused"] > 0 and outcomes["opened"] > 0
+
+
+def test_palette_colour_with_three_samples_is_refused(tmp_path):
+    """Found by the slow value-mutant run: an RGB image relabelled PALETTE COLOR came out with a
+    (frames, rows, columns, 3, 3) shape that no view can draw."""
+    import pydicom
+
+    ds = pydicom.dcmread(get_testdata_file("SC_rgb.dcm"))
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    for tag in (0x00281101, 0x00281102, 0x00281103):
+        ds.add_new(tag, "US", [256, 0, 8])
+    for tag in (0x00281201, 0x00281202, 0x00281203):
+        ds.add_new(tag, "OW", bytes(range(256)) * 2)
+    path = tmp_path / "palette_rgb.dcm"
+    ds.save_as(path, enforce_file_format=False)
+    with pytest.raises(InputError, match="one sample per pixel") as caught:
+        load_image(path)
+    assert caught.value.source == str(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import time
 import zlib
 from pathlib import Path
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from medassist.errors import InputError
 from medassist.records.importer import import_records
 from medassist.records.schema import PatientRecords
-from tests.robustness.mutators import mutations
+from tests.robustness.mutators import csv_value_mutant, json_value_mutant, mutations
 
 MUTANTS_PER_INPUT = 12  # per file in the default run; the slow run tries SLOW_MUTANTS
 SLOW_MUTANTS = 150
@@ -307,3 +308,51 @@ def test_a_csv_holding_only_a_byte_order_mark_is_refused(tmp_path):
     path.write_bytes("".encode("utf-16"))
     with pytest.raises(InputError, match="patients.csv"):
         import_records(path)
+
+
+# structure-aware mutants: odd JSON types and limits, odd dates, wide headers, long fields, UTF-16 --
+
+VALUE_MUTANTS = 10  # per input kind in the default run
+SLOW_VALUE_MUTANTS = 2_000  # per input kind: 10,000 in the slow run
+
+
+def ndjson_mutant(rng: random.Random) -> bytes:
+    lines = fhir_ndjson_bytes().decode().splitlines()
+    victim = rng.randrange(len(lines))
+    lines[victim] = json_value_mutant(json.loads(lines[victim]), rng).decode()
+    return ("\n".join(lines) + "\n").encode()
+
+
+VALUE_KINDS = {
+    "bundle.json": lambda rng: json_value_mutant(json.loads(fhir_bundle_bytes()), rng),
+    "resources.ndjson": ndjson_mutant,
+    "conditions.csv": lambda rng: csv_value_mutant(CONDITIONS_CSV, rng),
+    "observations.csv": lambda rng: csv_value_mutant(OBSERVATIONS_CSV, rng),
+    "patients.csv": lambda rng: csv_value_mutant(rng.choice((PATIENTS_CSV, table_frame().to_csv(index=False))), rng),
+}
+
+
+def fuzz_values(tmp_path: Path, name: str, n: int) -> dict[str, int]:
+    rng = random.Random(zlib.crc32(name.encode()))
+    outcomes = {"read": 0, "flagged": 0, "refused": 0}
+    for index in range(n):
+        path = tmp_path / f"v{index % 50}" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(VALUE_KINDS[name](rng))
+        outcomes[check_outcome(path)] += 1
+    assert sum(outcomes.values()) == n
+    print(name, outcomes)
+    return outcomes
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_KINDS))
+def test_value_mutants_are_read_or_refused(tmp_path, name):
+    outcomes = fuzz_values(tmp_path, name, VALUE_MUTANTS)
+    assert outcomes["flagged"] + outcomes["refused"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(VALUE_KINDS))
+def test_value_mutants_long(tmp_path, name):
+    outcomes = fuzz_values(tmp_path, name, SLOW_VALUE_MUTANTS)
+    assert outcomes["flagged"] + outcomes["refused"] > 0 and outcomes["read"] + outcomes["flagged"] > 0

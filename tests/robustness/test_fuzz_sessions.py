@@ -19,7 +19,7 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from medassist.session import Session
 from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
-from tests.robustness.mutators import mutations
+from tests.robustness.mutators import json_value_mutant, mutations, npy_header_mutant
 
 MUTANTS = 40
 SLOW_MUTANTS = 400
@@ -165,3 +165,46 @@ def test_exporting_a_pdf_to_a_full_or_read_only_disk(tmp_path, monkeypatch, code
     assert str(tmp_path) in str(caught.value)
     assert target.read_bytes() == b"%PDF-1.4 the previous report"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+
+
+# structure-aware mutants: a manifest with odd types, missing or unknown keys, deep nesting and long
+# integers; arrays with damaged .npy headers, wrong lengths and compression bombs --------------------
+
+VALUE_MUTANTS = 30  # in the default run
+SLOW_VALUE_MUTANTS = 10_000
+
+
+def open_value_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
+    import json
+    import random
+
+    with zipfile.ZipFile(saved_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members["session.json"])
+    arrays = sorted(name for name in members if name.startswith("arrays/"))
+    rng = random.Random(16)
+    outcomes = {"restored": 0, "refused": 0}
+    for index in range(n):
+        path = tmp_path / f"value-{index % 50}.medassist"
+        if arrays and rng.random() < 0.3:
+            victim = rng.choice(arrays)
+            rezip(path, members, victim, npy_header_mutant(members[victim], rng))
+        else:
+            rezip(path, members, "session.json", json_value_mutant(manifest, rng))
+        outcomes[open_outcome(path)] += 1
+    assert sum(outcomes.values()) == n
+    print(outcomes)
+    return outcomes
+
+
+def test_value_mutants_restore_or_fail_cleanly(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_value_mutants(path, tmp_path, VALUE_MUTANTS)
+    assert outcomes["refused"] > 0 and outcomes["restored"] > 0
+
+
+@pytest.mark.slow
+def test_value_mutants_long(saved_session, tmp_path):
+    _session, path = saved_session
+    outcomes = open_value_mutants(path, tmp_path, SLOW_VALUE_MUTANTS)
+    assert outcomes["refused"] > 0 and outcomes["restored"] > 0

@@ -1,5 +1,7 @@
 """Soak: many consecutive predictions with Grad-CAM on the same and on different images, with no
-memory growth after warm-up and no slowdown; a model asked for by 16 threads at once loads once."""
+memory growth after warm-up (and, in the slow soak only, no slowdown: timings depend on the machine's
+load, so the default suite leaves them to ``medassist bench``); a model asked for by 16 threads at
+once loads once."""
 
 from __future__ import annotations
 
@@ -65,7 +67,10 @@ def fresh_service(tmp_path) -> InferenceService:
     return InferenceService(runtime, AuditLog(tmp_path / "audit.jsonl"))
 
 
-def check_trends(timings: list[float], memory: list[int], warm: int, window: int, growth: float, slowdown: float) -> dict:
+def check_trends(timings: list[float], memory: list[int], warm: int, window: int, growth: float,
+                 slowdown: float | None) -> dict:
+    """Memory after the run within ``growth`` of memory after warm-up; with ``slowdown``, the last
+    window's median time within that factor of the first window's."""
     settled = memory[warm]
     first = statistics.median(timings[warm : warm + window])
     last = statistics.median(timings[-window:])
@@ -73,14 +78,15 @@ def check_trends(timings: list[float], memory: list[int], warm: int, window: int
                "median_first_ms": first * 1000, "median_last_ms": last * 1000}
     print(numbers)
     assert memory[-1] <= settled * (1 + growth), numbers
-    assert last <= first * slowdown, numbers
+    if slowdown is not None:
+        assert last <= first * slowdown, numbers
     return numbers
 
 
-def test_short_soak_keeps_memory_and_speed(tmp_path):
+def test_short_soak_keeps_memory(tmp_path):
     service = fresh_service(tmp_path)
     timings, memory = soak(service, 40)
-    check_trends(timings, memory, warm=10, window=10, growth=0.10, slowdown=2.0)
+    check_trends(timings, memory, warm=10, window=10, growth=0.10, slowdown=None)
     events = [line["event"] for line in AuditLog(tmp_path / "audit.jsonl").read()]
     assert events.count("prediction") == 40 and len(events) == 2 * 40
 
