@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -466,6 +466,15 @@ class _ExplanationEntry(_Entry):
     extra: dict[str, Any] | None = None
 
 
+class _PopulationNotice(_Entry):
+    message: str
+    patient_age_years: float | None = None
+    age_source: str
+    population: str
+    population_age_range: str
+    metrics: dict[str, Any] = {}
+
+
 class _PredictionEntry(_Entry):
     model: str
     version: str
@@ -483,6 +492,7 @@ class _PredictionEntry(_Entry):
     patient_id: str | None = None
     created: str
     extra: dict[str, Any] | None = None
+    population_notice: _PopulationNotice | None = None
     explanations: list[_ExplanationEntry] = []
 
 
@@ -492,6 +502,14 @@ class _Decision(_Entry):
     status: str = "pending"
     comment: str = ""
     detail: dict[str, Any] = {}
+
+
+class _FindingReview(_Entry):
+    finding: str
+    status: Literal["confirmed", "rejected"]
+    note: str = ""
+    model: str = ""
+    reviewed: str
 
 
 class SessionManifest(_Entry):
@@ -511,6 +529,7 @@ class SessionManifest(_Entry):
     decisions: dict[str, list[_Decision]] = {}
     clinician_notes: dict[str, str] = {}
     confirmed_findings: dict[str, list[str]] = {}
+    finding_reviews: dict[str, list[_FindingReview]] = {}
     models: dict[str, dict[str, Any]] = {}
 
 

@@ -55,7 +55,8 @@ def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_
     qtbot.wait(50)
     win.grab().save("/tmp/worklist-tab.png")
 
-    tab.search.setText(shown[0]["patient_id"] or shown[0]["patient_name"])
+    probe = max(shown, key=lambda e: len(e["patient_id"] or ""))  # "1" would match every row's date
+    tab.search.setText(probe["patient_id"])
     assert 1 <= tab.proxy.rowCount() < len(datasets)
     tab.search.setText("")
     tab.filter_box.setCurrentIndex(tab.filter_box.findData("pending"))

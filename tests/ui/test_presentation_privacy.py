@@ -154,9 +154,15 @@ def add_results(session, patient_id: str) -> None:
 def demo_window(window, qtbot):
     window.resize(1400, 900)
     window.start_demo()
-    featured = build_demo().featured_patient_id
-    qtbot.waitUntil(lambda: window.session.current_patient_id == featured and bool(window.session.current_images())
-                    and not window.context.runner.running, timeout=120000)
+    qtbot.waitUntil(lambda: window.session.demo and not window.context.runner.running, timeout=120000)
+    demo = build_demo()  # after the demo job: importing pydicom from two threads at once can half-initialise it
+    featured = demo.featured_patient_id
+    window.session.set_current_patient(featured)
+    # the featured patient has no film of their own: lend them the demo's film, so that the viewer corners,
+    # the tags, the image sources and the film-mismatch warning are walked too
+    lent = next(images for images in window.session.images.values() if images)
+    window.session.add_images(lent[:1], featured)
+    qtbot.waitUntil(lambda: bool(window.session.current_images()), timeout=120000)
     add_results(window.session, featured)
     window.set_presentation_mode(True)
     return window
