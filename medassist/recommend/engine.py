@@ -95,9 +95,12 @@ class TreatmentOption:
 
     @property
     def worst_severity(self) -> str | None:
-        if not self.warnings:
-            return None
-        return max(self.warnings, key=lambda w: SEVERITY_ORDER[w.severity]).severity
+        return worst_severity(self.warnings)
+
+
+def worst_severity(warnings: list[SafetyWarning]) -> str | None:
+    """The most serious severity among ``warnings`` (None without warnings)."""
+    return max((w.severity for w in warnings), key=SEVERITY_ORDER.__getitem__, default=None)
 
 
 @dataclass
@@ -121,9 +124,7 @@ class CurrentTherapy:
 
     @property
     def worst_severity(self) -> str | None:
-        if not self.warnings:
-            return None
-        return max(self.warnings, key=lambda w: SEVERITY_ORDER[w.severity]).severity
+        return worst_severity(self.warnings)
 
 
 @dataclass
