@@ -158,8 +158,8 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, page, cls.title)
             stand_in.deleteLater()
-            for widget in page.status_bar_widgets():  # beside the jobs indicator, left of the device
-                self.statusBar().insertPermanentWidget(self.statusBar().layout().indexOf(self.jobs) + 1, widget)
+            for widget in page.status_bar_widgets():  # index 2: after the notice and the jobs indicator
+                self.statusBar().insertPermanentWidget(2, widget)
             self.tabs.setCurrentIndex(max(current, 0))
             yield cls.title
         self.apply_presentation_mode(self.context.settings.presentation_mode)
