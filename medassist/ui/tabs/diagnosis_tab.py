@@ -227,6 +227,7 @@ class DiagnosisTab(Tab):
         controls = QHBoxLayout()
         self.scope = QComboBox()
         self.scope.addItems([SCOPE_CURRENT, SCOPE_IMAGES, SCOPE_PATIENT])
+        self.scope.setCurrentText(SCOPE_PATIENT)  # what a clinician means by "run the models"; works without a film
         self.image_choice = QComboBox()
         self.image_choice.setMinimumWidth(220)
         self.run_button = QPushButton("Run models")
