@@ -90,9 +90,13 @@ class FindingLine:
 
     @property
     def value_text(self) -> str:
-        """Probability against threshold; says so when a suggestion rests on cited evidence, not the score
-        (the notes model suggests what the note affirms even when its head scores below threshold)."""
-        why = "; suggested from the note's evidence" if self.positive and self.probability < self.threshold else ""
+        """Probability against threshold; says so when the suggestion rests on cited evidence, not the score
+        (the notes model suggests what the note affirms, whatever its head scores, and nothing else)."""
+        why = ""
+        if self.positive and self.probability < self.threshold:
+            why = "; suggested from the note's evidence"
+        elif not self.positive and self.probability >= self.threshold:
+            why = "; not suggested: no sentence of the note affirms it"
         return f"{percent(self.probability)} (threshold {percent(self.threshold)}{why})"
 
     @property

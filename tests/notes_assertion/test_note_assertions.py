@@ -161,3 +161,12 @@ def test_evidence_view_shows_the_sentence_and_strikes_what_is_not_taken(qtbot, s
     assert "<b>evidence</b>: Chest x-ray: right lower lobe pneumonia." in summary
     assert "<b>mentioned, past episode</b>: History of pneumonia in 2019." in summary
     view.grab().save("/tmp/notes_evidence_view.png")
+
+
+def test_a_finding_row_says_when_evidence_and_score_disagree():
+    """Notes suggestions come from affirmed sentences; the row explains a score on the other side of its mark."""
+    from medassist.inference.result_text import FindingLine
+
+    assert FindingLine("htn", "Hypertension", 0.068, 0.86, True).value_text.endswith("suggested from the note's evidence)")
+    assert "no sentence of the note affirms it" in FindingLine("eff", "Pleural effusion", 0.55, 0.37, False).value_text
+    assert FindingLine("pna", "Pneumonia", 0.53, 0.31, True).value_text == "53.0% (threshold 31.0%)"
