@@ -170,6 +170,17 @@ class StudyStore:
         finally:
             os.unlink(tmp)
         status: Status = "queued" if model else "received"
+        added = self._insert(header, final, origin, status, model)
+        return StoreOutcome(header.sop_instance_uid, final, duplicate=not added)
+
+    def add_analysed(self, header: ObjectHeader, path: Path, origin: str, model: str, status: Status,
+                     result: dict[str, Any] | None = None, error: str | None = None) -> bool:
+        """A worklist row for a file scored where it lies ("Score a folder"); False if already listed."""
+        added = self._insert(header, path, origin, "scoring", model)
+        return added and self.finish(header.sop_instance_uid, status, result, error)
+
+    def _insert(self, header: ObjectHeader, path: Path, origin: str, status: Status, model: str | None) -> bool:
+        """One worklist row for ``header``; False when its SOP Instance UID is already listed."""
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO objects (sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid,"
@@ -177,23 +188,9 @@ class StudyStore:
                 " received_at, status, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (header.sop_instance_uid, header.sop_class_uid, header.study_instance_uid, header.series_instance_uid,
                  header.patient_id, header.patient_name, header.study_date, header.study_description, header.modality,
-                 header.view_position, str(final), origin, _now(), status, model),
+                 header.view_position, str(path), origin, _now(), status, model),
             )
-        return StoreOutcome(header.sop_instance_uid, final, duplicate=cursor.rowcount == 0)
-
-    def add_analysed(self, header: ObjectHeader, path: Path, origin: str, model: str, status: Status,
-                     result: dict[str, Any] | None = None, error: str | None = None) -> bool:
-        """A worklist row for a file scored where it lies ("Score a folder"); False if already listed."""
-        with self._connect() as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO objects (sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid,"
-                " patient_id, patient_name, study_date, study_description, modality, view_position, path, origin,"
-                " received_at, status, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'scoring',?)",
-                (header.sop_instance_uid, header.sop_class_uid, header.study_instance_uid, header.series_instance_uid,
-                 header.patient_id, header.patient_name, header.study_date, header.study_description, header.modality,
-                 header.view_position, str(path), origin, _now(), model),
-            )
-        return cursor.rowcount == 1 and self.finish(header.sop_instance_uid, status, result, error)
+        return cursor.rowcount == 1
 
     # scoring -----------------------------------------------------------------------------
     def requeue_unfinished(self) -> int:
