@@ -36,7 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from medassist import paths
 from medassist.hashing import sha256_file
-from medassist.imaging.image import MedicalImage
+from medassist.imaging.loader import load_image
 from medassist.inference.image_task import prepare_pixels
 from medassist.models.cxr import CXR_CLASSES, CXRNet
 
@@ -84,24 +84,18 @@ def load_table(data: Path) -> pd.DataFrame:
     return table
 
 
-def read_gray(path: Path) -> np.ndarray:
-    with Image.open(path) as img:
-        return np.asarray(img.convert("L"), dtype=np.float32)
-
-
-def to_pixels(gray: np.ndarray, source: str = "") -> np.ndarray:
-    """A file's pixels as the app would see them (MedicalImage default window) at model size."""
-    image = MedicalImage(path=Path(source or "array"), frames=gray[None])
-    return prepare_pixels(image.model_input(0), SIZE)
+def file_pixels(path: Path) -> np.ndarray:
+    """A file's pixels exactly as the app sees them (its loader and default window) at model size."""
+    return prepare_pixels(load_image(path).model_input(0), SIZE)
 
 
 def load_pixels(files: pd.Series, data: Path) -> np.ndarray:
-    key = hashlib.sha256(("\n".join(files) + repr(SIZE)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(("\n".join(files) + repr(SIZE) + "app-loader").encode()).hexdigest()[:16]
     cache = paths.user_cache_dir() / f"cxr-pixels-{key}.npy"
     if cache.is_file():
         return np.load(cache)
     start = time.time()
-    pixels = np.stack([to_pixels(read_gray(data.parent / f)) for f in files])
+    pixels = np.stack([file_pixels(data.parent / f) for f in files])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, pixels)
     print(f"decoded {len(pixels)} images in {time.time() - start:.0f} s (cached at {cache})")
@@ -525,7 +519,7 @@ def saliency_checks(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, data
     rows = []
     for _, r in boxed.iterrows():
         known = np.flatnonzero(table.file.to_numpy() == r.file)
-        px = pixels[known[0]] if len(known) else to_pixels(read_gray(data.parent / r.file))
+        px = pixels[known[0]] if len(known) else file_pixels(data.parent / r.file)
         _, sal = cam(px)
         scale = SIZE[0] / 1024.0  # boxes are in the original 1024 px film; every NIH copy is a square resize
         x0, y0 = int(math.floor(r.x * scale)), int(math.floor(r.y * scale))
@@ -727,7 +721,7 @@ def build_gate(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, feats: np
     out["n_nih_validation_with_drawn_lines_and_marks"] = len(val_idx)
     labels = pd.read_csv(data / "cxr" / "labels.csv")
     tiny = labels[labels.source == "nih_cxr14_tiny64"]
-    tiny_pixels = np.stack([to_pixels(read_gray(data.parent / f)) for f in tiny.file])
+    tiny_pixels = np.stack([file_pixels(data.parent / f) for f in tiny.file])
     out["nih_tiny64_all_accepted"] = float((gate_scores(gate, predict_logits(model, tiny_pixels)[1]) <= threshold).mean())
     out["n_nih_tiny64_all"] = len(tiny)
     for group, items in {**non_cxr_samples(data, seed), **chest_dicom_samples(data)}.items():
@@ -951,8 +945,7 @@ def write_reference_outputs(out: Path, table: pd.DataFrame, data: Path) -> None:
     service = InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "reference-audit.jsonl"))
     rows = []
     for file in picks.file:
-        gray = read_gray(data.parent / file)
-        image = MedicalImage(path=Path(file), frames=gray[None])
+        image = load_image(data.parent / file)
         pred = run_job(service.predict(MODEL_NAME, ImageInput(image)))
         rows.append({"file": file, "outputs": pred.outputs, "gate_score": pred.gate.score if pred.gate else None,
                      "positive": pred.positive})

@@ -6,12 +6,11 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from medassist.audit import AuditLog
 from medassist.imaging.image import MedicalImage
+from medassist.imaging.loader import load_image
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
@@ -21,10 +20,8 @@ MODEL = "cxr-pneumonia"
 
 
 def radiograph(data: Path, file: str) -> MedicalImage:
-    """A labels.csv ``file`` (relative to shared/) as the app would hold it."""
-    with Image.open(data.parent / file) as img:
-        arr = np.asarray(img.convert("L"), dtype=np.float32)
-    return MedicalImage(path=data.parent / file, frames=arr[None], modality="OT")
+    """A labels.csv ``file`` (relative to shared/) opened by the app's own loader."""
+    return load_image(data.parent / file)
 
 
 @pytest.fixture(scope="session")
