@@ -64,6 +64,20 @@ def run_job(
             raise Cancelled("cancelled by the user")
 
 
+def rescaled(job: Job[T], start: float, stop: float, prefix: str = "") -> Job[T]:
+    """Run ``job`` as one part of a larger job: its progress maps onto ``[start, stop]`` of the
+    parent's, its messages get ``prefix``; closing the parent (a cancel) closes the sub-job."""
+    try:
+        while True:
+            try:
+                step = next(job)
+            except StopIteration as done:
+                return done.value
+            yield Progress(start + (stop - start) * step.fraction, f"{prefix}{step.message}")
+    finally:
+        job.close()
+
+
 def single_step(value: T, message: str = "done") -> Job[T]:
     """A job that is already finished; lets quick functions share the job interface."""
     yield Progress(1.0, message)
