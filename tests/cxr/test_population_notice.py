@@ -14,7 +14,7 @@ from medassist.inference.population import dicom_age_years, population_notice
 from medassist.jobs import run_job
 
 MODEL = "cxr-pneumonia"
-ADULT_FILM = "data/cxr/images/nih_cxr14_1024/00001516_000.jpg"  # validation film, 57 years, PA
+ADULT_FILM = "data/cxr/images/nih_cxr14_1024/00010652_000.jpg"  # validation film, 43 years, PA, pneumonia with a box
 
 
 @pytest.fixture(scope="module")

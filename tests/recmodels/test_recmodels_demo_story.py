@@ -2,8 +2,8 @@
 
 Checked by computing, so the test re-checks itself when a bundled model changes (a new chest X-ray
 model, new demo images): every attached image can be of its patient (``film_mismatch``); a chest
-film of a patient without pneumonia in the story, or one the notes call clear, is scored below the
-CXR model's operating threshold, and one the notes say shows pneumonia at or above it; a note that
+film the notes call clear is scored below the CXR model's operating threshold, and one the notes
+say shows pneumonia at or above it (a film whose report is not on file is shown as the model reads it); a note that
 claims a radiographic pneumonia has such a film; a note that says "(attached)" has an image attached.
 """
 
@@ -92,9 +92,7 @@ def test_chest_films_agree_with_what_the_notes_say_about_them(demo, scored_films
     for pid, films in scored_films.items():
         notes = _notes(demo, pid)
         assert re.search(r"chest radiograph[^.]*\(attached\)", notes), f"{pid}: a chest film is attached but no note mentions it"
-        claims = film_claims(notes)
-        if "pneumonia" not in notes.lower():  # no pneumonia in the story: the model must not find one either
-            claims.add("clear")
+        claims = film_claims(notes)  # what the notes say the film shows; a film without a read is not judged
         for name, probability, threshold, refused in films:
             assert not refused, (pid, name)
             if "clear" in claims:
