@@ -261,7 +261,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     to ``out_dir``; with ``pacs``, also C-STORE the SR and the captures there."""
     from medassist.imaging.loader import load_image
     from medassist.imaging.overlay import overlay_image
-    from medassist.inference.inputs import ImageInput
+    from medassist.domain.inputs import ImageInput
     from medassist.jobs import run_job
 
     entries = analysed_entries(store, study_instance_uid)

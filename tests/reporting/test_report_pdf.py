@@ -17,7 +17,7 @@ from medassist.jobs import run_job
 from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import age_band, deidentify
 from medassist.reporting.pdf import render_pdf, write_pdf
-from medassist.session import TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
 
 
 def pdf_text(path: Path) -> str:
