@@ -25,7 +25,7 @@ from pydicom.uid import generate_uid
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__
 from medassist.errors import InputError
-from medassist.hospital.config import PacsSettings
+from medassist.settings.node import PacsSettings
 from medassist.hospital.store import StudyStore
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write, atomic_write_bytes
