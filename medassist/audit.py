@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from medassist import __version__, paths
-from medassist.inference.prediction import Prediction
+from medassist.domain.prediction import Prediction
 
 try:
     import fcntl

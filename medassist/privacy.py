@@ -19,6 +19,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from medassist.errors import MedAssistError
+
 if TYPE_CHECKING:
     from medassist.records.schema import PatientRecords
 
@@ -138,6 +140,138 @@ def shown_text(records: PatientRecords, patient_id: str | None, text: str, prese
     presenting (dates stay true on screen; only a de-identified report shifts them)."""
     if not presenting or not text or patient_id is None:
         return text
-    from medassist.reporting.deidentify import Deidentifier
 
     return Deidentifier(identifiers_of(records, patient_id), patient_id=patient_id).redact(text)
+
+
+# de-identification of free text: known identifiers as whole tokens, dates shifted, ages banded ----------
+NAME_TOKEN = "[name]"
+ID_TOKEN = "[id]"
+DATE_TOKEN = "[date]"
+PLACE_TOKEN = "[place]"
+PHONE_TOKEN = "[phone]"
+MIN_FREE_TEXT_ID_DIGITS = 4  # shorter all-digit IDs ("1", "42") are only removed from their own fields
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# a token boundary that also refuses to split a number or version: "1" is not found in "v1.0.0" or "1.5"
+_BEFORE = r"(?<![\w])(?<![\w][.,:/-])"
+_AFTER = r"(?![\w])(?![.,:/-]\w)"
+_GENERIC = [
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    (re.compile(r"(?<![\w.])\+?\d[\d ().-]{7,}\d(?![\w]|\.\d)"), "[phone/number]"),
+    (re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"), DATE_TOKEN),
+    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
+    (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
+    (re.compile(r"(?<![\w.])\d{6,}(?![\w]|\.\d)"), ID_TOKEN),
+]
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# "58-year-old", "58 year old", "58 years old", "58 yo", "58 y/o", "58-yr-old", "aged 58", "age 58", "age: 58"
+_AGE_AFTER = re.compile(r"\b(\d{1,3})(\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b|\s*(?:yo|y/o|y\.o\.)(?![\w/]))", re.I)
+_AGE_BEFORE = re.compile(r"\b(aged?\s*:?\s*)(\d{1,3})\b(?![.,]\d)", re.I)
+_AGE_SEX = re.compile(r"\b(\d{1,3})([MF])\b")  # "65F", "58M" in clinical shorthand
+
+
+class DeidentificationError(MedAssistError):
+    """An identifier of the patient survived de-identification; the report is not written."""
+
+
+def band(years: int) -> str:
+    """58 -> '55-59'; 90 and older pooled as '90+' (HIPAA Safe Harbor)."""
+    if years >= 90:
+        return "90+"
+    low = years - years % 5
+    return f"{low}-{low + 4}"
+
+
+def age_band(age: str) -> str:
+    """'47 years' -> '45-49 years'; 90 and older pooled (HIPAA Safe Harbor)."""
+    try:
+        years = int(float(age.split()[0]))
+    except (ValueError, IndexError):
+        return "unknown"
+    return "90 years or older" if years >= 90 else f"{band(years)} years"
+
+
+def generalise_ages(text: str) -> str:
+    """Ages written in free text become 5-year bands: '58-year-old' -> '55-59-year-old', 'aged 58' -> 'aged 55-59'."""
+    text = _AGE_AFTER.sub(lambda m: band(int(m[1])) + m[2], text)
+    text = _AGE_SEX.sub(lambda m: band(int(m[1])) + m[2], text)
+    return _AGE_BEFORE.sub(lambda m: m[1] + band(int(m[2])), text)
+
+
+def _words(items: tuple[str, ...] | list[str]) -> re.Pattern[str] | None:
+    """One whole-token, case-insensitive pattern for all ``items`` (longest first)."""
+    items = sorted({i for i in items if i}, key=len, reverse=True)
+    if not items:
+        return None
+    return re.compile(_BEFORE + "(?:" + "|".join(re.escape(i) for i in items) + ")" + _AFTER, re.I)
+
+
+def _free_text_id(identifier: str) -> bool:
+    return not (identifier.isdigit() and len(identifier) < MIN_FREE_TEXT_ID_DIGITS)
+
+
+def _ordinary_word(token: str, found: str) -> bool:
+    """A single name part written all in lower case is the ordinary word ("a blood sample", "normal"),
+    not the name: names are written capitalised or in capitals in records, headers and notes."""
+    return token == NAME_TOKEN and found.islower() and " " not in found
+
+
+def _birth_forms(birth: _dt.date | None) -> list[str]:
+    if birth is None:
+        return []
+    return [birth.isoformat(), birth.strftime("%d %B %Y"), f"{birth.day} {birth:%B %Y}", birth.strftime("%B %d, %Y"),
+            birth.strftime("%m/%d/%Y"), birth.strftime("%d/%m/%Y"), birth.strftime("%d.%m.%Y"), birth.strftime("%Y%m%d")]
+
+
+class Deidentifier:
+    """Scrubs one patient's identifiers from text and shifts dates by the patient's session offset."""
+
+    def __init__(self, identifiers: PatientIdentifiers, patient_id: str, salt: bytes = SESSION_SALT,
+                 shift_days: int | None = None) -> None:
+        self.identifiers = identifiers
+        self.shift = _dt.timedelta(days=date_shift_days(patient_id, salt) if shift_days is None else shift_days)
+        self.pseudonym = pseudonym(patient_id, salt)
+        self._patterns: list[tuple[str, re.Pattern[str] | None]] = [
+            (DATE_TOKEN, _words(_birth_forms(identifiers.birth_date))),
+            (PHONE_TOKEN, _words(identifiers.phones)),
+            (ID_TOKEN, _words([i for i in identifiers.ids + identifiers.extra if _free_text_id(i)])),
+            (PLACE_TOKEN, _words(identifiers.places)),
+            (NAME_TOKEN, _words(identifiers.name_parts)),
+        ]
+
+    def shift_date(self, value):
+        return None if value is None else value + self.shift
+
+    def _shift_iso(self, match: re.Match[str]) -> str:
+        try:
+            return (_dt.date(int(match[1]), int(match[2]), int(match[3])) + self.shift).isoformat()
+        except ValueError:
+            return DATE_TOKEN
+
+    def redact(self, text: str) -> str:
+        """Only the patient's known identifiers replaced (whole tokens); nothing else changes."""
+        for token, pattern in self._patterns:
+            if pattern is not None and text:
+                text = pattern.sub(lambda m, token=token: m[0] if _ordinary_word(token, m[0]) else token, text)
+        return text
+
+    def survivors(self, text: str) -> list[str]:
+        """Kinds of the patient's identifiers still found in ``text`` (empty when clean)."""
+        return [token.strip("[]") for token, pattern in self._patterns if pattern is not None and text
+                and any(not _ordinary_word(token, m[0]) for m in pattern.finditer(text))]
+
+    def scrub(self, text: str) -> str:
+        """Text with the patient's identifiers removed, ages banded and other dates shifted."""
+        if not text:
+            return text
+        text = generalise_ages(self.redact(text))
+        shifted: list[str] = []
+
+        def park(match: re.Match[str]) -> str:
+            shifted.append(self._shift_iso(match))
+            return f"\x00{len(shifted) - 1}\x00"
+
+        text = _ISO_DATE.sub(park, text)  # shifted dates must not be taken for phone numbers below
+        for pattern, token in _GENERIC:
+            text = pattern.sub(token, text)
+        return re.sub("\x00(\\d+)\x00", lambda m: shifted[int(m[1])], text)

@@ -6,42 +6,19 @@ and tests use it directly. Switching patient emits ``patient_changed`` and every
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from medassist.events import Signal
 from medassist.imaging.image import MedicalImage
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.decisions import REVIEW_STATUSES, FindingReview, TreatmentDecision
+from medassist.domain.prediction import Explanation, Prediction
 
 if TYPE_CHECKING:
     from medassist.records.schema import PatientRecords
 
 UNASSIGNED = ""  # key for images opened while no patient is selected
-
-
-@dataclass
-class TreatmentDecision:
-    """The clinician's verdict on one treatment option."""
-
-    option_id: str
-    label: str
-    status: str = "pending"  # pending | accepted | rejected | modified
-    comment: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class FindingReview:
-    """The clinician's verdict on one model finding, with a note; confirmed findings feed the
-    treatment recommendations, and the report lists both kinds."""
-
-    finding: str
-    status: str  # confirmed | rejected
-    note: str = ""
-    model: str = ""
-    reviewed: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
 
 class Session:
@@ -176,7 +153,7 @@ class Session:
     def review_finding(self, review: FindingReview, patient_id: str | None = None) -> None:
         """The clinician confirms or rejects a model finding (with a note); a confirmed finding is
         what treatment recommendations use. Emits ``decisions_changed``."""
-        if review.status not in ("confirmed", "rejected"):
+        if review.status not in REVIEW_STATUSES:
             raise ValueError(f"a finding is confirmed or rejected, not {review.status!r}")
         key = patient_id or self.patient_key
         with self._lock:

@@ -37,7 +37,7 @@ def summary(window):
             'p99_gap_ms': round(1000 * sorted(window)[int(0.99 * (len(window) - 1))], 1), 'ticks': len(window)}
 def source():
     from medassist.imaging.loader import load_image
-    from medassist.inference.inputs import ImageInput
+    from medassist.domain.inputs import ImageInput
     return ImageInput(load_image(image))
 def predict():
     prediction = yield from window.context.inference().predict(model, source())

@@ -22,7 +22,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE
 
 from medassist.audit import AuditLog
-from medassist.hospital.config import NodeSettings
+from medassist.settings.node import NodeSettings
 from medassist.hospital.service import HospitalNode
 from medassist.hospital.store import StudyStore
 from medassist.paths import shared_data_dir

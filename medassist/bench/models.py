@@ -20,7 +20,7 @@ import torch
 
 from medassist.audit import AuditLog
 from medassist.imaging.image import MedicalImage
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime, load_network
 from medassist.inference.service import InferenceService

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from medassist.audit import AuditLog
-from medassist.inference.inputs import TextInput
+from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job

@@ -19,14 +19,15 @@ import numpy as np
 import pandas as pd
 
 from medassist.imaging.image import MedicalImage, WindowLevel
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 from medassist.jobs import run_job
 from medassist.persistence.session_file import capture, read_session, write_snapshot
 from medassist.records.schema import PatientRecords
 from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import build_pdf
-from medassist.session import Session, TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
+from medassist.session import Session
 
 PATIENT = "BENCH-1"
 SIZE = 2048

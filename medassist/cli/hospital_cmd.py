@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def pacs_settings(value: str | None):
     """``AET@HOST:PORT`` from the command line, else the PACS saved in Settings."""
-    from medassist.hospital.config import PacsSettings
+    from medassist.settings.node import PacsSettings
     from medassist.settings import Settings
 
     if value:

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def node_settings(args: argparse.Namespace):
     """The saved node settings with the command line's overrides."""
-    from medassist.hospital.config import NodeSettings
+    from medassist.settings.node import NodeSettings
     from medassist.settings import Settings
 
     overrides: dict[str, Any] = {}

@@ -12,17 +12,15 @@ import json
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
-from medassist.errors import InputError, MedAssistError
+from medassist.domain.inputs import ImageInput, RecordInput, TextInput
+from medassist.domain.tasks import Task
+from medassist.errors import InputError
 
-IMAGE_SUFFIXES = {".dcm", ".dicom", ".dic", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
-METHOD_ALIASES = {"ig": "integrated_gradients", "gradcam": "gradcam", "grad-cam": "gradcam"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,32 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # inputs ---------------------------------------------------------------------------------------
-def expand_image_paths(paths: list[Path]) -> list[Path]:
-    """Files as given; folders expand (sorted, recursively) to image files and extension-less DICOM."""
-    out: list[Path] = []
-    for path in paths:
-        if not path.exists():
-            raise InputError("no such file or folder", path)
-        if path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                if child.suffix.lower() in IMAGE_SUFFIXES or (not child.suffix and _has_dicom_preamble(child)):
-                    out.append(child)
-        else:
-            out.append(path)
-    return out
-
-
-def _has_dicom_preamble(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(128)
-            return handle.read(4) == b"DICM"
-    except OSError:
-        return False
-
-
-def record_input(records_path: Path | None, patient: str | None):
-    from medassist.inference.inputs import RecordInput
+def record_input(records_path: Path | None, patient: str | None) -> RecordInput:
     from medassist.records.importer import import_records
 
     if records_path is None or patient is None:
@@ -91,9 +64,7 @@ def record_input(records_path: Path | None, patient: str | None):
     return RecordInput(records, patient)
 
 
-def text_input(text: str | None, files: list[Path]):
-    from medassist.inference.inputs import TextInput
-
+def text_input(text: str | None, files: list[Path]) -> TextInput:
     if text is not None:
         return TextInput(text, "text")
     if len(files) != 1:
@@ -164,48 +135,6 @@ def open_for_append(output: Path) -> TextIO:
     return open(output, "a", encoding="utf-8")
 
 
-def _prediction_row(service, model: str, source, explain: str | None) -> dict[str, Any]:
-    from medassist.jobs import run_job
-
-    prediction = run_job(service.predict(model, source))
-    if explain and not prediction.refused:
-        method = METHOD_ALIASES.get(explain, explain)
-        prediction.explanations.append(run_job(service.explain(model, source, method)))
-    return prediction.to_dict()
-
-
-def _load_image_input(path: Path):
-    from medassist.imaging.loader import load_image
-    from medassist.inference.inputs import ImageInput
-
-    return ImageInput(load_image(path))
-
-
-def iter_image_rows(service, model: str, files: list[Path], workers: int, explain: str | None) -> Iterator[dict]:
-    """Decode ahead in threads (bounded queue), predict in order; one row per file."""
-    depth = max(2 * workers, 2)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        pending: deque[tuple[Path, Future]] = deque()
-        queue = iter(files)
-        for path in queue:
-            pending.append((path, pool.submit(_load_image_input, path)))
-            if len(pending) >= depth:
-                break
-        while pending:
-            path, future = pending.popleft()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(_load_image_input, nxt)))
-            try:
-                row = _prediction_row(service, model, future.result(), explain)
-            except MedAssistError as exc:
-                row = {"file": str(path), "model": model, "error": exc.reason}
-            except MemoryError:
-                row = {"file": str(path), "model": model, "error": "not enough memory to decode"}
-            row["file"] = str(path)
-            yield row
-
-
 def run_predict(args: argparse.Namespace) -> int:
     from medassist.inference.registry import ModelRegistry
     from medassist.inference.service import InferenceService
@@ -218,16 +147,18 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         sinks.append(open_for_append(args.output))
     try:
-        if card.task == "image-classification":
+        if card.task == Task.IMAGE:
             return _predict_images(args, card.name, sinks)
         service = InferenceService()
-        if card.task == "text-classification":
+        if card.task == Task.TEXT:
             source = text_input(args.text, args.files)
-        elif card.task == "tabular-classification":
+        elif card.task == Task.RECORD:
             source = record_input(args.records, args.patient)
         else:
             raise InputError(f"model '{card.name}' (task {card.task}) is not run with `predict`")
-        row = _prediction_row(service, card.name, source, args.explain)
+        from medassist.app.batch import prediction_row
+
+        row = prediction_row(service, card.name, source, args.explain)
         _emit(row, args.json, sinks)
         return 0
     finally:
@@ -238,7 +169,9 @@ def run_predict(args: argparse.Namespace) -> int:
 def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -> int:
     if not args.files:
         raise InputError("give image files or folders")
-    files = expand_image_paths(args.files)
+    from medassist.imaging.loader import image_files
+
+    files = image_files(args.files)
     if args.resume:
         done = already_scored(args.output)
         files = [f for f in files if str(f) not in done]
@@ -248,13 +181,15 @@ def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -
         return 0
     workers = args.workers or max(os.cpu_count() or 1, 1)
     if args.engine == "ray":
-        from medassist.inference.batch_ray import iter_ray_rows
+        from medassist.app.batch_ray import ray_image_rows
 
-        rows = iter_ray_rows(model, files, args.ray_address, args.explain)
+        rows = ray_image_rows(model, files, args.ray_address, args.explain)
     else:
         from medassist.inference.service import InferenceService
 
-        rows = iter_image_rows(InferenceService(), model, files, workers, args.explain)
+        from medassist.app.batch import image_rows
+
+        rows = image_rows(InferenceService(), model, files, workers, args.explain)
     failures = 0
     start = time.perf_counter()
     for index, row in enumerate(rows, 1):
@@ -277,18 +212,19 @@ def run_explain(args: argparse.Namespace) -> int:
 
     card = ModelRegistry().get(args.model).card
     assert card is not None
-    method = METHOD_ALIASES.get(args.method, args.method)
-    if card.task == "image-classification":
+    if card.task == Task.IMAGE:
         if args.file is None or args.out is None:
             raise InputError("an image explanation needs FILE and --out OVERLAY.png")
-        source = _load_image_input(args.file)
-    elif card.task == "text-classification":
+        from medassist.imaging.loader import load_image
+
+        source = ImageInput(load_image(args.file))
+    elif card.task == Task.TEXT:
         source = text_input(args.text, [args.file] if args.file else [])
     else:
         source = record_input(args.records, args.patient)
-    explanation = run_job(InferenceService().explain(card.name, source, method, args.target))
-    summary = explanation.to_dict(include_values=card.task != "image-classification")
-    if card.task == "image-classification":
+    explanation = run_job(InferenceService().explain(card.name, source, args.method, args.target))
+    summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
+    if card.task == Task.IMAGE:
         from medassist.imaging.overlay import save_overlay_png
 
         raw = args.out.with_suffix(".npy")

@@ -1,7 +1,7 @@
 """``medassist report``: run the models that apply to a patient and write the signed-report PDF, headless.
 
-Records are imported, the given images loaded, and :func:`medassist.workflow.analyse` runs every
-installed model that applies (image models on the images, notes models on the newest note, record
+Records are imported, the given images loaded, and :func:`medassist.app.analysis.analyse_patient`
+runs every installed model that applies (image models on the images, notes models on the newest note, record
 models on the record), explained with the first method its card lists; the treatment
 recommender's options are listed as not yet decided. The PDF is written atomically.
 """
@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 from medassist.errors import InputError, MedAssistError
-from medassist.jobs import run_job
+from medassist.jobs import Progress, run_job
 from medassist.session import Session
-from medassist.workflow import analyse, load_images, recommended_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,16 +32,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from medassist.app.analysis import analyse_patient, positive_findings
+    from medassist.app.images import load_images
+    from medassist.app.report import export_report, patient_report
+    from medassist.app.treatment import consider_plan, plan_treatment
     from medassist.inference.service import InferenceService
     from medassist.records.importer import import_records
-    from medassist.persistence.atomic import atomic_write_bytes
-    from medassist.reporting.content import collect_report
-    from medassist.reporting.pdf import render_report
     from medassist.settings import Settings
 
     def say(message: str) -> None:
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
+
+    def progress(step: Progress) -> None:
+        say(f"[{step.fraction:4.0%}] {step.message}")
 
     if args.out.suffix.lower() != ".pdf":
         raise InputError("the report must be written to a .pdf file", args.out)
@@ -57,23 +60,20 @@ def run(args: argparse.Namespace) -> int:
     session.clinician_name = args.clinician if args.clinician is not None else settings.clinician_name
 
     service = InferenceService()
-    problems = run_job(analyse(session, args.patient, service, explain=not args.no_explain),
-                       on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
-    try:
-        for decision in run_job(recommended_options(session, args.patient, service)):
-            session.set_decision(decision, args.patient)
+    analysis = run_job(analyse_patient(session, service, args.patient, explain=not args.no_explain), on_progress=progress)
+    problems = list(analysis.problems)
+    try:  # headless, the model-positive findings stand in for the clinician's confirmation
+        plan = run_job(plan_treatment(session, args.patient, positive_findings(session, args.patient),
+                                      service.runtime, service.audit))
+        consider_plan(session, plan)
     except MedAssistError as exc:  # the report is still worth having without treatment options
         problems.append(f"treatment recommendations unavailable: {exc}")
     for problem in problems:
         say(f"warning: {problem}")
 
-    rendered = run_job(render_report(collect_report(session, args.patient, settings=settings), args.deidentify),
-                       on_progress=lambda p: say(f"[{p.fraction:4.0%}] {p.message}"))
+    rendered = run_job(patient_report(session, args.patient, settings, args.deidentify), on_progress=progress)
+    out = run_job(export_report(rendered, args.out, service.audit))
     content = rendered.content
-    out = atomic_write_bytes(args.out, rendered.data)
-    service.audit.append("report_exported", file=str(out), report_id=content.report_id, deidentified=args.deidentify,
-                         patient_id=None if args.deidentify else args.patient,
-                         models={m.name: m.weights_sha256 for m in content.models})
     findings = sum(1 for f in content.findings if f.positive)
     print(f"Report written: {out} ({len(content.findings)} results, {findings} positive, "
           f"{len(content.treatments)} treatment options{', de-identified' if args.deidentify else ''})")

@@ -49,11 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from medassist.inference.registry import ModelRegistry
+    from medassist.app.analysis import analyse_patient, positive_findings
+    from medassist.app.images import load_images
+    from medassist.app.report import export_report, patient_report
+    from medassist.app.treatment import consider_plan, decide, plan_treatment
     from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
     from medassist.session import Session
-    from medassist.workflow import analyse, recommended_options
+    from medassist.settings import Settings
 
     test = SelfTest()
     test.state["debug"] = getattr(args, "debug", False)
@@ -72,15 +75,13 @@ def run(args: argparse.Namespace) -> int:
         return {"patients": len(demo.records.patient_ids), "featured": demo.featured_patient_id}
 
     def open_images() -> dict[str, Any]:
-        from medassist.workflow import load_images
-
         demo = test.state["demo"]
         for pid, paths in demo.image_paths.items():
             session.add_images(load_images(paths), pid)
         return {"images": sum(len(v) for v in session.images.values())}
 
     def verify_models() -> dict[str, Any]:
-        entries = ModelRegistry().scan()
+        entries = service.runtime.registry.scan()
         refused = {e.name: e.error for e in entries if not e.available}
         if refused:
             raise RuntimeError(f"refused models: {refused}")
@@ -89,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
         test.state["models"] = {e.card.name: e.card.task for e in entries}
         return {"models": [f"{e.card.name} {e.card.version}" for e in entries]}
 
-    def analyse_patient(pid: str, explain: bool) -> dict[str, Any]:
-        problems = run_job(analyse(session, pid, service, explain=explain))
-        if problems:
-            raise RuntimeError("; ".join(problems))
+    def analyse(pid: str, explain: bool) -> dict[str, Any]:
+        analysis = run_job(analyse_patient(session, service, pid, explain=explain))
+        if analysis.problems:
+            raise RuntimeError("; ".join(analysis.problems))
         return {p.model: {"outputs": p.to_dict()["outputs"], "positive": p.to_dict()["positive"],
                           "gate": p.gate.accepted if p.gate else None, "missing_inputs": p.missing_inputs,
                           "explained": [e.method for e in p.explanations]}
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         for pid in session.records.patient_ids:
             if wanted <= ran:
                 break
-            analyse_patient(pid, explain=False)
+            analyse(pid, explain=False)
             ran = {p.model for preds in session.predictions.values() for p in preds}
         if not wanted <= ran:
             raise RuntimeError(f"no demo input for: {sorted(wanted - ran)}")
@@ -113,28 +114,23 @@ def run(args: argparse.Namespace) -> int:
 
     def recommend() -> dict[str, Any]:
         pid = session.current_patient_id
-        decisions = run_job(recommended_options(session, pid, service))
-        if not decisions:
+        plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service.runtime, service.audit))
+        decisions = consider_plan(session, plan)
+        if not plan.options:
             raise RuntimeError("no treatment options for the featured patient")
-        decisions[0].status, decisions[0].comment = "accepted", "self-test"
-        for decision in decisions:
-            session.set_decision(decision, pid)
-        return {"options": len(decisions), "first": decisions[0].label}
+        first = decide(session, service.audit, plan, plan.options[0], "accepted", "self-test")
+        return {"options": len(decisions), "first": first.label}
 
     def write_report() -> dict[str, Any]:
-        from medassist.reporting.content import collect_report
-        from medassist.reporting.pdf import write_pdf
-        from medassist.settings import Settings
-
-        content = collect_report(session, session.current_patient_id, settings=Settings.load())
-        out = run_job(write_pdf(content, out_dir / "self-test-report.pdf"))
+        rendered = run_job(patient_report(session, session.current_patient_id, Settings.load(), deidentified=False))
+        out = run_job(export_report(rendered, out_dir / "self-test-report.pdf", service.audit))
         return {"pdf": str(out), "bytes": out.stat().st_size}
 
     test.step("build demo cohort", build_demo)
     test.step("open demo images", open_images)
     test.step("verify bundled models", verify_models)
     test.step("analyse featured patient (all applicable models, explained)",
-              lambda: analyse_patient(session.current_patient_id, explain=True))
+              lambda: analyse(session.current_patient_id, explain=True))
     test.step("run every bundled model once", every_model_ran)
     test.step("recommend treatment", recommend)
     test.step("write report PDF", write_report)

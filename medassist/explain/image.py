@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 import torch
@@ -21,16 +21,14 @@ from torch import nn
 
 from medassist.errors import InputError
 from medassist.explain.faithfulness import deletion_insertion
-from medassist.inference.inputs import ImageInput
-from medassist.inference.prediction import Explanation
+from medassist.domain.prediction import Explanation
+from medassist.domain.tasks import Method, Task, unsupported_method
+from medassist.inference.image_task import gated_forward, image_of, input_digest, model_spec
 from medassist.inference.runtime import LoadedModel
+from medassist.inference.tasks import register_explainer
 from medassist.jobs import Job, Progress
 
-if TYPE_CHECKING:
-    from medassist.inference.image_task import ImageModelSpec
-
-METHODS = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients"}
-ALIASES = {"grad-cam": "gradcam", "ig": "integrated_gradients", "integrated-gradients": "integrated_gradients"}
+METHODS = (Method.GRADCAM, Method.INTEGRATED_GRADIENTS)
 IG_STEPS = 32
 IG_SEGMENTS = 8
 IG_BATCH = 16
@@ -52,13 +50,6 @@ class TargetLogProb(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logp = torch.log_softmax(self.network(x) / self.temperature, dim=1)
         return torch.logsumexp(logp[:, self.class_indices], dim=1, keepdim=True)
-
-
-def canonical_method(method: str) -> str:
-    name = ALIASES.get(method.lower(), method.lower())
-    if name not in METHODS:
-        raise InputError(f"unknown explanation method '{method}' (use gradcam or integrated_gradients)")
-    return name
 
 
 def _resize(map2d: torch.Tensor, shape: tuple[int, int]) -> np.ndarray:
@@ -110,13 +101,13 @@ def integrated_gradients(
     return total[0, 0], gap
 
 
-def explain_image(
-    loaded: LoadedModel, spec: "ImageModelSpec", source: ImageInput, method: str, target: str | None
-) -> Job[Explanation]:
-    """Saliency map of ``target`` (default: the most probable output) at the image's shape."""
-    from medassist.inference.image_task import gated_forward, input_digest
-
-    method = canonical_method(method)
+def explain_image(loaded: LoadedModel, image_source: object, method: Method, target: str | None) -> Job[Explanation]:
+    """Saliency map of ``target`` (default: the most probable output) at the image's shape (the
+    explainer registered for image models)."""
+    source = image_of(image_source)
+    spec = model_spec(loaded)
+    if method not in METHODS:
+        raise unsupported_method(loaded.card.name, method, METHODS)
     start = time.perf_counter()
     forward = gated_forward(loaded, spec, source)
     if forward.gate is not None and not forward.gate.accepted:
@@ -132,7 +123,7 @@ def explain_image(
         if cached is not None:
             _cache.move_to_end(key)
     if cached is not None:
-        yield Progress(1.0, f"{METHODS[method]} (cached)")
+        yield Progress(1.0, f"{method.display_name} (cached)")
         return cached
 
     network = loaded.module
@@ -140,7 +131,7 @@ def explain_image(
     x = spec.tensor(forward.pixels).to(loaded.device)
     model_shape = tuple(x.shape[-2:])
     extra: dict = {"model_resolution": list(model_shape), "probability": forward.outputs[target]}
-    yield Progress(0.05, f"{METHODS[method]} for {target}")
+    yield Progress(0.05, f"{method.display_name} for {target}")
     with torch.enable_grad():
         if method == "gradcam":
             layer = getattr(network, "cam_layer", None)
@@ -171,7 +162,7 @@ def explain_image(
         values=_resize(saliency.cpu(), source.image.shape),
         faithfulness=faithfulness,
         elapsed_ms=elapsed,
-        extra={**extra, "display_name": METHODS[method], "frame": source.frame},
+        extra={**extra, "display_name": method.display_name, "frame": source.frame},
     )
     with _cache_lock:
         _cache[key] = explanation
@@ -188,3 +179,6 @@ def _probability(scorer: TargetLogProb, lock: threading.Lock) -> Callable[[torch
             return torch.exp(scorer(batch.to(device))).reshape(-1).cpu()
 
     return score
+
+
+register_explainer(Task.IMAGE, explain_image)

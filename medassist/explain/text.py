@@ -31,9 +31,15 @@ import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
 
+from medassist.domain.prediction import Explanation
+from medassist.domain.tasks import Method, Task, unsupported_method
+from medassist.errors import InputError
+from medassist.inference.runtime import LoadedModel
+from medassist.inference.tasks import register_explainer
+from medassist.inference.text_task import text_of
 from medassist.jobs import Job, Progress
 from medassist.models.notes import ChunkedNote, NotesClassifier, chunk_note, mean_pool, note_vector
-from medassist.models.problem_mentions import Mention
+from medassist.models.problem_mentions import Mention, NoteProblems, note_problems
 
 _WORD = re.compile(r"\S+")
 
@@ -147,3 +153,82 @@ def integrated_gradients(model: NotesClassifier, text: str, windows: list[tuple[
         "windows": float(total),
     }
     return WordScores(words, (time.perf_counter() - started) * 1000, faithfulness)
+
+
+METHODS = (Method.EVIDENCE, Method.INTEGRATED_GRADIENTS, Method.ATTENTION_ROLLOUT)
+
+
+def explain_note(loaded: LoadedModel, source: object, method: Method, target: str | None) -> Job[Explanation]:
+    """Word scores over the note for one problem (the explainer registered for notes models)."""
+    note_input = text_of(source)
+    if method not in METHODS:
+        raise unsupported_method(loaded.card.name, method, METHODS)
+    model = loaded.module
+    labels = loaded.card.labels
+    text = note_input.text
+    problems = note_problems(text, labels)
+    if target is None:
+        target = _default_target(loaded, problems)
+    if target not in labels:
+        raise InputError(f"'{target}' is not one of the notes model's problems ({', '.join(labels)})")
+    mentions = [m for m in problems.mentions if m.problem == target]
+    spans = word_spans(text)
+    extra: dict[str, object] = {
+        "text": text,
+        "spans": [list(s) for s in spans],
+        "class_specific": method != Method.ATTENTION_ROLLOUT,
+        "evidence": [m.to_dict(text) for m in mentions],
+    }
+    yield Progress(0.05, f"{method.display_name} over {len(spans)} words")
+    if method == Method.EVIDENCE:
+        scores = WordScores(evidence_scores(text, mentions), 0.0)
+        extra["words_read"] = len(spans)
+    elif method == Method.INTEGRATED_GRADIENTS:
+        windows, extra["attributed"], steps = _ig_windows(problems, target, text)
+        with loaded.lock:
+            scores = yield from integrated_gradients(model, text, windows, labels.index(target), steps)
+        extra["words_read"] = len(spans)
+    else:
+        note = model.chunk(text)
+        with loaded.lock:
+            scores = attention_rollout(model, note)
+        extra["words_read"] = int(note.token_word.max()) + 1 if note.token_word.numel() else 0
+    yield Progress(1.0, "done")
+    return Explanation(
+        method=method,
+        target=target,
+        kind="token_scores",
+        values=np.asarray(scores.values, dtype=np.float64),
+        labels=[text[a:b] for a, b in spans],
+        faithfulness=scores.faithfulness,
+        elapsed_ms=scores.elapsed_ms,
+        extra=extra,
+    )
+
+
+def _default_target(loaded: LoadedModel, problems: NoteProblems) -> str:
+    """The first suggested problem; with none, the problem the head scores highest."""
+    if problems.suggested:
+        return min(problems.suggested, key=lambda label: problems.evidence(label)[0].start)
+    model = loaded.module
+    note = model.chunk(problems.text)
+    with loaded.lock, torch.no_grad():
+        logits = model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device))[0]
+    return loaded.card.labels[int(torch.argmax(logits))]
+
+
+IG_SENTENCES = 4  # evidence sentences IG attributes: enough to show why, and a long note stays within seconds
+
+
+def _ig_windows(problems: NoteProblems, target: str, text: str) -> tuple[list[tuple[int, int]], str, int]:
+    """What IG reads for ``target`` and with how many steps: its first evidence sentences, else the
+    sentences that mention it, else the whole note window by window (fewer steps: it is long)."""
+    for kind, chosen in (("evidence sentences", problems.evidence(target)),
+                         ("sentences that mention it", [m for m in problems.mentions if m.problem == target])):
+        sentences = sorted({(m.sentence_start, m.sentence_end) for m in chosen})
+        if sentences:
+            return sentences[:IG_SENTENCES], f"{min(len(sentences), IG_SENTENCES)} of {len(sentences)} {kind}", 16
+    return [(0, len(text))], "the whole note (the problem is not mentioned in it)", 8
+
+
+register_explainer(Task.TEXT, explain_note)

@@ -17,6 +17,7 @@ from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 from medassist.errors import InputError
 from medassist.hashing import sha256_file
 from medassist.hospital.store import ObjectHeader, StudyStore
+from medassist.imaging.loader import image_files
 from medassist.jobs import Job, Progress
 
 
@@ -37,9 +38,9 @@ def header_of(path: Path, folder: Path) -> ObjectHeader:
 
 def score_folder(store: StudyStore, folder: Path, model: str, service: Any, workers: int | None = None) -> Job[dict[str, int]]:
     """Score every image under ``folder`` with ``model``; returns counts by status (and 'already listed')."""
-    from medassist.cli.predict_cmd import expand_image_paths, iter_image_rows
+    from medassist.app.batch import image_rows
 
-    found = expand_image_paths([Path(folder)])
+    found = image_files([Path(folder)])
     if not found:
         raise InputError("no images in this folder", folder)
     yield Progress(0.0, f"Reading {len(found)} images")
@@ -47,7 +48,7 @@ def score_folder(store: StudyStore, folder: Path, model: str, service: Any, work
     headers = {path: header_of(path, Path(folder)) for path in found}
     files = [path for path in found if headers[path].sop_instance_uid not in listed]
     counts = {"scored": 0, "refused": 0, "error": 0, "already listed": len(found) - len(files)}
-    rows = iter_image_rows(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
+    rows = image_rows(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
     for index, (path, row) in enumerate(zip(files, rows), 1):
         if "error" in row:
             status, result, error = "error", None, row["error"]

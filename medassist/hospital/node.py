@@ -18,7 +18,7 @@ from pynetdicom.sop_class import Verification
 
 from medassist.audit import AuditLog
 from medassist.errors import MedAssistError
-from medassist.hospital.config import NodeSettings
+from medassist.settings.node import NodeSettings
 from medassist.hospital.scoring import Scorer, image_model_for
 from medassist.hospital.store import ObjectHeader, StudyStore
 from medassist.inference.registry import ModelRegistry

@@ -23,7 +23,7 @@ from pynetdicom.sop_class import (
 )
 
 from medassist.errors import MedAssistError
-from medassist.hospital.config import PacsSettings
+from medassist.settings.node import PacsSettings
 
 TIMEOUT_S = 60
 STUDY_FIELDS = ("PatientID", "PatientName", "StudyDate", "StudyTime", "StudyDescription", "AccessionNumber",

@@ -25,7 +25,7 @@ from pydicom.uid import generate_uid
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__
 from medassist.errors import InputError
-from medassist.hospital.config import PacsSettings
+from medassist.settings.node import PacsSettings
 from medassist.hospital.store import StudyStore
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write, atomic_write_bytes
@@ -261,7 +261,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     to ``out_dir``; with ``pacs``, also C-STORE the SR and the captures there."""
     from medassist.imaging.loader import load_image
     from medassist.imaging.overlay import overlay_image
-    from medassist.inference.inputs import ImageInput
+    from medassist.domain.inputs import ImageInput
     from medassist.jobs import run_job
 
     entries = analysed_entries(store, study_instance_uid)

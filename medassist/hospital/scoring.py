@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from medassist.errors import MedAssistError
 from medassist.hospital.store import StudyStore
-from medassist.inference.applicability import IMAGE_TASK, card_modalities
+from medassist.domain.tasks import Task
+from medassist.inference.applicability import card_modalities
 from medassist.inference.registry import ModelRegistry
 
 IDLE_WAIT_S = 0.5
@@ -21,7 +22,7 @@ IDLE_WAIT_S = 0.5
 
 def image_model_for(registry: ModelRegistry, modality: str) -> str | None:
     """The first available image model whose card names this DICOM modality, if any."""
-    for entry in registry.available(IMAGE_TASK):
+    for entry in registry.available(Task.IMAGE):
         assert entry.card is not None
         if modality and modality in card_modalities(entry.card):
             return entry.card.name
@@ -88,7 +89,7 @@ class Scorer:
     def score_one(self, sop_instance_uid: str, path: str, model: str, patient_id: str) -> str:
         """Run ``model`` on one claimed object and commit its outcome; returns the new status."""
         from medassist.imaging.loader import load_image
-        from medassist.inference.inputs import ImageInput
+        from medassist.domain.inputs import ImageInput
         from medassist.jobs import run_job
 
         try:

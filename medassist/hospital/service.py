@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from medassist.audit import AuditLog
-from medassist.hospital.config import NodeSettings
+from medassist.settings.node import NodeSettings
 from medassist.hospital.node import DicomNode
 from medassist.hospital.scoring import Scorer
 from medassist.hospital.store import NodeLock, StudyStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from medassist.inference.prediction import GateVerdict, Prediction
+from medassist.domain.prediction import GateVerdict, Prediction
 
 WorklistFilter = Literal["all", "unread", "positive", "refused", "pending"]
 FILTERS: dict[str, str] = {

@@ -74,6 +74,26 @@ def load_image(path: str | Path) -> MedicalImage:
     raise InputError("not a DICOM file or an image that can be read (PNG, JPEG, TIFF, BMP)", path)
 
 
+def folder_files(folder: Path) -> list[Path]:
+    """Every file below ``folder`` in name order, hidden files and folders left out: what opening a folder reads."""
+    return [p for p in sorted(folder.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+
+
+def image_files(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder expands to the files below it with an image extension or image content
+    (extension-less DICOM). For scoring file by file: series are not stacked."""
+    out: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or folder", path)
+        if path.is_dir():
+            out.extend(f for f in folder_files(path) if f.suffix.lower() in DICOM_SUFFIXES | PICTURE_SUFFIXES or file_kind(f))
+        else:
+            out.append(path)
+    return out
+
+
 def open_images(path: Path) -> Job[ImageBatch]:
     """Job: open a file, a folder (all series below it) or a DICOMDIR."""
     path = Path(path)
@@ -81,7 +101,7 @@ def open_images(path: Path) -> Job[ImageBatch]:
     if not path.exists():
         raise InputError("file or folder not found", path)
     if path.is_dir():
-        files = [p for p in sorted(path.rglob("*")) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)]
+        files = folder_files(path)
         yield Progress(0.0, f"Found {len(files)} files in {path.name}")
         yield from _open_files(files, batch, report_unknown=False)
         if not batch.images and not batch.problems:

@@ -13,16 +13,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from medassist.domain.tasks import Task
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import ModelCard
-from medassist.inference.inputs import ImageInput, RecordInput, TextInput
+from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 from medassist.inference.registry import ModelRegistry
 from medassist.records.summary import age_years
 from medassist.session import Session
 
-IMAGE_TASK = "image-classification"
-TEXT_TASK = "text-classification"
-RECORD_TASK = "tabular-classification"
 
 
 @dataclass
@@ -77,15 +75,15 @@ def applicable_runs(
     for entry in registry.available():
         card = entry.card
         assert card is not None
-        if card.task == IMAGE_TASK:
+        if card.task == Task.IMAGE:
             age = age_years(session.records, key) if has_records else None
             for image in pictures:
                 if image_applies(card, image):
                     runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image, 0, age), image.path.name))
-        elif card.task == TEXT_TASK and has_records:
+        elif card.task == Task.TEXT and has_records:
             note = newest_note(session, key)
             if note is not None:
                 runs.append(ApplicableRun(card.name, card.title, card.task, note, note.source))
-        elif card.task == RECORD_TASK and has_records:
+        elif card.task == Task.RECORD and has_records:
             runs.append(ApplicableRun(card.name, card.title, card.task, RecordInput(session.records, key), "patient record"))
     return runs

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 
 CARD_FILE = "metadata.json"
@@ -167,7 +168,7 @@ def read_card(folder: str | Path) -> ModelCard:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "card"
         raise ModelError(f"invalid model card: {where}: {first['msg']} ({exc.error_count()} problem(s))", path) from exc
-    if card.task == "tabular-classification" and (
+    if card.task == Task.RECORD and (
             card.minimum_inputs is None or not card.validated_populations or card.outside_population != "refuse"):
         raise ModelError("a record model's card must declare minimum_inputs and validated_populations, "
                          "with outside_population 'refuse'", path)

@@ -28,10 +28,11 @@ from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
 from medassist.inference.applicability import image_applies
 from medassist.inference.card import ModelCard, card_file
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.population import dicom_age_years, population_notice
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
-from medassist.inference.result_text import compared
+from medassist.domain.prediction import GateVerdict, ImageLink, Prediction
+from medassist.domain.tasks import Task
+from medassist.domain.result_text import compared
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
@@ -273,18 +274,11 @@ class ImageClassificationHandler:
             gate=result.gate,
             elapsed_ms=(time.perf_counter() - start) * 1000.0,
             population_notice=None if refused else population_notice(card, *patient_age(src)),
+            image=ImageLink(str(src.image.path), src.frame, src.image.sha256),
             extra=extra,
         )
         yield Progress(0.9, "Gate refused the image" if refused else "Findings ready")
         return prediction
 
-    def explain(self, loaded: LoadedModel, source: object, method: str, target: str | None) -> Job[Explanation]:
-        from medassist.explain.image import explain_image
 
-        src = image_of(source)
-        spec = model_spec(loaded)
-        explanation = yield from explain_image(loaded, spec, src, method, target)
-        return explanation
-
-
-register_task("image-classification", ImageClassificationHandler())
+register_task(Task.IMAGE, ImageClassificationHandler())

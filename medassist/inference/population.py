@@ -12,7 +12,7 @@ import datetime as _dt
 import re
 
 from medassist.inference.card import ModelCard, Population
-from medassist.inference.prediction import PopulationNotice
+from medassist.domain.prediction import PopulationNotice
 
 _AGE_UNITS = {"Y": 1.0, "M": 1.0 / 12.0, "W": 7.0 / 365.25, "D": 1.0 / 365.25}
 

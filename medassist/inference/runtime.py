@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from medassist.errors import ModelError
-from medassist.inference.architectures import build_architecture
+from medassist.models.architectures import build_architecture
 from medassist.inference.card import ModelCard, card_file
 from medassist.inference.registry import ModelEntry, ModelRegistry, verify_weights
 

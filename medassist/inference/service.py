@@ -7,9 +7,10 @@ job; every prediction is written to the audit log.
 from __future__ import annotations
 
 from medassist.audit import AuditLog
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.prediction import Explanation, Prediction
+from medassist.domain.tasks import Method
 from medassist.inference.runtime import ModelRuntime
-from medassist.inference.tasks import task_handler
+from medassist.inference.tasks import task_explainer, task_handler
 from medassist.jobs import Job, Progress
 
 
@@ -34,17 +35,19 @@ class InferenceService:
         return prediction
 
     def explain(self, model: str, source: object, method: str, target: str | None = None) -> Job[Explanation]:
+        """Attribute ``target`` of ``model`` on ``source``; ``method`` may be an alias (``ig``), resolved once here."""
+        chosen = Method.parse(method)
         yield Progress(0.0, f"Loading {model}")
         loaded = self.runtime.load(model)
-        explanation = yield from task_handler(loaded.card.task).explain(loaded, source, method, target)
+        explanation = yield from task_explainer(loaded.card.task)(loaded, source, chosen, target)
         self.audit.append(
             "explanation",
             model=loaded.card.name,
             model_version=loaded.card.version,
             weights_sha256=loaded.sha256,
-            method=method,
+            method=chosen.value,
             target=explanation.target,
             faithfulness=explanation.faithfulness,
         )
-        yield Progress(1.0, f"{method} done")
+        yield Progress(1.0, f"{chosen.display_name} done")
         return explanation

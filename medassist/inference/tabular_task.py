@@ -20,20 +20,19 @@ import torch
 
 from medassist.errors import InputError
 from medassist.inference.card import ModelCard
-from medassist.explain.tabular import integrated_gradients
 from medassist.hashing import sha256_bytes
-from medassist.inference.inputs import RecordInput
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.domain.inputs import RecordInput
+from medassist.domain.prediction import GateVerdict, Prediction
+from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
-from medassist.models.tabular import FeatureSpec, column_owner, encode_rows, is_missing
-from medassist.inference.result_text import clinical_label, compared, gate_text
+from medassist.models.tabular import FeatureSpec, encode_rows, is_missing
+from medassist.domain.result_text import clinical_label, compared
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
 
 _YES = {"yes": 1.0, "true": 1.0, "y": 1.0, "1": 1.0, "no": 0.0, "false": 0.0, "n": 0.0, "0": 0.0}
-METHODS = {"integrated_gradients": "integrated_gradients", "ig": "integrated_gradients"}
 
 
 def feature_specs(loaded: LoadedModel) -> list[FeatureSpec]:
@@ -109,7 +108,7 @@ def gather_features(loaded: LoadedModel, source: object) -> tuple[dict[str, floa
     raise InputError(f"{loaded.card.name} reads a patient's record or feature values, not {type(source).__name__}")
 
 
-def _encode(loaded: LoadedModel, values: dict[str, float | None]) -> tuple[list[FeatureSpec], np.ndarray, np.ndarray]:
+def encode_features(loaded: LoadedModel, values: dict[str, float | None]) -> tuple[list[FeatureSpec], np.ndarray, np.ndarray]:
     specs = feature_specs(loaded)
     columns, missing = encode_rows(specs, [values], fill=loaded.module.center.detach().cpu().numpy())
     return specs, columns[0], missing[0]
@@ -163,7 +162,7 @@ class TabularTask:
         started = time.perf_counter()
         yield Progress(0.3, "Reading the inputs")
         values, origin = gather_features(loaded, source)
-        specs, columns, missing = _encode(loaded, values)
+        specs, columns, missing = encode_features(loaded, values)
         label = loaded.card.labels[0]
         with loaded.lock, torch.no_grad():
             probability = float(loaded.module.probability(torch.from_numpy(columns)[None].to(loaded.device),
@@ -199,44 +198,5 @@ class TabularTask:
         yield Progress(1.0, "done")
         return prediction
 
-    def explain(self, loaded: LoadedModel, source: object, method: str, target: str | None) -> Job[Explanation]:
-        if method not in METHODS:
-            raise InputError(f"{loaded.card.name} explains with {', '.join(sorted(set(METHODS.values())))}, not '{method}'")
-        label = loaded.card.labels[0]
-        if target not in (None, label):
-            raise InputError(f"{loaded.card.name} has one output, '{label}', not '{target}'")
-        yield Progress(0.2, "Reading the inputs")
-        values, origin = gather_features(loaded, source)
-        specs, columns, missing = _encode(loaded, values)
-        gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
-        if not gate.accepted:  # no answer, so nothing to attribute
-            raise InputError(f"{loaded.card.name}: no answer to explain. {gate_text(gate)}")
-        yield Progress(0.5, "Integrated Gradients")
-        with loaded.lock:
-            result = integrated_gradients(loaded.module, columns, missing, column_owner(specs))
-        yield Progress(1.0, "done")
-        return Explanation(
-            method="integrated_gradients",
-            target=label,
-            kind="feature_scores",
-            values=result.values,
-            labels=[s.name for s in specs],
-            inputs={s.name: values[s.name] for s in specs},
-            faithfulness={
-                "completeness_gap": result.completeness_gap,
-                "probability": result.probability,
-                "baseline_probability": result.baseline_probability,
-            },
-            elapsed_ms=result.elapsed_ms,
-            extra={
-                "descriptions": {s.name: s.description for s in specs},
-                "units": {s.name: s.unit for s in specs},
-                "inputs_shown": {s.name: (s.describe_value(values[s.name]) if values[s.name] is not None else "missing") for s in specs},
-                "missing_inputs": [missing_label(s) for s, flag in zip(specs, missing) if flag],
-                "baseline": "training-average patient with the same inputs missing",
-                "units_of_values": "change in probability",
-            },
-        )
 
-
-register_task("tabular-classification", TabularTask())
+register_task(Task.RECORD, TabularTask())

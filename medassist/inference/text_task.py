@@ -9,37 +9,28 @@ the sentences that only hold such mentions blanked; they rank the suggestions an
 the text as a whole reads like each problem, but never make a suggestion on their own.
 ``extra["suggestions"]`` gives each suggestion with its evidence (character spans and sentences).
 
-Explanations are ``token_scores`` over the note's words (``labels`` = words in order,
-``extra["spans"]`` = their character offsets in ``extra["text"]``): ``evidence`` marks the
-mentions and sentences a suggestion rests on; Integrated Gradients attributes the problem's score
-on those sentences; attention rollout shows where the encoder looked over the whole note.
+Explanations of its outputs are in :mod:`medassist.explain.text` (registered for this task).
 """
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 
 from medassist.errors import InputError
-from medassist.explain.text import WordScores, attention_rollout, evidence_scores, integrated_gradients, word_spans
-from medassist.inference.inputs import TextInput
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.inputs import TextInput
+from medassist.domain.prediction import Prediction
+from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
-from medassist.models.problem_mentions import NoteProblems, note_problems, problem_evidence, problem_name
+from medassist.models.problem_mentions import note_problems, problem_evidence, problem_name
 
-METHODS = {
-    "evidence": "evidence",
-    "attention_rollout": "attention_rollout", "attention": "attention_rollout", "rollout": "attention_rollout",
-    "integrated_gradients": "integrated_gradients", "ig": "integrated_gradients",
-}
 MAX_CHARACTERS = 200_000
 
 
-def _text(source: object) -> TextInput:
+def text_of(source: object) -> TextInput:
     if not isinstance(source, TextInput):
         raise InputError(f"the notes model reads a note's text, not {type(source).__name__}")
     if not source.text.strip():
@@ -52,7 +43,7 @@ def _text(source: object) -> TextInput:
 class TextTask:
     def predict(self, loaded: LoadedModel, source: object) -> Job[Prediction]:
         started = time.perf_counter()
-        note_input = _text(source)
+        note_input = text_of(source)
         model = loaded.module
         labels = loaded.card.labels
         yield Progress(0.2, "Finding problem mentions and their status")
@@ -90,78 +81,5 @@ class TextTask:
             extra=extra,
         )
 
-    def explain(self, loaded: LoadedModel, source: object, method: str, target: str | None) -> Job[Explanation]:
-        note_input = _text(source)
-        if method not in METHODS:
-            raise InputError(
-                f"the notes model explains with evidence, integrated_gradients or attention_rollout, not '{method}'")
-        method = METHODS[method]
-        model = loaded.module
-        labels = loaded.card.labels
-        text = note_input.text
-        problems = note_problems(text, labels)
-        if target is None:
-            target = _default_target(loaded, problems)
-        if target not in labels:
-            raise InputError(f"'{target}' is not one of the notes model's problems ({', '.join(labels)})")
-        mentions = [m for m in problems.mentions if m.problem == target]
-        spans = word_spans(text)
-        extra: dict[str, object] = {
-            "text": text,
-            "spans": [list(s) for s in spans],
-            "class_specific": method != "attention_rollout",
-            "evidence": [m.to_dict(text) for m in mentions],
-        }
-        yield Progress(0.05, f"{method.replace('_', ' ')} over {len(spans)} words")
-        if method == "evidence":
-            scores = WordScores(evidence_scores(text, mentions), 0.0)
-            extra["words_read"] = len(spans)
-        elif method == "integrated_gradients":
-            windows, extra["attributed"], steps = _ig_windows(problems, target, text)
-            with loaded.lock:
-                scores = yield from integrated_gradients(model, text, windows, labels.index(target), steps)
-            extra["words_read"] = len(spans)
-        else:
-            note = model.chunk(text)
-            with loaded.lock:
-                scores = attention_rollout(model, note)
-            extra["words_read"] = int(note.token_word.max()) + 1 if note.token_word.numel() else 0
-        yield Progress(1.0, "done")
-        return Explanation(
-            method=method,
-            target=target,
-            kind="token_scores",
-            values=np.asarray(scores.values, dtype=np.float64),
-            labels=[text[a:b] for a, b in spans],
-            faithfulness=scores.faithfulness,
-            elapsed_ms=scores.elapsed_ms,
-            extra=extra,
-        )
 
-
-def _default_target(loaded: LoadedModel, problems: NoteProblems) -> str:
-    """The first suggested problem; with none, the problem the head scores highest."""
-    if problems.suggested:
-        return min(problems.suggested, key=lambda label: problems.evidence(label)[0].start)
-    model = loaded.module
-    note = model.chunk(problems.text)
-    with loaded.lock, torch.no_grad():
-        logits = model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device))[0]
-    return loaded.card.labels[int(torch.argmax(logits))]
-
-
-IG_SENTENCES = 4  # evidence sentences IG attributes: enough to show why, and a long note stays within seconds
-
-
-def _ig_windows(problems: NoteProblems, target: str, text: str) -> tuple[list[tuple[int, int]], str, int]:
-    """What IG reads for ``target`` and with how many steps: its first evidence sentences, else the
-    sentences that mention it, else the whole note window by window (fewer steps: it is long)."""
-    for kind, chosen in (("evidence sentences", problems.evidence(target)),
-                         ("sentences that mention it", [m for m in problems.mentions if m.problem == target])):
-        sentences = sorted({(m.sentence_start, m.sentence_end) for m in chosen})
-        if sentences:
-            return sentences[:IG_SENTENCES], f"{min(len(sentences), IG_SENTENCES)} of {len(sentences)} {kind}", 16
-    return [(0, len(text))], "the whole note (the problem is not mentioned in it)", 8
-
-
-register_task("text-classification", TextTask())
+register_task(Task.TEXT, TextTask())

@@ -1,1 +1,1 @@
-"""Network definitions for the bundled models (registered in ``medassist.inference.architectures``)."""
+"""Network definitions for the bundled models (registered in ``medassist.models.architectures``)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from medassist.inference.architectures import register_architecture
+from medassist.models.architectures import register_architecture
 
 CXR_CLASSES = ("normal", "bacterial", "viral")
 

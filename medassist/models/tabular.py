@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from medassist.inference.architectures import register_architecture
+from medassist.models.architectures import register_architecture
 
 
 _UNIT_SHOWN = {"mm[Hg]": "mmHg", "u[IU]/mL": "µIU/mL", "{ratio}": "", "10*6/uL": "million/µL", "cells/uL": "cells/µL"}

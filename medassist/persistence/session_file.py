@@ -35,11 +35,12 @@ from medassist import __version__
 from medassist.errors import InputError, MedAssistError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
-from medassist.inference.prediction import Explanation, GateVerdict, PopulationNotice, Prediction
+from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write
 from medassist.records.schema import PatientRecords
-from medassist.session import FindingReview, Session, TreatmentDecision
+from medassist.domain.decisions import FindingReview, TreatmentDecision
+from medassist.session import Session
 
 SUFFIX = ".medassist"
 FORMAT = "medassist-session"
@@ -213,6 +214,7 @@ def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) ->
         "positive": list(prediction.positive),
         "gate": prediction.gate.to_dict() if prediction.gate else None,
         "population_notice": prediction.population_notice.to_dict() if prediction.population_notice else None,
+        "image": prediction.image.to_dict() if prediction.image else None,
         "missing_inputs": list(prediction.missing_inputs),
         "elapsed_ms": prediction.elapsed_ms,
         "patient_id": prediction.patient_id,
@@ -255,6 +257,7 @@ def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Pred
         explanations=explanations,
         patient_id=data.get("patient_id"),
         population_notice=PopulationNotice(**data["population_notice"]) if data.get("population_notice") else None,
+        image=ImageLink(**data["image"]) if data.get("image") else None,
         created=data["created"],
         extra=data.get("extra") or {},
     )
@@ -475,6 +478,12 @@ class _PopulationNotice(_Entry):
     metrics: dict[str, Any] = {}
 
 
+class _ImageLink(_Entry):
+    path: str
+    frame: int
+    image_sha256: str
+
+
 class _PredictionEntry(_Entry):
     model: str
     version: str
@@ -493,6 +502,7 @@ class _PredictionEntry(_Entry):
     created: str
     extra: dict[str, Any] | None = None
     population_notice: _PopulationNotice | None = None
+    image: _ImageLink | None = None
     explanations: list[_ExplanationEntry] = []
 
 

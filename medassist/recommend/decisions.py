@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from medassist.recommend.engine import CurrentTherapy, Recommendation, TreatmentOption
-from medassist.session import TreatmentDecision
+from medassist.domain.decisions import DECISION_STATUSES, TreatmentDecision
 
-DECISION_STATUSES = ("pending", "accepted", "rejected", "modified")
+
 
 
 def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendation) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from medassist import DECISION_SUPPORT_NOTICE, __version__, paths
 from medassist.errors import ModelError
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
-from medassist.inference.prediction import Explanation, Prediction
-from medassist.inference.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
+from medassist.domain.prediction import Explanation, Prediction, linked_image
+from medassist.domain.tasks import Task
+from medassist.domain.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
 from medassist.recommend.decisions import warning_line
 from medassist.recommend.engine import ORDERING_RULE
 from medassist.records import summary
@@ -28,7 +29,6 @@ from medassist.session import Session
 from medassist.settings import Settings
 
 TOP_ATTRIBUTIONS = 8
-IMAGE_TASKS = ("image-classification",)
 STATUS_WORDS = {"accepted": "Accepted", "rejected": "Rejected", "modified": "Accepted with changes", "pending": "Not decided"}
 
 
@@ -214,7 +214,7 @@ def _created(prediction: Prediction) -> _dt.datetime | None:
 
 
 def _source_label(prediction: Prediction) -> str:
-    if prediction.task in IMAGE_TASKS or "/" in prediction.source or "\\" in prediction.source:
+    if prediction.task == Task.IMAGE or "/" in prediction.source or "\\" in prediction.source:
         return Path(prediction.source).name or prediction.source
     return prediction.source or "patient record"
 
@@ -389,9 +389,9 @@ def collect_report(
                 )
 
     for image in images:
-        linked = [p for p in predictions if p.task in IMAGE_TASKS and
-                  ((image.sha256 and p.input_sha256 == image.sha256) or p.source == str(image.path))]
-        frame = next((int(p.extra.get("frame", 0)) for p in linked), 0)
+        links = [(p, found[1]) for p in predictions if p.task == Task.IMAGE and (found := linked_image(p, [image]))]
+        linked = [p for p, _ in links]
+        frame = links[0][1] if links else 0
         content.images.append(
             ImagePanel(
                 label=image.path.name,

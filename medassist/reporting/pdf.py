@@ -46,7 +46,7 @@ from medassist.persistence.atomic import atomic_write_bytes
 from medassist.reporting.content import ImagePanel, ReportContent
 from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap
-from medassist.inference.result_text import percent
+from medassist.domain.result_text import percent
 
 rl_config.useA85 = 0  # embed JPEG/Flate streams as binary: a quarter smaller than ASCII85
 

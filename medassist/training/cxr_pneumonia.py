@@ -931,7 +931,7 @@ def write_reference_outputs(out: Path, table: pd.DataFrame, data: Path) -> None:
     import tempfile
 
     from medassist.audit import AuditLog
-    from medassist.inference.inputs import ImageInput
+    from medassist.domain.inputs import ImageInput
     from medassist.inference.registry import ModelRegistry
     from medassist.inference.runtime import ModelRuntime
     from medassist.inference.service import InferenceService

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLineEdit, QSpinBox
 
 from medassist.errors import InputError
-from medassist.hospital.config import NodeSettings, PacsSettings
+from medassist.settings.node import NodeSettings, PacsSettings
 
 
 def _split(text: str) -> list[str]:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from medassist.audit import AuditLog
-from medassist.inference.prediction import Prediction
+from medassist.domain.prediction import Prediction
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
@@ -81,7 +81,7 @@ def test_concurrent_audit_lines_are_whole(tmp_path):
 class RefusingTask(DoublerTask):
     def predict(self, loaded, source):
         prediction = yield from super().predict(loaded, source)
-        from medassist.inference.prediction import GateVerdict
+        from medassist.domain.prediction import GateVerdict
 
         prediction.gate = GateVerdict(score=9.0, threshold=1.0, accepted=False, reason="not what the model was made for")
         return prediction

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from medassist.records.schema import PatientRecords
-from medassist.session import Session, TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
+from medassist.session import Session
 
 
 def two_patients() -> PatientRecords:

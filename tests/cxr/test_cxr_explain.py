@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medassist.explain import image as explain_image
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.jobs import CancelToken, Cancelled, run_job
 
 MODEL = "cxr-pneumonia"

@@ -16,7 +16,7 @@ from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
 from medassist.inference.image_task import load_gate
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import load_network
 from medassist.jobs import run_job
@@ -140,7 +140,7 @@ def test_refused_input_has_no_probabilities_and_no_explanation(service):
 
 
 def test_non_image_input_is_a_clear_error(service):
-    from medassist.inference.inputs import TextInput
+    from medassist.domain.inputs import TextInput
 
     with pytest.raises(InputError, match="needs an image"):
         run_job(service.predict(MODEL, TextInput("chest pain")))

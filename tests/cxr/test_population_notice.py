@@ -9,7 +9,7 @@ import pytest
 
 from medassist.imaging.loader import load_image
 from medassist.inference.card import read_card
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.population import dicom_age_years, population_notice
 from medassist.jobs import run_job
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__
 from medassist.demo import build_demo
-from medassist.session import TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
 from medassist.settings import Settings
 from medassist.ui.app import create_window
 

@@ -96,7 +96,7 @@ class Sender:
 
 @pytest.fixture()
 def node_settings():
-    from medassist.hospital.config import NodeSettings
+    from medassist.settings.node import NodeSettings
 
     return NodeSettings(enabled=True, ae_title=NODE_AET, port=0, allowed_calling_ae_titles=[SENDER_AET, "ORTHANC"],
                         allowed_addresses=["127.0.0.1"], score_workers=2)
@@ -191,7 +191,7 @@ class OrthancPacs:
     AET = "ORTHANC"
 
     def __init__(self, binary: str, folder: Path, node_port: int) -> None:
-        from medassist.hospital.config import PacsSettings
+        from medassist.settings.node import PacsSettings
 
         self.port = free_port()
         folder.mkdir(parents=True, exist_ok=True)

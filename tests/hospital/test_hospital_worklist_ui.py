@@ -16,7 +16,7 @@ pytestmark = pytest.mark.data
 @pytest.fixture()
 def worklist_window(qtbot, user_home):
     """The main window with the node turned on in Settings (loopback, any free port); stopped after."""
-    from medassist.hospital.config import NodeSettings
+    from medassist.settings.node import NodeSettings
     from medassist.settings import Settings
     from medassist.ui.app import create_window
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from medassist.inference.inputs import TextInput
+from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
@@ -165,7 +165,7 @@ def test_evidence_view_shows_the_sentence_and_strikes_what_is_not_taken(qtbot, s
 
 def test_a_finding_row_says_when_evidence_and_score_disagree():
     """Notes suggestions come from affirmed sentences; the row explains a score on the other side of its mark."""
-    from medassist.inference.result_text import FindingLine
+    from medassist.domain.result_text import FindingLine
 
     assert FindingLine("htn", "Hypertension", 0.068, 0.86, True).value_text.endswith("suggested from the note's evidence)")
     assert "no sentence of the note affirms it" in FindingLine("eff", "Pleural effusion", 0.55, 0.37, False).value_text

@@ -16,7 +16,7 @@ import pytest
 
 from medassist.demo import build_demo
 from medassist.imaging.loader import load_image
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.records.film_match import film_mismatch

@@ -12,7 +12,7 @@ import torch
 
 from medassist.bench.record_models import note_of
 from medassist.errors import ModelError
-from medassist.inference.inputs import TextInput
+from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import CancelToken, Cancelled, run_job

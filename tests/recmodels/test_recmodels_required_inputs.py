@@ -8,8 +8,8 @@ import pytest
 
 from medassist.demo import build_demo
 from medassist.inference.card import read_card
-from medassist.inference.inputs import RecordInput
-from medassist.inference.result_text import OUTSIDE, refusal_text
+from medassist.domain.inputs import RecordInput
+from medassist.domain.result_text import OUTSIDE, refusal_text
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import bundled_models_dir

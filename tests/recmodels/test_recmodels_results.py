@@ -1,4 +1,4 @@
-"""How a result reads (medassist.inference.result_text), a re-run replacing its earlier result, the
+"""How a result reads (medassist.domain.result_text), a re-run replacing its earlier result, the
 clinician's verdict on a finding, and whether an image can be of the record's patient."""
 
 from __future__ import annotations
@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from medassist.inference.prediction import GateVerdict, Prediction
-from medassist.inference.result_text import compared, deciding_pair, finding_lines, percent, result_sentence, share_lines
+from medassist.domain.prediction import GateVerdict, Prediction
+from medassist.domain.result_text import compared, deciding_pair, finding_lines, percent, result_sentence, share_lines
 from medassist.records.film_match import film_mismatch
 from medassist.records.schema import PatientRecords
-from medassist.session import FindingReview, Session
+from medassist.domain.decisions import FindingReview
+from medassist.session import Session
 
 
 def _cxr(outputs: dict[str, float], sha: str = "a" * 64, gate: GateVerdict | None = None) -> Prediction:

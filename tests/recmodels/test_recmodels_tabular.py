@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from medassist.errors import InputError
-from medassist.inference.inputs import RecordInput
+from medassist.domain.inputs import RecordInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from medassist.inference.inputs import TextInput
+from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job

@@ -13,9 +13,10 @@ from PIL import Image
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.inference.card import ModelCard
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 from medassist.records.schema import PatientRecords
-from medassist.session import FindingReview, Session, TreatmentDecision
+from medassist.domain.decisions import FindingReview, TreatmentDecision
+from medassist.session import Session
 
 PATIENT = "P-000417"
 GIVEN, FAMILY = "Maria", "Lopez-Garrido"

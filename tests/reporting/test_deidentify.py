@@ -12,9 +12,11 @@ import pytest
 from medassist.privacy import PatientIdentifiers, date_shift_days, identifiers_of, pseudonym
 from medassist.records.schema import PatientRecords
 from medassist.reporting.content import Attribution, AttributionBlock, ExplanationRow, ReportContent, collect_report
-from medassist.reporting.deidentify import DeidentificationError, Deidentifier, deidentify, generalise_ages
+from medassist.privacy import DeidentificationError, Deidentifier, generalise_ages
+from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf
-from medassist.session import Session, TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
+from medassist.session import Session
 
 NUMERIC_ID = "4711"
 BIRTH = dt.date(1967, 3, 9)

@@ -11,10 +11,10 @@ from tests.reporting.builders import FAMILY, GIVEN, PATIENT, make_cards, make_im
 
 from medassist.cli.main import main
 from medassist.inference.applicability import applicable_runs
-from medassist.inference.prediction import Explanation
+from medassist.domain.prediction import Explanation
 from medassist.jobs import Progress, run_job
 from medassist.session import Session
-from medassist.workflow import analyse
+from medassist.app.analysis import analyse_patient
 
 
 def pdf_text(path) -> str:
@@ -93,8 +93,8 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
     service = FakeService([card], predictions)
     runs = applicable_runs(session, service.runtime.registry, PATIENT)
     assert [(run.model, type(run.source).__name__) for run in runs] == [("cxr-pneumonia", "ImageInput")] * 2
-    problems = run_job(analyse(session, PATIENT, service))
-    assert problems == []
+    analysis = run_job(analyse_patient(session, service, PATIENT, explain=True))
+    assert analysis.problems == []
     assert service.calls == [("predict", "cxr-pneumonia"), ("explain", "cxr-pneumonia:gradcam:pneumonia"),
                              ("predict", "cxr-pneumonia")]
     stored = session.predictions[PATIENT]

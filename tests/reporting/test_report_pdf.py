@@ -15,9 +15,10 @@ from tests.reporting.builders import BIRTH, CXR_WEIGHTS, FAMILY, GIVEN, PATIENT
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.jobs import run_job
 from medassist.reporting.content import collect_report
-from medassist.reporting.deidentify import age_band, deidentify
+from medassist.privacy import age_band
+from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf, write_pdf
-from medassist.session import TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
 
 
 def pdf_text(path: Path) -> str:

@@ -52,7 +52,7 @@ def test_preview_renders_pages_of_the_current_patient(window, qtbot):
 
 
 def test_preview_follows_new_decisions(window, qtbot):
-    from medassist.session import TreatmentDecision
+    from medassist.domain.decisions import TreatmentDecision
 
     tab = report_tab(window, qtbot)
     before = tab.pdf
@@ -101,7 +101,7 @@ def test_export_writes_the_bytes_the_preview_shows(window, qtbot, tmp_path, deid
 
 
 def test_export_after_a_change_renders_once_and_shows_what_it_writes(window, qtbot, tmp_path):
-    from medassist.session import TreatmentDecision
+    from medassist.domain.decisions import TreatmentDecision
 
     tab = report_tab(window, qtbot)
     window.context.session.set_decision(TreatmentDecision("y", "Saline nebuliser", "accepted", ""), PATIENT)

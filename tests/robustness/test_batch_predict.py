@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from medassist.cli import predict_cmd
+from medassist.app import batch
+from medassist.imaging.loader import image_files
 from medassist.cli.main import main
 from medassist.demo import public_dicom
 from medassist.imaging.loader import load_image
@@ -69,7 +70,7 @@ def full_run(image_folder) -> tuple[int, list[dict]]:
 
 def test_folder_streams_one_line_per_file_in_order_with_errors_named(image_folder, full_run):
     code, rows = full_run
-    expected = predict_cmd.expand_image_paths([image_folder])
+    expected = image_files([image_folder])
     assert [row["file"] for row in rows] == [str(p) for p in expected]
     assert len(rows) == GOOD + CORRUPT
     failed = {Path(row["file"]).name: row["error"] for row in rows if "error" in row}
@@ -135,8 +136,8 @@ def test_decode_ahead_never_holds_more_than_twice_the_workers(tmp_path, monkeypa
             return _Scored(source)
             yield  # a job: a generator that returns its result
 
-    monkeypatch.setattr(predict_cmd, "_load_image_input", counting_loader)
-    rows = list(predict_cmd.iter_image_rows(SlowService(), MODEL, files, workers, None))
+    monkeypatch.setattr(batch, "_image_input", counting_loader)
+    rows = list(batch.image_rows(SlowService(), MODEL, files, workers, None))
     assert [row["file"] for row in rows] == [str(f) for f in files]
     assert [row["source"] for row in rows] == [f.name for f in files]
     assert 0 < most_waiting <= 2 * workers

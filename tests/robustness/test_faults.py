@@ -52,7 +52,7 @@ def test_the_intact_copy_loads(model_copy):
 
 @pytest.mark.parametrize("file,says", [("weights.pt", "SHA-256 mismatch"), ("gate.pt", "gate SHA-256 mismatch")])
 def test_a_tampered_model_file_is_refused(model_copy, file, says):
-    from medassist.inference.inputs import ImageInput
+    from medassist.domain.inputs import ImageInput
     from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
     from tests.robustness.test_soak_inference import chest_inputs

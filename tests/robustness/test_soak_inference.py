@@ -17,7 +17,7 @@ from medassist.audit import AuditLog
 from medassist.demo import public_dicom
 from medassist.imaging.image import MedicalImage
 from medassist.imaging.loader import load_image
-from medassist.inference.inputs import ImageInput
+from medassist.domain.inputs import ImageInput
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService

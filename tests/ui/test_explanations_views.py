@@ -4,7 +4,7 @@ for another method gets it computed by the tab."""
 from __future__ import annotations
 
 import numpy as np
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.prediction import Explanation, Prediction
 from tests.core.test_session import two_patients
 
 

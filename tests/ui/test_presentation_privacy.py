@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from medassist.demo import build_demo
 from medassist.inference.applicability import newest_note
-from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 from medassist.privacy import identifiers_of, patient_label
 
 SHOTS = "/tmp/shots-presentation"

@@ -2,7 +2,7 @@
 images, or the whole patient, in a worker; show each result with probability bars, the
 operating threshold, the input gate's verdict and the model card one click away.
 
-Any :class:`~medassist.inference.prediction.Prediction` renders here, whatever model made it.
+Any :class:`~medassist.domain.prediction.Prediction` renders here, whatever model made it.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
-from medassist.inference.prediction import Prediction
-from medassist.inference.result_text import FindingLine, finding_lines, gate_text, percent, refusal_text, share_lines
+from medassist.domain.prediction import Prediction
+from medassist.domain.result_text import FindingLine, finding_lines, gate_text, percent, refusal_text, share_lines
 from medassist.records.film_match import film_mismatch
-from medassist.session import FindingReview
-from medassist.jobs import Job, Progress
+from medassist.domain.decisions import FindingReview
+from medassist.app.analysis import Analysis, analyse_patient
+from medassist.jobs import Job
 from medassist.models.problem_mentions import note_evidence_lines
 from medassist.privacy import patient_label, shown_text
 from medassist.ui.context import AppContext
@@ -122,7 +123,7 @@ class FindingRow(QWidget):
 
 
 class PredictionCard(QFrame):
-    """One model result, read the same way for every model (see :mod:`medassist.inference.result_text`):
+    """One model result, read the same way for every model (see :mod:`medassist.domain.result_text`):
     where the input came from, inside/outside the data the model knows, findings against their
     thresholds with the clinician's verdict, subtype shares as shares, and any warning about the input."""
 
@@ -213,7 +214,6 @@ class DiagnosisTab(Tab):
         )
         self.handle: JobHandle | None = None
         self._dialogs: list[QDialog] = []
-        self.explain_target: Callable[[Prediction], None] | None = None
 
         outer = QVBoxLayout(self.content)
         self.notice = QLabel(DECISION_SUPPORT_NOTICE)
@@ -337,14 +337,9 @@ class DiagnosisTab(Tab):
         session = self.session
         context = self.context
 
-        def make_job() -> Job[list[Prediction]]:
-            from medassist.inference.applicability import applicable_runs
-
-            service = context.inference()
-            runs = applicable_runs(session, service.runtime.registry, patient_id, images=images)
-            if scope != SCOPE_PATIENT:
-                runs = [r for r in runs if r.task == "image-classification"]
-            return run_all(service, runs, patient_id, session)
+        def make_job() -> Job[Analysis]:
+            return analyse_patient(session, context.inference(), patient_id, images=images,
+                                   image_models_only=scope != SCOPE_PATIENT)
 
         self.status.setText("Starting...")
         self.progress.setValue(0)
@@ -374,11 +369,15 @@ class DiagnosisTab(Tab):
         self.status.setText(message)
         self.refresh_inputs()
 
-    def _finished(self, predictions: list[Prediction]) -> None:
-        refused = sum(p.refused for p in predictions)
-        note = f" ({refused} refused by an input gate)" if refused else ""
+    def _finished(self, analysis: Analysis) -> None:
+        note = f" ({analysis.refused} refused by an input gate)" if analysis.refused else ""
         self.progress.setValue(100)
-        self._done(f"{len(predictions)} result(s){note}" if predictions else "No model applies to these inputs")
+        if analysis.predictions:
+            self._done(f"{len(analysis.predictions)} result(s){note}")
+        else:
+            self._done("No model could run on these inputs" if analysis.problems else "No model applies to these inputs")
+        if analysis.problems:
+            self.context.show_message("Diagnosis", "\n".join(analysis.problems))
 
     def _failed(self, message: str) -> None:
         self._done(f"Failed: {message}")
@@ -402,22 +401,3 @@ class DiagnosisTab(Tab):
         if explanations is not None and hasattr(explanations, "select_prediction"):
             explanations.select_prediction(prediction)
             window.tabs.setCurrentWidget(explanations)
-
-
-def run_all(service, runs, patient_id: str | None, session) -> Job[list[Prediction]]:
-    """Run each (model, input) pair; each result is stored as soon as it exists, so a cancel keeps them."""
-    predictions: list[Prediction] = []
-    for index, run in enumerate(runs):
-        yield Progress(index / max(len(runs), 1), f"{run.label} ({index + 1} of {len(runs)})")
-        job = service.predict(run.model, run.source, patient_id)
-        while True:
-            try:
-                step = next(job)
-            except StopIteration as done:
-                prediction = done.value
-                break
-            yield Progress((index + step.fraction) / len(runs), f"{run.label}: {step.message}")
-        session.add_prediction(prediction)
-        predictions.append(prediction)
-    yield Progress(1.0, "Done")
-    return predictions

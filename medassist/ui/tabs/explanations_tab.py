@@ -25,31 +25,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medassist.domain.tasks import Task, method_name
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.prediction import Explanation, Prediction, linked_image
 from medassist.privacy import shown_text
+from medassist.session import Session
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
 
-METHOD_NAMES = {"gradcam": "Grad-CAM", "integrated_gradients": "Integrated Gradients", "evidence": "Evidence"}
 VIEW_MODULES = {
     "token_scores": ("medassist.ui.widgets.token_view", "TokenScoresView"),
     "feature_scores": ("medassist.ui.widgets.feature_view", "FeatureScoresView"),
 }
 
 
-def image_for(session, prediction: Prediction) -> tuple[MedicalImage, int] | None:
-    """The loaded image (and frame) a prediction was made on, matched by path and content hash."""
-    path, _, frame_part = prediction.source.partition("#frame")
-    frame = int(frame_part) if frame_part.isdigit() else 0
-    for images in session.images.values():
-        for image in images:
-            if str(image.path) == path and (not image.sha256 or image.n_frames > 1 or image.sha256 == prediction.input_sha256):
-                return image, frame
-    return None
+def image_for(session: Session, prediction: Prediction) -> tuple[MedicalImage, int] | None:
+    """The loaded image (and frame) a prediction was made on, following its typed link."""
+    return linked_image(prediction, (image for images in session.images.values() for image in images))
 
 
 def describe_faithfulness(explanation: Explanation) -> str:
@@ -171,7 +166,7 @@ class ExplanationsTab(Tab):
             return
         methods = self._methods_for(prediction)
         for method in methods:
-            self.method_choice.addItem(METHOD_NAMES.get(method, method), method)
+            self.method_choice.addItem(method_name(method), method)
         self.target_choice.blockSignals(True)
         for text, label in self._target_items(prediction):
             self.target_choice.addItem(text, label)
@@ -186,7 +181,7 @@ class ExplanationsTab(Tab):
     def _target_items(prediction: Prediction) -> list[tuple[str, str]]:
         """The outputs to explain; for a note, its suggestions first, then what it mentions otherwise."""
         outputs = sorted(prediction.outputs, key=lambda k: -prediction.outputs[k])
-        if prediction.task != "text-classification":
+        if prediction.task != Task.TEXT:
             return [(f"{label} ({prediction.outputs[label]:.0%})", label) for label in outputs]
         names = prediction.extra.get("label_names", {})
         items = [(f"{s['name']}: suggested ({s['probability']:.0%})", s["problem"])
@@ -200,7 +195,7 @@ class ExplanationsTab(Tab):
     def _target_changed(self) -> None:
         """Choosing a problem of a note shows its evidence at once (it needs no model run)."""
         prediction = self.selected_prediction()
-        if prediction is not None and prediction.task == "text-classification" and self.method_choice.currentData() == "evidence":
+        if prediction is not None and prediction.task == Task.TEXT and self.method_choice.currentData() == "evidence":
             self.explain()
 
     def _methods_for(self, prediction: Prediction) -> list[str]:
@@ -230,7 +225,7 @@ class ExplanationsTab(Tab):
             return context.inference().explain(prediction.model, source, method, target)
 
         self.progress.setValue(0)
-        self.status.setText(f"Computing {METHOD_NAMES.get(method, method)} for {target}...")
+        self.status.setText(f"Computing {method_name(method)} for {target}...")
         self.explain_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.handle = context.runner.submit(
@@ -243,14 +238,14 @@ class ExplanationsTab(Tab):
         )
 
     def _source_for(self, prediction: Prediction):
-        from medassist.inference.inputs import ImageInput, RecordInput, TextInput
+        from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 
         found = image_for(self.session, prediction)
         if found is not None:
             return ImageInput(found[0], found[1])
-        if prediction.task == "tabular-classification" and prediction.patient_id:
+        if prediction.task == Task.RECORD and prediction.patient_id:
             return RecordInput(self.session.records, prediction.patient_id)
-        if prediction.task == "text-classification" and prediction.patient_id:
+        if prediction.task == Task.TEXT and prediction.patient_id:
             from medassist.inference.applicability import newest_note
 
             note = newest_note(self.session, prediction.patient_id)
@@ -274,7 +269,7 @@ class ExplanationsTab(Tab):
     def _finished(self, prediction: Prediction, explanation: Explanation) -> None:
         self.session.add_explanation(prediction, explanation)
         self.progress.setValue(100)
-        self._done(f"{METHOD_NAMES.get(explanation.method, explanation.method)} for {explanation.target} "
+        self._done(f"{method_name(explanation.method)} for {explanation.target} "
                    f"in {explanation.elapsed_ms:.0f} ms")
         if prediction is self.selected_prediction():
             self.display(prediction, explanation)
@@ -293,7 +288,7 @@ class ExplanationsTab(Tab):
             gray = image.display_frame(frame)
             if gray.ndim == 3:
                 gray = (gray.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.uint8)
-            name = METHOD_NAMES.get(explanation.method, explanation.method)
+            name = method_name(explanation.method)
             score = (explanation.faithfulness or {}).get("score")
             caption = f"{name}: {explanation.target}" + (f"  (faithfulness {score:+.2f})" if score is not None else "")
             self.map_view.set_content(gray, np.asarray(explanation.values, dtype=np.float32), caption)
@@ -372,6 +367,6 @@ class ExplanationsTab(Tab):
         if found is None or show_overlay is None:
             self.status.setText("The Images viewer cannot show overlays in this build.")
             return
-        label = f"{METHOD_NAMES.get(explanation.method, explanation.method)}: {explanation.target}"
+        label = f"{method_name(explanation.method)}: {explanation.target}"
         show_overlay(found[0], found[1], np.array(explanation.values, copy=True), label)
         window.tabs.setCurrentWidget(images_tab)

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist.jobs import Job, Progress, single_step
-from medassist.persistence.atomic import atomic_write_bytes
-from medassist.reporting.content import ReportContent, collect_report
+from medassist.app.report import export_report, patient_report
+from medassist.jobs import Job, Progress
+from medassist.session import Session
+from medassist.settings import Settings
 
 if TYPE_CHECKING:  # reportlab loads in the first render's worker, not before the window shows
     from medassist.reporting.pdf import RenderedReport
@@ -59,10 +60,9 @@ def render_pages(data: bytes, width: int = PREVIEW_WIDTH) -> list[QImage]:
     return pages
 
 
-def preview_job(content: ReportContent, anonymise: bool) -> Job[tuple[RenderedReport, list[QImage]]]:
-    from medassist.reporting.pdf import render_report
-
-    rendered = yield from render_report(content, anonymise)
+def preview_job(session: Session, patient_id: str, settings: Settings,
+                anonymise: bool) -> Job[tuple[RenderedReport, list[QImage]]]:
+    rendered = yield from patient_report(session, patient_id, settings, anonymise)
     yield Progress(0.95, "Rendering preview")
     return rendered, render_pages(rendered.data)
 
@@ -161,18 +161,12 @@ class ReportTab(Tab):
         super().resizeEvent(event)
         self._show_pages()
 
-    def current_content(self) -> ReportContent | None:
-        patient_id = self.session.current_patient_id
-        if patient_id is None:
-            return None
-        return collect_report(self.session, patient_id, settings=self.context.settings)
-
     def refresh(self) -> None:
         """Render the current content once (in a worker); the result is both the preview and what Export writes."""
         if not self.clinician.hasFocus():
             self.clinician.setText(self.session.clinician_name or self.context.settings.clinician_name)
-        content = self.current_content()
-        if content is None:
+        patient_id = self.session.current_patient_id
+        if patient_id is None:
             return
         if self.rendering:  # one render at a time; the latest request runs when it ends
             self.stale = True
@@ -181,9 +175,10 @@ class ReportTab(Tab):
         self.rendering = True
         self.generation += 1
         generation = self.generation
+        session, settings, anonymise = self.session, self.context.settings, self.deidentify_box.isChecked()
         self.status.setText("Rendering the report...")
         self.context.runner.submit(
-            "Report preview", lambda: preview_job(content, self.deidentify_box.isChecked()),
+            "Report preview", lambda: preview_job(session, patient_id, settings, anonymise),
             on_result=lambda result: self._preview_ready(generation, result),
             on_error=self._preview_failed,
         )
@@ -269,18 +264,13 @@ class ReportTab(Tab):
             self.refresh()
 
     def _write(self, rendered: RenderedReport, target: Path) -> None:
-        content = rendered.content
         audit = self.context.audit
 
         def saved(written: Path) -> None:
-            audit.append("report_exported", file=str(written), report_id=content.report_id, deidentified=content.deidentified,
-                         patient_id=None if content.deidentified else content.patient.patient_id,
-                         models={m.name: m.weights_sha256 for m in content.models})
-            self.status.setText(f"Report {content.report_id} saved to {written}")
+            self.status.setText(f"Report {rendered.content.report_id} saved to {written}")
             self.last_export = written
 
-        # the factory runs in the worker too, so the write never blocks the GUI
-        self.context.runner.submit("Export report", lambda: single_step(atomic_write_bytes(target, rendered.data), "Report written"),
+        self.context.runner.submit("Export report", lambda: export_report(rendered, target, audit),
                                    on_result=saved,
                                    on_error=lambda message: self.context.show_message("Could not save the report", message))
 

@@ -2,9 +2,10 @@
 the patient's current therapy, the ordering rule's parts per option, warnings in severity colours,
 exclusions with reasons, questions for missing inputs, and the clinician's decision per option.
 
-The recommendation is computed in a worker (:func:`medassist.recommend.service.recommendation_job`);
-every option considered goes into the session as a decision (pending until the clinician decides,
-built by :func:`medassist.recommend.decisions.decision_for`), where the report reads them.
+The plan is computed in a worker by the application layer (:func:`medassist.app.treatment.plan_treatment`)
+for the clinician's confirmed findings; every option considered goes into the session as a decision
+(:func:`~medassist.app.treatment.consider_plan`, pending until the clinician decides with
+:func:`~medassist.app.treatment.decide`), where the report reads them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.recommend.decisions import considered_options, decision_for
+from medassist.app.treatment import DecisionNeedsComment, consider_plan, decide, plan_treatment
+from medassist.jobs import Job
 from medassist.recommend.engine import CurrentTherapy, Recommendation, SafetyWarning, TreatmentOption
-from medassist.session import TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
@@ -218,7 +220,7 @@ class TreatmentTab(Tab):
             return
         self._request += 1
         request = self._request
-        records = self.session.records
+        session = self.session
         findings = list(self.session.confirmed_findings.get(patient_id, []))
         self._computed_findings = tuple(findings)
         setting = self.setting.currentData()
@@ -226,14 +228,9 @@ class TreatmentTab(Tab):
         context = self.context
         self.status.setText("Computing options...")
 
-        def make_job():
-            from medassist.recommend.service import recommendation_job
-
+        def make_job() -> Job[Recommendation]:
             runtime = context.inference().runtime if use_model else None
-            return recommendation_job(
-                records, patient_id, confirmed_findings=findings, setting=setting,
-                runtime=runtime, use_model=use_model, audit=context.audit,
-            )
+            return plan_treatment(session, patient_id, findings, runtime, context.audit, setting, use_model)
 
         self.context.runner.submit(
             "Treatment options", make_job,
@@ -255,7 +252,7 @@ class TreatmentTab(Tab):
     def show_recommendation(self, result: Recommendation) -> None:
         self.result = result
         self.show_content(True)
-        self.session.set_considered_options(considered_options(result))
+        consider_plan(self.session, result)
         self.status.setText(f"{len(result.options)} options, {len(result.excluded)} excluded, "
                             f"{len(result.current_therapy)} current drugs")
         model = "" if result.model is None else f"   |   tie-break: {result.model['name']} {result.model['version']}"
@@ -394,18 +391,10 @@ class TreatmentTab(Tab):
         option = self._option_for(self.tree.currentItem())
         if option is None or self.result is None:
             return
-        comment = self.comment.text().strip()
-        if status == "modified" and not comment:
-            self.context.show_message("Describe the modification", "Write in the comment what you changed (dose, duration, drug) before choosing Modify.")
-            return
-        if status == "accepted" and option.excluded and not comment:
-            self.context.show_message(
-                "Excluded option", "This option is excluded for this patient. To accept it anyway, write the reason in the comment."
-            )
-            return
-        self.session.set_decision(decision_for(option, self.result, status, comment))
-        self.context.audit.append("treatment_decision", patient_id=self.result.patient_id, option_id=option.option_id,
-                                  status=status, comment=comment)
+        try:
+            decide(self.session, self.context.audit, self.result, option, status, self.comment.text())
+        except DecisionNeedsComment as needed:
+            self.context.show_message(needed.title, needed.reason)
 
     def _on_decisions_changed(self, patient_id: str) -> None:
         if patient_id != self.session.current_patient_id:

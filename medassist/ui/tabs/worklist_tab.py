@@ -345,7 +345,7 @@ class WorklistTab(Tab):
             if not folder:
                 return
         from medassist.hospital.folder import score_folder
-        from medassist.inference.applicability import IMAGE_TASK
+        from medassist.domain.tasks import Task
         from medassist.inference.registry import ModelRegistry
 
         if self.store is None:
@@ -353,7 +353,7 @@ class WorklistTab(Tab):
         store, context = self.store, self.context
 
         def job():
-            models = ModelRegistry().available(IMAGE_TASK)
+            models = ModelRegistry().available(Task.IMAGE)
             if not models:
                 raise MedAssistError("no image model is available")
             return (yield from score_folder(store, Path(folder), models[0].name, context.inference()))

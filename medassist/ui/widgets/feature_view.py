@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.inference.prediction import Explanation, Prediction
-from medassist.inference.result_text import attributions_withheld, percent, refusal_text
+from medassist.domain.prediction import Explanation, Prediction
+from medassist.domain.result_text import attributions_withheld, percent, refusal_text
 
 RAISES = QColor(205, 45, 45)
 LOWERS = QColor(45, 105, 215)

@@ -17,12 +17,11 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QTextBrowser, QVBoxLayout, QWidget
 
+from medassist.domain.tasks import Method, method_name
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.inference.prediction import Explanation, Prediction
+from medassist.domain.prediction import Explanation, Prediction
 
-METHOD_TITLES = {
-    "evidence": "Evidence", "integrated_gradients": "Integrated Gradients", "attention_rollout": "Attention rollout",
-}
+NOTE_METHODS = (Method.EVIDENCE, Method.INTEGRATED_GRADIENTS, Method.ATTENTION_ROLLOUT)
 
 
 def word_colour(score: float, scale: float, signed: bool) -> str | None:
@@ -86,7 +85,7 @@ class TokenScoresView(QWidget):
         self.buttons = QButtonGroup(self)
         switch = QHBoxLayout()
         switch.addWidget(QLabel("Highlight by:"))
-        for method, title in METHOD_TITLES.items():
+        for method, title in ((m.value, m.display_name) for m in NOTE_METHODS):
             button = QRadioButton(title)
             button.setObjectName(method)
             self.buttons.addButton(button)
@@ -132,7 +131,7 @@ class TokenScoresView(QWidget):
         if method in self._explanations:
             self._render(self._explanations[method])
         else:
-            self.legend.setText(f"Computing {METHOD_TITLES.get(method, method)}...")
+            self.legend.setText(f"Computing {method_name(method)}...")
             self.method_requested.emit(method)
 
     def _render(self, explanation: Explanation) -> None:
@@ -142,7 +141,7 @@ class TokenScoresView(QWidget):
         probability = prediction.outputs.get(explanation.target) if prediction else None
         shown = f" - {probability:.0%}" if probability is not None and not prediction.refused else ""
         model = prediction.model if prediction else ""
-        self.title.setText(f"{model}: {target}{shown}  ({METHOD_TITLES.get(explanation.method, explanation.method)})")
+        self.title.setText(f"{model}: {target}{shown}  ({method_name(explanation.method)})")
         signed = explanation.method == "integrated_gradients"
         evidence = explanation.method == "evidence"
         if evidence:

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from medassist import paths
-from medassist.hospital.config import NodeSettings
+from medassist.settings.node import NodeSettings
 
 SETTINGS_FILE = "settings.json"
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from medassist.imaging.image import MedicalImage
 
 ExplanationKind = Literal["image_map", "token_scores", "feature_scores"]
 
@@ -95,6 +98,24 @@ class PopulationNotice:
         return ""
 
 
+@dataclass(frozen=True)
+class ImageLink:
+    """Which loaded image, and which of its frames, an image model ran on: the typed link the
+    viewer, the Explanations tab and the report follow (``Prediction.source`` is only a label)."""
+
+    path: str
+    frame: int
+    image_sha256: str  # the file's content hash; "" when the image had none
+
+    def refers_to(self, image: "MedicalImage") -> bool:
+        """True for the image this link names: same path, and same content when both hashes are known."""
+        return self.path == str(image.path) and (not self.image_sha256 or not image.sha256
+                                                 or self.image_sha256 == image.sha256)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Prediction:
     """One model's output on one input, with everything needed to trace it."""
@@ -115,6 +136,7 @@ class Prediction:
     explanations: list[Explanation] = field(default_factory=list)
     patient_id: str | None = None
     population_notice: PopulationNotice | None = None
+    image: ImageLink | None = None  # set by image models
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -124,10 +146,11 @@ class Prediction:
         return self.gate is not None and not self.gate.accepted
 
     def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
-        from medassist.inference.result_text import refusal_text
+        from medassist.domain.result_text import refusal_text
 
         return {
             "file": self.source,
+            "image": self.image.to_dict() if self.image else None,
             "model": self.model,
             "version": self.version,
             "weights_sha256": self.weights_sha256,
@@ -147,3 +170,15 @@ class Prediction:
             "explanation": [e.to_dict(include_explanation_values) for e in self.explanations],
             "extra": self.extra,
         }
+
+
+def linked_image(prediction: Prediction, images: Iterable["MedicalImage"]) -> tuple["MedicalImage", int] | None:
+    """The loaded image (and frame) ``prediction`` was made on. Results saved before the typed
+    link existed match a single-frame image by content hash."""
+    for image in images:
+        if prediction.image is not None:
+            if prediction.image.refers_to(image):
+                return image, min(prediction.image.frame, max(image.n_frames - 1, 0))
+        elif image.sha256 and image.n_frames == 1 and prediction.input_sha256 == image.sha256:
+            return image, 0
+    return None

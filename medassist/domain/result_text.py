@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from medassist.inference.prediction import Explanation, GateVerdict, Prediction
+    from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 
 # Record-model attributions are shown only when the answer moved at least this far (probability)
 # from the training-average patient's: below it the bars split a difference that is not there.

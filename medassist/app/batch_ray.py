@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from medassist.errors import InputError, MedAssistError
+from medassist.errors import InputError
 
 
 class _Scorer:
@@ -28,20 +28,13 @@ class _Scorer:
         self.service = InferenceService(audit=AuditLog())
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from medassist.cli.predict_cmd import _load_image_input, _prediction_row
+        from medassist.app.batch import file_row
 
-        rows = []
-        for path in batch["path"]:
-            try:
-                row = _prediction_row(self.service, self.model, _load_image_input(Path(path)), self.explain)
-            except MedAssistError as exc:
-                row = {"file": path, "model": self.model, "error": exc.reason}
-            row["file"] = str(path)
-            rows.append(json.dumps(row, ensure_ascii=False))
-        return {"row": rows}
+        return {"row": [json.dumps(file_row(self.service, self.model, Path(path), self.explain), ensure_ascii=False)
+                        for path in batch["path"]]}
 
 
-def iter_ray_rows(model: str, files: list[Path], address: str | None, explain: str | None,
+def ray_image_rows(model: str, files: list[Path], address: str | None, explain: str | None,
                   actors: int | None = None, batch_size: int = 16) -> Iterator[dict[str, Any]]:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:

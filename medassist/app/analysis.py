@@ -1,0 +1,85 @@
+"""Analyse a patient: which models apply to what is loaded, run each, and explain the results.
+
+The Diagnosis tab's Run button and ``medassist report`` / ``self-test`` both call
+:func:`analyse_patient`, so a clicked analysis and a headless one take the same steps. Each
+result is stored in the session as soon as it exists, so a cancel keeps what finished; a model
+that cannot run is one line in ``problems`` and the others still run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from medassist.domain.prediction import Prediction
+from medassist.domain.tasks import Task
+from medassist.errors import MedAssistError
+from medassist.imaging.image import MedicalImage
+from medassist.inference.applicability import applicable_runs
+from medassist.jobs import Job, Progress, rescaled
+from medassist.session import Session
+
+if TYPE_CHECKING:
+    from medassist.inference.service import InferenceService
+
+
+@dataclass
+class Analysis:
+    """What one analysis produced: the results, and a line per model that could not run or be explained."""
+
+    predictions: list[Prediction] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return sum(p.refused for p in self.predictions)
+
+
+def explain_target(prediction: Prediction) -> str | None:
+    """The output worth explaining: the first positive one, else the most probable."""
+    if prediction.positive:
+        return prediction.positive[0]
+    return max(prediction.outputs, key=lambda label: prediction.outputs[label]) if prediction.outputs else None
+
+
+def analyse_patient(session: Session, service: "InferenceService", patient_id: str | None,
+                    images: list[MedicalImage] | None = None, image_models_only: bool = False,
+                    explain: bool = False) -> Job[Analysis]:
+    """Run every model that applies to the patient (``images`` narrows the films; ``image_models_only``
+    leaves out the note and record models); with ``explain``, explain each accepted result with the
+    first method its card lists."""
+    runs = applicable_runs(session, service.runtime.registry, patient_id, images=images)
+    if image_models_only:
+        runs = [r for r in runs if r.task == Task.IMAGE]
+    cards = {entry.card.name: entry.card for entry in service.runtime.registry.available() if entry.card}
+    analysis = Analysis()
+    share = 1.0 / max(len(runs), 1)
+    for index, run in enumerate(runs):
+        start = index * share
+        middle = start + (share / 2 if explain else share)
+        prefix = f"{run.label} ({index + 1} of {len(runs)}): "
+        try:
+            prediction = yield from rescaled(service.predict(run.model, run.source, patient_id), start, middle, prefix)
+        except MedAssistError as exc:
+            analysis.problems.append(f"{run.label}: {exc}")
+            continue
+        session.add_prediction(prediction)
+        analysis.predictions.append(prediction)
+        card = cards.get(run.model)
+        target = explain_target(prediction)
+        if not explain or card is None or not card.explanations or prediction.refused or target is None:
+            continue
+        try:
+            explanation = yield from rescaled(service.explain(run.model, run.source, card.explanations[0], target),
+                                              middle, start + share, prefix)
+        except MedAssistError as exc:
+            analysis.problems.append(f"{run.label}, explanation: {exc}")
+            continue
+        session.add_explanation(prediction, explanation)
+    yield Progress(1.0, "Done")
+    return analysis
+
+
+def positive_findings(session: Session, patient_id: str) -> list[str]:
+    """Every finding a model reported positive for the patient (refused results left out)."""
+    return sorted({label for p in session.predictions.get(patient_id, []) if not p.refused for label in p.positive})

@@ -1,0 +1,34 @@
+"""The clinician's verdicts: on a treatment option and on a model finding. Plain values, stored by
+the session, saved in session files and printed in the report."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+DECISION_STATUSES = ("pending", "accepted", "rejected", "modified")
+REVIEW_STATUSES = ("confirmed", "rejected")
+
+
+@dataclass
+class TreatmentDecision:
+    """The clinician's verdict on one treatment option."""
+
+    option_id: str
+    label: str
+    status: str = "pending"  # pending | accepted | rejected | modified
+    comment: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FindingReview:
+    """The clinician's verdict on one model finding, with a note; confirmed findings feed the
+    treatment recommendations, and the report lists both kinds."""
+
+    finding: str
+    status: str  # confirmed | rejected
+    note: str = ""
+    model: str = ""
+    reviewed: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
