@@ -104,11 +104,7 @@ def start_demo(context: AppContext, window: "MainWindow") -> None:
 def reset_demo(context: AppContext, window: "MainWindow") -> None:
     """Discard what was done in the demo (model results, decisions, notes, opened images) and reload it."""
     context.runner.cancel_all()
-    session = context.session
-    for per_patient in (session.images, session.predictions, session.decisions, session.clinician_notes,
-                        session.confirmed_findings):
-        per_patient.clear()
-    session.set_current_patient(None)
+    context.session.reset()
     window.tabs.setCurrentIndex(0)
     start_demo(context, window)
 

@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.restore_geometry()
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
+        context.bridge.demo_changed.connect(self._show_demo)
         context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
         if build_tabs:
@@ -202,7 +203,10 @@ class MainWindow(QMainWindow):
             self.update_device_label()
 
     def set_demo(self, demo: bool) -> None:
-        self.session.demo = demo
+        self.session.set_demo(demo)
+
+    def _show_demo(self, demo: bool) -> None:
+        """The DEMO badge, the Reset demo action and the title follow the session's flag."""
         self.demo_badge.setVisible(demo)
         self.reset_demo_action.setEnabled(demo)
         self.update_title()
