@@ -118,7 +118,7 @@ class ModelRegistry:
         return list(self._entries.values())
 
     def available(self, task: str | None = None) -> list[ModelEntry]:
-        return [e for e in self.entries() if e.available and (task is None or e.card.task == task)]
+        return [e for e in self.entries() if e.available and e.card is not None and (task is None or e.card.task == task)]
 
     def get(self, name: str) -> ModelEntry:
         """The usable entry called ``name``; :class:`ModelError` if absent or refused."""

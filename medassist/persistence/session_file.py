@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -331,7 +331,7 @@ def write_snapshot(snapshot: SessionSnapshot, target: str | Path) -> Path:
     manifest = json.dumps(snapshot.manifest, default=_jsonable, ensure_ascii=False, indent=1).encode("utf-8")
     arrays = {key: encode_array(values) for key, values in snapshot.arrays.items()}
 
-    def write(handle) -> None:
+    def write(handle: BinaryIO) -> None:
         with zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
             for key, data in arrays.items():

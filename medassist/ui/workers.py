@@ -1,8 +1,8 @@
 """Running core jobs off the GUI thread (QThreadPool + QRunnable, signals on a companion QObject).
 
 A job is a core generator (see :mod:`medassist.jobs`), driven by the same :func:`~medassist.jobs.run_job`
-as on the command line; each ``yield`` reports progress and is where a cancel takes effect. Exceptions become a ``failed`` signal with a one-line message,
-never a crash. Results cross back to the GUI thread through queued signals; callers must
+as on the command line; each ``yield`` reports progress and is where a cancel takes effect.
+Exceptions become a ``failed`` signal with a one-line message, never a crash. Results cross back to the GUI thread through queued signals; callers must
 not build QPixmaps in the job (only plain data and copied numpy buffers).
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from medassist.errors import MedAssistError
-from medassist.jobs import CancelToken, Cancelled, Job, Progress, run_job
+from medassist.jobs import Cancelled, CancelToken, Job, Progress, run_job
 
 _ids = itertools.count(1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medassist.jobs import CancelToken, Cancelled, Job, Progress, rescaled, run_job
+from medassist.jobs import Cancelled, CancelToken, Job, Progress, rescaled, run_job
 
 
 def counting(steps: int, closed: list[str]) -> Job[int]:
