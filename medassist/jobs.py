@@ -1,7 +1,8 @@
 """Long work as generators: each ``yield Progress(...)`` is a point where the job reports
 progress and can be cancelled (the superqt idea), so cancelling never kills a thread mid-write.
 
-The same generator runs headless (:func:`run_job`, CLI and tests) and in the GUI's worker pool.
+One loop drives every job, :func:`run_job`: headless (CLI and tests) and in each of the GUI's
+workers; a job that runs another inside it does so through :func:`rescaled`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ and tests use it directly. Switching patient emits ``patient_changed`` and every
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
 from medassist.events import Signal
 from medassist.imaging.image import MedicalImage
@@ -21,8 +21,51 @@ if TYPE_CHECKING:
 UNASSIGNED = ""  # key for images opened while no patient is selected
 
 
+_PER_PATIENT = {"per_patient": True}
+
+
+@dataclass
+class SessionState:
+    """A consistent copy of what the session holds about its patients, taken under its lock
+    (:meth:`Session.snapshot`) for a report or a session file, or put back with :meth:`Session.restore`.
+
+    The dicts are keyed by patient ID (``UNASSIGNED`` for images opened with no patient selected);
+    their containers are copies, the images, predictions, decisions and reviews in them are shared.
+    """
+
+    images: dict[str, list[MedicalImage]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    predictions: dict[str, list[Prediction]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    decisions: dict[str, dict[str, TreatmentDecision]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    clinician_notes: dict[str, str] = field(default_factory=dict, metadata=_PER_PATIENT)
+    confirmed_findings: dict[str, list[str]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    finding_reviews: dict[str, dict[str, FindingReview]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    demo: bool = False
+    clinician_name: str = ""
+
+
+# The session's per-patient dicts, named once: reset, snapshot, restore and session files use this.
+PER_PATIENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SessionState) if f.metadata.get("per_patient"))
+# the session signal a change of each is announced with (results and reviews show with the decisions)
+_SIGNAL_OF = {"images": "images_changed", "clinician_notes": "notes_changed"} | {
+    name: "decisions_changed" for name in ("predictions", "decisions", "confirmed_findings", "finding_reviews")}
+
+
+def _copied(per_patient: dict[str, Any]) -> dict[str, Any]:
+    """A copy of one per-patient dict, one level down too (each patient's list or dict)."""
+    return {key: value.copy() if isinstance(value, (list, dict)) else value for key, value in per_patient.items()}
+
+
+def _announcements(holder: "Session | SessionState") -> set[tuple[str, str]]:
+    """(signal, patient key) for every patient with state in ``holder``, by the signal the tabs listen to."""
+    return {(_SIGNAL_OF[name], key) for name in PER_PATIENT_FIELDS for key in getattr(holder, name)}
+
+
 class Session:
-    """Shared state of one working session, observed by every tab."""
+    """Shared state of one working session, observed by every tab.
+
+    Every change goes through a method that takes the lock and emits its signal; other modules
+    read the attributes but never write them (``tests/core/test_session_state.py`` checks).
+    """
 
     def __init__(self, demo: bool = False) -> None:
         self.demo = demo
@@ -45,6 +88,48 @@ class Session:
         self.explanation_added = Signal()  # (Prediction, Explanation)
         self.decisions_changed = Signal()  # (patient_id)
         self.notes_changed = Signal()  # (patient_id)
+        self.demo_changed = Signal()  # (demo: bool)
+
+    # the whole session ------------------------------------------------------
+    def set_demo(self, demo: bool) -> None:
+        """Mark the session as the synthetic demo (or not); the DEMO badge and the report follow."""
+        with self._lock:
+            changed = self.demo != demo
+            self.demo = demo
+        if changed:
+            self.demo_changed.emit(demo)
+
+    def snapshot(self) -> SessionState:
+        """A consistent copy of every patient's images, results, decisions and notes (any thread)."""
+        with self._lock:
+            copies = {name: _copied(getattr(self, name)) for name in PER_PATIENT_FIELDS}
+            return SessionState(**copies, demo=self.demo, clinician_name=self.clinician_name)
+
+    def restore(self, state: SessionState) -> None:
+        """Replace every patient's state with ``state`` (a session file opened); the current patient
+        stays selected and each tab hears about every patient whose state changed."""
+        with self._lock:
+            changed = _announcements(self) | _announcements(state)
+            for name in PER_PATIENT_FIELDS:
+                setattr(self, name, _copied(getattr(state, name)))
+            self.clinician_name = state.clinician_name
+        self.set_demo(state.demo)
+        self._announce(changed)
+
+    def reset(self) -> None:
+        """Forget every patient's images, results, decisions, notes and finding reviews and select no
+        patient (the records stay loaded); each tab hears about every patient that had state."""
+        self.set_current_patient(None)
+        with self._lock:
+            changed = _announcements(self)
+            for name in PER_PATIENT_FIELDS:
+                setattr(self, name, {})
+        self._announce(changed)
+
+    def _announce(self, changed: set[tuple[str, str]]) -> None:
+        """Tell the tabs that these patients' state was replaced as a whole."""
+        for signal, key in sorted(changed):
+            getattr(self, signal).emit(key)
 
     # records and patient -------------------------------------------------
     @property
@@ -147,7 +232,8 @@ class Session:
 
     def set_clinician_note(self, text: str, patient_id: str | None = None) -> None:
         key = patient_id or self.patient_key
-        self.clinician_notes[key] = text
+        with self._lock:
+            self.clinician_notes[key] = text
         self.notes_changed.emit(key)
 
     def review_finding(self, review: FindingReview, patient_id: str | None = None) -> None:

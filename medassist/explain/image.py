@@ -26,7 +26,7 @@ from medassist.domain.tasks import Method, Task, unsupported_method
 from medassist.inference.image_task import gated_forward, image_of, input_digest, model_spec
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_explainer
-from medassist.jobs import Job, Progress
+from medassist.jobs import Job, Progress, rescaled
 
 METHODS = (Method.GRADCAM, Method.INTEGRATED_GRADIENTS)
 IG_STEPS = 32
@@ -141,14 +141,7 @@ def explain_image(loaded: LoadedModel, image_source: object, method: Method, tar
                 saliency = grad_cam(scorer, layer, x, model_shape)
         else:
             baseline = spec.tensor(np.zeros_like(forward.pixels)).to(loaded.device)
-            job = integrated_gradients(scorer, x, baseline, loaded.lock)
-            while True:
-                try:
-                    progress = next(job)
-                except StopIteration as done:
-                    attribution, gap = done.value
-                    break
-                yield Progress(0.05 + 0.8 * progress.fraction, progress.message)
+            attribution, gap = yield from rescaled(integrated_gradients(scorer, x, baseline, loaded.lock), 0.05, 0.85)
             smooth = F.avg_pool2d(attribution.abs()[None, None], 3, stride=1, padding=1)[0, 0]
             saliency = _unit(smooth)
             extra.update({"ig_steps": IG_STEPS, "baseline": "black image", "completeness_gap": round(gap, 5)})

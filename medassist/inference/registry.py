@@ -2,13 +2,18 @@
 
 Scanning imports no torch (the Models menu must open fast); it validates each card and checks
 the weights' SHA-256, so a user-dropped folder with a bad card or tampered weights is listed
-as refused, with the reason, and never offered.
+as refused, with the reason, and never offered. A registry hashes each weights file once per
+change of the file (its size and modification time), so listing the catalogue again costs a
+``stat`` per model; the app keeps one registry, hashed first in the start-up job, and loading a
+model still hashes its weights in full (:func:`medassist.inference.runtime.load_network`).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from medassist import paths
 from medassist.errors import ModelError
@@ -40,12 +45,13 @@ class ModelEntry:
         return card_file(self.folder, self.card.weights.file)
 
 
-def verify_weights(folder: Path, card: ModelCard) -> None:
-    """Raise :class:`ModelError` unless the weights exist and match the card's SHA-256."""
+def verify_weights(folder: Path, card: ModelCard, digest_of: Callable[[Path], str] | None = None) -> None:
+    """Raise :class:`ModelError` unless the weights exist and match the card's SHA-256
+    (``digest_of`` hashes the file; by default it is read in full)."""
     weights = card_file(folder, card.weights.file)
     if not weights.is_file():
         raise ModelError(f"weights file '{card.weights.file}' is missing", folder)
-    actual = sha256_file(weights)
+    actual = (digest_of or sha256_file)(weights)
     if actual != card.weights.sha256:
         raise ModelError(
             f"weights SHA-256 mismatch (card {card.weights.sha256[:12]}..., file {actual[:12]}...): "
@@ -62,8 +68,11 @@ class ModelRegistry:
             folders = [paths.bundled_models_dir(), paths.user_models_dir()]
         self.folders = [Path(f) for f in folders]
         self._entries: dict[str, ModelEntry] | None = None
+        self._digests: dict[Path, tuple[tuple[int, int], str]] = {}  # weights file -> ((size, mtime), SHA-256)
+        self._digests_lock = threading.Lock()
 
     def scan(self) -> list[ModelEntry]:
+        """Read the model folders again (a folder the user added shows up); unchanged weights are not re-hashed."""
         entries: dict[str, ModelEntry] = {}
         for index, root in enumerate(self.folders):
             if not root.is_dir():
@@ -78,14 +87,26 @@ class ModelRegistry:
         self._entries = entries
         return list(entries.values())
 
-    @staticmethod
-    def _inspect(folder: Path, bundled: bool) -> ModelEntry:
+    def weights_digest(self, weights: Path) -> str:
+        """SHA-256 of a weights file, hashed again only when its size or modification time changed."""
+        stat = weights.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        with self._digests_lock:
+            known = self._digests.get(weights)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        digest = sha256_file(weights)
+        with self._digests_lock:
+            self._digests[weights] = (stamp, digest)
+        return digest
+
+    def _inspect(self, folder: Path, bundled: bool) -> ModelEntry:
         try:
             card = read_card(folder)
         except ModelError as exc:
             return ModelEntry(folder, None, exc.reason, bundled)
         try:
-            verify_weights(folder, card)
+            verify_weights(folder, card, self.weights_digest)
         except ModelError as exc:
             return ModelEntry(folder, card, exc.reason, bundled)
         return ModelEntry(folder, card, None, bundled)
@@ -97,7 +118,7 @@ class ModelRegistry:
         return list(self._entries.values())
 
     def available(self, task: str | None = None) -> list[ModelEntry]:
-        return [e for e in self.entries() if e.available and (task is None or e.card.task == task)]
+        return [e for e in self.entries() if e.available and e.card is not None and (task is None or e.card.task == task)]
 
     def get(self, name: str) -> ModelEntry:
         """The usable entry called ``name``; :class:`ModelError` if absent or refused."""

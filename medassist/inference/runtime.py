@@ -101,7 +101,11 @@ def load_network(folder: Path, card: ModelCard, device: torch.device) -> torch.n
 
 
 class ModelRuntime:
-    """Loads and caches models; concurrent requests for one model load it once."""
+    """Loads and caches models; concurrent requests for one model load it once.
+
+    ``registry`` is the model catalogue the app lists and loads from; the GUI passes its one
+    catalogue in, so a runtime made again for new device settings keeps the weights' hashes.
+    """
 
     def __init__(
         self,
@@ -117,15 +121,6 @@ class ModelRuntime:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.load_count: dict[str, int] = {}
-
-    def set_device(self, preference: DevicePreference, threads: int | None = None) -> torch.device:
-        """Change device/threads; cached models are dropped and reload on next use."""
-        self.device_preference = preference
-        self.threads = configure_threads(threads)
-        self.device = resolve_device(preference)
-        with self._guard:
-            self._cache.clear()
-        return self.device
 
     def describe(self) -> str:
         return describe_device(self.device)

@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write
 from medassist.records.schema import PatientRecords
 from medassist.domain.decisions import FindingReview, TreatmentDecision
-from medassist.session import Session
+from medassist.session import PER_PATIENT_FIELDS, Session, SessionState
 
 SUFFIX = ".medassist"
 FORMAT = "medassist-session"
@@ -295,35 +295,35 @@ class SessionSnapshot:
 def capture(session: Session) -> SessionSnapshot:
     """Copy everything a session file stores (fast: no hashing, no disk access)."""
     arrays: dict[str, np.ndarray] = {}
-    with session._lock:
-        predictions = {key: list(items) for key, items in session.predictions.items() if items}
-        images = {key: list(items) for key, items in session.images.items() if items}
-        decisions = {key: [vars(d).copy() for d in items.values()] for key, items in session.decisions.items() if items}
-        keys = set(predictions) | set(images) | set(decisions) | set(session.clinician_notes) | set(session.confirmed_findings) | set(session.finding_reviews)
-        if session.current_patient_id:
-            keys.add(session.current_patient_id)
-        manifest: dict[str, Any] = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "medassist_version": __version__,
-            "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "demo": session.demo,
-            "current_patient_id": session.current_patient_id,
-            "clinician_name": session.clinician_name,
-            "record_sources": [{"path": str(s), "sha256": None} for s in session.record_sources],
-            "patients": [stub for key in sorted(keys) if key and (stub := _patient_stub(session.records, key))],
-            "images": {
-                key: [{"path": str(i.path), "sha256": i.sha256, "modality": i.modality, "frames": i.n_frames,
-                       "series_files": i.metadata.get("series_files")} for i in items]
-                for key, items in images.items()
-            },
-            "predictions": {key: [prediction_to_dict(p, arrays) for p in items] for key, items in predictions.items()},
-            "decisions": decisions,
-            "clinician_notes": dict(session.clinician_notes),
-            "confirmed_findings": {k: list(v) for k, v in session.confirmed_findings.items()},
-            "finding_reviews": {k: [vars(r).copy() for r in v.values()] for k, v in session.finding_reviews.items() if v},
-            "models": models_used(predictions),
-        }
+    state = session.snapshot()
+    predictions = {key: items for key, items in state.predictions.items() if items}
+    images = {key: items for key, items in state.images.items() if items}
+    decisions = {key: [vars(d).copy() for d in items.values()] for key, items in state.decisions.items() if items}
+    keys = {key for name in PER_PATIENT_FIELDS for key, value in getattr(state, name).items() if value}
+    if session.current_patient_id:
+        keys.add(session.current_patient_id)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "medassist_version": __version__,
+        "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "demo": state.demo,
+        "current_patient_id": session.current_patient_id,
+        "clinician_name": state.clinician_name,
+        "record_sources": [{"path": str(s), "sha256": None} for s in session.record_sources],
+        "patients": [stub for key in sorted(keys) if key and (stub := _patient_stub(session.records, key))],
+        "images": {
+            key: [{"path": str(i.path), "sha256": i.sha256, "modality": i.modality, "frames": i.n_frames,
+                   "series_files": i.metadata.get("series_files")} for i in items]
+            for key, items in images.items()
+        },
+        "predictions": {key: [prediction_to_dict(p, arrays) for p in items] for key, items in predictions.items()},
+        "decisions": decisions,
+        "clinician_notes": state.clinician_notes,
+        "confirmed_findings": state.confirmed_findings,
+        "finding_reviews": {k: [vars(r).copy() for r in v.values()] for k, v in state.finding_reviews.items() if v},
+        "models": models_used(predictions),
+    }
     return SessionSnapshot(manifest, arrays)
 
 
@@ -334,7 +334,7 @@ def write_snapshot(snapshot: SessionSnapshot, target: str | Path) -> Path:
     manifest = json.dumps(snapshot.manifest, default=_jsonable, ensure_ascii=False, indent=1).encode("utf-8")
     arrays = {key: encode_array(values) for key, values in snapshot.arrays.items()}
 
-    def write(handle) -> None:
+    def write(handle: BinaryIO) -> None:
         with zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
             for key, data in arrays.items():
@@ -389,32 +389,21 @@ class RestoredSession:
     def apply_to(self, session: Session) -> None:
         """Replace the session's contents with the restored ones (call on the GUI thread)."""
         data = self.manifest
-        with session._lock:
-            session.images.clear()
-            session.predictions.clear()
-            session.decisions.clear()
-            session.clinician_notes.clear()
-            session.confirmed_findings.clear()
-            session.finding_reviews.clear()
-            session.demo = bool(data.get("demo", False))
-            session.clinician_name = data.get("clinician_name") or ""
-        session.set_records(self.records, self.record_sources)
+        state = SessionState(
+            images=self.images,
+            predictions=self.predictions,
+            decisions={key: {d["option_id"]: TreatmentDecision(**d) for d in items}
+                       for key, items in data.get("decisions", {}).items()},
+            clinician_notes=dict(data.get("clinician_notes", {})),
+            confirmed_findings={k: list(v) for k, v in data.get("confirmed_findings", {}).items()},
+            finding_reviews={key: {r["finding"]: FindingReview(**r) for r in items}
+                             for key, items in data.get("finding_reviews", {}).items()},
+            demo=bool(data.get("demo", False)),
+            clinician_name=data.get("clinician_name") or "",
+        )
         session.set_current_patient(None)
-        with session._lock:
-            session.images.update(self.images)
-            session.predictions.update(self.predictions)
-            for key, items in data.get("decisions", {}).items():
-                session.decisions[key] = {d["option_id"]: TreatmentDecision(**d) for d in items}
-            session.clinician_notes.update(data.get("clinician_notes", {}))
-            session.confirmed_findings.update({k: list(v) for k, v in data.get("confirmed_findings", {}).items()})
-            for key, items in data.get("finding_reviews", {}).items():
-                session.finding_reviews[key] = {r["finding"]: FindingReview(**r) for r in items}
-        for key in self.images:
-            session.images_changed.emit(key)
-        for key in set(session.decisions) | set(session.confirmed_findings):
-            session.decisions_changed.emit(key)
-        for key in session.clinician_notes:
-            session.notes_changed.emit(key)
+        session.restore(state)
+        session.set_records(self.records, self.record_sources)
         current = data.get("current_patient_id")
         ids = self.records.patient_ids
         session.set_current_patient(current if current in ids else (ids[0] if ids else None))

@@ -332,13 +332,13 @@ def collect_report(
     settings = settings or Settings.load()
     cards = installed_cards() if cards is None else cards
     now = now or _dt.datetime.now().replace(microsecond=0)
-    with session._lock:
-        images = list(session.images.get(patient_id, []))
-        predictions = list(session.predictions.get(patient_id, []))
-        decisions = list(session.decisions.get(patient_id, {}).values())
-        notes = session.clinician_notes.get(patient_id, "")
-        confirmed = list(session.confirmed_findings.get(patient_id, []))
-        reviews = list(session.finding_reviews.get(patient_id, {}).values())
+    state = session.snapshot()
+    images = state.images.get(patient_id, [])
+    predictions = state.predictions.get(patient_id, [])
+    decisions = list(state.decisions.get(patient_id, {}).values())
+    notes = state.clinician_notes.get(patient_id, "")
+    confirmed = state.confirmed_findings.get(patient_id, [])
+    reviews = list(state.finding_reviews.get(patient_id, {}).values())
 
     def card_for(prediction: Prediction) -> ModelCard | None:
         card = cards.get(prediction.model)

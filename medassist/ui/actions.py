@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from medassist.jobs import Progress
-from medassist.ui.context import AppContext
-
-if TYPE_CHECKING:
-    from medassist.ui.main_window import MainWindow
+from medassist.ui.context import AppContext, TabKind
 
 
 def open_records(context: AppContext, path: str, mapping: dict[str, str] | None = None) -> None:
@@ -69,7 +65,7 @@ def open_images(context: AppContext, path: str, patient_id: str | None = None) -
                           on_error=lambda message: context.show_message("Could not open image", message))
 
 
-def start_demo(context: AppContext, window: "MainWindow") -> None:
+def start_demo(context: AppContext) -> None:
     """Load the synthetic demo cohort and its public DICOM images, then open the featured patient."""
 
     def job():
@@ -91,7 +87,7 @@ def start_demo(context: AppContext, window: "MainWindow") -> None:
 
     def done(result) -> None:
         demo, images = result
-        window.set_demo(True)
+        context.session.set_demo(True)
         context.session.set_records(demo.records, ["demo cohort (synthetic)"])
         for pid, imgs in images.items():
             context.session.add_images(imgs, pid)
@@ -101,16 +97,12 @@ def start_demo(context: AppContext, window: "MainWindow") -> None:
                           on_error=lambda message: context.show_message("Demo could not start", message))
 
 
-def reset_demo(context: AppContext, window: "MainWindow") -> None:
+def reset_demo(context: AppContext) -> None:
     """Discard what was done in the demo (model results, decisions, notes, opened images) and reload it."""
     context.runner.cancel_all()
-    session = context.session
-    for per_patient in (session.images, session.predictions, session.decisions, session.clinician_notes,
-                        session.confirmed_findings):
-        per_patient.clear()
-    session.set_current_patient(None)
-    window.tabs.setCurrentIndex(0)
-    start_demo(context, window)
+    context.session.reset()
+    context.navigation.show_tab(TabKind.RECORDS)
+    start_demo(context)
 
 
 def export_study_results(context: AppContext, study_instance_uid: str, parent) -> None:

@@ -19,6 +19,7 @@ class SessionBridge(QObject):
     explanation_added = Signal(object, object)
     decisions_changed = Signal(str)
     notes_changed = Signal(str)
+    demo_changed = Signal(bool)
 
     def __init__(self, session: Session, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -30,3 +31,4 @@ class SessionBridge(QObject):
         session.explanation_added.connect(self.explanation_added.emit)
         session.decisions_changed.connect(self.decisions_changed.emit)
         session.notes_changed.connect(self.notes_changed.emit)
+        session.demo_changed.connect(self.demo_changed.emit)

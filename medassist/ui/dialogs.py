@@ -97,9 +97,9 @@ class HtmlDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def show_model_card(parent: QWidget, model: str, registry: ModelRegistry | None = None) -> QDialog | None:
+def show_model_card(parent: QWidget, model: str, catalogue: ModelRegistry) -> QDialog | None:
     """Open (modeless) the card of ``model``; None when no such model folder exists."""
-    entry = next((e for e in (registry or ModelRegistry()).entries() if e.name == model), None)
+    entry = next((e for e in catalogue.entries() if e.name == model), None)
     if entry is None:
         return None
     dialog = HtmlDialog(f"Model card: {entry.card.title if entry.card else model}", entry_html(entry), parent)
@@ -110,11 +110,10 @@ def show_model_card(parent: QWidget, model: str, registry: ModelRegistry | None 
 class ModelCatalogDialog(QDialog):
     """Every bundled and user model, its status (refused ones with the reason) and its card."""
 
-    def __init__(self, parent: QWidget | None = None, registry: ModelRegistry | None = None) -> None:
+    def __init__(self, catalogue: ModelRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(900, 600)
-        self.registry = registry or ModelRegistry()
         self.list = QListWidget()
         self.details = QTextBrowser()
         row = QHBoxLayout()
@@ -125,7 +124,7 @@ class ModelCatalogDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.entries: list[ModelEntry] = self.registry.scan()
+        self.entries: list[ModelEntry] = catalogue.scan()  # hashes only weights changed since the start-up job
         for entry in self.entries:
             status = "" if entry.available else "  (refused)"
             item = QListWidgetItem(f"{entry.name}{status}")

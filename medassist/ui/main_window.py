@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT, DEMO_NOTICE, __version__, paths
-from medassist.ui.context import AppContext
+from medassist.ui.context import AppContext, TabKind
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
 from medassist.privacy import patient_label
@@ -39,9 +39,13 @@ from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from medassist.imaging.image import MedicalImage
+    from medassist.domain.prediction import Prediction
     from medassist.ui.tabs.base import Tab
 
-TAB_TITLES = ("Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report", "Worklist")
+TAB_TITLES = tuple(kind.value for kind in TabKind)
 
 
 def tab_classes() -> tuple[type["Tab"], ...]:
@@ -121,8 +125,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.restore_geometry()
         context.bridge.patient_changed.connect(lambda _pid: self.update_title())
+        context.bridge.demo_changed.connect(self._show_demo)
         context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
+        context.navigation = self
         if build_tabs:
             self.build_tabs()
         else:
@@ -202,7 +208,10 @@ class MainWindow(QMainWindow):
             self.update_device_label()
 
     def set_demo(self, demo: bool) -> None:
-        self.session.demo = demo
+        self.session.set_demo(demo)
+
+    def _show_demo(self, demo: bool) -> None:
+        """The DEMO badge, the Reset demo action and the title follow the session's flag."""
         self.demo_badge.setVisible(demo)
         self.reset_demo_action.setEnabled(demo)
         self.update_title()
@@ -224,6 +233,21 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
         self._last_message = box
+
+    # navigation between tabs (the context's Navigation) -----------------------------------------
+    def show_tab(self, kind: TabKind) -> None:
+        self.tabs.setCurrentIndex(TAB_TITLES.index(kind.value))
+
+    def show_explanation(self, prediction: Prediction) -> None:
+        self.build_tabs()
+        self.tab_pages[TabKind.EXPLANATIONS.value].select_prediction(prediction)
+        self.show_tab(TabKind.EXPLANATIONS)
+
+    def show_overlay(self, image: MedicalImage, frame: int, heatmap: np.ndarray | None, label: str) -> bool:
+        self.build_tabs()
+        self.tab_pages[TabKind.IMAGES.value].show_overlay(image, frame, heatmap, label)
+        self.show_tab(TabKind.IMAGES)
+        return True
 
     # menus ------------------------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -331,7 +355,7 @@ class MainWindow(QMainWindow):
             export()
 
     def show_models(self) -> None:
-        ModelCatalogDialog(self).exec()
+        ModelCatalogDialog(self.context.catalogue, self).exec()
 
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.context.settings, self)
@@ -351,13 +375,13 @@ class MainWindow(QMainWindow):
     def start_demo(self) -> None:
         from medassist.ui.actions import start_demo
 
-        start_demo(self.context, self)
+        start_demo(self.context)
 
     def reset_demo(self) -> None:
         """Back to the demo's starting state in one click (only offered in demo mode)."""
         from medassist.ui.actions import reset_demo
 
-        reset_demo(self.context, self)
+        reset_demo(self.context)
 
     def set_presentation_mode(self, on: bool) -> None:
         """Toggle from the View menu; remembered in the user's settings."""

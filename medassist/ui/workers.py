@@ -1,8 +1,8 @@
 """Running core jobs off the GUI thread (QThreadPool + QRunnable, signals on a companion QObject).
 
-A job is a core generator (see :mod:`medassist.jobs`); each ``yield`` reports progress and is
-where a cancel takes effect. Exceptions become a ``failed`` signal with a one-line message,
-never a crash. Results cross back to the GUI thread through queued signals; callers must
+A job is a core generator (see :mod:`medassist.jobs`), driven by the same :func:`~medassist.jobs.run_job`
+as on the command line; each ``yield`` reports progress and is where a cancel takes effect.
+Exceptions become a ``failed`` signal with a one-line message, never a crash. Results cross back to the GUI thread through queued signals; callers must
 not build QPixmaps in the job (only plain data and copied numpy buffers).
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from medassist.errors import MedAssistError
-from medassist.jobs import CancelToken, Cancelled, Job, Progress
+from medassist.jobs import Cancelled, CancelToken, Job, Progress, run_job
 
 _ids = itertools.count(1)
 
@@ -47,23 +47,16 @@ class JobHandle(QRunnable):
     def cancel(self) -> None:
         self.token.cancel()
 
+    def _report(self, progress: Progress) -> None:
+        self.signals.progress.emit(float(progress.fraction), progress.message)
+
     def run(self) -> None:  # runs on a pool thread
         import threading
 
         self.thread_name = threading.current_thread().name
         try:
             self.token.raise_if_cancelled()
-            job = self._make_job()
-            while True:
-                try:
-                    progress: Progress = next(job)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                self.signals.progress.emit(float(progress.fraction), progress.message)
-                if self.token.cancelled:
-                    job.close()
-                    raise Cancelled("cancelled by the user")
+            result = run_job(self._make_job(), on_progress=self._report, token=self.token)
         except Cancelled:
             self.signals.cancelled.emit()
         except MedAssistError as exc:

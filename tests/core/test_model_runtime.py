@@ -149,3 +149,24 @@ def test_unavailable_cuda_falls_back_to_cpu(tmp_path):
         pytest.skip("a GPU is present")
     assert runtime.device.type == "cpu"
     assert runtime.load("doubler").device.type == "cpu"
+
+
+def test_the_catalogue_hashes_each_weights_file_once_per_change(tmp_path, monkeypatch):
+    import medassist.inference.registry as registry_module
+
+    doubler = make_model(tmp_path)
+    make_model(tmp_path, "tripler")
+    hashed: list[str] = []
+    monkeypatch.setattr(registry_module, "sha256_file", lambda path: hashed.append(path.parent.name) or sha256_file(path))
+    registry = ModelRegistry([tmp_path])
+    registry.scan()
+    assert [e.name for e in registry.scan() if e.available] == ["doubler", "tripler"]
+    registry.available()
+    assert sorted(hashed) == ["doubler", "tripler"]
+
+    with open(doubler / "model.pt", "ab") as handle:  # a changed file is hashed again, and refused
+        handle.write(b"tampered")
+    entries = {e.name: e for e in registry.scan()}
+    assert sorted(hashed) == ["doubler", "doubler", "tripler"]
+    assert not entries["doubler"].available and "SHA-256 mismatch" in entries["doubler"].error
+    assert entries["tripler"].available

@@ -6,6 +6,7 @@ import threading
 import time
 
 from medassist import DEMO_NOTICE
+from medassist.hashing import sha256_file
 from medassist.jobs import Progress
 from tests.core.test_session import two_patients
 
@@ -83,3 +84,58 @@ def test_demo_badge_is_visible_in_demo_mode(window):
     window.set_demo(True)
     assert window.demo_badge.isVisibleTo(window) and window.demo_badge.text() == DEMO_NOTICE
     assert "[DEMO]" in window.windowTitle()
+
+
+def test_the_start_up_job_hashes_the_one_model_catalogue_off_the_gui_thread(window, qtbot, monkeypatch):
+    import medassist.inference.registry as registry_module
+    from medassist.ui.dialogs import ModelCatalogDialog, show_model_card
+
+    hashed_on = []
+    monkeypatch.setattr(registry_module, "sha256_file",
+                        lambda path: hashed_on.append(threading.current_thread().name) or sha256_file(path))
+    warmed = []
+    window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed.append)
+    qtbot.waitUntil(lambda: bool(warmed), timeout=120000)
+    catalogue = window.context.catalogue
+    assert window.context.inference().runtime.registry is catalogue
+    hashed = len(hashed_on)
+    listed = ModelCatalogDialog(catalogue, window)
+    qtbot.addWidget(listed)
+    assert {e.name for e in listed.entries if e.available} >= {"cxr-pneumonia", "notes-problems"}
+    assert hashed > len(listed.entries)  # each weights file once, and the loaded model's again in full
+    qtbot.addWidget(ModelCatalogDialog(catalogue, window))
+    qtbot.addWidget(show_model_card(window, "cxr-pneumonia", catalogue))
+    assert len(hashed_on) == hashed and threading.current_thread().name not in hashed_on
+
+
+def test_tabs_reach_each_other_through_the_context_navigation(window, tmp_path):
+    from medassist.ui.context import TabKind
+    from tests.reporting.builders import make_session
+
+    session = make_session(tmp_path, window.context.session)
+    cxr = session.current_predictions()[0]
+    explanations, images = window.tab_pages["Explanations"], window.tab_pages["Images"]
+    window.tab_pages["Diagnosis"]._explain(cxr)  # the Explain button of a result
+    assert window.tabs.currentWidget() is explanations and explanations.selected_prediction() is cxr
+
+    explanations.current = (cxr, cxr.explanations[0])
+    explanations.show_on_viewer()
+    chest = session.current_images()[0]
+    assert window.tabs.currentWidget() is images and images.viewer.image is chest
+    window.context.navigation.show_tab(TabKind.REPORT)
+    assert window.tabs.currentWidget() is window.tab_pages["Report"]
+
+
+def test_tabs_and_actions_never_import_the_main_window():
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[2] / "medassist" / "ui"
+    importers = []
+    for path in [ui / "actions.py", *sorted((ui / "tabs").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(name.startswith("medassist.ui.main_window") for name in names):
+                importers.append(path.name)
+    assert importers == []

@@ -388,16 +388,11 @@ class DiagnosisTab(Tab):
 
     # cards and explanations ------------------------------------------------------------------
     def open_card(self, model: str) -> None:
-        dialog = show_model_card(self, model)
+        dialog = show_model_card(self, model, self.context.catalogue)
         if dialog is None:
             self.context.show_message("Model card", f"The card of '{model}' is not available.")
             return
         self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
 
     def _explain(self, prediction: Prediction) -> None:
-        window = self.window()
-        pages = getattr(window, "tab_pages", {})
-        explanations = pages.get("Explanations")
-        if explanations is not None and hasattr(explanations, "select_prediction"):
-            explanations.select_prediction(prediction)
-            window.tabs.setCurrentWidget(explanations)
+        self.context.navigation.show_explanation(prediction)

@@ -361,12 +361,7 @@ class ExplanationsTab(Tab):
             return
         prediction, explanation = self.current
         found = image_for(self.session, prediction)
-        window = self.window()
-        images_tab = getattr(window, "tab_pages", {}).get("Images")
-        show_overlay = getattr(images_tab, "show_overlay", None)
-        if found is None or show_overlay is None:
-            self.status.setText("The Images viewer cannot show overlays in this build.")
-            return
         label = f"{method_name(explanation.method)}: {explanation.target}"
-        show_overlay(found[0], found[1], np.array(explanation.values, copy=True), label)
-        window.tabs.setCurrentWidget(images_tab)
+        if found is None or not self.context.navigation.show_overlay(found[0], found[1],
+                                                                     np.array(explanation.values, copy=True), label):
+            self.status.setText("The Images viewer cannot show overlays in this build.")

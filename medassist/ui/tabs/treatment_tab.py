@@ -419,7 +419,7 @@ class TreatmentTab(Tab):
     def _show_model_card(self) -> None:
         from medassist.recommend.features import MODEL_NAME
 
-        dialog = show_model_card(self, MODEL_NAME)
+        dialog = show_model_card(self, MODEL_NAME, self.context.catalogue)
         if dialog is None:
             self.context.show_message("Model card", f"The learned recommender ({MODEL_NAME}) is not installed; "
                                                     "options use the guideline rules only.")

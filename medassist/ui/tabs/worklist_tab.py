@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from medassist.errors import MedAssistError
 from medassist.hospital.store import StudyStore
 from medassist.hospital.worklist import FILTERS, matches, prediction_of, urgency
-from medassist.ui.context import AppContext
+from medassist.ui.context import AppContext, TabKind
 from medassist.ui.tabs.base import Tab
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -320,9 +320,7 @@ class WorklistTab(Tab):
         assert self.store is not None
         self.store.mark_read(entry["sop_instance_uid"])
         self.refresh()
-        pages = getattr(self.window(), "tab_pages", {})
-        if "Images" in pages:
-            self.window().tabs.setCurrentWidget(pages["Images"])
+        self.context.navigation.show_tab(TabKind.IMAGES)
 
     def mark_unread(self) -> None:
         entry = self.entry_at(self._selected_row())
@@ -346,14 +344,13 @@ class WorklistTab(Tab):
                 return
         from medassist.hospital.folder import score_folder
         from medassist.domain.tasks import Task
-        from medassist.inference.registry import ModelRegistry
 
         if self.store is None:
             self.store = StudyStore()
         store, context = self.store, self.context
 
         def job():
-            models = ModelRegistry().available(Task.IMAGE)
+            models = context.catalogue.available(Task.IMAGE)
             if not models:
                 raise MedAssistError("no image model is available")
             return (yield from score_folder(store, Path(folder), models[0].name, context.inference()))
