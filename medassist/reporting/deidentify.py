@@ -21,12 +21,13 @@ import copy
 import datetime as _dt
 import re
 from dataclasses import fields, is_dataclass, replace
-from typing import Any
+from functools import partial
+from typing import Any, Iterator, TypeVar
 
 from medassist.errors import MedAssistError
 from medassist.privacy import SESSION_SALT, PatientIdentifiers, date_shift_days, pseudonym
 from medassist.reporting import content as _content
-from medassist.reporting.content import Attribution, DatedItem, ReportContent
+from medassist.reporting.content import Attribution, DatedItem, ImagePanel, ReportContent
 
 NAME_TOKEN = "[name]"
 ID_TOKEN = "[id]"
@@ -51,6 +52,7 @@ _GENERIC = [
     (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
     (re.compile(r"(?<![\w.])\d{6,}(?![\w]|\.\d)"), ID_TOKEN),
 ]
+_When = TypeVar("_When", bound=_dt.date)  # a date or a datetime: shifting keeps the kind
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # "58-year-old", "58 year old", "58 years old", "58 yo", "58 y/o", "58-yr-old", "aged 58", "age 58", "age: 58"
 _AGE_AFTER = re.compile(r"\b(\d{1,3})(\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b|\s*(?:yo|y/o|y\.o\.)(?![\w/]))", re.I)
@@ -105,6 +107,10 @@ def _ordinary_word(token: str, found: str) -> bool:
     return token == NAME_TOKEN and found.islower() and " " not in found
 
 
+def _token_unless_ordinary(token: str, match: re.Match[str]) -> str:
+    return match[0] if _ordinary_word(token, match[0]) else token
+
+
 def _birth_forms(birth: _dt.date | None) -> list[str]:
     if birth is None:
         return []
@@ -128,7 +134,7 @@ class Deidentifier:
             (NAME_TOKEN, _words(identifiers.name_parts)),
         ]
 
-    def shift_date(self, value):
+    def shift_date(self, value: _When | None) -> _When | None:
         return None if value is None else value + self.shift
 
     def _shift_iso(self, match: re.Match[str]) -> str:
@@ -141,7 +147,7 @@ class Deidentifier:
         """Only the patient's known identifiers replaced (whole tokens); nothing else changes."""
         for token, pattern in self._patterns:
             if pattern is not None and text:
-                text = pattern.sub(lambda m, token=token: m[0] if _ordinary_word(token, m[0]) else token, text)
+                text = pattern.sub(partial(_token_unless_ordinary, token), text)
         return text
 
     def survivors(self, text: str) -> list[str]:
@@ -166,7 +172,7 @@ class Deidentifier:
         return re.sub("\x00(\\d+)\x00", lambda m: shifted[int(m[1])], text)
 
 
-def _burned_in(panel) -> bool:
+def _burned_in(panel: ImagePanel) -> bool:
     """The DICOM header (kept by the loader as ``metadata['dataset']``) says text is burned into the pixels."""
     metadata = panel.image.metadata
     dataset = metadata.get("dataset")
@@ -185,7 +191,7 @@ def report_identifiers(content: ReportContent, extra_identifiers: list[str] | No
     )
 
 
-def _texts(value: Any, where: str):
+def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
     """(where, text) for every string inside the report's own dataclasses and lists."""
     if isinstance(value, str):
         yield where, value
