@@ -201,6 +201,7 @@ class NotesClassifier(nn.Module):
                 parameter.requires_grad_(False)
             self.encoder = encoder
 
+    # one signature for nn.Module's overloaded state_dict: mypy cannot match it against the overloads
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """Only the head: the encoder is never copied into the shipped weights."""
         return self.head.state_dict(*args, prefix="head.", **{k: v for k, v in kwargs.items() if k != "prefix"})
