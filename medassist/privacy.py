@@ -17,10 +17,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from medassist.records.schema import PatientRecords
+    import pandas as pd
 
 SESSION_SALT = secrets.token_bytes(16)
 # DICOM elements that identify the patient (PS3.15 Annex E basic profile, patient module); every
@@ -64,6 +64,20 @@ class PatientIdentifiers:
         )
 
 
+
+class PatientRecordsView(Protocol):
+    """What this policy reads from the records (:class:`medassist.records.schema.PatientRecords`).
+    Structural, so privacy sits below records, whose patient list shows patients through it, with no
+    import cycle."""
+
+    def has_patient(self, patient_id: str) -> bool: ...
+
+    def patient_row(self, patient_id: str) -> pd.Series: ...
+
+    def for_patient(self, table: str, patient_id: str) -> pd.DataFrame: ...
+
+    def display_name(self, patient_id: str) -> str: ...
+
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(v).strip() for v in values if v is not None and str(v).strip()))
 
@@ -74,7 +88,7 @@ def _text(value: object) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
-def identifiers_of(records: PatientRecords, patient_id: str) -> PatientIdentifiers:
+def identifiers_of(records: PatientRecordsView, patient_id: str) -> PatientIdentifiers:
     """The patient's identifiers as the records hold them (name, IDs of notes and encounters, birth date, city)."""
     if not records.has_patient(patient_id):
         return PatientIdentifiers(ids=(patient_id,))
@@ -121,7 +135,7 @@ def date_shift_days(patient_id: str, salt: bytes = SESSION_SALT) -> int:
     return -(MIN_SHIFT_DAYS + int.from_bytes(_digest(patient_id, "date-shift", salt)[:4], "big") % span)
 
 
-def patient_label(records: PatientRecords, patient_id: str | None, presenting: bool, with_id: bool = False) -> str:
+def patient_label(records: PatientRecordsView, patient_id: str | None, presenting: bool, with_id: bool = False) -> str:
     """How every view names the patient: 'Arthur Sample (DEMO-01)', or 'A.S. (Subject 3F2A1C)' when presenting."""
     if patient_id is None:
         return "No patient selected"
@@ -133,7 +147,7 @@ def patient_label(records: PatientRecords, patient_id: str | None, presenting: b
     return f"{name} ({patient_id})" if with_id and name != patient_id else name
 
 
-def shown_text(records: PatientRecords, patient_id: str | None, text: str, presenting: bool) -> str:
+def shown_text(records: PatientRecordsView, patient_id: str | None, text: str, presenting: bool) -> str:
     """Free text as a view may show it: unchanged normally; the patient's identifiers replaced when
     presenting (dates stay true on screen; only a de-identified report shifts them)."""
     if not presenting or not text or patient_id is None:
