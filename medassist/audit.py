@@ -29,7 +29,7 @@ from medassist.domain.prediction import Prediction
 try:
     import fcntl
 except ImportError:  # Windows: one MedAssist process writes each session's file; the thread lock suffices
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: the writer checks before locking
 
 GENESIS = "0" * 64  # what the first line of every audit file chains to
 CHAIN_FIELD = "prev_sha256"

@@ -17,12 +17,13 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medassist.errors import MedAssistError
 
 if TYPE_CHECKING:
-    from medassist.records.schema import PatientRecords
+    import pandas as pd
 
 SESSION_SALT = secrets.token_bytes(16)
 # DICOM elements that identify the patient (PS3.15 Annex E basic profile, patient module); every
@@ -66,6 +67,20 @@ class PatientIdentifiers:
         )
 
 
+
+class PatientRecordsView(Protocol):
+    """What this policy reads from the records (:class:`medassist.records.schema.PatientRecords`).
+    Structural, so privacy sits below records, whose patient list shows patients through it, with no
+    import cycle."""
+
+    def has_patient(self, patient_id: str) -> bool: ...
+
+    def patient_row(self, patient_id: str) -> pd.Series: ...
+
+    def for_patient(self, table: str, patient_id: str) -> pd.DataFrame: ...
+
+    def display_name(self, patient_id: str) -> str: ...
+
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(v).strip() for v in values if v is not None and str(v).strip()))
 
@@ -76,7 +91,7 @@ def _text(value: object) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
-def identifiers_of(records: PatientRecords, patient_id: str) -> PatientIdentifiers:
+def identifiers_of(records: PatientRecordsView, patient_id: str) -> PatientIdentifiers:
     """The patient's identifiers as the records hold them (name, IDs of notes and encounters, birth date, city)."""
     if not records.has_patient(patient_id):
         return PatientIdentifiers(ids=(patient_id,))
@@ -123,7 +138,7 @@ def date_shift_days(patient_id: str, salt: bytes = SESSION_SALT) -> int:
     return -(MIN_SHIFT_DAYS + int.from_bytes(_digest(patient_id, "date-shift", salt)[:4], "big") % span)
 
 
-def patient_label(records: PatientRecords, patient_id: str | None, presenting: bool, with_id: bool = False) -> str:
+def patient_label(records: PatientRecordsView, patient_id: str | None, presenting: bool, with_id: bool = False) -> str:
     """How every view names the patient: 'Arthur Sample (DEMO-01)', or 'A.S. (Subject 3F2A1C)' when presenting."""
     if patient_id is None:
         return "No patient selected"
@@ -135,7 +150,7 @@ def patient_label(records: PatientRecords, patient_id: str | None, presenting: b
     return f"{name} ({patient_id})" if with_id and name != patient_id else name
 
 
-def shown_text(records: PatientRecords, patient_id: str | None, text: str, presenting: bool) -> str:
+def shown_text(records: PatientRecordsView, patient_id: str | None, text: str, presenting: bool) -> str:
     """Free text as a view may show it: unchanged normally; the patient's identifiers replaced when
     presenting (dates stay true on screen; only a de-identified report shifts them)."""
     if not presenting or not text or patient_id is None:
@@ -163,6 +178,7 @@ _GENERIC = [
     (re.compile(rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s*\d{{4}}\b", re.I), DATE_TOKEN),
     (re.compile(r"(?<![\w.])\d{6,}(?![\w]|\.\d)"), ID_TOKEN),
 ]
+_When = TypeVar("_When", bound=_dt.date)  # a date or a datetime: shifting keeps the kind
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # "58-year-old", "58 year old", "58 years old", "58 yo", "58 y/o", "58-yr-old", "aged 58", "age 58", "age: 58"
 _AGE_AFTER = re.compile(r"\b(\d{1,3})(\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b|\s*(?:yo|y/o|y\.o\.)(?![\w/]))", re.I)
@@ -216,6 +232,10 @@ def _ordinary_word(token: str, found: str) -> bool:
     return token == NAME_TOKEN and found.islower() and " " not in found
 
 
+def _token_unless_ordinary(token: str, match: re.Match[str]) -> str:
+    return match[0] if _ordinary_word(token, match[0]) else token
+
+
 def _birth_forms(birth: _dt.date | None) -> list[str]:
     if birth is None:
         return []
@@ -239,7 +259,7 @@ class Deidentifier:
             (NAME_TOKEN, _words(identifiers.name_parts)),
         ]
 
-    def shift_date(self, value):
+    def shift_date(self, value: _When | None) -> _When | None:
         return None if value is None else value + self.shift
 
     def _shift_iso(self, match: re.Match[str]) -> str:
@@ -252,7 +272,7 @@ class Deidentifier:
         """Only the patient's known identifiers replaced (whole tokens); nothing else changes."""
         for token, pattern in self._patterns:
             if pattern is not None and text:
-                text = pattern.sub(lambda m, token=token: m[0] if _ordinary_word(token, m[0]) else token, text)
+                text = pattern.sub(partial(_token_unless_ordinary, token), text)
         return text
 
     def survivors(self, text: str) -> list[str]:

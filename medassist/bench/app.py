@@ -91,20 +91,20 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _staged_start(mode: str, image: str, model: str, timeout: int) -> tuple[dict[str, float], str]:
+def _staged_start(mode: str, image: str, model: str, timeout: int) -> tuple[dict[str, Any], str]:
     """Launch the app's staged start in a fresh interpreter; seconds from launch to each stage."""
     with tempfile.TemporaryDirectory() as home:  # no user settings, autosaves or crash files
         env = dict(_child_env(), MEDASSIST_STARTUP_TIMING="1", MEDASSIST_HOME=home)
         launched = time.time()
         out = subprocess.run([sys.executable, "-c", _STAGED_START, mode, image, model], capture_output=True, text=True,
                              env=env, timeout=timeout)
-    stages: dict[str, float] = {}
+    stages: dict[str, Any] = {}  # seconds per stage, whether torch was imported by then, any error
     for line in out.stdout.splitlines():
         if line.startswith("STARTUP "):
             _, stage, stamp, torch_flag = line.split()
             stages[stage] = round(float(stamp) - launched, 3)
             stages[f"{stage}_torch_imported"] = torch_flag == "torch=True"
-    stall = next((l.split(" ", 1)[1] for l in out.stdout.splitlines() if l.startswith("STALL ")), "")
+    stall = next((row.split(" ", 1)[1] for row in out.stdout.splitlines() if row.startswith("STALL ")), "")
     if "first_paint" not in stages or out.returncode != 0:
         stages["error"] = (out.stderr or out.stdout)[-500:]
     return stages, stall

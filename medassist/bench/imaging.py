@@ -31,7 +31,7 @@ REPEATS = 3
 SERIES_SLICES = 500
 
 
-def _viewer():
+def _viewer() -> tuple[Any, Any]:
     """An offscreen viewer when Qt is available (the benchmark also runs headless without it)."""
     try:
         from PySide6.QtWidgets import QApplication

@@ -22,7 +22,7 @@ from medassist.audit import AuditLog
 from medassist.imaging.image import MedicalImage
 from medassist.domain.inputs import ImageInput
 from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import ModelRuntime, load_network
+from medassist.inference.runtime import DevicePreference, ModelRuntime, load_network
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import shared_data_dir
@@ -55,21 +55,23 @@ def sample_radiograph() -> MedicalImage:
     return MedicalImage(path=Path("synthetic.png"), frames=arr[None])
 
 
-def bench_image_model(name: str, device: str = "cpu", threads: int = 2, repeats: int = 20) -> dict[str, Any]:
+def bench_image_model(name: str, device: DevicePreference = "cpu", threads: int = 2, repeats: int = 20) -> dict[str, Any]:
     registry = ModelRegistry()
     entry = registry.get(name)
+    card = entry.card
+    assert card is not None  # get() returns usable entries only
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    load_network(entry.folder, entry.card, torch.device(device))
+    load_network(entry.folder, card, torch.device(device))
     load_ms = (time.perf_counter() - start) * 1000.0
 
-    runtime = ModelRuntime(registry, device_preference=device, threads=threads)  # type: ignore[arg-type]
+    runtime = ModelRuntime(registry, device_preference=device, threads=threads)
     service = InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "bench-audit.jsonl"))
     loaded = runtime.load(name)
     image = sample_radiograph()
     source = ImageInput(image)
     handler_ms = _median_ms(lambda: run_job(service.predict(name, source)), repeats)
-    size = entry.card.extra.get("preprocessing", {}).get("size", [128, 128])
+    size = card.extra.get("preprocessing", {}).get("size", [128, 128])
     x1 = torch.randn(1, 1, *size, device=loaded.device)
     x16 = torch.randn(16, 1, *size, device=loaded.device)
 

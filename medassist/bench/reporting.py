@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ def bench_session(n_images: int, seed: int = 0) -> Session:
     patients = pd.DataFrame([{"patient_id": PATIENT, "given_name": "Bench", "family_name": "Patient",
                               "birth_date": "1960-05-01", "sex": "female"}])
     session.set_records(PatientRecords.from_frames(patients=patients))
-    common = dict(weights_sha256="0" * 64, device="CPU, 2 threads", patient_id=PATIENT)
+    common: dict[str, Any] = dict(weights_sha256="0" * 64, device="CPU, 2 threads", patient_id=PATIENT)
     for index in range(n_images):
         image = MedicalImage(path=Path(f"/bench/image_{index:02d}.dcm"), frames=_radiograph(rng)[None], modality="DX",
                              window=WindowLevel(1500, 2000), sha256=f"{index:064x}")
@@ -81,7 +81,7 @@ def bench_session(n_images: int, seed: int = 0) -> Session:
     return session
 
 
-def _timed(action, repeats: int) -> tuple[dict[str, float], Any]:
+def _timed(action: Callable[[], Any], repeats: int) -> tuple[dict[str, float], Any]:
     """Median wall-clock and CPU seconds (CPU time is the fairer number on a shared machine)."""
     walls, cpus, result = [], [], None
     for _ in range(repeats):

@@ -31,7 +31,7 @@ def run_area(target: str, timeout: int = 1800) -> dict[str, Any]:
     code = f"import json; from {module} import {function} as f; print('RESULT ' + json.dumps(f(), default=str))"
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
-    line = next((l for l in reversed(out.stdout.splitlines()) if l.startswith("RESULT ")), None)
+    line = next((row for row in reversed(out.stdout.splitlines()) if row.startswith("RESULT ")), None)
     if line is None:
         return {"error": (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]}
     return json.loads(line[len("RESULT "):])

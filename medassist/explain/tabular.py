@@ -95,7 +95,7 @@ def explain_record(loaded: LoadedModel, source: object, method: Method, target: 
             "descriptions": {s.name: s.description for s in specs},
             "units": {s.name: s.unit for s in specs},
             "inputs_shown": {s.name: (s.describe_value(values[s.name]) if values[s.name] is not None else "missing") for s in specs},
-            "missing_inputs": [missing_label(s) for s, flag in zip(specs, missing) if flag],
+            "missing_inputs": [missing_label(s) for s, flag in zip(specs, missing, strict=True) if flag],
             "baseline": "training-average patient with the same inputs missing",
             "units_of_values": "change in probability",
         },

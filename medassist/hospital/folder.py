@@ -16,7 +16,7 @@ from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 
 from medassist.errors import InputError
 from medassist.hashing import sha256_file
-from medassist.hospital.store import ObjectHeader, StudyStore
+from medassist.hospital.store import ObjectHeader, Status, StudyStore
 from medassist.imaging.loader import image_files
 from medassist.jobs import Job, Progress
 
@@ -49,7 +49,8 @@ def score_folder(store: StudyStore, folder: Path, model: str, service: Any, work
     files = [path for path in found if headers[path].sop_instance_uid not in listed]
     counts = {"scored": 0, "refused": 0, "error": 0, "already listed": len(found) - len(files)}
     rows = image_rows(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
-    for index, (path, row) in enumerate(zip(files, rows), 1):
+    for index, (path, row) in enumerate(zip(files, rows, strict=True), 1):
+        status: Status
         if "error" in row:
             status, result, error = "error", None, row["error"]
         else:

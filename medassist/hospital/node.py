@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from pydicom.uid import UID
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AE, AllStoragePresentationContexts, evt
-from pynetdicom.sop_class import Verification
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # created at import time
 
 from medassist.audit import AuditLog
 from medassist.errors import MedAssistError
@@ -88,7 +88,7 @@ class DicomNode:
             if self._server is not None:
                 return
             ae = self.build_ae()
-            handlers = [
+            handlers: list[evt.EventHandlerType] = [
                 (evt.EVT_REQUESTED, self._on_requested),
                 (evt.EVT_ACCEPTED, self._on_accepted),
                 (evt.EVT_C_ECHO, self._on_echo),

@@ -16,7 +16,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pynetdicom import AE
-from pynetdicom.sop_class import (
+# pynetdicom creates its SOP class names when the module is imported, so mypy cannot see them
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelMove,
     Verification,
@@ -90,7 +91,7 @@ def send_files(pacs: PacsSettings, calling_ae_title: str, files: list[Path]) -> 
     datasets = [pydicom.dcmread(path) for path in files]
     contexts = sorted({(d.SOPClassUID, d.file_meta.TransferSyntaxUID) for d in datasets})
     with association(pacs, calling_ae_title, [(c, [s]) for c, s in contexts]) as assoc:
-        for path, dataset in zip(files, datasets):
+        for path, dataset in zip(files, datasets, strict=True):
             status = assoc.send_c_store(dataset)
             if not status or status.Status not in (0x0000, 0xB000, 0xB006, 0xB007):
                 code = f"0x{int(status.Status):04X}" if status else "no answer"

@@ -120,7 +120,7 @@ def structured_report(entries: list[dict[str, Any]], sources: list[Dataset]) -> 
     """A Comprehensive SR in the source study: one Finding container per analysed image."""
     root = hd.sr.ContainerContentItem(name=REPORT_TITLE)
     items: list[Any] = [_text(codes.DCM.Comment, DECISION_SUPPORT_NOTICE)]
-    items += [_image_findings(entry, source) for entry, source in zip(entries, sources)]
+    items += [_image_findings(entry, source) for entry, source in zip(entries, sources, strict=True)]
     root.ContentSequence = hd.sr.ContentSequence(items, is_root=False)
     report = hd.sr.ComprehensiveSR(
         evidence=sources,
@@ -166,7 +166,7 @@ def saliency_capture(source: Dataset, overlay_rgb: np.ndarray, method: str, targ
         photometric_interpretation="RGB",
         bits_allocated=8,
         coordinate_system="PATIENT",
-        patient_orientation=orientation if known else ("A", "F"),  # replaced by "unknown" below when not known
+        patient_orientation=(orientation[0], orientation[1]) if known else ("A", "F"),  # replaced by "unknown" below when not known
         series_instance_uid=series_instance_uid,
         series_number=9002,
         sop_instance_uid=generate_uid(),
@@ -174,7 +174,8 @@ def saliency_capture(source: Dataset, overlay_rgb: np.ndarray, method: str, targ
         manufacturer=MANUFACTURER,
     )
     if not known:
-        image.PatientOrientation = ""  # type 2: the source does not say, so neither does the map
+        # type 2: the source does not say, so neither does the map (highdicom types the attribute as a list)
+        image.PatientOrientation = ""  # type: ignore[assignment]
     image.SeriesDescription = AI_MAP_DESCRIPTION
     image.ImageType = ["DERIVED", "SECONDARY", "AI_MAP"]
     image.BurnedInAnnotation = "NO"
@@ -281,7 +282,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
 
             service = InferenceService()
         series_uid = generate_uid()
-        accepted = [(e, s) for e, s in zip(entries, sources) if e["gate"] is None or e["gate"]["accepted"]]
+        accepted = [(e, s) for e, s in zip(entries, sources, strict=True) if e["gate"] is None or e["gate"]["accepted"]]
         for index, (entry, source) in enumerate(accepted, 1):
             yield Progress(0.1 + 0.7 * (index - 1) / max(len(accepted), 1), f"Saliency map {index}/{len(accepted)}")
             image = load_image(entry["path"])

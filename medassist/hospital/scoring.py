@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable
 
 from medassist.errors import MedAssistError
-from medassist.hospital.store import StudyStore
+from medassist.hospital.store import Status, StudyStore
 from medassist.domain.tasks import Task
 from medassist.inference.applicability import card_modalities
 from medassist.inference.registry import ModelRegistry
@@ -86,7 +86,7 @@ class Scorer:
             if self.on_scored is not None:
                 self.on_scored(row["sop_instance_uid"], status)
 
-    def score_one(self, sop_instance_uid: str, path: str, model: str, patient_id: str) -> str:
+    def score_one(self, sop_instance_uid: str, path: str, model: str, patient_id: str) -> Status:
         """Run ``model`` on one claimed object and commit its outcome; returns the new status."""
         from medassist.imaging.loader import load_image
         from medassist.domain.inputs import ImageInput
@@ -101,6 +101,6 @@ class Scorer:
         except (MemoryError, ValueError, RuntimeError) as exc:  # a damaged object must not stop the queue
             self.store.finish(sop_instance_uid, "error", error=f"{type(exc).__name__}: {exc}")
             return "error"
-        status = "refused" if prediction.refused else "scored"
+        status: Status = "refused" if prediction.refused else "scored"
         self.store.finish(sop_instance_uid, status, result=prediction.to_dict())
         return status

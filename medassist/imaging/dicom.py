@@ -55,9 +55,9 @@ def _read(path: Path, stop_before_pixels: bool) -> Dataset:
     element would otherwise fail later, far from the file, with an unexpected exception."""
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=not has_dicm_preamble(path))
-        for meta in getattr(ds, "file_meta", None) or ():
+        for _meta in getattr(ds, "file_meta", None) or ():
             pass
-        for element in ds:
+        for _element in ds:
             pass
         return ds
     except MemoryError as exc:
@@ -278,7 +278,8 @@ def windows(ds: Dataset) -> list[tuple[WindowLevel, str]]:
     names = ds.get("WindowCenterWidthExplanation") or []
     names = list(names) if isinstance(names, (list, pydicom.multival.MultiValue)) else [names]
     found = []
-    for i, (center, width) in enumerate(zip(centers, widths)):
+    # a malformed file may give more centres than widths (or the reverse): only complete pairs are windows
+    for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
         try:
             level = WindowLevel(float(center), float(width))
         except (TypeError, ValueError):

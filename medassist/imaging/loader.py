@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -191,8 +192,8 @@ def _open_files(files: list[Path], batch: ImageBatch, report_unknown: bool) -> J
         elif report_unknown or path.suffix.lower() in DICOM_SUFFIXES | PICTURE_SUFFIXES:
             batch.problems.append(f"{path}: not a DICOM file or an image that can be read")
     groups = group_series(headers)
-    work = [("series", g) for g in groups] + [("picture", p) for p in pictures]
-    for i, (kind, item) in enumerate(work):
+    work: list[list[_Header] | Path] = [*groups, *pictures]
+    for i, item in enumerate(work):
         name = item.name if isinstance(item, Path) else item[0].path.name
         yield Progress(0.3 + 0.7 * i / max(len(work), 1), f"Loading {name}")
         try:
@@ -224,7 +225,7 @@ def group_series(headers: list[_Header]) -> list[list[_Header]]:
     return [sorted(group, key=_slice_order_key(group)) for group in groups.values()] + singles
 
 
-def _slice_order_key(group: list[_Header]):
+def _slice_order_key(group: list[_Header]) -> Callable[[_Header], tuple]:
     """Position along the slice normal when every slice has one, else InstanceNumber, else file name."""
     def position(header: _Header) -> float | None:
         ds = header.ds
@@ -239,7 +240,7 @@ def _slice_order_key(group: list[_Header]):
 
     positions = [position(h) for h in group]
     if all(p is not None for p in positions) and len(set(positions)) == len(positions):
-        by_path = {id(h): p for h, p in zip(group, positions)}
+        by_path = {id(h): p for h, p in zip(group, positions, strict=True)}
         return lambda h: (by_path[id(h)], h.path.name)
 
     def instance(header: _Header) -> tuple:

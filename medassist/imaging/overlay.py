@@ -39,7 +39,7 @@ def blend(display: np.ndarray, heatmap: np.ndarray, opacity: float = 0.45) -> np
     base = base.astype(np.float32)
     weights = normalise_map(heatmap)
     if weights.shape != base.shape[:2]:
-        weights = np.asarray(Image.fromarray(weights).resize((base.shape[1], base.shape[0]), Image.BILINEAR))
+        weights = np.asarray(Image.fromarray(weights).resize((base.shape[1], base.shape[0]), Image.Resampling.BILINEAR))
     colour = heat_colormap(weights).astype(np.float32)
     alpha = (opacity * np.clip(weights * 1.5, 0.0, 1.0))[..., None]
     return (base * (1 - alpha) + colour * alpha + 0.5).astype(np.uint8)

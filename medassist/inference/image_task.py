@@ -133,7 +133,7 @@ class ImageModelSpec:
 
     def output_probabilities(self, logits: torch.Tensor) -> dict[str, float]:
         probs = torch.softmax(logits / self.temperature, dim=-1).reshape(-1).tolist()
-        by_class = dict(zip(self.classes, probs))
+        by_class = dict(zip(self.classes, probs, strict=True))
         return {label: float(sum(by_class[c] for c in members)) for label, members in self.outputs.items()}
 
     def positives(self, outputs: dict[str, float], thresholds: dict[str, float]) -> list[str]:

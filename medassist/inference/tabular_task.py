@@ -66,7 +66,7 @@ def _typed_value(spec: FeatureSpec, value: Any, source: str) -> float | None:
     except (TypeError, ValueError) as exc:
         raise InputError(f"{spec.name} ({spec.description}) must be a number, got {value!r}", source) from exc
     if spec.kind == "categorical" and number not in [float(c) for c in spec.categories]:
-        options = ", ".join(f"{c:g}={n}" for c, n in zip(spec.categories, spec.category_names))
+        options = ", ".join(f"{c:g}={n}" for c, n in zip(spec.categories, spec.category_names, strict=True))
         raise InputError(f"{spec.name} ({spec.description}) must be one of {options}, got {value!r}", source)
     if spec.kind == "binary" and number not in (0.0, 1.0):
         raise InputError(f"{spec.name} ({spec.description}) must be 0 or 1, got {value!r}", source)
@@ -134,7 +134,7 @@ def record_gate(card: ModelCard, specs: list[FeatureSpec], missing: np.ndarray, 
     assert rule is not None, "read_card guarantees minimum_inputs for record models"
     missing_count = int(missing.sum())
     allowed = len(specs) - rule.min_known
-    missing_required = [missing_label(s) for s, flag in zip(specs, missing) if flag and s.name in rule.required]
+    missing_required = [missing_label(s) for s, flag in zip(specs, missing, strict=True) if flag and s.name in rule.required]
     inside = [p.contains(age, sex) for p in card.validated_populations]
     count = compared("inputs missing", missing_count, allowed)
     if not any(inside):
@@ -167,7 +167,7 @@ class TabularTask:
         with loaded.lock, torch.no_grad():
             probability = float(loaded.module.probability(torch.from_numpy(columns)[None].to(loaded.device),
                                                           torch.from_numpy(missing)[None].to(loaded.device)))
-        missing_inputs = [missing_label(s) for s, flag in zip(specs, missing) if flag]
+        missing_inputs = [missing_label(s) for s, flag in zip(specs, missing, strict=True) if flag]
         gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
         threshold = float(loaded.card.thresholds.get(label, 0.5))
         inputs = {s.name: values[s.name] for s in specs}

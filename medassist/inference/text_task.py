@@ -53,9 +53,9 @@ class TextTask:
         yield Progress(0.5, f"Encoding {note.input_ids.shape[0]} chunk(s)")
         with loaded.lock, torch.no_grad():
             probs = torch.sigmoid(model(note.flat_ids.to(loaded.device), note.flat_mask.to(loaded.device)))[0].cpu().numpy()
-        outputs = {label: float(p) for label, p in zip(labels, probs)}
+        outputs = {label: float(p) for label, p in zip(labels, probs, strict=True)}
         thresholds = {label: float(loaded.card.thresholds.get(label, 0.5)) for label in labels}
-        positive = sorted(problems.suggested, key=lambda l: -outputs[l])
+        positive = sorted(problems.suggested, key=lambda label: -outputs[label])
         names = {label: problem_name(label) for label in labels} | loaded.card.extra.get("label_names", {})
         extra = {
             "label_names": names,

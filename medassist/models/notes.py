@@ -20,6 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, Mapping, overload
 
 import torch
 from torch import nn
@@ -60,7 +61,7 @@ def encoder_fingerprint() -> tuple[str, str]:
     return importlib.metadata.version(ENCODER_PACKAGE), sha256_file(weights)
 
 
-def load_encoder(expected_sha256: str | None = None) -> tuple[nn.Module, object]:
+def load_encoder(expected_sha256: str | None = None) -> tuple[nn.Module, Any]:
     """The MiniLM encoder and its fast tokenizer, from local files only (no network)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -110,7 +111,7 @@ class ChunkedNote:
         return self.attention_mask.reshape(1, -1)
 
 
-def chunk_note(tokenizer, text: str, chunk_tokens: int = 256, max_chunks: int = 16) -> ChunkedNote:
+def chunk_note(tokenizer: Any, text: str, chunk_tokens: int = 256, max_chunks: int = 16) -> ChunkedNote:
     """Tokenize ``text`` once and cut it into windows of ``chunk_tokens`` (with [CLS]/[SEP])."""
     spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     words = [text[a:b] for a, b in spans]
@@ -187,7 +188,7 @@ class NotesClassifier(nn.Module):
         self.max_chunks = max_chunks
         self.head = NotesHead(n_labels, hidden)
         self.encoder: nn.Module | None = None
-        self.tokenizer = None
+        self.tokenizer: Any = None  # a Hugging Face fast tokenizer once the encoder is loaded
         if load_pretrained_encoder:
             if encoder_version is not None:
                 installed = importlib.metadata.version(ENCODER_PACKAGE)
@@ -200,11 +201,12 @@ class NotesClassifier(nn.Module):
                 parameter.requires_grad_(False)
             self.encoder = encoder
 
-    def state_dict(self, *args, **kwargs):  # type: ignore[override]
+    # one signature for nn.Module's overloaded state_dict: mypy cannot match it against the overloads
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """Only the head: the encoder is never copied into the shipped weights."""
         return self.head.state_dict(*args, prefix="head.", **{k: v for k, v in kwargs.items() if k != "prefix"})
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
         head_state = {k[len("head."):]: v for k, v in state_dict.items() if k.startswith("head.")}
         if strict and len(head_state) != len(state_dict):
             extra = sorted(k for k in state_dict if not k.startswith("head."))
@@ -216,7 +218,16 @@ class NotesClassifier(nn.Module):
             raise ModelError("the notes model was built without its encoder")
         return chunk_note(self.tokenizer, text, self.chunk_tokens, self.max_chunks)
 
-    def chunk_vectors(self, flat_ids: torch.Tensor, flat_mask: torch.Tensor, output_attentions: bool = False):
+    @overload
+    def chunk_vectors(self, flat_ids: torch.Tensor, flat_mask: torch.Tensor,
+                      output_attentions: Literal[False] = False) -> torch.Tensor: ...
+
+    @overload
+    def chunk_vectors(self, flat_ids: torch.Tensor, flat_mask: torch.Tensor,
+                      output_attentions: Literal[True]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]: ...
+
+    def chunk_vectors(self, flat_ids: torch.Tensor, flat_mask: torch.Tensor,
+                      output_attentions: bool = False) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Encode ``[B, C*L]`` flattened chunks; returns ``[B, C, H]`` vectors (and attentions)."""
         assert self.encoder is not None
         batch = flat_ids.shape[0]
@@ -234,5 +245,5 @@ class NotesClassifier(nn.Module):
 
 
 @register_architecture("notes-minilm-head")
-def build_notes_classifier(**kwargs) -> NotesClassifier:
+def build_notes_classifier(**kwargs: Any) -> NotesClassifier:
     return NotesClassifier(**kwargs)

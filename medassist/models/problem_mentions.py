@@ -426,7 +426,7 @@ def problem_evidence(problems: NoteProblems, outputs: dict[str, float], names: d
     """Suggestions with their evidence, and the problems only mentioned otherwise (with why)."""
     text = problems.text
     suggestions = []
-    for label in sorted(problems.suggested, key=lambda l: -outputs.get(l, 0.0)):
+    for label in sorted(problems.suggested, key=lambda name: -outputs.get(name, 0.0)):
         evidence = problems.evidence(label)
         suggestions.append({
             "problem": label,

@@ -67,7 +67,7 @@ class FeatureSpec:
     def describe_value(self, value: float) -> str:
         """How the value reads to a clinician (category names, units)."""
         if self.kind == "categorical" and self.category_names:
-            for category, label in zip(self.categories, self.category_names):
+            for category, label in zip(self.categories, self.category_names, strict=True):
                 if float(value) == float(category):
                     return label
         if self.kind == "binary":
@@ -92,7 +92,7 @@ def encode_rows(specs: list[FeatureSpec], rows: list[dict[str, Any]], fill: np.n
         offset = 0
         for f, spec in enumerate(specs):
             width = len(spec.columns)
-            value = row.get(spec.name)
+            value: Any = row.get(spec.name)  # a number, a category code, or None/NaN when missing
             if is_missing(value):
                 missing[r, f] = 1.0
                 if fill is not None:
@@ -115,6 +115,11 @@ def column_owner(specs: list[FeatureSpec]) -> np.ndarray:
 
 class TabularRiskNet(nn.Module):
     """Encoded columns ``[B, n_columns]`` + missing flags ``[B, n_features]`` -> calibrated logit ``[B]``."""
+
+    # buffers saved with the weights: the training means and spreads, and the calibration temperature
+    center: torch.Tensor
+    scale: torch.Tensor
+    temperature: torch.Tensor
 
     def __init__(self, n_columns: int, n_features: int, hidden: int = 16, dropout: float = 0.1, missing_flags: bool = True) -> None:
         super().__init__()
@@ -144,5 +149,5 @@ class TabularRiskNet(nn.Module):
 
 
 @register_architecture("tabular-risk-mlp")
-def build_tabular_risk_net(**kwargs) -> TabularRiskNet:
+def build_tabular_risk_net(**kwargs: Any) -> TabularRiskNet:
     return TabularRiskNet(**kwargs)

@@ -41,7 +41,7 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(target: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+def atomic_write(target: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(handle)`` on a temp file beside ``target``, fsync it, then rename it over ``target``.
 
     On any failure the temp file is removed and the previous ``target`` (if any) is untouched.

@@ -12,6 +12,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def autosave_dir() -> Path:
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
-    if os.name == "nt":
+    if sys.platform == "win32":  # (not os.name: mypy skips a sys.platform branch on other systems)
         import ctypes
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.recommend.knowledge import (
@@ -331,12 +331,12 @@ def _interaction_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: l
                 rule.source.cite(), [x, y],
             ))
     combined = set(ctx.medications) | set(ingredients)
-    for rule in kb.safety.three_way_interactions:
-        groups = [{i for ref in group for i in kb.members(ref)} for group in rule.members]
+    for triple in kb.safety.three_way_interactions:
+        groups = [{i for ref in group for i in kb.members(ref)} for group in triple.members]
         if all(g & combined for g in groups) and any(g & set(ingredients) for g in groups):
             involved = sorted({i for g in groups for i in g & combined})
             names = ", ".join(kb.ingredient(i).name for i in involved)
-            warnings.append(SafetyWarning(rule.severity, "interaction", f"{names}: {rule.effect} {rule.management}", rule.source.cite(), involved))
+            warnings.append(SafetyWarning(triple.severity, "interaction", f"{names}: {triple.effect} {triple.management}", triple.source.cite(), involved))
     return warnings
 
 
@@ -356,11 +356,11 @@ def current_medication_warnings(kb: KnowledgeBase, ctx: PatientContext, question
                     f"Current medications {kb.ingredient(x).name} and {kb.ingredient(y).name}: {rule.effect} {rule.management}",
                     rule.source.cite(), [x, y],
                 ))
-    for rule in kb.safety.three_way_interactions:
-        groups = [{i for ref in group for i in kb.members(ref)} & set(meds) for group in rule.members]
+    for triple in kb.safety.three_way_interactions:
+        groups = [{i for ref in group for i in kb.members(ref)} & set(meds) for group in triple.members]
         if all(groups):
             names = ", ".join(kb.ingredient(i).name for i in sorted(set().union(*groups)))
-            warnings.append(SafetyWarning(rule.severity, "interaction", f"Current medications {names}: {rule.effect} {rule.management}", rule.source.cite(), sorted(set().union(*groups))))
+            warnings.append(SafetyWarning(triple.severity, "interaction", f"Current medications {names}: {triple.effect} {triple.management}", triple.source.cite(), sorted(set().union(*groups))))
     return sorted(warnings, key=lambda w: -SEVERITY_ORDER[w.severity])
 
 
@@ -556,7 +556,7 @@ def recommend(
     for condition, _ in matched:
         needs_setting = any(s.setting != "any" for s in condition.scenarios)
         if needs_setting and setting is None:
-            age_group = "child" if ctx.is_child else "adult"
+            age_group: Literal["adult", "child"] = "child" if ctx.is_child else "adult"
             text = condition.setting_questions.get(age_group, "Care setting (outpatient, ward, ICU): the regimens differ.")
             questions.append(f"{condition.label}: {text} Outpatient is assumed until the setting is chosen.")
     if matched and ctx.age_years is None:

@@ -7,6 +7,7 @@ vocabulary travels in the model card (``extra.features``), never in code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class FeatureSpace:
         return len(self.condition_codes) + len(AGE_BANDS) + 1 + 2
 
     def names(self) -> list[str]:
-        bands = ["age<2"] + [f"age {lo:g}-{hi:g}" for lo, hi in zip(AGE_BANDS, AGE_BANDS[1:])] + [f"age>={AGE_BANDS[-1]:g}"]
+        bands = ["age<2"] + [f"age {lo:g}-{hi:g}" for lo, hi in pairwise(AGE_BANDS)] + [f"age>={AGE_BANDS[-1]:g}"]
         return [f"condition {c}" for c in self.condition_codes] + bands + ["female", "male"]
 
     def encode(self, codes: set[str], age_years: float | None, sex: str) -> np.ndarray:

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -293,12 +293,12 @@ class KnowledgeBase(BaseModel):
         for item in self.safety.interactions:
             check(item.a, "interaction")
             check(item.b, "interaction")
-        for item in self.safety.three_way_interactions:
-            for group in item.members:
+        for triple in self.safety.three_way_interactions:
+            for group in triple.members:
                 for ref in group:
-                    check(ref, f"three-way interaction {item.id}")
-        for rule in self.safety.renal:
-            check(rule.ingredient, "renal rule")
+                    check(ref, f"three-way interaction {triple.id}")
+        for renal in self.safety.renal:
+            check(renal.ingredient, "renal rule")
         for ing in self.safety.renally_cleared_without_numbers:
             check(ing, "renally cleared list")
         for ing in self.safety.reviewed_without_pair_rule:
@@ -357,6 +357,9 @@ def knowledge_dir() -> Path:
     return paths.resources_dir() / "knowledge"
 
 
+_Table = TypeVar("_Table", bound=BaseModel)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -367,23 +370,25 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _load_table(path: Path, model: type[_Table]) -> _Table:
+    if not path.is_file():
+        raise InputError("knowledge table is missing", path)
+    try:
+        return model.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"invalid knowledge table: {where}: {first['msg']} ({exc.error_count()} problem(s))", path) from exc
+
+
 def load_knowledge(folder: Path | None = None) -> KnowledgeBase:
     """Read and validate the three tables; :class:`InputError` names the file and the field at fault."""
     folder = folder or knowledge_dir()
-    models = {"ingredients.yaml": IngredientTable, "treatments.yaml": TreatmentTables, "safety.yaml": SafetyTables}
-    parts = {}
-    for name, model in models.items():
-        path = folder / name
-        if not path.is_file():
-            raise InputError("knowledge table is missing", path)
-        try:
-            parts[name.split(".")[0]] = model.model_validate(_read_yaml(path))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise InputError(f"invalid knowledge table: {where}: {first['msg']} ({exc.error_count()} problem(s))", path) from exc
+    ingredients = _load_table(folder / "ingredients.yaml", IngredientTable)
+    treatments = _load_table(folder / "treatments.yaml", TreatmentTables)
+    safety = _load_table(folder / "safety.yaml", SafetyTables)
     try:
-        return KnowledgeBase(**parts)
+        return KnowledgeBase(ingredients=ingredients, treatments=treatments, safety=safety)
     except ValidationError as exc:
         raise InputError(f"knowledge tables disagree: {exc.errors()[0]['msg']}", folder) from exc
 

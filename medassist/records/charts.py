@@ -74,12 +74,12 @@ def series_for(records: PatientRecords, patient_id: str, key: str) -> Observatio
     frame = records.for_patient("observations", patient_id)
     if measure is not None:
         rows = frame[frame["code"].isin(measure.codes) & frame["value"].notna()]
-        values = [v for v in observation_series(records, patient_id, key) if v.date is not None]
+        dated = [(v.date, v.value) for v in observation_series(records, patient_id, key) if v.date is not None]
         return ObservationSeries(
             key=key, title=measure.description, unit=measure.unit,
-            dates=np.asarray([v.date.to_datetime64() for v in values], dtype="datetime64[ns]"),
-            values=np.asarray([v.value for v in values], dtype=float),
-            normal_range=measure.normal_range, left_out=int(len(rows) - len(values)),
+            dates=np.asarray([day.to_datetime64() for day, _ in dated], dtype="datetime64[ns]"),
+            values=np.asarray([value for _, value in dated], dtype=float),
+            normal_range=measure.normal_range, left_out=int(len(rows) - len(dated)),
         )
     code = key.removeprefix("code:")
     rows = frame[(frame["code"] == code) & frame["value"].notna() & frame["date"].notna()].sort_values("date")

@@ -142,7 +142,8 @@ def _salvage_bundle(text: str) -> list[Any]:
     if not match:
         return []
     decoder = json.JSONDecoder()
-    position, items = match.end(), []
+    position = match.end()
+    items: list[Any] = []
     while True:
         while position < len(text) and text[position] in " \t\r\n,":
             position += 1
@@ -191,7 +192,8 @@ def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> N
                 report.add(rows.file, entry.where, "resource without resourceType; skipped")
             continue
         try:
-            model = get_fhir_model_class(kind).model_validate(resource)
+            # Any: each resourceType is its own class, and the readers below use its own fields
+            model: Any = get_fhir_model_class(kind).model_validate(resource)
         except ValidationError as exc:
             first = exc.errors()[0]
             place = ".".join(str(p) for p in first.get("loc", ()))

@@ -81,7 +81,7 @@ class PatientList:
             return self.text[column]
         if column not in self._presented:
             ids, names = self.patient_ids, self.text[_NAME]
-            self._presented[_NAME] = np.array(["?" if n == i else initials(n) for n, i in zip(names, ids)], dtype=object)
+            self._presented[_NAME] = np.array(["?" if n == i else initials(n) for n, i in zip(names, ids, strict=True)], dtype=object)
             self._presented[_ID] = np.array([pseudonym(i) for i in ids], dtype=object)
             self._presented[_BORN] = np.full(len(ids), WITHHELD, dtype=object)
         return self._presented[column]

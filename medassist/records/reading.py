@@ -162,7 +162,7 @@ def sniff_delimiter(path: Path) -> str:
     with open(path, "rb") as handle:
         first = handle.readline(65536).decode("latin-1")
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 

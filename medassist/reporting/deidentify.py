@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import fields, is_dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 from medassist.privacy import (
     SESSION_SALT,
@@ -29,7 +29,7 @@ from medassist.privacy import (
     age_band,
 )
 from medassist.reporting import content as _content
-from medassist.reporting.content import Attribution, DatedItem, ReportContent
+from medassist.reporting.content import Attribution, DatedItem, ImagePanel, ReportContent
 
 NOTE = (
     "De-identified export: names, identifiers, birth date, address, facility, clinician and free-text "
@@ -39,7 +39,7 @@ NOTE = (
 _BURNED_IN_KEYS = ("BurnedInAnnotation", "burned_in_annotation")
 
 
-def _burned_in(panel) -> bool:
+def _burned_in(panel: ImagePanel) -> bool:
     """The DICOM header (kept by the loader as ``metadata['dataset']``) says text is burned into the pixels."""
     metadata = panel.image.metadata
     dataset = metadata.get("dataset")
@@ -58,7 +58,7 @@ def report_identifiers(content: ReportContent, extra_identifiers: list[str] | No
     )
 
 
-def _texts(value: Any, where: str):
+def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
     """(where, text) for every string inside the report's own dataclasses and lists."""
     if isinstance(value, str):
         yield where, value

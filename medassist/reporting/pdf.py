@@ -43,7 +43,7 @@ from reportlab.platypus import (
 from medassist import DEMO_NOTICE, __version__
 from medassist.jobs import Job, Progress, run_job
 from medassist.persistence.atomic import atomic_write_bytes
-from medassist.reporting.content import ImagePanel, ReportContent
+from medassist.reporting.content import DatedItem, ImagePanel, ReportContent
 from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap
 from medassist.domain.result_text import percent
@@ -152,7 +152,7 @@ def _table(rows: list[list[Any]], widths: list[float], header: bool = True, extr
 def _fit(pixels: np.ndarray) -> np.ndarray:
     """Scale the displayed frame down to at most :data:`MAX_PIXELS` (before blending: 4x less work)."""
     picture = PILImage.fromarray(pixels)
-    picture.thumbnail((MAX_PIXELS, MAX_PIXELS), PILImage.BILINEAR, reducing_gap=2.0)
+    picture.thumbnail((MAX_PIXELS, MAX_PIXELS), PILImage.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(picture)
 
 
@@ -161,7 +161,7 @@ def _fit_map(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     heat = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     if heat.shape == shape[:2]:
         return heat
-    return np.asarray(PILImage.fromarray(heat, mode="F").resize((shape[1], shape[0]), PILImage.BILINEAR))
+    return np.asarray(PILImage.fromarray(heat, mode="F").resize((shape[1], shape[0]), PILImage.Resampling.BILINEAR))
 
 
 def _jpeg(pixels: np.ndarray) -> tuple[bytes, int, int]:
@@ -221,7 +221,7 @@ def _image_block(panel: ImagePanel, shots: list[tuple[bytes, int, int]], number:
     captions = ["As acquired" + (f" (window centre {window.center:g}, width {window.width:g})" if window else "")]
     captions += [f"{e.method} for '{e.target}'" for e in panel.overlays]
     cells = []
-    for (data, w, h), caption in zip(shots, captions):
+    for (data, w, h), caption in zip(shots, captions, strict=True):
         scale = min(col / w, 95 * mm / h)
         cells.append([Image(io.BytesIO(data), w * scale, h * scale), _p(caption, "caption")])
     if panel.overlays:
@@ -268,7 +268,7 @@ def _title_block(c: ReportContent) -> list[Flowable]:
 def _context_section(c: ReportContent) -> list[Flowable]:
     p = c.patient
 
-    def listing(items) -> Paragraph:
+    def listing(items: list[DatedItem]) -> Paragraph:
         if not items:
             return _p("none recorded", "cell")
         return _p("\n".join(f"{i.text}" + (f"  (since {_fmt_date(i.date)})" if i.date else "") for i in items[:12])
@@ -294,7 +294,7 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
             rows.append([model, source, _p("No probability shown.", "refused"), "", "", "", _p(f.gate, "refused")])
             continue
         style = "positive" if f.positive else "cell"
-        label = _p(f.label + (f"\n{f.note}" if f.note else ""), style)
+        label = _p((f.label or "") + (f"\n{f.note}" if f.note else ""), style)  # only a refused row has no label
         result = ("POSITIVE" if f.positive else "negative") + (f"\n{f.review} by clinician" if f.review else "")
         rows.append([model, source, label, _p(_fmt_prob(f.probability), style),
                      _p(_fmt_prob(f.threshold)), _p(result, style), _p(f.gate, "small")])
@@ -314,7 +314,7 @@ def _images_section(c: ReportContent, pictures: list[list[tuple[bytes, int, int]
                 "colours mark the regions that most raised the model's output for the named finding. A map shows where "
                 "the model looked, not that a finding is present.", "caption")]
     story: list[Flowable] = []
-    for number, (panel, shots) in enumerate(zip(c.images, pictures), start=1):
+    for number, (panel, shots) in enumerate(zip(c.images, pictures, strict=True), start=1):
         story.append(KeepTogether((intro if number == 1 else []) + _image_block(panel, shots, number)))
     return story
 

@@ -110,7 +110,7 @@ def noise_images(seed: int, n: int = 40) -> Samples:
             img = (rng.uniform(0, 1, (256, 256)) < rng.uniform(0.05, 0.5)).astype(np.float64)
         elif kind == 3:  # smooth blobs: low-frequency noise
             small = rng.uniform(0, 1, (8, 8)).astype(np.float32)
-            img = np.asarray(Image.fromarray(small).resize((256, 256), Image.BICUBIC))
+            img = np.asarray(Image.fromarray(small).resize((256, 256), Image.Resampling.BICUBIC))
         else:  # flat field with a gradient
             yy, xx = np.mgrid[0:256, 0:256] / 255.0
             img = rng.uniform(0, 1) * xx + rng.uniform(0, 1) * yy + rng.normal(0, 0.02, (256, 256))

@@ -26,7 +26,9 @@ import io
 import json
 import math
 import time
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -438,18 +440,18 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, t: float) -> dict[str, float]:
     }
 
 
-def with_bootstrap(y: np.ndarray, p: np.ndarray, t: float, seed: int, n: int = 2000) -> dict:
+def with_bootstrap(y: np.ndarray, p: np.ndarray, t: float, seed: int, n: int = 2000) -> dict[str, Any]:
     """Point estimates with 95% percentile-bootstrap intervals (images resampled)."""
     point = binary_metrics(y, p, t)
     rng = np.random.default_rng(seed)
-    draws = {k: [] for k in point}
+    draws: dict[str, list[float]] = {k: [] for k in point}
     for _ in range(n):
         idx = rng.integers(0, len(y), len(y))
         if y[idx].all() or (~y[idx]).all():
             continue
         for k, v in binary_metrics(y[idx], p[idx], t).items():
             draws[k].append(v)
-    out = {"n": int(len(y)), "n_positive": int(y.sum())}
+    out: dict[str, Any] = {"n": int(len(y)), "n_positive": int(y.sum())}
     for k, v in point.items():
         lo, hi = np.percentile(draws[k], [2.5, 97.5])
         out[k] = round(v, 4)
@@ -460,7 +462,7 @@ def with_bootstrap(y: np.ndarray, p: np.ndarray, t: float, seed: int, n: int = 2
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> tuple[float, list[dict]]:
     edges = np.linspace(0, 1, bins + 1)
     ece, table = 0.0, []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in pairwise(edges):
         sel = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
         if not sel.any():
             continue
@@ -733,7 +735,7 @@ def build_gate(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, feats: np
         out[f"n_{group}"] = len(items)
     rejected = [k for k in out if k.endswith("_rejected")]
     counts = [out[f"n_{k[: -len('_rejected')]}"] for k in rejected]
-    out["non_cxr_rejected"] = sum(out[k] * n for k, n in zip(rejected, counts)) / sum(counts)
+    out["non_cxr_rejected"] = sum(out[k] * n for k, n in zip(rejected, counts, strict=True)) / sum(counts)
     out = {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
     print(f"input gate: {json.dumps(out)}")
     return gate, threshold, out
@@ -791,8 +793,9 @@ def populations(metrics: dict, table: pd.DataFrame) -> list[dict]:
     ]
 
 
-def write_bundle(args, model, gate, gate_threshold, temperature, threshold, metrics, history, table, curves, eces,
-                 data) -> None:
+def write_bundle(args: argparse.Namespace, model: CXRNet, gate: dict[str, torch.Tensor], gate_threshold: float,
+                 temperature: float, threshold: float, metrics: dict[str, Any], history: list[dict],
+                 table: pd.DataFrame, curves: dict[str, list[dict]], eces: dict[str, float], data: Path) -> None:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     carried_history = previous_history(out)
@@ -804,7 +807,7 @@ def write_bundle(args, model, gate, gate_threshold, temperature, threshold, metr
     counts = (
         table.groupby(["source", "split", "binary_label"]).size().rename("images").reset_index().to_dict("records")
     )
-    card = {
+    card: dict[str, Any] = {
         "schema_version": "1",
         "name": MODEL_NAME,
         "version": VERSION,

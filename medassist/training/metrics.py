@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -52,14 +54,14 @@ def f1_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     return {"micro_f1": round(float(micro), 4), "macro_f1": round(float(per_label.mean()), 4)}
 
 
-def binary_metrics(truth: np.ndarray, probs: np.ndarray, threshold: float = 0.5, ci: bool = True) -> dict:
+def binary_metrics(truth: np.ndarray, probs: np.ndarray, threshold: float = 0.5, ci: bool = True) -> dict[str, Any]:
     """Accuracy, sensitivity, specificity, AUROC (with bootstrap 95% CI) and Brier score."""
     truth = np.asarray(truth).astype(int)
     probs = np.asarray(probs, dtype=float)
     predicted = (probs >= threshold).astype(int)
     tp = int(((predicted == 1) & (truth == 1)).sum())
     tn = int(((predicted == 0) & (truth == 0)).sum())
-    metrics = {
+    metrics: dict[str, Any] = {
         "n": int(len(truth)),
         "positives": int(truth.sum()),
         "accuracy": round(float((predicted == truth).mean()), 4),

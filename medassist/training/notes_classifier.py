@@ -25,6 +25,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -125,7 +126,7 @@ def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16,
     store: dict[str, np.ndarray] = {}
     if store_path.is_file():
         saved = np.load(store_path)
-        store = dict(zip(saved["keys"].tolist(), saved["vectors"]))
+        store = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
     encoder, tokenizer = load_encoder(encoder_sha)
     per_note: list[list[tuple[str, torch.Tensor, torch.Tensor]]] = []
     for text in texts:
@@ -150,7 +151,7 @@ def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16,
             ids = torch.stack([c[1][:width] for c in batch])
             mask = torch.stack([c[2][:width] for c in batch])
             pooled = mean_pool(encoder(input_ids=ids, attention_mask=mask).last_hidden_state, mask).numpy()
-            store.update({c[0]: vector for c, vector in zip(batch, pooled)})
+            store.update({c[0]: vector for c, vector in zip(batch, pooled, strict=True)})
         done_chunks += len(todo)
         if todo:
             save()
@@ -171,8 +172,11 @@ def note_token_counts(texts: list[str]) -> np.ndarray:
     return np.array([len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]])
 
 
-def stack_notes(vectors: list[np.ndarray]) -> torch.Tensor:
-    """Per-note chunk vectors -> ``[N, 768]`` note vectors (the head's input)."""
+def stack_notes(embedded: Sequence[np.ndarray | None]) -> torch.Tensor:
+    """Per-note chunk vectors -> ``[N, 768]`` note vectors (the head's input); every note must be embedded."""
+    vectors = [v for v in embedded if v is not None]
+    if len(vectors) != len(embedded):
+        raise ValueError("a note was not embedded before the deadline: stack only the embedded prefix")
     width = max(v.shape[0] for v in vectors)
     padded = torch.zeros(len(vectors), width, vectors[0].shape[1])
     present = torch.zeros(len(vectors), width)
@@ -270,7 +274,7 @@ def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, label
 
 def evaluate_suggestions(texts: list[str], truth: np.ndarray, labels: list[str]) -> dict:
     """Precision/recall of what the app suggests (evidence required) against a reference."""
-    suggested = np.array([[int(l in set(note_problems(t).suggested)) for l in labels] for t in texts])
+    suggested = np.array([[int(label in set(note_problems(t).suggested)) for label in labels] for t in texts])
     per_label = {}
     for j, label in enumerate(labels):
         tp = int((suggested[:, j] & truth[:, j]).sum())
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> dict:
     vectors = stack_notes(embedded[:n_used])
     tokens = note_token_counts(notes["text"].tolist())
     train_mask = notes["split"] == "train"
-    labels = [l for l in PROBLEM_LEXICON if notes.loc[train_mask, l].sum() >= args.min_positives]
+    labels = [label for label in PROBLEM_LEXICON if notes.loc[train_mask, label].sum() >= args.min_positives]
     print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes embedded ({int((tokens > CHUNK_TOKENS * 2).sum())} "
           f"longer than two windows); labels with >= {args.min_positives} training positives: {labels}")
     y = torch.tensor(notes[labels].to_numpy(), dtype=torch.float32)
@@ -331,10 +335,10 @@ def main(argv: list[str] | None = None) -> dict:
     }
     metrics["mtsamples_test_long_notes"]["selection"] = f"test notes longer than {CHUNK_TOKENS * 2} tokens (3+ windows)"
 
-    shared = [l for l in IU_REFERENCE if l in labels]
+    shared = [label for label in IU_REFERENCE if label in labels]
     with torch.no_grad():
         iu_probs = torch.sigmoid(head(iu_vectors)).numpy()
-    columns = [labels.index(l) for l in shared]
+    columns = [labels.index(label) for label in shared]
     iu_truth = reports[shared].to_numpy().astype(int)
     metrics["iu_openi_reports"] = evaluate(iu_probs[:, columns], iu_truth, thresholds[columns], shared)
     metrics["iu_openi_reports"]["reference"] = "manual MeSH major terms of each report (see docs/notes-model.md)"
@@ -350,7 +354,7 @@ def main(argv: list[str] | None = None) -> dict:
     history = previous_versions(card_path)
     weights = args.out / "head.pt"
     torch.save({f"head.{k}": v for k, v in head.state_dict().items()}, weights)
-    counts = {s: {l: int(notes.loc[notes["split"] == s, l].sum()) for l in labels} for s in ("train", "val", "test")}
+    counts = {s: {label: int(notes.loc[notes["split"] == s, label].sum()) for label in labels} for s in ("train", "val", "test")}
     card = build_card(labels, thresholds, metrics, weights, version, encoder_sha, args.hidden, counts, best_epoch,
                       len(notes), n_distinct, int((tokens > (CHUNK_TOKENS - 2) * MAX_CHUNKS).sum()), args.target_precision,
                       history)
@@ -386,8 +390,9 @@ def previous_versions(card_path: Path) -> list[dict]:
     return old.get("history", []) + [entry]
 
 
-def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidden, counts, best_epoch, n_notes,
-               n_distinct, n_truncated, target_precision, history) -> dict:
+def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any], weights: Path, version: str,
+               encoder_sha: str, hidden: int, counts: dict[str, dict[str, int]], best_epoch: int, n_notes: int,
+               n_distinct: int, n_truncated: int, target_precision: float, history: list[dict]) -> dict[str, Any]:
     return {
         "schema_version": "1",
         "name": "notes-problems",
@@ -422,7 +427,7 @@ def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidde
         }],
         "outputs": [{"name": "problems", "type": "probabilities", "shape": [len(labels)], "value_range": [0.0, 1.0]}],
         "labels": labels,
-        "thresholds": {l: round(float(t), 3) for l, t in zip(labels, thresholds)},
+        "thresholds": {label: round(float(t), 3) for label, t in zip(labels, thresholds, strict=True)},
         "intended_use": (
             "Decision support: point a clinician to problems a note documents for the patient, each with the "
             "sentence(s) that say so, and to problems it mentions only as negated, family history, hypothetical or "
@@ -466,7 +471,7 @@ def build_card(labels, thresholds, metrics, weights, version, encoder_sha, hidde
                 "sha256": encoder_sha,
                 "note": "The encoder is not shipped here; it is loaded from the installed package with no network and its SHA-256 checked at load.",
             },
-            "label_names": {l: PROBLEM_LEXICON[l][0] for l in labels},
+            "label_names": {label: PROBLEM_LEXICON[label][0] for label in labels},
         },
     }
 

@@ -17,6 +17,7 @@ import random
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,8 +66,8 @@ def load_cohort(folder: Path, cohort: str, matcher: IngredientMatcher) -> tuple[
     conditions["STOP"] = pd.to_datetime(conditions["STOP"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
     meds["START"] = pd.to_datetime(meds["START"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
     patients["BIRTHDATE"] = pd.to_datetime(patients["BIRTHDATE"], errors="coerce")
-    births = dict(zip(patients["Id"], patients["BIRTHDATE"]))
-    sexes = dict(zip(patients["Id"], patients["GENDER"].map({"F": "female", "M": "male"}).fillna("unknown")))
+    births = dict(zip(patients["Id"], patients["BIRTHDATE"], strict=True))
+    sexes = dict(zip(patients["Id"], patients["GENDER"].map({"F": "female", "M": "male"}).fillna("unknown"), strict=True))
 
     mapping = {desc: frozenset(matcher.match(desc)) for desc in meds["DESCRIPTION"].dropna().unique()}
     meds["items"] = meds["DESCRIPTION"].map(mapping)
@@ -78,12 +79,12 @@ def load_cohort(folder: Path, cohort: str, matcher: IngredientMatcher) -> tuple[
     stop = conditions["STOP"].values.astype("datetime64[D]")
     stop_days = np.where(np.isnat(stop), never, stop.astype(np.int64))
     by_patient: dict[str, list[tuple[int, int, str]]] = {}
-    for pid, begin, end, code in zip(conditions["PATIENT"], cond_days, stop_days, conditions["CODE"]):
+    for pid, begin, end, code in zip(conditions["PATIENT"], cond_days, stop_days, conditions["CODE"], strict=True):
         if isinstance(code, str):
             by_patient.setdefault(pid, []).append((int(begin), int(end), code))
     encounters: dict[tuple[str, str], list] = {}
     med_days = meds["START"].values.astype("datetime64[D]").astype(np.int64)
-    for pid, encounter, day, items in zip(meds["PATIENT"], meds["ENCOUNTER"], med_days, meds["items"]):
+    for pid, encounter, day, items in zip(meds["PATIENT"], meds["ENCOUNTER"], med_days, meds["items"], strict=True):
         entry = encounters.setdefault((pid, encounter), [int(day), set()])
         entry[0] = min(entry[0], int(day))
         entry[1] |= items
@@ -158,7 +159,7 @@ def set_metrics(y_true: np.ndarray, probs: np.ndarray, threshold: float, ddi: np
     precision = np.where(pred.sum(axis=1) > 0, inter / np.maximum(pred.sum(axis=1), 1), 0.0)
     recall = inter / np.maximum(truth.sum(axis=1), 1)
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    prauc = np.array([average_precision_score(t, p) for t, p in zip(truth, probs)]) if with_prauc else np.zeros(1)
+    prauc = np.array([average_precision_score(t, p) for t, p in zip(truth, probs, strict=True)]) if with_prauc else np.zeros(1)
     all_pairs = ddi_hits = 0
     for row in pred:
         chosen = np.flatnonzero(row)
@@ -217,7 +218,7 @@ def train(x: np.ndarray, y: np.ndarray, space: FeatureSpace, epochs: int, hidden
     return model
 
 
-def evaluate_split(examples: list[Example], space: FeatureSpace, probs_fn, threshold: float, ddi: np.ndarray) -> dict[str, dict[str, float]]:
+def evaluate_split(examples: list[Example], space: FeatureSpace, probs_fn: Callable[[np.ndarray], np.ndarray], threshold: float, ddi: np.ndarray) -> dict[str, dict[str, float]]:
     """Metrics on ``examples`` per cohort and pooled."""
     results = {}
     for cohort in (*COHORTS, "all"):

@@ -86,7 +86,7 @@ class PatientTableModel(QAbstractTableModel):
         row_of_position = np.empty(len(self.order), dtype=np.int64)
         row_of_position[self.order] = np.arange(len(self.order))
         self.changePersistentIndexList(
-            persistent, [self.index(int(row_of_position[p]), i.column()) for p, i in zip(positions, persistent)]
+            persistent, [self.index(int(row_of_position[p]), i.column()) for p, i in zip(positions, persistent, strict=True)]
         )
         self._row_of = {}
         self.layoutChanged.emit()

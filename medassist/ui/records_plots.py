@@ -91,7 +91,7 @@ class ObservationPlot(_HoverPlot):
         self.ys = series.values.astype(float)
         unit = series.unit or "no unit"
         stamps = pd.to_datetime(series.dates)
-        self.texts = [f"{value:.4g} {series.unit}\n{stamp:%Y-%m-%d %H:%M}" for value, stamp in zip(self.ys, stamps)]
+        self.texts = [f"{value:.4g} {series.unit}\n{stamp:%Y-%m-%d %H:%M}" for value, stamp in zip(self.ys, stamps, strict=True)]
         low_high = series.normal_range
         title = series.title
         if low_high is not None:
@@ -142,7 +142,7 @@ class EncounterTimeline(_HoverPlot):
         self.texts = [
             f"{start:%Y-%m-%d}  {klass}\n{description}" + (f"\nReason: {reason}" if isinstance(reason, str) else "")
             for start, klass, description, reason in zip(
-                rows["start"], classes, rows["description"].fillna(""), rows["reason_description"])
+                rows["start"], classes, rows["description"].fillna(""), rows["reason_description"], strict=True)
         ]
         brushes = [pg.mkBrush(_CLASS_COLOURS.get(k, "#555")) for k in classes]
         self.addItem(pg.ScatterPlotItem(self.xs, self.ys, size=9, brush=brushes, pen=pg.mkPen("w")))

@@ -101,7 +101,7 @@ def test_gate_accepts_chest_dicoms(shared_data, service):
 
     files = sorted((shared_data / "dicom" / "chest_radiographs").glob("*.dcm"))
     assert len(files) == 6
-    refused = [f.name for f, ok in zip(files, _gate_verdicts(service, [load_image(f) for f in files])) if not ok]
+    refused = [f.name for f, ok in zip(files, _gate_verdicts(service, [load_image(f) for f in files]), strict=True) if not ok]
     assert not refused, f"chest DICOMs refused: {refused}"
 
 
@@ -122,7 +122,7 @@ def test_gate_rejects_non_radiographs(shared_data, service):
     for group, samples in groups.items():
         images = [MedicalImage(path=shared_data / name, frames=gray[None].astype(np.float32)) for name, gray in samples]
         accepted = _gate_verdicts(service, images)
-        wrongly_accepted += [f"{group}:{name}" for (name, _), a in zip(samples, accepted) if a]
+        wrongly_accepted += [f"{group}:{name}" for (name, _), a in zip(samples, accepted, strict=True) if a]
         total += len(samples)
     assert total >= 20
     assert len(wrongly_accepted) <= total // 20, f"accepted {wrongly_accepted} of {total}"

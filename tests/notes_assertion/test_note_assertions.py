@@ -124,7 +124,7 @@ def test_explanation_highlights_the_evidence_of_the_chosen_problem(service):
     text = NOTES[3]["text"]  # n04: hypertension, diabetes, pneumonia; effusion and AF denied
     for problem in ("pneumonia", "pleural_effusion"):
         explanation = run_job(service.explain(MODEL, TextInput(text), "evidence", problem))
-        marked = {w.strip(".,:").lower() for w, v in zip(explanation.labels, explanation.values) if abs(v) == 1.0}
+        marked = {w.strip(".,:").lower() for w, v in zip(explanation.labels, explanation.values, strict=True) if abs(v) == 1.0}
         assert marked == ({"pneumonia"} if problem == "pneumonia" else {"pleural", "effusion"})
         sign = 1 if problem == "pneumonia" else -1
         assert all(v * sign > 0 for v in explanation.values if v != 0)

@@ -68,7 +68,7 @@ def test_highlights_map_to_the_words_of_the_note(service, method):
     words = NOTE.split()
     assert explanation.labels == words
     assert len(explanation.values) == len(words)
-    for (start, end), word in zip(explanation.extra["spans"], explanation.labels):
+    for (start, end), word in zip(explanation.extra["spans"], explanation.labels, strict=True):
         assert NOTE[start:end] == word
     top = [explanation.labels[i].lower() for i in np.argsort(-explanation.values)[:3]]
     if method == "integrated_gradients":
@@ -100,7 +100,7 @@ def test_integrated_gradients_on_a_long_note_reads_only_evidence_and_can_be_canc
     sentences = [m for m in messages if m.startswith("Integrated Gradients: sentence")]
     assert len(sentences) == 4 and explanation.extra["attributed"].startswith("4 of ")
     evidence = {(m.sentence_start, m.sentence_end) for m in note_problems(note.text).evidence("pneumonia")}
-    scored = [s for s, v in zip(explanation.extra["spans"], explanation.values) if v != 0]
+    scored = [s for s, v in zip(explanation.extra["spans"], explanation.values, strict=True) if v != 0]
     assert scored and all(any(a <= s[0] < b for a, b in evidence) for s in scored)
     token = CancelToken()
 
@@ -134,7 +134,7 @@ def test_held_out_mtsamples_subset_above_floor(service, shared_data):
     labels = loaded.card.labels
     probs = _probabilities(loaded, subset["text"])
     truth = subset[labels].to_numpy()
-    thresholds = np.array([loaded.card.thresholds[l] for l in labels])
+    thresholds = np.array([loaded.card.thresholds[label] for label in labels])
     scores = f1_scores(truth, probs >= thresholds)
     aurocs = [auroc(truth[:, j], probs[:, j]) for j in range(len(labels)) if truth[:, j].sum() >= 2]
     assert scores["micro_f1"] >= 0.25, scores
@@ -150,7 +150,7 @@ def test_card_metrics_are_reproduced_on_the_whole_test_split(service, shared_dat
     test = notes[notes["split"] == "test"]
     labels = loaded.card.labels
     probs = _probabilities(loaded, test["text"])
-    thresholds = np.array([loaded.card.thresholds[l] for l in labels])
+    thresholds = np.array([loaded.card.thresholds[label] for label in labels])
     metrics = notes_classifier.evaluate(probs, test[labels].to_numpy(), thresholds, labels)
     card = loaded.card.metrics["mtsamples_test"]
     assert metrics["micro_f1"] == pytest.approx(card["micro_f1"], abs=2e-3)

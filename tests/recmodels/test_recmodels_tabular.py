@@ -64,7 +64,7 @@ def test_integrated_gradients_are_complete(service, datasets, model):
         faith = explanation.faithfulness
         assert faith["probability"] == pytest.approx(probability, abs=1e-6)
         assert float(np.sum(explanation.values)) == pytest.approx(probability - faith["baseline_probability"], abs=5e-3)
-        for name, value in zip(explanation.labels, explanation.values):
+        for name, value in zip(explanation.labels, explanation.values, strict=True):
             if features[name] is None:
                 assert value == 0.0, f"missing input {name} got attribution {value}"
     assert checked >= 3

@@ -42,11 +42,11 @@ def test_session_round_trips_every_field(demo_session, fake_readers, tmp_path):
     assert [(i.path, i.sha256) for i in fresh.images[PATIENT]] == [(i.path, i.sha256) for i in demo_session.images[PATIENT]]
     before, after = demo_session.predictions[PATIENT], fresh.predictions[PATIENT]
     assert len(after) == len(before) == 4
-    for old, new in zip(before, after):
+    for old, new in zip(before, after, strict=True):
         assert new.to_dict() == old.to_dict()
         assert new.outputs == old.outputs  # unrounded
         assert len(new.explanations) == len(old.explanations)
-        for e_old, e_new in zip(old.explanations, new.explanations):
+        for e_old, e_new in zip(old.explanations, new.explanations, strict=True):
             np.testing.assert_array_equal(e_new.values, e_old.values)
             assert e_new.values.dtype == e_old.values.dtype
             assert (e_new.labels, e_new.inputs, e_new.faithfulness) == (e_old.labels, e_old.inputs, e_old.faithfulness)

@@ -177,7 +177,7 @@ def walk(window, qtbot, shots: str | None = None) -> list[str]:
         window.tabs.setCurrentIndex(index)
         page = window.tabs.currentWidget()
         if page is window.tab_pages["Report"]:
-            qtbot.waitUntil(lambda: page.pdf is not None and not page.rendering, timeout=60000)
+            qtbot.waitUntil(lambda report=page: report.pdf is not None and not report.rendering, timeout=60000)
             pdf = pypdf.PdfReader(io.BytesIO(page.pdf))
             texts += [p.extract_text() for p in pdf.pages] + [str(pdf.metadata.title), str(pdf.metadata.subject)]
         if page is records:

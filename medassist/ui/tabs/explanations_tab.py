@@ -334,7 +334,7 @@ class ExplanationsTab(Tab):
     def _text_fallback(self, explanation: Explanation, why: str) -> None:
         values = np.asarray(explanation.values).reshape(-1)
         labels = explanation.labels or []
-        rows = sorted(zip(labels, values), key=lambda r: -abs(float(r[1])))[:30]
+        rows = sorted(zip(labels, values, strict=True), key=lambda r: -abs(float(r[1])))[:30]
         body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{float(v):+.4f}</td></tr>" for k, v in rows)
         self.text_view.setHtml(
             f"<p><i>Plain view ({html.escape(why)}).</i></p><p>{html.escape(explanation.method)} for "

@@ -80,7 +80,7 @@ class ImageMapView(QWidget):
         grid = QGridLayout(self)
         self.captions = [QLabel("Radiograph"), QLabel("Map"), QLabel("Overlay")]
         self.panels = [_Panel(), _Panel(), _Panel()]
-        for column, (caption, panel) in enumerate(zip(self.captions, self.panels)):
+        for column, (caption, panel) in enumerate(zip(self.captions, self.panels, strict=True)):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setWordWrap(True)
             grid.addWidget(caption, 0, column)

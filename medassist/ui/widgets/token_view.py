@@ -55,7 +55,7 @@ def highlighted_html(text: str, spans: list[tuple[int, int]], scores: np.ndarray
     scale = float(np.percentile(np.abs(scores), 99)) if len(scores) else 0.0
     parts: list[str] = []
     cursor = 0
-    for (start, end), score in zip(spans, scores):
+    for (start, end), score in zip(spans, scores, strict=True):
         parts.append(html.escape(text[cursor:start]))
         word = html.escape(text[start:end])
         if evidence:
