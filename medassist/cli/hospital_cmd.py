@@ -7,8 +7,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medassist.errors import InputError
+
+if TYPE_CHECKING:
+    from medassist.settings.node import PacsSettings
 
 def register(sub: argparse._SubParsersAction) -> None:
     results = sub.add_parser("results", help="export an analysed study's DICOM SR, AI-map captures and FHIR report")
@@ -34,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     qr.set_defaults(func=run_qr)
 
 
-def pacs_settings(value: str | None):
+def pacs_settings(value: str | None) -> PacsSettings:
     """``AET@HOST:PORT`` from the command line, else the PACS saved in Settings."""
     from medassist.settings.node import PacsSettings
     from medassist.settings import Settings

@@ -7,7 +7,10 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medassist.settings.node import NodeSettings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     worklist.set_defaults(func=run_worklist)
 
 
-def node_settings(args: argparse.Namespace):
+def node_settings(args: argparse.Namespace) -> NodeSettings:
     """The saved node settings with the command line's overrides."""
     from medassist.settings.node import NodeSettings
     from medassist.settings import Settings

@@ -150,6 +150,7 @@ def run_predict(args: argparse.Namespace) -> int:
         if card.task == Task.IMAGE:
             return _predict_images(args, card.name, sinks)
         service = InferenceService()
+        source: TextInput | RecordInput
         if card.task == Task.TEXT:
             source = text_input(args.text, args.files)
         elif card.task == Task.RECORD:
@@ -217,14 +218,14 @@ def run_explain(args: argparse.Namespace) -> int:
             raise InputError("an image explanation needs FILE and --out OVERLAY.png")
         from medassist.imaging.loader import load_image
 
-        source = ImageInput(load_image(args.file))
+        source: ImageInput | TextInput | RecordInput = ImageInput(load_image(args.file))
     elif card.task == Task.TEXT:
         source = text_input(args.text, [args.file] if args.file else [])
     else:
         source = record_input(args.records, args.patient)
     explanation = run_job(InferenceService().explain(card.name, source, args.method, args.target))
     summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
-    if card.task == Task.IMAGE:
+    if isinstance(source, ImageInput):
         from medassist.imaging.overlay import save_overlay_png
 
         raw = args.out.with_suffix(".npy")

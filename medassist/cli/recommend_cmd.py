@@ -9,7 +9,7 @@ from pathlib import Path
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.errors import InputError
 from medassist.jobs import run_job
-from medassist.recommend.engine import SETTINGS, Recommendation
+from medassist.recommend.engine import SETTINGS, CurrentTherapy, Recommendation
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +52,8 @@ def format_text(result: Recommendation) -> str:
             lines.append(f"  from: {group.evidence}")
         for option_id in group.current_therapy:
             therapy = result.item(option_id)
+            if not isinstance(therapy, CurrentTherapy):
+                continue
             lines.append(f"  - {therapy.label}: {therapy.plan}")
             lines += [f"      [{w.severity.upper()}] {w.message}" for w in therapy.warnings]
         for option_id in group.options:

@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
             raise RuntimeError(f"refused models: {refused}")
         if not entries:
             raise RuntimeError("no bundled models found")
-        test.state["models"] = {e.card.name: e.card.task for e in entries}
-        return {"models": [f"{e.card.name} {e.card.version}" for e in entries]}
+        cards = [e.card for e in entries if e.card is not None]
+        test.state["models"] = {card.name: card.task for card in cards}
+        return {"models": [f"{card.name} {card.version}" for card in cards]}
 
     def analyse(pid: str, explain: bool) -> dict[str, Any]:
         analysis = run_job(analyse_patient(session, service, pid, explain=explain))
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         return {"models_run": sorted(ran)}
 
     def recommend() -> dict[str, Any]:
-        pid = session.current_patient_id
+        pid = session.patient_key
         plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service.runtime, service.audit))
         decisions = consider_plan(session, plan)
         if not plan.options:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         return {"options": len(decisions), "first": first.label}
 
     def write_report() -> dict[str, Any]:
-        rendered = run_job(patient_report(session, session.current_patient_id, Settings.load(), deidentified=False))
+        rendered = run_job(patient_report(session, session.patient_key, Settings.load(), deidentified=False))
         out = run_job(export_report(rendered, out_dir / "self-test-report.pdf", service.audit))
         return {"pdf": str(out), "bytes": out.stat().st_size}
 
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     test.step("open demo images", open_images)
     test.step("verify bundled models", verify_models)
     test.step("analyse featured patient (all applicable models, explained)",
-              lambda: analyse(session.current_patient_id, explain=True))
+              lambda: analyse(session.patient_key, explain=True))
     test.step("run every bundled model once", every_model_ran)
     test.step("recommend treatment", recommend)
     test.step("write report PDF", write_report)

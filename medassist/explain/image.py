@@ -114,7 +114,7 @@ def explain_image(loaded: LoadedModel, image_source: object, method: Method, tar
         raise InputError(f"no explanation: the input gate refused this image ({forward.gate.reason})",
                          source.image.path)
     if target is None:
-        target = max(forward.outputs, key=forward.outputs.get)
+        target = max(forward.outputs, key=lambda label: forward.outputs[label])
     if target not in spec.outputs:
         raise InputError(f"'{target}' is not an output of {loaded.card.name} (outputs: {', '.join(spec.outputs)})")
     key = (loaded.sha256, input_digest(source), source.frame, method, target)
@@ -129,7 +129,7 @@ def explain_image(loaded: LoadedModel, image_source: object, method: Method, tar
     network = loaded.module
     scorer = TargetLogProb(network, [spec.classes.index(c) for c in spec.outputs[target]], spec.temperature)
     x = spec.tensor(forward.pixels).to(loaded.device)
-    model_shape = tuple(x.shape[-2:])
+    model_shape = (int(x.shape[-2]), int(x.shape[-1]))
     extra: dict = {"model_resolution": list(model_shape), "probability": forward.outputs[target]}
     yield Progress(0.05, f"{method.display_name} for {target}")
     with torch.enable_grad():

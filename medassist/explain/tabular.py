@@ -20,7 +20,7 @@ from medassist.domain.result_text import gate_text
 from medassist.domain.tasks import Method, Task, unsupported_method
 from medassist.errors import InputError
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tabular_task import encode_features, gather_features, missing_label, record_gate
+from medassist.inference.tabular_task import encode_features, gather_features, missing_label, record_gate, shown_value
 from medassist.inference.tasks import register_explainer
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import TabularRiskNet, column_owner
@@ -76,7 +76,7 @@ def explain_record(loaded: LoadedModel, source: object, method: Method, target: 
         raise InputError(f"{loaded.card.name}: no answer to explain. {gate_text(gate)}")
     yield Progress(0.5, "Integrated Gradients")
     with loaded.lock:
-        result = integrated_gradients(loaded.module, columns, missing, column_owner(specs))
+        result = integrated_gradients(loaded.network(TabularRiskNet), columns, missing, column_owner(specs))
     yield Progress(1.0, "done")
     return Explanation(
         method=Method.INTEGRATED_GRADIENTS,
@@ -94,7 +94,7 @@ def explain_record(loaded: LoadedModel, source: object, method: Method, target: 
         extra={
             "descriptions": {s.name: s.description for s in specs},
             "units": {s.name: s.unit for s in specs},
-            "inputs_shown": {s.name: (s.describe_value(values[s.name]) if values[s.name] is not None else "missing") for s in specs},
+            "inputs_shown": {s.name: shown_value(s, values[s.name]) for s in specs},
             "missing_inputs": [missing_label(s) for s, flag in zip(specs, missing, strict=True) if flag],
             "baseline": "training-average patient with the same inputs missing",
             "units_of_values": "change in probability",

@@ -48,7 +48,7 @@ def prepare_pixels(gray01: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if gray.ndim != 2:
         raise ValueError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     as_bytes = (np.clip(np.nan_to_num(gray), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    resized = Image.fromarray(as_bytes, mode="L").resize((size[1], size[0]), Image.BILINEAR)
+    resized = Image.fromarray(as_bytes, mode="L").resize((size[1], size[0]), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)
 
 
@@ -114,9 +114,10 @@ class ImageModelSpec:
     def from_loaded(cls, loaded: LoadedModel) -> "ImageModelSpec":
         card = loaded.card
         prep = card.extra.get("preprocessing", {})
+        size = prep.get("size", [128, 128])
         classes = list(card.extra.get("classes", card.labels))
         return cls(
-            size=tuple(prep.get("size", [128, 128])),  # type: ignore[arg-type]
+            size=(int(size[0]), int(size[1])),
             mean=float(prep.get("mean", 0.5)),
             std=float(prep.get("std", 0.25)),
             classes=classes,
@@ -202,8 +203,9 @@ def run_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -
     x = spec.tensor(pixels).to(loaded.device)
     module = loaded.module
     with loaded.lock, torch.inference_mode():
-        if spec.gate is not None and hasattr(module, "forward_with_features"):
-            logits, features = module.forward_with_features(x)
+        with_features = getattr(module, "forward_with_features", None)
+        if spec.gate is not None and with_features is not None:
+            logits, features = with_features(x)
             score = float(spec.gate.score(torch.cat(features, 1).float().cpu())[0])
             verdict: GateVerdict | None = spec.gate.verdict(score)
             if not image_applies(loaded.card, source.image):

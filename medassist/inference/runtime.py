@@ -10,7 +10,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import torch
 
@@ -49,6 +49,9 @@ def configure_threads(threads: int | None) -> int:
     return torch.get_num_threads()
 
 
+_Network = TypeVar("_Network", bound=torch.nn.Module)
+
+
 @dataclass
 class LoadedModel:
     """A verified model ready to run: its card, network in eval mode and where it runs."""
@@ -63,6 +66,12 @@ class LoadedModel:
     def card(self) -> ModelCard:
         assert self.entry.card is not None
         return self.entry.card
+
+    def network(self, kind: type[_Network]) -> _Network:
+        """The network as the class its task needs; a card whose architecture builds another class is refused."""
+        if not isinstance(self.module, kind):
+            raise ModelError(f"{self.card.name}: its network is a {type(self.module).__name__}, not a {kind.__name__}")
+        return self.module
 
     @property
     def folder(self) -> Path:

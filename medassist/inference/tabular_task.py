@@ -27,7 +27,7 @@ from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
-from medassist.models.tabular import FeatureSpec, encode_rows, is_missing
+from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows, is_missing
 from medassist.domain.result_text import clinical_label, compared
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
@@ -37,6 +37,11 @@ _YES = {"yes": 1.0, "true": 1.0, "y": 1.0, "1": 1.0, "no": 0.0, "false": 0.0, "n
 
 def feature_specs(loaded: LoadedModel) -> list[FeatureSpec]:
     return [FeatureSpec.from_dict(d) for d in loaded.card.extra["features"]]
+
+
+def shown_value(spec: FeatureSpec, value: float | None) -> str:
+    """An input as the report and the feature view print it ("missing" when it is)."""
+    return "missing" if value is None else spec.describe_value(value)
 
 
 def missing_label(spec: FeatureSpec) -> str:
@@ -110,7 +115,7 @@ def gather_features(loaded: LoadedModel, source: object) -> tuple[dict[str, floa
 
 def encode_features(loaded: LoadedModel, values: dict[str, float | None]) -> tuple[list[FeatureSpec], np.ndarray, np.ndarray]:
     specs = feature_specs(loaded)
-    columns, missing = encode_rows(specs, [values], fill=loaded.module.center.detach().cpu().numpy())
+    columns, missing = encode_rows(specs, [values], fill=loaded.network(TabularRiskNet).center.detach().cpu().numpy())
     return specs, columns[0], missing[0]
 
 
@@ -165,7 +170,7 @@ class TabularTask:
         specs, columns, missing = encode_features(loaded, values)
         label = loaded.card.labels[0]
         with loaded.lock, torch.no_grad():
-            probability = float(loaded.module.probability(torch.from_numpy(columns)[None].to(loaded.device),
+            probability = float(loaded.network(TabularRiskNet).probability(torch.from_numpy(columns)[None].to(loaded.device),
                                                           torch.from_numpy(missing)[None].to(loaded.device)))
         missing_inputs = [missing_label(s) for s, flag in zip(specs, missing, strict=True) if flag]
         gate = record_gate(loaded.card, specs, missing, origin.get("age_years"), origin.get("sex"))
@@ -188,7 +193,7 @@ class TabularTask:
             patient_id=origin.get("patient_id"),
             extra={
                 "inputs": inputs,
-                "inputs_shown": {s.name: (s.describe_value(values[s.name]) if values[s.name] is not None else "missing") for s in specs},
+                "inputs_shown": {s.name: shown_value(s, values[s.name]) for s in specs},
                 "provenance": origin["provenance"],
                 "record_problems": origin.get("record_problems", []),
                 "positive_class": loaded.card.extra.get("positive_class", label),

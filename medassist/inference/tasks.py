@@ -41,7 +41,7 @@ class TaskHandler(Protocol):
 
 
 class Explainer(Protocol):
-    def __call__(self, loaded: LoadedModel, source: object, method: Method, target: str | None) -> Job[Explanation]:
+    def __call__(self, loaded: LoadedModel, source: object, method: Method, target: str | None, /) -> Job[Explanation]:
         """Attribute output ``target`` (default: the top output) of the model on ``source`` with ``method``."""
         ...
 
@@ -52,7 +52,7 @@ def register_task(task: str, handler: TaskHandler) -> None:
 
 def task_handler(task: str) -> TaskHandler:
     if task not in _HANDLERS and task in TASK_MODULES:
-        importlib.import_module(TASK_MODULES[task])
+        importlib.import_module(TASK_MODULES[Task(task)])
     if task not in _HANDLERS:
         raise ModelError(f"MedAssist has no runner for task '{task}'")
     return _HANDLERS[task]

@@ -25,6 +25,7 @@ from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
+from medassist.models.notes import NotesClassifier
 from medassist.models.problem_mentions import note_problems, problem_evidence, problem_name
 
 MAX_CHARACTERS = 200_000
@@ -44,7 +45,7 @@ class TextTask:
     def predict(self, loaded: LoadedModel, source: object) -> Job[Prediction]:
         started = time.perf_counter()
         note_input = text_of(source)
-        model = loaded.module
+        model = loaded.network(NotesClassifier)
         labels = loaded.card.labels
         yield Progress(0.2, "Finding problem mentions and their status")
         problems = note_problems(note_input.text)

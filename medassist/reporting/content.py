@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from functools import partial
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -242,16 +243,17 @@ def _patient_block(session: Session, patient_id: str, on: pd.Timestamp) -> Patie
 
 
 def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
-    common = dict(model=title, version=prediction.version, input_label=_source_label(prediction), run_at=_created(prediction))
+    row = partial(FindingRow, model=title, version=prediction.version, input_label=_source_label(prediction),
+                  run_at=_created(prediction))
     refusal = refusal_text(prediction)
     if refusal is not None:
-        return [FindingRow(**common, label=None, probability=None, threshold=None, positive=False, gate=refusal, refused=True)]
+        return [row(label=None, probability=None, threshold=None, positive=False, gate=refusal, refused=True)]
     gate = gate_text(prediction.gate) if prediction.gate is not None else "no input gate"
     if prediction.missing_inputs:
         gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
     note = "; ".join(share_lines(prediction))
     rows = [
-        FindingRow(**common, label=line.name, probability=line.probability, threshold=line.threshold,
+        row(label=line.name, probability=line.probability, threshold=line.threshold,
                    positive=line.positive, gate=gate, refused=False, note=note)
         for line in finding_lines(prediction)
     ]
