@@ -10,7 +10,7 @@ import json
 import sys
 
 from medassist.errors import InputError
-from medassist.records.importer import FORMATS, detect_format, import_records, nothing_read
+from medassist.records import importer
 from medassist.records.schema import TABLES
 from medassist.records.table import FIELDS
 
@@ -46,8 +46,8 @@ def _mapping(pairs: list[str]) -> dict[str, str] | None:
 
 def run_import(args: argparse.Namespace) -> int:
     try:
-        kind = detect_format(args.path)
-        records = import_records(args.path, mapping=_mapping(args.map))
+        kind = importer.detect_format(args.path)
+        records = importer.import_records(args.path, mapping=_mapping(args.map))
     except InputError as exc:
         print(f"medassist: cannot read records: {exc}", file=sys.stderr)
         return EXIT_NOTHING_READ
@@ -64,13 +64,13 @@ def run_import(args: argparse.Namespace) -> int:
             ],
         }, indent=2))
     else:
-        print(f"{args.path}: {FORMATS[kind]}, {len(records.report.files)} file(s) read")
+        print(f"{args.path}: {importer.FORMATS[kind]}, {len(records.report.files)} file(s) read")
         for table in TABLES:
             print(f"  {table:<13}{counts[table]:>10,}")
         print(f"Problems: {len(problems)}")
         for problem in problems:
             print(f"  [{problem.severity}] {problem}")
-    if nothing_read(records):
+    if importer.nothing_read(records):
         print(f"medassist: no patient records could be read from {args.path}", file=sys.stderr)
         return EXIT_NOTHING_READ
     return 0
