@@ -99,6 +99,11 @@ class Session:
         if changed:
             self.demo_changed.emit(demo)
 
+    def set_clinician_name(self, name: str) -> None:
+        """The clinician who signs this session's reports (the report's signature block reads it)."""
+        with self._lock:
+            self.clinician_name = name.strip()
+
     def snapshot(self) -> SessionState:
         """A consistent copy of every patient's images, results, decisions and notes (any thread)."""
         with self._lock:

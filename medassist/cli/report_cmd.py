@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     session.set_current_patient(args.patient)
     session.add_images(load_images(args.image), args.patient)
     settings = Settings.load()
-    session.clinician_name = args.clinician if args.clinician is not None else settings.clinician_name
+    session.set_clinician_name(args.clinician if args.clinician is not None else settings.clinician_name)
 
     service = InferenceService()
     analysis = run_job(analyse_patient(session, service, args.patient, explain=not args.no_explain), on_progress=progress)

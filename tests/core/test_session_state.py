@@ -79,7 +79,7 @@ def test_set_demo_announces_only_a_change():
 
 
 def test_no_module_takes_the_session_lock_or_writes_its_dicts():
-    fields = "|".join(PER_PATIENT_FIELDS + ("demo",))
+    fields = "|".join(PER_PATIENT_FIELDS + ("demo", "clinician_name"))
     writes = re.compile(rf"session\.({fields})\s*(\[[^\]]*\])?\s*=[^=]|session\.({fields})\.(clear|update|pop|setdefault"
                         rf"|append|extend)\(|session\._lock")
     offenders = [

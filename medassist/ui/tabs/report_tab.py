@@ -230,7 +230,7 @@ class ReportTab(Tab):
 
     def _clinician_changed(self) -> None:
         if self.clinician.text() != self.session.clinician_name:
-            self.session.clinician_name = self.clinician.text().strip()
+            self.session.set_clinician_name(self.clinician.text())
             self.schedule_refresh(0)
 
     # export and print ----------------------------------------------------------------------------
