@@ -10,7 +10,7 @@ registers itself when its module is imported, on first use. Every call is a job 
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from medassist.errors import ModelError
 from medassist.domain.prediction import Explanation, Prediction
@@ -30,6 +30,7 @@ EXPLAINER_MODULES: dict[Task, str] = {
     Task.RECORD: "medassist.explain.tabular",
 }
 
+_Registered = TypeVar("_Registered")
 _HANDLERS: dict[str, "TaskHandler"] = {}
 _EXPLAINERS: dict[str, "Explainer"] = {}
 
@@ -51,11 +52,7 @@ def register_task(task: str, handler: TaskHandler) -> None:
 
 
 def task_handler(task: str) -> TaskHandler:
-    if task not in _HANDLERS and task in TASK_MODULES:
-        importlib.import_module(TASK_MODULES[Task(task)])
-    if task not in _HANDLERS:
-        raise ModelError(f"MedAssist has no runner for task '{task}'")
-    return _HANDLERS[task]
+    return _registered(_HANDLERS, TASK_MODULES, task, f"MedAssist has no runner for task '{task}'")
 
 
 def register_explainer(task: str, explainer: Explainer) -> None:
@@ -63,8 +60,13 @@ def register_explainer(task: str, explainer: Explainer) -> None:
 
 
 def task_explainer(task: str) -> Explainer:
-    if task not in _EXPLAINERS and task in EXPLAINER_MODULES:
-        importlib.import_module(EXPLAINER_MODULES[Task(task)])
-    if task not in _EXPLAINERS:
-        raise ModelError(f"MedAssist cannot explain models of task '{task}'")
-    return _EXPLAINERS[task]
+    return _registered(_EXPLAINERS, EXPLAINER_MODULES, task, f"MedAssist cannot explain models of task '{task}'")
+
+
+def _registered(registry: dict[str, _Registered], modules: dict[Task, str], task: str, missing: str) -> _Registered:
+    """What is registered for ``task``, importing the module that registers it on first use."""
+    if task not in registry and task in modules:
+        importlib.import_module(modules[Task(task)])
+    if task not in registry:
+        raise ModelError(missing)
+    return registry[task]
