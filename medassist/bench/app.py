@@ -70,11 +70,12 @@ def predicted(_prediction):
     gui.startup_mark('first_prediction')
     done('predicted')
 def tabs_ready():
-    marks['tabs'] = marks['warm_start'] = len(gaps)  # the warm-up starts once the tabs are there
+    marks['tabs'] = len(gaps)
     if mode == 'predict':  # the user's first click, as soon as the tabs are there
         window.context.runner.submit('predict', predict, on_result=predicted, on_error=fail)
 def painted():
     last[0] = time.perf_counter()  # the first tab's build counts as a gap too
+    marks['warm_start'] = 0  # the warm-up starts at first paint, beside the tabs' build
     timer.start()
     gui.after_first_paint(window, on_models_warm=warm, on_tabs_ready=tabs_ready)  # as main() does
 probe = gui.FirstPaintProbe(painted)
