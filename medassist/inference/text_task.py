@@ -23,13 +23,16 @@ import numpy as np
 import torch
 
 from medassist.errors import InputError
-from medassist.explain.text import WordScores, attention_rollout, evidence_scores, integrated_gradients, word_spans
+from medassist.explain.text import (WordScores, attention_rollout, evidence_scores, integrated_gradients, strongest_sentences,
+                                    word_spans)
 from medassist.inference.inputs import TextInput
 from medassist.inference.prediction import Explanation, Prediction
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
+from medassist.models.notes import NotesClassifier
 from medassist.models.problem_mentions import NoteProblems, note_problems, problem_evidence, problem_name
+from medassist.models.problem_mentions import sentences as note_sentences
 
 METHODS = {
     "evidence": "evidence",
@@ -117,9 +120,9 @@ class TextTask:
             scores = WordScores(evidence_scores(text, mentions), 0.0)
             extra["words_read"] = len(spans)
         elif method == "integrated_gradients":
-            windows, extra["attributed"], steps = _ig_windows(problems, target, text)
             with loaded.lock:
-                scores = yield from integrated_gradients(model, text, windows, labels.index(target), steps)
+                windows, extra["attributed"] = _ig_windows(model, problems, target, labels.index(target), text)
+                scores = yield from integrated_gradients(model, text, windows, labels.index(target))
             extra["words_read"] = len(spans)
         else:
             note = model.chunk(text)
@@ -150,18 +153,22 @@ def _default_target(loaded: LoadedModel, problems: NoteProblems) -> str:
     return loaded.card.labels[int(torch.argmax(logits))]
 
 
-IG_SENTENCES = 4  # evidence sentences IG attributes: enough to show why, and a long note stays within seconds
+IG_SENTENCES = 4  # sentences IG attributes: enough to show why, and a long note stays within seconds
 
 
-def _ig_windows(problems: NoteProblems, target: str, text: str) -> tuple[list[tuple[int, int]], str, int]:
-    """What IG reads for ``target`` and with how many steps: its first evidence sentences, else the
-    sentences that mention it, else the whole note window by window (fewer steps: it is long)."""
-    for kind, chosen in (("evidence sentences", problems.evidence(target)),
-                         ("sentences that mention it", [m for m in problems.mentions if m.problem == target])):
-        sentences = sorted({(m.sentence_start, m.sentence_end) for m in chosen})
-        if sentences:
-            return sentences[:IG_SENTENCES], f"{min(len(sentences), IG_SENTENCES)} of {len(sentences)} {kind}", 16
-    return [(0, len(text))], "the whole note (the problem is not mentioned in it)", 8
+def _ig_windows(model: NotesClassifier, problems: NoteProblems, label: str, target: int,
+                text: str) -> tuple[list[tuple[int, int]], str]:
+    """What IG reads for the problem ``label`` (the head's output ``target``): its first evidence
+    sentences, else the sentences that mention it, else the sentences the head scores highest for it."""
+    for kind, chosen in (("evidence sentences", problems.evidence(label)),
+                         ("sentences that mention it", [m for m in problems.mentions if m.problem == label])):
+        spans = sorted({(m.sentence_start, m.sentence_end) for m in chosen})
+        if spans:
+            return spans[:IG_SENTENCES], f"{min(len(spans), IG_SENTENCES)} of {len(spans)} {kind}"
+    every = note_sentences(text)
+    return (strongest_sentences(model, text, every, target, IG_SENTENCES),
+            (f"the {min(len(every), IG_SENTENCES)} of {len(every)} sentences the model scores highest for it, each read "
+             "alone (the note does not mention it)"))
 
 
 register_task("text-classification", TextTask())
