@@ -23,8 +23,14 @@ import numpy as np
 import torch
 
 from medassist.errors import InputError
-from medassist.explain.text import (WordScores, attention_rollout, evidence_scores, integrated_gradients, strongest_sentences,
-                                    word_spans)
+from medassist.explain.text import (
+    WordScores,
+    attention_rollout,
+    evidence_scores,
+    integrated_gradients,
+    strongest_sentences,
+    word_spans,
+)
 from medassist.inference.inputs import TextInput
 from medassist.inference.prediction import Explanation, Prediction
 from medassist.inference.runtime import LoadedModel
