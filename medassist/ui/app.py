@@ -88,9 +88,10 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
     return MainWindow(context, build_tabs=build_tabs)
 
 
-def _import_for_tabs():
+def _import_for_tabs(session: Session):
     """A job: the Qt-free libraries the tabs need (pandas above all), imported in a worker, where
-    pure-Python import code lets the GUI thread run between its steps."""
+    pure-Python import code lets the GUI thread run between its steps, and the empty tables the
+    Records tab would otherwise build on the GUI thread."""
     yield Progress(0.1, "Starting")
     import medassist.records.patient_list  # noqa: F401  (pandas)
     import medassist.reporting.content  # noqa: F401
@@ -99,6 +100,10 @@ def _import_for_tabs():
 
     yield Progress(0.6, "Starting")
     tab_classes()  # the tabs' modules (the notes rules compile ~120 patterns): their classes, no widget
+    from medassist.ui.records_model import empty_patient_list
+
+    session.records  # noqa: B018  (made on first use: an empty table per record kind)
+    empty_patient_list()
     yield Progress(1.0, "Starting")
 
 
@@ -133,7 +138,7 @@ def after_first_paint(window: MainWindow, demo: bool = False,
     startup_mark("warm_up_started")
     window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
                                  on_error=lambda _message: warmed(None))
-    window.context.runner.submit("Starting", _import_for_tabs, on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
+    window.context.runner.submit("Starting", lambda: _import_for_tabs(window.context.session), on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
                                  on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
     return started
 
