@@ -38,12 +38,16 @@ def run_area(target: str, timeout: int = 1800) -> dict[str, Any]:
 
 
 def demo_chest_image() -> str | None:
+    """The demo's chest radiograph: a CR or DX image (a name holding "CR", as 693_UNCR.dcm, a CT, does
+    is no sign: the model's gate refuses that one, and the bench would time a refusal)."""
+    import pydicom
+
     from medassist.demo import build_demo
 
     demo = build_demo()
     for paths in demo.image_paths.values():
         for path in paths:
-            if "RG1" in path.name or "chest" in path.name.lower() or "CR" in path.name:
+            if pydicom.dcmread(path, stop_before_pixels=True, force=True).get("Modality") in ("CR", "DX"):
                 return str(path)
     return None
 

@@ -1,8 +1,8 @@
 """Start the desktop application (``medassist gui`` and the ``medassist-gui`` launcher).
 
 Start-up is staged so that the window appears at once and never freezes: the main window
-paints first with empty tab pages; right after that first paint the tabs are built; then
-torch, captum and the default model are warmed up in a worker, so the first prediction does
+paints first with empty tab pages; right after that first paint the tabs are built while
+torch, the default model and captum are warmed up in a worker, so the first prediction does
 not wait for them. Set ``MEDASSIST_STARTUP_TIMING=1`` to print, as Unix times, when each
 stage was reached (``medassist bench`` subtracts the moment it launched the process).
 """
@@ -88,31 +88,34 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
     return MainWindow(context, build_tabs=build_tabs)
 
 
-def _import_for_tabs():
+def _import_for_tabs(session: Session):
     """A job: the Qt-free libraries the tabs need (pandas above all), imported in a worker, where
-    pure-Python import code lets the GUI thread run between its steps."""
+    pure-Python import code lets the GUI thread run between its steps, and the empty tables the
+    Records tab would otherwise build on the GUI thread."""
     yield Progress(0.1, "Starting")
     import medassist.records.patient_list  # noqa: F401  (pandas)
     import medassist.reporting.content  # noqa: F401
     import pyqtgraph  # noqa: F401  (importing makes no widget, so a worker may do it)
+    from medassist.ui.main_window import tab_classes
+
+    yield Progress(0.6, "Starting")
+    tab_classes()  # the tabs' modules (the notes rules compile ~120 patterns): their classes, no widget
+    from medassist.ui.records_model import empty_patient_list
+
+    session.records  # noqa: B018  (made on first use: an empty table per record kind)
+    empty_patient_list()
     yield Progress(1.0, "Starting")
-
-
-def _map_torch_libraries():
-    """A job: map torch's native libraries (GIL released; see :mod:`medassist.inference.preload`)."""
-    from medassist.inference.preload import preload_torch_libraries
-
-    yield Progress(0.5, "Starting")
-    return preload_torch_libraries()
 
 
 def after_first_paint(window: MainWindow, demo: bool = False,
                       on_models_warm: Callable[[], None] | None = None,
                       on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
-    """Stages two and three of start-up: the tabs' libraries are imported in a worker, then the
-    tabs are built one per turn of the event loop; then autosave, crash recovery (and the demo
-    when asked), and the models' warm-up in a worker. Returns a list that receives the autosave
-    controller, for ``main`` to finish on exit."""
+    """Stages two and three of start-up, both from first paint: the models' warm-up (torch, the
+    default model, captum) in one worker; the tabs' libraries in another, then the tabs are built
+    one per turn of the event loop, then autosave, crash recovery (and the demo when asked).
+    The warm-up starts at once so that a prediction asked for as soon as the tabs are there
+    finds its model loaded or nearly so. Returns a list that receives the autosave controller,
+    for ``main`` to finish on exit."""
     started: list[AutosaveController] = []
 
     def warmed(_result: object) -> None:
@@ -127,16 +130,15 @@ def after_first_paint(window: MainWindow, demo: bool = False,
         started.append(AutosaveController(window.context, window))
         started[0].start()
         offer_restore(window.context, window, on_restored=window.session_opened)
-        startup_mark("warm_up_started")
-        window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
-                                     on_error=lambda _message: warmed(None))
         if demo:
             window.start_demo()
         if on_tabs_ready is not None:
             on_tabs_ready()
 
-    window.context.runner.submit("Starting", _map_torch_libraries)  # needs no GIL: overlaps the tabs' build
-    window.context.runner.submit("Starting", _import_for_tabs, on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
+    startup_mark("warm_up_started")
+    window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
+                                 on_error=lambda _message: warmed(None))
+    window.context.runner.submit("Starting", lambda: _import_for_tabs(window.context.session), on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
                                  on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
     return started
 

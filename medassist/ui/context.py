@@ -91,22 +91,24 @@ class AppContext:
                 runtime = ModelRuntime(self.catalogue, device_preference=self.settings.device,
                                        threads=self.settings.cpu_threads)
                 self._inference = InferenceService(runtime, self.audit)
-                # captum (and the matplotlib it imports) costs ~1 s of import that holds the GUI back in
-                # bursts: pay it here, with torch's, rather than on the user's first Explain click.
-                import captum.attr  # noqa: F401
             return self._inference
 
     def warm_up(self) -> Job[None]:
-        """A job for start-up, after first paint: import torch and captum and load the default image
-        model in this worker, so neither the first prediction nor the GUI thread pays for them."""
+        """A job for start-up, from first paint: import torch, load the default image model, then
+        import captum, in this worker, so neither the first prediction nor the GUI thread pays for
+        them. Captum comes last: a prediction does not need it, only an explanation does."""
         from medassist.inference.preload import preload_torch_libraries
 
         yield Progress(0.05, "Preparing models")
         preload_torch_libraries()  # the slow part of importing torch, without freezing the window
         yield Progress(0.3, "Preparing models")
         service = self.inference()
-        yield Progress(0.7, "Loading the default model")
+        yield Progress(0.6, "Loading the default model")
         service.runtime.load(WARM_MODEL)
+        yield Progress(0.8, "Preparing explanations")
+        # captum (and the matplotlib it imports) costs ~1 s of import that holds the GUI back in
+        # bursts: pay it here rather than on the user's first Explain click.
+        import captum.attr  # noqa: F401
         yield Progress(1.0, "Models ready")
 
     @property

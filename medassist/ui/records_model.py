@@ -8,6 +8,8 @@ reorders rows with one NumPy argsort, and filters with one precomputed boolean m
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -28,7 +30,7 @@ class PatientTableModel(QAbstractTableModel):
 
     def __init__(self, patients: PatientList | None = None) -> None:
         super().__init__()
-        self.patients = patients or _empty_list()
+        self.patients = patients or empty_patient_list()
         self.order = np.arange(len(self.patients))
         self._row_of: dict[str, int] = {}
         self.presenting = False  # presentation mode: initials and pseudonyms (medassist.privacy)
@@ -159,7 +161,9 @@ class PatientFilterProxy(QSortFilterProxyModel):
         return self.mapFromSource(model.index(source_row, 0)).row()
 
 
-def _empty_list() -> PatientList:
+@functools.cache
+def empty_patient_list() -> PatientList:
+    """One shared empty list (it has no rows to change); start-up builds it in a worker."""
     from medassist.records.schema import PatientRecords
 
     return PatientList.build(PatientRecords())

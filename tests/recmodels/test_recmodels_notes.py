@@ -97,7 +97,7 @@ def test_integrated_gradients_on_a_long_note_reads_only_evidence_and_can_be_canc
     messages: list[str] = []
     explanation = run_job(service.explain(MODEL, note, "integrated_gradients", "pneumonia"),
                           on_progress=lambda p: messages.append(p.message))
-    sentences = [m for m in messages if m.startswith("Integrated Gradients: sentence")]
+    sentences = {m.split(" (")[0] for m in messages if m.startswith("Integrated Gradients: sentence")}
     assert len(sentences) == 4 and explanation.extra["attributed"].startswith("4 of ")
     evidence = {(m.sentence_start, m.sentence_end) for m in note_problems(note.text).evidence("pneumonia")}
     scored = [s for s, v in zip(explanation.extra["spans"], explanation.values, strict=True) if v != 0]
@@ -110,6 +110,34 @@ def test_integrated_gradients_on_a_long_note_reads_only_evidence_and_can_be_canc
 
     with pytest.raises(Cancelled):
         run_job(service.explain(MODEL, note, "integrated_gradients", "pneumonia"), cancel_at_first_sentence, token)
+
+
+def test_integrated_gradients_for_a_problem_the_note_never_mentions(service):
+    """Not the whole note window by window (minutes on a loaded CPU): the four sentences the head,
+    reading each alone, scores highest for the problem; only their words get scores."""
+    note = TextInput(note_of(1000), "1000 words")
+    assert not [m for m in note_problems(note.text).mentions if m.problem == "asthma"]
+    explanation = run_job(service.explain(MODEL, note, "integrated_gradients", "asthma"))
+    assert explanation.extra["attributed"].startswith("the 4 of ") and "does not mention it" in explanation.extra["attributed"]
+    scored_words = int(np.count_nonzero(explanation.values))
+    assert 0 < scored_words < 0.2 * len(explanation.values)
+    faith = explanation.faithfulness
+    assert faith["windows"] == 4
+    assert faith["completeness_gap"] < 0.05 * max(1.0, abs(faith["logit"] - faith["baseline_logit"]))
+
+
+def test_integrated_gradients_takes_more_steps_while_the_completeness_gap_is_large(service, monkeypatch):
+    import medassist.explain.text as text_explain
+
+    monkeypatch.setattr(text_explain, "IG_STEPS", 2)
+    messages: list[str] = []
+    explanation = run_job(service.explain(MODEL, TextInput(NOTE), "integrated_gradients", "hypertension"),
+                          on_progress=lambda p: messages.append(p.message))
+    faith = explanation.faithfulness
+    assert faith["steps"] > 2
+    assert "Integrated Gradients: sentence 1 of 1 (2 steps)" in messages
+    assert f"Integrated Gradients: sentence 1 of 1 ({int(faith['steps'])} steps)" in messages
+    assert faith["completeness_gap"] <= text_explain.IG_GAP_TOLERANCE * max(1.0, abs(faith["logit"] - faith["baseline_logit"]))
 
 
 def _probabilities(loaded, texts, max_chunks: int | None = None) -> np.ndarray:

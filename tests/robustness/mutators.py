@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import random
+import shutil
+import signal
+import traceback
+from pathlib import Path
+from typing import Callable
 
 
 def bit_flips(data: bytes, rng: random.Random, count: int = 8) -> bytes:
@@ -204,3 +209,42 @@ def npy_header_mutant(data: bytes, rng: random.Random) -> bytes:
     else:
         return zlib.compress(header + b"\0" * rng.choice((2**26, 2**28)), 9)
     return zlib.compress(header + body, 1)
+
+
+class Crashes:
+    """The crash classes a fuzz run meets (exception type and the frame that raised it), each with its
+    count and a kept copy of its first mutant. The run goes on past a crash, so one long run names
+    every class at once; :meth:`assert_none` fails the test at the end if there was any."""
+
+    HANG_SECONDS = 60  # a guard against a hang (the run would never end), not a speed check
+
+    def __init__(self, keep_in: Path) -> None:
+        self.keep_in = keep_in
+        self.classes: dict[str, list] = {}
+
+    def outcome(self, check: Callable[[Path], str], path: Path) -> str:
+        """``check(path)``'s outcome, or "crashed" (any exception, a failed assertion or a hang)."""
+        def hung(*_):
+            raise TimeoutError(f"still running after {self.HANG_SECONDS} s")
+
+        previous = signal.signal(signal.SIGALRM, hung)
+        signal.alarm(self.HANG_SECONDS)
+        try:
+            return check(path)
+        except Exception as exc:  # noqa: BLE001 - every escape is a finding, named below
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            key = f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
+            if key not in self.classes:
+                kept = self.keep_in / f"crash{len(self.classes)}-{path.name}"
+                if path.is_file():
+                    shutil.copyfile(path, kept)
+                self.classes[key] = [0, str(kept), str(exc)[:200]]
+            self.classes[key][0] += 1
+            return "crashed"
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def assert_none(self) -> None:
+        assert not self.classes, "crash classes (count, first mutant, message): " + "; ".join(
+            f"{key}: {value}" for key, value in self.classes.items())

@@ -17,9 +17,10 @@ from pydicom.data import get_testdata_file
 from medassist.errors import InputError
 from medassist.imaging.loader import load_image, open_images
 from medassist.jobs import run_job
-from tests.robustness.mutators import dicom_value_mutant, mutations
+from tests.robustness.mutators import Crashes, dicom_value_mutant, mutations
 
 SEEDS_PER_FILE = 60
+SLOW_SEEDS_PER_FILE = 500
 MAX_SECONDS_PER_INPUT = 10.0
 
 
@@ -55,16 +56,29 @@ def check_outcome(path: Path) -> str:
     return outcome
 
 
+def fuzz_bytes(tmp_path, name: str, n: int) -> dict[str, int]:
+    original = REAL_FILES[name]()
+    outcomes = {"opened": 0, "refused": 0, "crashed": 0}
+    crashes = Crashes(tmp_path)
+    for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=n)):
+        path = tmp_path / f"{index % 50}-{name}"
+        path.write_bytes(mutant)
+        outcomes[crashes.outcome(check_outcome, path)] += 1
+    print(name, outcomes)
+    crashes.assert_none()
+    assert sum(outcomes.values()) == n
+    return outcomes
+
+
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_mutated_files_open_or_fail_cleanly(tmp_path, name):
-    original = REAL_FILES[name]()
-    outcomes = {"opened": 0, "refused": 0}
-    for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=SEEDS_PER_FILE)):
-        path = tmp_path / f"{index}-{name}"
-        path.write_bytes(mutant)
-        outcomes[check_outcome(path)] += 1
-    assert sum(outcomes.values()) == SEEDS_PER_FILE
-    assert outcomes["refused"] > 0
+    assert fuzz_bytes(tmp_path, name, SEEDS_PER_FILE)["refused"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_mutated_files_long(tmp_path, name):
+    assert fuzz_bytes(tmp_path, name, SLOW_SEEDS_PER_FILE)["refused"] > 0
 
 
 def test_a_folder_of_mutants_opens_the_good_ones_and_names_the_bad(tmp_path):
@@ -87,13 +101,15 @@ SLOW_VALUE_MUTANTS = 2_500  # per file: 10,000 in the slow run
 def fuzz_values(tmp_path, name: str, n: int) -> dict[str, int]:
     original = Path(get_testdata_file(name)).read_bytes()
     rng = random.Random(zlib.crc32(name.encode()))
-    outcomes = {"opened": 0, "refused": 0}
+    outcomes = {"opened": 0, "refused": 0, "crashed": 0}
+    crashes = Crashes(tmp_path)
     for index in range(n):
         path = tmp_path / f"v{index % 50}-{name}"
         path.write_bytes(dicom_value_mutant(original, rng))
-        outcomes[check_outcome(path)] += 1
-    assert sum(outcomes.values()) == n
+        outcomes[crashes.outcome(check_outcome, path)] += 1
     print(name, outcomes)
+    crashes.assert_none()
+    assert sum(outcomes.values()) == n
     return outcomes
 
 

@@ -19,7 +19,7 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from medassist.session import Session
 from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
-from tests.robustness.mutators import json_value_mutant, mutations, npy_header_mutant
+from tests.robustness.mutators import Crashes, json_value_mutant, mutations, npy_header_mutant
 
 MUTANTS = 40
 SLOW_MUTANTS = 400
@@ -54,11 +54,14 @@ def open_outcome(path) -> str:
 
 
 def open_mutants(tmp_path, original: bytes, n: int) -> dict[str, int]:
-    outcomes = {"restored": 0, "refused": 0}
+    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
+    crashes = Crashes(tmp_path)
     for index, mutant in enumerate(mutations(original, seed=11, n=n)):
-        path = tmp_path / f"mutant{index}.medassist"
+        path = tmp_path / f"mutant{index % 50}.medassist"
         path.write_bytes(mutant)
-        outcomes[open_outcome(path)] += 1
+        outcomes[crashes.outcome(open_outcome, path)] += 1
+    print(outcomes)
+    crashes.assert_none()
     assert sum(outcomes.values()) == n
     return outcomes
 
@@ -87,12 +90,15 @@ def open_member_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
     so the manifest parser and the array decoder see the damage."""
     with zipfile.ZipFile(saved_path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    outcomes = {"restored": 0, "refused": 0}
+    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
+    crashes = Crashes(tmp_path)
     for victim in members:
         for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
-            path = tmp_path / f"{victim.replace('/', '_')}-{index}.medassist"
+            path = tmp_path / f"{victim.replace('/', '_')}-{index % 50}.medassist"
             rezip(path, members, victim, mutant)
-            outcomes[open_outcome(path)] += 1
+            outcomes[crashes.outcome(open_outcome, path)] += 1
+    print(outcomes)
+    crashes.assert_none()
     assert sum(outcomes.values()) == n * len(members)
     return outcomes
 
@@ -183,7 +189,8 @@ def open_value_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
     manifest = json.loads(members["session.json"])
     arrays = sorted(name for name in members if name.startswith("arrays/"))
     rng = random.Random(16)
-    outcomes = {"restored": 0, "refused": 0}
+    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
+    crashes = Crashes(tmp_path)
     for index in range(n):
         path = tmp_path / f"value-{index % 50}.medassist"
         if arrays and rng.random() < 0.3:
@@ -191,9 +198,10 @@ def open_value_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
             rezip(path, members, victim, npy_header_mutant(members[victim], rng))
         else:
             rezip(path, members, "session.json", json_value_mutant(manifest, rng))
-        outcomes[open_outcome(path)] += 1
-    assert sum(outcomes.values()) == n
+        outcomes[crashes.outcome(open_outcome, path)] += 1
     print(outcomes)
+    crashes.assert_none()
+    assert sum(outcomes.values()) == n
     return outcomes
 
 
