@@ -13,13 +13,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 from medassist.domain.tasks import Task
 from medassist.errors import InputError
+
+if TYPE_CHECKING:
+    from medassist.inference.service import InferenceService
 
 
 
@@ -136,10 +139,10 @@ def open_for_append(output: Path) -> TextIO:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from medassist.inference.registry import ModelRegistry
     from medassist.inference.service import InferenceService
 
-    card = ModelRegistry().get(args.model).card
+    service = InferenceService()  # its runtime's catalogue is the one this command reads cards from
+    card = service.runtime.registry.get(args.model).card
     assert card is not None
     if args.resume and args.output is None:
         raise InputError("--resume needs --output FILE")
@@ -148,8 +151,7 @@ def run_predict(args: argparse.Namespace) -> int:
         sinks.append(open_for_append(args.output))
     try:
         if card.task == Task.IMAGE:
-            return _predict_images(args, card.name, sinks)
-        service = InferenceService()
+            return _predict_images(args, service, card.name, sinks)
         source: TextInput | RecordInput
         if card.task == Task.TEXT:
             source = text_input(args.text, args.files)
@@ -167,7 +169,7 @@ def run_predict(args: argparse.Namespace) -> int:
             sink.close()
 
 
-def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -> int:
+def _predict_images(args: argparse.Namespace, service: InferenceService, model: str, sinks: list[TextIO]) -> int:
     if not args.files:
         raise InputError("give image files or folders")
     from medassist.imaging.loader import image_files
@@ -186,11 +188,9 @@ def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -
 
         rows = ray_image_rows(model, files, args.ray_address, args.explain)
     else:
-        from medassist.inference.service import InferenceService
-
         from medassist.app.batch import image_rows
 
-        rows = image_rows(InferenceService(), model, files, workers, args.explain)
+        rows = image_rows(service, model, files, workers, args.explain)
     failures = 0
     start = time.perf_counter()
     for index, row in enumerate(rows, 1):
@@ -207,11 +207,11 @@ def _predict_images(args: argparse.Namespace, model: str, sinks: list[TextIO]) -
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from medassist.inference.registry import ModelRegistry
     from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
 
-    card = ModelRegistry().get(args.model).card
+    service = InferenceService()
+    card = service.runtime.registry.get(args.model).card
     assert card is not None
     if card.task == Task.IMAGE:
         if args.file is None or args.out is None:
@@ -223,7 +223,7 @@ def run_explain(args: argparse.Namespace) -> int:
         source = text_input(args.text, [args.file] if args.file else [])
     else:
         source = record_input(args.records, args.patient)
-    explanation = run_job(InferenceService().explain(card.name, source, args.method, args.target))
+    explanation = run_job(service.explain(card.name, source, args.method, args.target))
     summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
     if isinstance(source, ImageInput):
         from medassist.imaging.overlay import save_overlay_png

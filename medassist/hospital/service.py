@@ -9,6 +9,7 @@ from medassist.settings.node import NodeSettings
 from medassist.hospital.node import DicomNode
 from medassist.hospital.scoring import Scorer
 from medassist.hospital.store import NodeLock, StudyStore
+from medassist.inference.registry import ModelRegistry
 
 
 class HospitalNode:
@@ -17,19 +18,22 @@ class HospitalNode:
     def __init__(self, settings: NodeSettings, store: StudyStore | None = None, audit: AuditLog | None = None,
                  service_factory: Callable[[], Any] | None = None,
                  on_stored: Callable[[dict[str, Any]], None] | None = None,
-                 on_scored: Callable[[str, str], None] | None = None) -> None:
+                 on_scored: Callable[[str, str], None] | None = None, catalogue: ModelRegistry | None = None) -> None:
         self.settings = settings
         self.store = store or StudyStore()
         self.audit = audit or AuditLog()
+        self.catalogue = catalogue or ModelRegistry()  # which models read which modality; the scorer loads from it
         self.scorer = Scorer(self.store, service_factory or self._new_service, settings.score_workers,
                              on_scored=on_scored)
-        self.node = DicomNode(settings, self.store, self.scorer, self.audit, on_stored=on_stored)
+        self.node = DicomNode(settings, self.store, self.scorer, self.audit, registry=self.catalogue,
+                              on_stored=on_stored)
         self._lock: NodeLock | None = None
 
     def _new_service(self) -> Any:
+        from medassist.inference.runtime import ModelRuntime
         from medassist.inference.service import InferenceService
 
-        return InferenceService(audit=self.audit)
+        return InferenceService(ModelRuntime(registry=self.catalogue), audit=self.audit)
 
     @property
     def port(self) -> int:

@@ -240,6 +240,7 @@ class WorklistTab(Tab):
         from medassist.hospital.service import HospitalNode
 
         node = HospitalNode(settings, audit=self.context.audit, service_factory=self.context.inference,
+                            catalogue=self.context.catalogue,
                             on_stored=lambda _entry: self.events.changed.emit(),
                             on_scored=lambda _uid, _status: self.events.changed.emit())
         try:
