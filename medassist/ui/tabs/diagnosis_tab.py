@@ -281,9 +281,11 @@ class DiagnosisTab(Tab):
     def refresh_results(self) -> None:
         while self.results_layout.count() > 1:
             item = self.results_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().hide()  # gone from view now, deleted when control returns to the event loop
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()  # gone from view and from the results now, deleted when control returns to the event loop
+                widget.setParent(None)
+                widget.deleteLater()
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
         for prediction in reversed(predictions):
