@@ -1,11 +1,11 @@
-"""Load torch's native libraries without holding Python's global interpreter lock.
+"""Load heavy packages' native libraries without holding Python's global interpreter lock.
 
-``import torch`` maps several hundred megabytes of shared libraries and runs their static
-initialisers while it holds the GIL, so a window whose worker thread imports torch freezes
-for that long (0.4 s of CPU here, more on a busy machine). Calling the C library's
-``dlopen`` through ctypes releases the GIL for the call; once the libraries are mapped,
-``import torch`` finds them loaded and only its Python bindings remain (about 45 ms of CPU).
-Nothing here imports torch; on a platform without ``dlopen`` it does nothing.
+``import torch`` (and pandas' ``import pyarrow``) maps hundreds of megabytes of shared libraries
+and runs their static initialisers while it holds the GIL, so a window whose worker thread
+imports them freezes for that long (0.4 s of CPU for torch here, ~60 ms for pyarrow, more on a
+busy machine). Calling the C library's ``dlopen`` through ctypes releases the GIL for the call;
+once the libraries are mapped, the import finds them loaded and only its Python bindings remain.
+Nothing here imports the packages; on a platform without ``dlopen`` it does nothing.
 """
 
 from __future__ import annotations
@@ -16,25 +16,33 @@ import os
 import sys
 from pathlib import Path
 
-# dependency order; each is looked up with any suffix (.so, .so.1, .dylib)
-TORCH_LIBRARIES = ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")
+# per package: the folder (inside the package) and its main libraries in dependency order;
+# each is looked up with any suffix (.so, .so.1, .dylib)
+NATIVE_LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "torch": ("lib", ("libc10", "libtorch_cpu", "libtorch", "libtorch_python")),
+    "pyarrow": (".", ("libarrow", "libarrow_compute", "libparquet", "libarrow_acero", "libarrow_dataset",
+                      "libarrow_substrait", "libarrow_python")),
+}
 
 
-def torch_library_files() -> list[Path]:
-    """The installed torch's main native libraries (empty when torch is absent)."""
-    spec = importlib.util.find_spec("torch")
+def native_library_files(package: str) -> list[Path]:
+    """The installed package's main native libraries (empty when it is absent)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
         return []
-    folder = Path(spec.origin).parent / "lib"
+    subfolder, names = NATIVE_LIBRARIES[package]
+    folder = Path(spec.origin).parent / subfolder
     found = []
-    for name in TORCH_LIBRARIES:
-        found += sorted(p for p in folder.glob(f"{name}.*") if p.suffix in (".so", ".dylib") or ".so." in p.name)[:1]
+    for name in names:
+        candidates = [p for p in folder.glob(f"{name}.*") if p.suffix in (".so", ".dylib") or ".so." in p.name]
+        # the file named by its soname (libarrow.so.2600) where there are several, else the plain .so
+        found += sorted(candidates, key=lambda p: (".so." not in p.name, len(p.name)))[:1]
     return found
 
 
-def preload_torch_libraries() -> list[Path]:
-    """Map torch's native libraries with the GIL released; returns those loaded (call from a worker)."""
-    if "torch" in sys.modules or os.name != "posix":
+def preload_native_libraries(package: str) -> list[Path]:
+    """Map ``package``'s native libraries with the GIL released; returns those loaded (call from a worker)."""
+    if package in sys.modules or os.name != "posix":
         return []
     try:
         libc = ctypes.CDLL(None)  # a ctypes call releases the GIL for its duration
@@ -44,7 +52,8 @@ def preload_torch_libraries() -> list[Path]:
     dlopen.restype = ctypes.c_void_p
     dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
     loaded = []
-    for path in torch_library_files():
+    for path in native_library_files(package):
         if dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
             loaded.append(path)
     return loaded
+

@@ -19,6 +19,10 @@ class InferenceService:
         self.runtime = runtime or ModelRuntime()
         self.audit = audit or AuditLog()
 
+    def prepare(self, model: str) -> None:
+        """Load ``model`` and import its task's runner: what a first prediction would otherwise wait for."""
+        task_handler(self.runtime.load(model).card.task)
+
     def predict(self, model: str, source: object, patient_id: str | None = None) -> Job[Prediction]:
         yield Progress(0.0, f"Loading {model}")
         loaded = self.runtime.load(model)

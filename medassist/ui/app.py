@@ -10,6 +10,7 @@ stage was reached (``medassist bench`` subtracts the moment it launched the proc
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -25,7 +26,7 @@ from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
-from medassist.ui.main_window import MainWindow
+from medassist.ui.main_window import TAB_TITLES, MainWindow
 from medassist.ui.presentation import style_sheet
 from medassist.ui.workers import JobRunner
 
@@ -88,58 +89,106 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
     return MainWindow(context, build_tabs=build_tabs)
 
 
-def _import_for_tabs(session: Session):
-    """A job: the Qt-free libraries the tabs need (pandas above all), imported in a worker, where
-    pure-Python import code lets the GUI thread run between its steps, and the empty tables the
-    Records tab would otherwise build on the GUI thread."""
-    yield Progress(0.1, "Starting")
-    import medassist.records.patient_list  # noqa: F401  (pandas)
-    import medassist.reporting.content  # noqa: F401
-    import pyqtgraph  # noqa: F401  (importing makes no widget, so a worker may do it)
-    from medassist.ui.main_window import tab_classes
+def _import_for_first_tab(session: Session, title: str):
+    """A job: the Qt-free libraries of the tab the window opens on (for Records, pandas above all),
+    imported in a worker, where pure-Python import code lets the GUI thread run between its steps,
+    and the empty tables the Records tab would otherwise build on the GUI thread."""
+    from medassist.inference.preload import preload_native_libraries
 
-    yield Progress(0.6, "Starting")
-    tab_classes()  # the tabs' modules (the notes rules compile ~120 patterns): their classes, no widget
+    yield Progress(0.1, "Starting")
+    preload_native_libraries("pyarrow")  # pandas imports it: its libraries' loading without freezing the window
+    from medassist.ui.main_window import tab_class
     from medassist.ui.records_model import empty_patient_list
 
+    tab_class(title)
+    import medassist.ui.autosave  # noqa: F401  (the session-file schema: pydantic builds it on import)
+
+    yield Progress(0.6, "Starting")
     session.records  # noqa: B018  (made on first use: an empty table per record kind)
     empty_patient_list()
     yield Progress(1.0, "Starting")
 
 
+def _import_for_other_tabs():
+    """A job for once the models are ready: the other tabs' modules (the notes rules compile ~120
+    patterns; reportlab, pyqtgraph, pydicom)."""
+    from medassist.ui.main_window import tab_class
+
+    for index, title in enumerate(TAB_TITLES):
+        yield Progress(index / len(TAB_TITLES), "Preparing the tabs")
+        tab_class(title)
+
+
 def after_first_paint(window: MainWindow, demo: bool = False,
                       on_models_warm: Callable[[], None] | None = None,
-                      on_tabs_ready: Callable[[], None] | None = None) -> list["AutosaveController"]:
-    """Stages two and three of start-up, both from first paint: the models' warm-up (torch, the
-    default model, captum) in one worker; the tabs' libraries in another, then the tabs are built
-    one per turn of the event loop, then autosave, crash recovery (and the demo when asked).
-    The warm-up starts at once so that a prediction asked for as soon as the tabs are there
-    finds its model loaded or nearly so. Returns a list that receives the autosave controller,
-    for ``main`` to finish on exit."""
+                      on_tabs_ready: Callable[[], None] | None = None,
+                      on_started: Callable[[], None] | None = None) -> list["AutosaveController"]:
+    """Stages two and three of start-up, both from first paint. In one worker the models' warm-up
+    (torch, the default model); in another the libraries of the tab on show, which is then built:
+    the window is ready (autosave, crash recovery, the demo when asked). Once both are done, and
+    no other job runs (the user's first work goes first), the other tabs' libraries are imported
+    in a worker and those tabs built one per turn of the event loop (a tab the user opens earlier
+    is built at once), then captum is imported in a worker. The warm-up starts at once so that a
+    prediction asked for as soon as the window is ready finds its model loaded or nearly so. The
+    garbage collector waits until all this is done. Returns a list that receives the autosave
+    controller, for ``main`` to finish on exit."""
     started: list[AutosaveController] = []
+    context = window.context
+    waiting = {"models", "first tab"}
+    # The imports below make a million objects; each full garbage collection among them holds the
+    # interpreter for 0.1-0.15 s, a frozen window. None runs until start-up is over; then the
+    # start-up objects are frozen out of later collections.
+    gc.disable()
+
+    def stage_done(stage: str) -> None:
+        waiting.discard(stage)
+        if not waiting:
+            context.runner.when_idle(prepare_others)
+
+    def prepare_others() -> None:
+        context.runner.submit("Preparing the tabs", _import_for_other_tabs,
+                              on_result=lambda _r: build_others(), on_error=lambda _message: build_others())
+
+    def build_others() -> None:
+        window.build_tabs_stepwise(all_built)
+
+    def all_built() -> None:
+        startup_mark("all_tabs_built")
+        context.runner.submit("Preparing explanations", context.prepare_explanations,
+                              on_result=lambda _r: start_up_over(), on_error=lambda _message: start_up_over())
+
+    def start_up_over() -> None:
+        gc.freeze()
+        gc.enable()
+        startup_mark("explanations_ready")
+        if on_started is not None:
+            on_started()
 
     def warmed(_result: object) -> None:
         startup_mark("models_warm")
         if on_models_warm is not None:
             on_models_warm()
+        stage_done("models")
 
-    def tabs_ready() -> None:
+    def first_tab_built(_result: object) -> None:
         from medassist.ui.autosave import AutosaveController, offer_restore
 
+        window.build_tab(first)
         startup_mark("tabs_ready")
-        started.append(AutosaveController(window.context, window))
+        started.append(AutosaveController(context, window))
         started[0].start()
-        offer_restore(window.context, window, on_restored=window.session_opened)
+        offer_restore(context, window, on_restored=window.session_opened)
         if demo:
             window.start_demo()
         if on_tabs_ready is not None:
             on_tabs_ready()
+        stage_done("first tab")
 
+    first = TAB_TITLES[max(window.tabs.currentIndex(), 0)]
     startup_mark("warm_up_started")
-    window.context.runner.submit("Preparing models", window.context.warm_up, on_result=warmed,
-                                 on_error=lambda _message: warmed(None))
-    window.context.runner.submit("Starting", lambda: _import_for_tabs(window.context.session), on_result=lambda _r: window.build_tabs_stepwise(tabs_ready),
-                                 on_error=lambda _message: window.build_tabs_stepwise(tabs_ready))
+    context.runner.submit("Preparing models", context.warm_up, on_result=warmed, on_error=lambda _message: warmed(None))
+    context.runner.submit("Starting", lambda: _import_for_first_tab(context.session, first),
+                          on_result=first_tab_built, on_error=first_tab_built)
     return started
 
 

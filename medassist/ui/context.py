@@ -94,22 +94,26 @@ class AppContext:
             return self._inference
 
     def warm_up(self) -> Job[None]:
-        """A job for start-up, from first paint: import torch, load the default image model, then
-        import captum, in this worker, so neither the first prediction nor the GUI thread pays for
-        them. Captum comes last: a prediction does not need it, only an explanation does."""
-        from medassist.inference.preload import preload_torch_libraries
+        """A job for start-up, from first paint: import torch and load the default image model with
+        its task's runner, in this worker, so neither the first prediction nor the GUI thread pays
+        for them. Explanations' libraries come later (:meth:`prepare_explanations`): a prediction
+        does not need them, and importing them now would compete with it for the interpreter."""
+        from medassist.inference.preload import preload_native_libraries
 
         yield Progress(0.05, "Preparing models")
-        preload_torch_libraries()  # the slow part of importing torch, without freezing the window
+        preload_native_libraries("torch")  # the slow part of importing torch, without freezing the window
         yield Progress(0.3, "Preparing models")
         service = self.inference()
         yield Progress(0.6, "Loading the default model")
-        service.runtime.load(WARM_MODEL)
-        yield Progress(0.8, "Preparing explanations")
-        # captum (and the matplotlib it imports) costs ~1 s of import that holds the GUI back in
-        # bursts: pay it here rather than on the user's first Explain click.
-        import captum.attr  # noqa: F401
+        service.prepare(WARM_MODEL)
         yield Progress(1.0, "Models ready")
+
+    def prepare_explanations(self) -> Job[None]:
+        """A job for once the models are ready: captum (and the matplotlib it imports), ~1 s of
+        import, paid here rather than on the user's first Explain click."""
+        yield Progress(0.1, "Preparing explanations")
+        import captum.attr  # noqa: F401
+        yield Progress(1.0, "Explanations ready")
 
     @property
     def inference_loaded(self) -> bool:

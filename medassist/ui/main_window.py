@@ -1,17 +1,20 @@
-"""The main window: patient banner, six tabs over one session, menus, and a status bar with
+"""The main window: patient banner, seven tabs over one session, menus, and a status bar with
 the compute device, running jobs (progress, cancel) and the DEMO badge.
 
-At start-up the window paints first with empty tab pages and builds the real tabs right after
-(:meth:`MainWindow.build_tabs`): the tabs import pandas' heavier users, pydicom, pyqtgraph and
-reportlab, which would otherwise keep the window from appearing for a second or more.
+At start-up the window paints first with stand-in tab pages. The visible tab is built as soon as
+its libraries are imported (in a worker); the others once the models are ready, one per turn of
+the event loop, or at once when the user opens one earlier (:meth:`MainWindow.build_tab`). The
+tabs import pandas' heavier users, pydicom, pyqtgraph and reportlab, which would otherwise keep
+the window from appearing, and compete with the models' warm-up, for a second or more.
 """
 
 from __future__ import annotations
 
 import os
+import importlib
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -48,17 +51,22 @@ if TYPE_CHECKING:
 TAB_TITLES = tuple(kind.value for kind in TabKind)
 
 
-def tab_classes() -> tuple[type["Tab"], ...]:
-    """The tab pages in clinical order (imported on demand: they carry the heavy imports)."""
-    from medassist.ui.tabs.diagnosis_tab import DiagnosisTab
-    from medassist.ui.tabs.explanations_tab import ExplanationsTab
-    from medassist.ui.tabs.images_tab import ImagesTab
-    from medassist.ui.tabs.records_tab import RecordsTab
-    from medassist.ui.tabs.report_tab import ReportTab
-    from medassist.ui.tabs.treatment_tab import TreatmentTab
-    from medassist.ui.tabs.worklist_tab import WorklistTab
+# each tab's class, imported on demand: the tabs carry the heavy imports
+TAB_CLASSES: dict[str, tuple[str, str]] = {
+    TabKind.RECORDS.value: ("medassist.ui.tabs.records_tab", "RecordsTab"),
+    TabKind.IMAGES.value: ("medassist.ui.tabs.images_tab", "ImagesTab"),
+    TabKind.DIAGNOSIS.value: ("medassist.ui.tabs.diagnosis_tab", "DiagnosisTab"),
+    TabKind.TREATMENT.value: ("medassist.ui.tabs.treatment_tab", "TreatmentTab"),
+    TabKind.EXPLANATIONS.value: ("medassist.ui.tabs.explanations_tab", "ExplanationsTab"),
+    TabKind.REPORT.value: ("medassist.ui.tabs.report_tab", "ReportTab"),
+    TabKind.WORKLIST.value: ("medassist.ui.tabs.worklist_tab", "WorklistTab"),
+}
 
-    return (RecordsTab, ImagesTab, DiagnosisTab, TreatmentTab, ExplanationsTab, ReportTab, WorklistTab)
+
+def tab_class(title: str) -> type["Tab"]:
+    """The class of the tab titled ``title`` (importing its module makes no widget: a worker may do it)."""
+    module, name = TAB_CLASSES[title]
+    return getattr(importlib.import_module(module), name)
 
 
 class JobsIndicator(QWidget):
@@ -115,6 +123,7 @@ class MainWindow(QMainWindow):
         self.tab_pages: dict[str, Tab] = {}
         for title in TAB_TITLES:  # stand-ins until build_tabs(): the window can paint without the tabs' imports
             self.tabs.addTab(QWidget(), title)
+        self.tabs.currentChanged.connect(self._tab_opened)
         column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -129,46 +138,54 @@ class MainWindow(QMainWindow):
         context.runner.jobs_changed.connect(self._device_after_jobs)
         context.show_message = self.show_message
         context.navigation = self
+        self.apply_presentation_mode(context.settings.presentation_mode)
         if build_tabs:
             self.build_tabs()
-        else:
-            self.apply_presentation_mode(context.settings.presentation_mode)
 
     def build_tabs(self) -> None:
-        """Put the real tab pages in place of the stand-ins, all at once (tests, Export before start-up ends)."""
-        for _ in self._tab_steps():
-            pass
+        """Put every real tab page in place of its stand-in, all at once (tests, Export before start-up ends)."""
+        for title in TAB_TITLES:
+            self.build_tab(title)
 
     def build_tabs_stepwise(self, then: Callable[[], None]) -> None:
         """The same, one tab per turn of the event loop, so the window keeps answering meanwhile."""
-        steps = self._tab_steps()
+        titles = iter(TAB_TITLES)
 
         def step() -> None:
-            if next(steps, None) is None:
+            title = next((t for t in titles if t not in self.tab_pages), None)
+            if title is None:
                 then()
-            else:  # a real (1 ms) timer: a 0 ms one is a posted call that would run before any paint or timer
-                QTimer.singleShot(1, step)
+                return
+            self.build_tab(title)
+            QTimer.singleShot(1, step)  # a real (1 ms) timer: a 0 ms one is a posted call that would run before any paint or timer
 
         step()
 
-    def _tab_steps(self) -> Iterator[str]:
-        if len(self.tab_pages) == len(TAB_TITLES):
-            return
-        current = self.tabs.currentIndex()
-        for index, cls in enumerate(tab_classes()):
-            if cls.title in self.tab_pages:  # build_tabs() ran while a stepwise build was under way
-                continue
-            page = cls(self.context)
-            self.tab_pages[cls.title] = page
-            stand_in = self.tabs.widget(index)
-            self.tabs.removeTab(index)
-            self.tabs.insertTab(index, page, cls.title)
-            stand_in.deleteLater()
-            for widget in page.status_bar_widgets():  # index 2: after the notice and the jobs indicator
-                self.statusBar().insertPermanentWidget(2, widget)
-            self.tabs.setCurrentIndex(max(current, 0))
-            yield cls.title
-        self.apply_presentation_mode(self.context.settings.presentation_mode)
+    def build_tab(self, title: str) -> "Tab":
+        """The tab page titled ``title``, built now in place of its stand-in if it is not yet."""
+        page = self.tab_pages.get(title)
+        if page is not None:
+            return page
+        page = tab_class(title)(self.context)
+        self.tab_pages[title] = page
+        index, current = TAB_TITLES.index(title), self.tabs.currentIndex()
+        stand_in = self.tabs.widget(index)
+        self.tabs.blockSignals(True)  # swapping pages is not the user changing tabs
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, page, title)
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        stand_in.deleteLater()
+        for widget in page.status_bar_widgets():  # index 2: after the notice and the jobs indicator
+            self.statusBar().insertPermanentWidget(2, widget)
+        if title == TabKind.IMAGES.value:  # the other tabs read the mode whenever they show a patient
+            page.viewer.set_presenting(self.context.settings.presentation_mode)
+        return page
+
+    def _tab_opened(self, index: int) -> None:
+        """A tab the user opens before start-up has built it is built at once."""
+        if 0 <= index < len(TAB_TITLES):
+            self.build_tab(TAB_TITLES[index])
 
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -239,13 +256,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(TAB_TITLES.index(kind.value))
 
     def show_explanation(self, prediction: Prediction) -> None:
-        self.build_tabs()
-        self.tab_pages[TabKind.EXPLANATIONS.value].select_prediction(prediction)
+        self.build_tab(TabKind.EXPLANATIONS.value).select_prediction(prediction)
         self.show_tab(TabKind.EXPLANATIONS)
 
     def show_overlay(self, image: MedicalImage, frame: int, heatmap: np.ndarray | None, label: str) -> bool:
-        self.build_tabs()
-        self.tab_pages[TabKind.IMAGES.value].show_overlay(image, frame, heatmap, label)
+        self.build_tab(TabKind.IMAGES.value).show_overlay(image, frame, heatmap, label)
         self.show_tab(TabKind.IMAGES)
         return True
 
@@ -348,9 +363,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Session saved to {path}", 8000)
 
     def export_report(self) -> None:
-        self.build_tabs()
-        self.tabs.setCurrentWidget(self.tab_pages["Report"])
-        export = getattr(self.tab_pages["Report"], "export_pdf", None)
+        report = self.build_tab(TabKind.REPORT.value)
+        self.tabs.setCurrentWidget(report)
+        export = getattr(report, "export_pdf", None)
         if export is not None:
             export()
 

@@ -1,9 +1,13 @@
 """The patient panel: who the patient is, allergies in red, active problems, current
-medications, vitals and labs over time, the encounters timeline and the notes."""
+medications, vitals and labs over time, the encounters timeline and the notes.
+
+The plots (pyqtgraph, ~0.25 s to import) are made for the first patient shown: the Records tab
+opens at start-up, before any patient is loaded, beside the models' warm-up."""
 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from PySide6.QtCore import Qt
@@ -27,7 +31,9 @@ from medassist.privacy import patient_label, shown_text
 from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
-from medassist.ui.records_plots import EncounterTimeline, ObservationPlot
+
+if TYPE_CHECKING:
+    from medassist.ui.records_plots import EncounterTimeline, ObservationPlot
 
 MAX_PLOTS = 4
 
@@ -122,12 +128,10 @@ class PatientPanel(QWidget):
         vitals.addWidget(plot_scroll)
         vitals.setSizes([260, 640])
 
-        self.timeline = EncounterTimeline()
+        self.timeline: EncounterTimeline | None = None  # a pyqtgraph plot: made for the first patient shown
         self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"])
-        encounters = QSplitter(Qt.Orientation.Vertical)
-        encounters.addWidget(self.timeline)
-        encounters.addWidget(self.encounters)
-        encounters.setSizes([220, 300])
+        self._encounter_split = QSplitter(Qt.Orientation.Vertical)
+        self._encounter_split.addWidget(self.encounters)
 
         self.note_list = QListWidget()
         self.note_list.setWordWrap(True)
@@ -143,7 +147,7 @@ class PatientPanel(QWidget):
         self.sections = QTabWidget()
         self.sections.addTab(overview, "Problems && medications")
         self.sections.addTab(vitals, "Vitals && labs")
-        self.sections.addTab(encounters, "Encounters")
+        self.sections.addTab(self._encounter_split, "Encounters")
         self.sections.addTab(notes, "Notes")
 
         layout = QVBoxLayout(self)
@@ -190,12 +194,22 @@ class PatientPanel(QWidget):
         ])
         self._show_observations(records, patient_id)
         encounters = records.for_patient("encounters", patient_id)
-        self.timeline.show_encounters(encounters)
+        self._encounter_timeline().show_encounters(encounters)
         self.encounters.set_rows([
             [_text(row["description"]), _text(row["encounter_class"]), _date(row["start"]), _text(row["reason_description"])]
             for _, row in encounters.sort_values("start", ascending=False).iterrows()
         ])
         self._show_notes(records, patient_id)
+
+    def _encounter_timeline(self) -> EncounterTimeline:
+        """The timeline above the encounters table, made on first use."""
+        if self.timeline is None:
+            from medassist.ui.records_plots import EncounterTimeline
+
+            self.timeline = EncounterTimeline()
+            self._encounter_split.insertWidget(0, self.timeline)
+            self._encounter_split.setSizes([220, 300])
+        return self.timeline
 
     def _show_demographics(self, records: PatientRecords, patient_id: str) -> None:
         row = records.patient_row(patient_id)
@@ -273,6 +287,8 @@ class PatientPanel(QWidget):
             self.no_observations.setText("No numeric observations recorded for this patient.")
         if self.records is None or self.patient_id is None:
             return
+        from medassist.ui.records_plots import ObservationPlot
+
         for key in keys:
             plot = ObservationPlot()
             plot.show_series(series_for(self.records, self.patient_id, key))

@@ -110,6 +110,20 @@ class JobRunner(QObject):
         self.pool.start(handle)
         return handle
 
+    def when_idle(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once no job is running (now, if none is): background preparation gives
+        way to the user's work instead of competing with it for the interpreter."""
+        if not self.running:
+            then()
+            return
+
+        def check() -> None:
+            if not self.running:
+                self.jobs_changed.disconnect(check)
+                then()
+
+        self.jobs_changed.connect(check)
+
     def _on_progress(self, handle: JobHandle, fraction: float, message: str) -> None:
         handle.fraction, handle.message = fraction, message
         self.jobs_changed.emit()

@@ -26,7 +26,7 @@ from medassist.records.patient_list import PatientList
 from medassist.records.schema import PatientRecords
 from medassist.ui.context import AppContext
 from medassist.ui.records_dialogs import ImportReportDialog
-from medassist.ui.records_model import PatientFilterProxy, PatientTableModel
+from medassist.ui.records_model import PatientFilterProxy, PatientTableModel, empty_patient_list
 from medassist.ui.records_panel import PatientPanel
 from medassist.ui.tabs.base import Tab
 
@@ -84,7 +84,7 @@ class RecordsTab(Tab):
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
 
-        self.panel = PatientPanel()
+        self.panel: PatientPanel | None = None  # made with the first records (the tab opens at start-up, empty)
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -96,12 +96,9 @@ class RecordsTab(Tab):
         left.addWidget(self.table, 1)
         left_box = QWidget()
         left_box.setLayout(left)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left_box)
-        splitter.addWidget(self.panel)
-        splitter.setSizes([500, 900])
-        splitter.setStretchFactor(1, 1)
-        QVBoxLayout(self.content).addWidget(splitter)
+        self._splitter = QSplitter(Qt.Orientation.Horizontal)
+        self._splitter.addWidget(left_box)
+        QVBoxLayout(self.content).addWidget(self._splitter)
 
         context.bridge.records_changed.connect(self.on_records_changed)
         self.on_records_changed()
@@ -114,7 +111,7 @@ class RecordsTab(Tab):
         self._update_report_button()
         if not has_patients:
             self._records_shown = records
-            self.model.set_patients(PatientList.build(records))
+            self.model.set_patients(empty_patient_list())
             self._update_count()
             return
 
@@ -125,7 +122,16 @@ class RecordsTab(Tab):
         self.count_label.setText(f"Preparing {len(records.patients):,} patients...")
         self.context.runner.submit("Prepare patient list", job, on_result=lambda built: self._list_ready(records, built),
                                    on_error=lambda message: self.context.show_message("Patient list failed", message))
-        self.panel.show_patient(records, self.session.current_patient_id)
+        self._patient_panel().show_patient(records, self.session.current_patient_id)
+
+    def _patient_panel(self) -> PatientPanel:
+        if self.panel is None:
+            self.panel = PatientPanel()
+            self.panel.presenting = self.context.settings.presentation_mode
+            self._splitter.addWidget(self.panel)
+            self._splitter.setSizes([500, 900])
+            self._splitter.setStretchFactor(1, 1)
+        return self.panel
 
     def _list_ready(self, records: PatientRecords, patients: PatientList) -> None:
         if records is not self.session.records:
@@ -182,8 +188,10 @@ class RecordsTab(Tab):
         if presenting != self.model.presenting:
             self.model.set_presenting(presenting)
             self.fit_columns()
-        self.panel.presenting = presenting
-        self.panel.show_patient(self.session.records, patient_id)
+        if self.panel is not None or len(self.session.records.patients):
+            panel = self._patient_panel()
+            panel.presenting = presenting
+            panel.show_patient(self.session.records, patient_id)
         if self.list_ready:
             self._select(patient_id)
 
