@@ -6,6 +6,11 @@ imports them freezes for that long (0.4 s of CPU for torch here, ~60 ms for pyar
 busy machine). Calling the C library's ``dlopen`` through ctypes releases the GIL for the call;
 once the libraries are mapped, the import finds them loaded and only its Python bindings remain.
 Nothing here imports the packages; on a platform without ``dlopen`` it does nothing.
+
+The C library loads one library at a time (a process-wide lock). A thread that imports a C
+extension holds the GIL while it waits for that lock, so while another thread maps torch every
+thread stalls on its next extension import: each start-up worker therefore maps all of them
+(:func:`preload_native_libraries` with no argument) before it imports anything heavy.
 """
 
 from __future__ import annotations
@@ -40,9 +45,10 @@ def native_library_files(package: str) -> list[Path]:
     return found
 
 
-def preload_native_libraries(package: str) -> list[Path]:
-    """Map ``package``'s native libraries with the GIL released; returns those loaded (call from a worker)."""
-    if package in sys.modules or os.name != "posix":
+def preload_native_libraries(*packages: str) -> list[Path]:
+    """Map the packages' native libraries (default: all of :data:`NATIVE_LIBRARIES`) with the GIL
+    released; returns those loaded (call from a worker; a library already mapped costs nothing)."""
+    if os.name != "posix":
         return []
     try:
         libc = ctypes.CDLL(None)  # a ctypes call releases the GIL for its duration
@@ -52,8 +58,11 @@ def preload_native_libraries(package: str) -> list[Path]:
     dlopen.restype = ctypes.c_void_p
     dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
     loaded = []
-    for path in native_library_files(package):
-        if dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
-            loaded.append(path)
+    for package in packages or tuple(NATIVE_LIBRARIES):
+        if package in sys.modules:
+            continue
+        for path in native_library_files(package):
+            if dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
+                loaded.append(path)
     return loaded
 

@@ -96,7 +96,7 @@ def _import_for_first_tab(session: Session, title: str):
     from medassist.inference.preload import preload_native_libraries
 
     yield Progress(0.1, "Starting")
-    preload_native_libraries("pyarrow")  # pandas imports it: its libraries' loading without freezing the window
+    preload_native_libraries()  # torch's and pyarrow's libraries (pandas imports pyarrow): see its docstring
     from medassist.ui.main_window import tab_class
     from medassist.ui.records_model import empty_patient_list
 

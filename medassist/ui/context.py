@@ -101,7 +101,7 @@ class AppContext:
         from medassist.inference.preload import preload_native_libraries
 
         yield Progress(0.05, "Preparing models")
-        preload_native_libraries("torch")  # the slow part of importing torch, without freezing the window
+        preload_native_libraries()  # the slow part of importing torch (and pandas), without freezing the window
         yield Progress(0.3, "Preparing models")
         service = self.inference()
         yield Progress(0.6, "Loading the default model")
