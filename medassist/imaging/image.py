@@ -72,19 +72,28 @@ class MedicalImage:
         return WindowLevel((lo + hi) / 2, max(hi - lo, 1.0))
 
     def display_frame(self, index: int = 0, window: WindowLevel | None = None) -> np.ndarray:
-        """8-bit image as displayed: VOI (window or LUT) applied, MONOCHROME1 inverted."""
+        """8-bit image as displayed: VOI (window or LUT) applied, MONOCHROME1 inverted.
+
+        One float copy of the frame, worked in place: a film is megapixels, and every temporary is
+        fresh memory, which a virtual machine hands out slowly the first time (a first prediction
+        paid ~0.3 s for it here)."""
         frame = self.frames[index]
         if self.is_color:
             return np.ascontiguousarray(frame.astype(np.uint8))
         if window is None and self.voi_lut is not None:
-            scaled = np.asarray(self.voi_lut(frame), dtype=np.float32)
+            scaled = np.array(self.voi_lut(frame), dtype=np.float32)
         else:
             wl = window or self.default_window()
-            scaled = (frame.astype(np.float32) - wl.low) / max(wl.width, 1e-6)
-        scaled = np.clip(np.nan_to_num(scaled, nan=0.0), 0.0, 1.0)
+            scaled = frame.astype(np.float32)
+            scaled -= wl.low
+            scaled /= max(wl.width, 1e-6)
+        np.nan_to_num(scaled, copy=False, nan=0.0)
+        np.clip(scaled, 0.0, 1.0, out=scaled)
         if self.inverted:
-            scaled = 1.0 - scaled
-        return (scaled * 255.0 + 0.5).astype(np.uint8)
+            np.subtract(1.0, scaled, out=scaled)
+        scaled *= 255.0
+        scaled += 0.5
+        return scaled.astype(np.uint8)
 
     def stored_value(self, index: int, row: int, column: int) -> float:
         """The value stored in the file at one pixel (before the modality LUT), for the readout."""
@@ -98,7 +107,8 @@ class MedicalImage:
 
     def model_input(self, index: int = 0) -> np.ndarray:
         """Grayscale float32 in [0, 1] as displayed with the default window (what models see)."""
-        shown = self.display_frame(index).astype(np.float32) / 255.0
+        shown = self.display_frame(index).astype(np.float32)
+        shown /= 255.0
         if shown.ndim == 3:
             shown = shown @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         return shown

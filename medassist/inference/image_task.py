@@ -44,10 +44,14 @@ def prepare_pixels(gray01: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     Training and inference both go through here, so a model sees at run time exactly the
     pixels it was trained on.
     """
-    gray = np.asarray(gray01, dtype=np.float32)
+    gray = np.array(gray01, dtype=np.float32)  # one copy, then in place (see MedicalImage.display_frame)
     if gray.ndim != 2:
         raise ValueError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    as_bytes = (np.clip(np.nan_to_num(gray), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    np.nan_to_num(gray, copy=False)
+    np.clip(gray, 0.0, 1.0, out=gray)
+    gray *= 255.0
+    gray += 0.5
+    as_bytes = gray.astype(np.uint8)
     resized = Image.fromarray(as_bytes, mode="L").resize((size[1], size[0]), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)
 

@@ -20,6 +20,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 # per package: the folder (inside the package) and its main libraries in dependency order;
 # each is looked up with any suffix (.so, .so.1, .dylib)
@@ -45,24 +46,35 @@ def native_library_files(package: str) -> list[Path]:
     return found
 
 
+def _gil_releasing_dlopen() -> Callable[[bytes, int], int | None] | None:
+    """The C library's ``dlopen`` as a ctypes function (a ctypes call releases the GIL for its duration)."""
+    if os.name != "posix":
+        return None
+    try:
+        dlopen = ctypes.CDLL(None).dlopen
+    except (OSError, AttributeError):
+        return None
+    dlopen.restype = ctypes.c_void_p
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return dlopen
+
+
+# Found once, on import: ``ctypes.CDLL`` itself calls dlopen holding the GIL, so a worker that made
+# it while another maps torch would freeze every thread (0.2 s) on the loader's lock.
+_DLOPEN = _gil_releasing_dlopen()
+
+
 def preload_native_libraries(*packages: str) -> list[Path]:
     """Map the packages' native libraries (default: all of :data:`NATIVE_LIBRARIES`) with the GIL
     released; returns those loaded (call from a worker; a library already mapped costs nothing)."""
-    if os.name != "posix":
+    if _DLOPEN is None:
         return []
-    try:
-        libc = ctypes.CDLL(None)  # a ctypes call releases the GIL for its duration
-        dlopen = libc.dlopen
-    except (OSError, AttributeError):
-        return []
-    dlopen.restype = ctypes.c_void_p
-    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
     loaded = []
     for package in packages or tuple(NATIVE_LIBRARIES):
         if package in sys.modules:
             continue
         for path in native_library_files(package):
-            if dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
+            if _DLOPEN(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL):
                 loaded.append(path)
     return loaded
 

@@ -21,6 +21,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__, paths
+from medassist.inference.preload import preload_native_libraries  # before any worker maps a library
 from medassist.jobs import Progress
 from medassist.session import Session
 from medassist.settings import Settings
@@ -59,6 +60,10 @@ class FirstPaintProbe(QObject):
 
 
 def application() -> QApplication:
+    # Workers hold the interpreter lock while they import and run models; whenever the GUI thread
+    # waits for it, it waits up to this interval. The default 5 ms made an empty patient panel
+    # (20 ms of GUI work) take 36-119 ms beside a busy worker; 1 ms took it to 35-53 ms.
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
@@ -93,8 +98,6 @@ def _import_for_first_tab(session: Session, title: str):
     """A job: the Qt-free libraries of the tab the window opens on (for Records, pandas above all),
     imported in a worker, where pure-Python import code lets the GUI thread run between its steps,
     and the empty tables the Records tab would otherwise build on the GUI thread."""
-    from medassist.inference.preload import preload_native_libraries
-
     yield Progress(0.1, "Starting")
     preload_native_libraries()  # torch's and pyarrow's libraries (pandas imports pyarrow): see its docstring
     from medassist.ui.main_window import tab_class
