@@ -7,8 +7,9 @@ The card's ``extra`` says how to use the network:
 - ``classes`` (softmax order) and ``outputs``: each output label's probability is the sum of the
   listed classes' probabilities; ``subtypes``: outputs that split a parent output;
 - ``temperature``: divides the logits (fitted on validation data);
-- ``gate``: a Mahalanobis gate over the network's pooled stage features, with its own file whose
-  SHA-256 is verified before it is used. Refused inputs get no probabilities.
+- ``gate``: a Mahalanobis gate over the network's gate features (one Gaussian per training
+  population, nearest one counts), with its own file whose SHA-256 is verified before it is used.
+  Refused inputs get no probabilities.
 """
 
 from __future__ import annotations
@@ -56,9 +57,20 @@ def prepare_pixels(gray01: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(resized, dtype=np.uint8)
 
 
+def gate_distance(mean: torch.Tensor, precision: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """Mahalanobis distance of each feature row to the nearest of the gate's Gaussians
+    (``mean`` (K, D) or (D,), ``precision`` (K, D, D) or (D, D)). The training script measures
+    the gate with this same function."""
+    dim = features.shape[1]
+    centred = features[:, None, :] - mean.reshape(1, -1, dim)
+    squared = torch.einsum("nkd,kde,nke->nk", centred, precision.reshape(-1, dim, dim), centred)
+    return torch.sqrt(torch.clamp(squared, min=0.0)).min(1).values
+
+
 @dataclass
 class ImageGate:
-    """Mahalanobis distance of pooled stage features from the training radiographs."""
+    """Mahalanobis distance of the gate features (film layout, pooled stage statistics) to the
+    nearest of the training radiographs' populations (children, adults)."""
 
     mean: torch.Tensor
     precision: torch.Tensor
@@ -66,8 +78,7 @@ class ImageGate:
     description: str
 
     def score(self, features: torch.Tensor) -> torch.Tensor:
-        centred = features - self.mean
-        return torch.sqrt(torch.clamp(((centred @ self.precision) * centred).sum(1), min=0.0))
+        return gate_distance(self.mean, self.precision, features)
 
     def verdict(self, score: float) -> GateVerdict:
         accepted = bool(score <= self.threshold)

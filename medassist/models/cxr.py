@@ -5,8 +5,9 @@ keeps that resolution and is Grad-CAM's layer. v2 takes 128 px to a 16x16 map wi
 stages and two at full map resolution (a cell is 1/16 of the film's width, finer than a lobe);
 v1 went down to 8x8. Three logits: normal, bacterial, viral
 pneumonia; P(pneumonia) is the sum of the two pneumonia classes, so adult images labelled only
-"pneumonia" (no subtype) can train the same head. ``stage_features`` exposes the pooled output
-of every stage for the input gate (multi-layer Mahalanobis distance).
+"pneumonia" (no subtype) can train the same head. ``forward_with_features`` exposes the film's
+coarse layout and the pooled output of every stage for the input gate (multi-layer Mahalanobis
+distance).
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ class CXRNet(nn.Module):
         return self.head(self.dropout(torch.flatten(self.pool(x), 1)))
 
     def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits plus every stage's spatial mean and standard deviation (the gate's features)."""
-        feats = []
+        """Logits plus the gate's features: the film's coarse layout, then every stage's spatial
+        mean and standard deviation."""
+        feats = [_layout(x)]
         x = self.stem(x)
         feats.append(_pooled_stats(x))
         for stage in self.stages:
@@ -79,6 +81,19 @@ class CXRNet(nn.Module):
             feats.append(_pooled_stats(x))
         logits = self.head(self.dropout(torch.flatten(self.pool(x), 1)))
         return logits, feats
+
+
+# 0.02 of the [0, 1] brightness range in the network's normalised units (std 0.25): keeps flat images finite
+_LAYOUT_EPS = 0.08
+
+
+def _layout(x: torch.Tensor, cells: int = 8) -> torch.Tensor:
+    """The input's brightness on a coarse grid, standardised per image: a chest film's layout (spine
+    and mediastinum in the middle, lungs either side, diaphragm below) survives the contrast, haze
+    and devices of a portable film, while photographs and documents are laid out otherwise."""
+    grid = nn.functional.adaptive_avg_pool2d(x, cells).flatten(1)
+    centred = grid - grid.mean(1, keepdim=True)
+    return centred / (grid.std(1, keepdim=True, unbiased=False) + _LAYOUT_EPS)
 
 
 def _pooled_stats(x: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 from medassist import paths
 from medassist.hashing import sha256_file
 from medassist.imaging.loader import load_image
-from medassist.inference.image_task import prepare_pixels
+from medassist.inference.image_task import gate_distance, prepare_pixels
 from medassist.models.cxr import CXR_CLASSES, CXRNet
 
 SIZE = (128, 128)
@@ -57,7 +57,7 @@ SHORT = {KERMANY: "kermany", NIH[0]: "nih_pneumonia300", NIH[1]: "nih_cxr14_1024
 SOURCE_SHARE = {KERMANY: 0.40, NIH[0]: 0.35, NIH[1]: 0.25}
 ADULT_YEARS = 18
 MODEL_NAME = "cxr-pneumonia"
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 
 
 # data -----------------------------------------------------------------------------------
@@ -201,6 +201,109 @@ def _draw_acquisition_marks(img: Image.Image, rng: np.random.Generator) -> Image
             cx, cy, r = float(rng.uniform(0, w)), float(rng.uniform(0, h)), float(rng.uniform(3, 7))
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=int(rng.integers(200, 256)))
     return img
+
+
+def _tube(draw: ImageDraw.ImageDraw, points: list[tuple[float, float]], width: int, rng: np.random.Generator) -> None:
+    """A catheter or tube: a mid-grey body, often with a bright radio-opaque stripe."""
+    draw.line(points, fill=int(rng.integers(150, 215)), width=width, joint="curve")
+    if width > 1 and rng.random() < 0.7:
+        draw.line(points, fill=int(rng.integers(215, 256)), width=1)
+
+
+def _draw_icu_devices(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Devices on a supine ICU film, placed where they sit in a patient: endotracheal and
+    nasogastric tubes down the midline, a central line from the neck, ECG electrodes with
+    their leads, a pacemaker with leads, sternotomy wires, a chest drain."""
+    draw = ImageDraw.Draw(img)
+    w, h = img.size
+    mid = w * rng.uniform(0.44, 0.56)
+    if rng.random() < 0.6:  # endotracheal tube, tip above the carina
+        _tube(draw, [(mid, 0.0), (mid + float(rng.normal(0, w * 0.02)), h * rng.uniform(0.22, 0.4))],
+              int(rng.integers(2, 4)), rng)
+    if rng.random() < 0.5:  # nasogastric tube: down the midline, below the left hemidiaphragm
+        below = h * rng.uniform(0.7, 0.95)
+        _tube(draw, [(mid + 2, 0.0), (mid + w * rng.uniform(-0.02, 0.04), h * 0.5), (mid + w * rng.uniform(0.05, 0.2), below)],
+              int(rng.integers(1, 3)), rng)
+    if rng.random() < 0.5:  # central venous line from the neck or subclavian, tip in the SVC
+        side = rng.choice([-1.0, 1.0])
+        start = (mid + side * w * rng.uniform(0.15, 0.35), h * rng.uniform(0.0, 0.15))
+        _tube(draw, [start, (mid + side * w * rng.uniform(0.05, 0.15), h * rng.uniform(0.15, 0.25)),
+                     (mid + side * w * rng.uniform(0.0, 0.06), h * rng.uniform(0.28, 0.42))], int(rng.integers(1, 3)), rng)
+    if rng.random() < 0.5:  # ECG electrodes with leads running off the film
+        for _ in range(int(rng.integers(2, 6))):
+            cx, cy, r = float(rng.uniform(0.05, 0.95) * w), float(rng.uniform(0.05, 0.9) * h), float(rng.uniform(2, 5))
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=int(rng.integers(90, 200)),
+                         outline=int(rng.integers(200, 256)))
+            end = (float(rng.choice([0.0, w])), float(rng.uniform(0, h)))
+            bend = ((cx + end[0]) / 2 + float(rng.normal(0, w * 0.1)), (cy + end[1]) / 2 + float(rng.normal(0, h * 0.1)))
+            draw.line([(cx, cy), bend, end], fill=int(rng.integers(160, 256)), width=1, joint="curve")
+    if rng.random() < 0.15:  # pacemaker or defibrillator with its leads into the heart
+        side = rng.choice([-1.0, 1.0])
+        px, py = mid + side * w * rng.uniform(0.2, 0.32), h * rng.uniform(0.12, 0.25)
+        draw.rounded_rectangle([px - 6, py - 4, px + 6, py + 5], radius=3, fill=int(rng.integers(225, 256)))
+        for _ in range(int(rng.integers(1, 3))):
+            draw.line([(px, py), (mid + side * w * 0.05, h * 0.3), (mid + w * rng.uniform(-0.02, 0.12), h * rng.uniform(0.5, 0.65))],
+                      fill=int(rng.integers(200, 256)), width=1, joint="curve")
+    if rng.random() < 0.15:  # sternotomy wires: small loops down the midline
+        for y in np.linspace(h * rng.uniform(0.25, 0.32), h * rng.uniform(0.5, 0.6), int(rng.integers(4, 7))):
+            draw.ellipse([mid - 3, y - 2, mid + 3, y + 2], outline=int(rng.integers(220, 256)), width=1)
+    if rng.random() < 0.2:  # chest drain from the lateral chest wall towards the apex
+        side = rng.choice([0.0, 1.0])
+        x0 = w * side + (1 - 2 * side) * w * 0.02
+        _tube(draw, [(x0, h * rng.uniform(0.6, 0.85)), (abs(x0 - w * rng.uniform(0.12, 0.25)), h * rng.uniform(0.45, 0.6)),
+                     (abs(x0 - w * rng.uniform(0.2, 0.3)), h * rng.uniform(0.15, 0.3))], int(rng.integers(2, 4)), rng)
+    return img
+
+
+def draw_portable_film_marks(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """What a portable ICU film carries: devices, then burned-in markers, text and wires."""
+    return _draw_acquisition_marks(_draw_icu_devices(img, rng), rng)
+
+
+def icu_film(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A portable ICU-style film made from a radiograph at model size (uint8): rotated and
+    off-centre, zoomed out or cropped (apices or angles cut off), lower contrast, devices and
+    burned-in markers, collimation borders. The gate is fitted on these: they add what ``augment``
+    lacks, while exposure and processing vary in ``augment`` already (see ``poorly_exposed``)."""
+    h, w = pixels.shape
+    angle, zoom = math.radians(rng.uniform(-15, 15)), math.exp(rng.uniform(-0.25, 0.3))
+    cos, sin = math.cos(angle) / zoom, math.sin(angle) / zoom
+    theta = torch.tensor([[[cos, -sin, rng.uniform(-0.12, 0.12)], [sin, cos, rng.uniform(-0.12, 0.12)]]], dtype=torch.float32)
+    x = torch.from_numpy(pixels.astype(np.float32) / 255.0)[None, None]
+    grid = F.affine_grid(theta, [1, 1, h, w], align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode=str(rng.choice(["zeros", "border"])), align_corners=False)
+    film = x[0, 0].numpy()
+    mean = float(film.mean())
+    film = (film - mean) * rng.uniform(0.7, 1.0) + mean
+    img = draw_portable_film_marks(Image.fromarray((np.clip(film, 0, 1) * 255 + 0.5).astype(np.uint8), mode="L"), rng)
+    out = np.asarray(img, dtype=np.uint8).copy()
+    for _ in range(int(rng.integers(0, 3))):  # collimation: a band on a side, black or white
+        side, depth, tone = int(rng.integers(4)), int(rng.integers(2, int(0.15 * h))), int(rng.choice([0, 255, 153]))
+        out[[np.s_[:depth, :], np.s_[-depth:, :], np.s_[:, :depth], np.s_[:, -depth:]][side]] = tone
+    return out
+
+
+def poorly_exposed(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A portable film as a poor exposure and another pipeline leave it: supine haze, an exposure
+    gradient across the film, gamma, then noise, a lower resolution and JPEG. Applied to
+    ``icu_film`` output it makes the harder ICU stand-in the gate is measured on, not fitted on."""
+    h, w = pixels.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / max(h, w)
+    direction = rng.uniform(0, 2 * math.pi)
+    gradient = (np.cos(direction) * xx + np.sin(direction) * yy) * rng.uniform(0, 0.2)
+    film = pixels.astype(np.float32) / 255.0
+    mean = float(film.mean())
+    film = (film - mean) * rng.uniform(0.7, 1.0) + mean + rng.uniform(-0.05, 0.15) + gradient
+    film = np.clip(film, 0, 1) ** math.exp(rng.uniform(-0.4, 0.4))
+    if rng.random() < 0.4:
+        film = film + rng.normal(0, rng.uniform(0.005, 0.04), film.shape)
+    img = Image.fromarray((np.clip(film, 0, 1) * 255 + 0.5).astype(np.uint8), mode="L")
+    if rng.random() < 0.3:
+        small = int(rng.integers(64, 110))
+        img = img.resize((small, small), Image.Resampling.BILINEAR).resize((w, h), Image.Resampling.BILINEAR)
+    if rng.random() < 0.4:
+        img = _jpeg(img, int(rng.integers(30, 95)))
+    return np.asarray(img, dtype=np.uint8)
 
 
 def _jpeg(img: Image.Image, quality: int) -> Image.Image:
@@ -567,20 +670,20 @@ def saliency_checks(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, data
 
 
 # input gate -----------------------------------------------------------------------------
-def fit_gate(features: np.ndarray) -> dict[str, torch.Tensor]:
+def fit_gate(features: np.ndarray, population: np.ndarray) -> dict[str, torch.Tensor]:
+    """One Gaussian (mean, Ledoit-Wolf precision) per training population (children, adults):
+    each is tighter than one Gaussian over both, which also covers the space between them."""
     from sklearn.covariance import LedoitWolf
 
-    lw = LedoitWolf().fit(features.astype(np.float64))
+    fits = [LedoitWolf().fit(features[population == p].astype(np.float64)) for p in np.unique(population)]
     return {
-        "mean": torch.from_numpy(lw.location_.astype(np.float32)),
-        "precision": torch.from_numpy(lw.precision_.astype(np.float32)),
+        "mean": torch.from_numpy(np.stack([f.location_ for f in fits]).astype(np.float32)),
+        "precision": torch.from_numpy(np.stack([f.precision_ for f in fits]).astype(np.float32)),
     }
 
 
 def gate_scores(gate: dict[str, torch.Tensor], features: np.ndarray) -> np.ndarray:
-    centred = torch.from_numpy(features).float() - gate["mean"]
-    return torch.sqrt(((centred @ gate["precision"]) * centred).sum(1).clamp(min=0)).numpy()
-
+    return gate_distance(gate["mean"], gate["precision"], torch.from_numpy(features).float()).numpy()
 
 
 # main -----------------------------------------------------------------------------------
@@ -688,19 +791,24 @@ def evaluate_and_write(args: argparse.Namespace, model: CXRNet, history: list[di
 
 def build_gate(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, feats: np.ndarray, data: Path,
                seed: int) -> tuple[dict[str, torch.Tensor], float, dict]:
-    """Gate fitted on training radiographs, clean and with acquisition augmentations (lines,
-    markers, borders: ICU films must pass); threshold = 99.5th percentile of validation films."""
+    """Gate fitted per population (Kermany children, NIH adults) on the training radiographs as
+    they are, with the training augmentations, and as ICU-style portable films (devices, markers,
+    rotation, cropping, collimation: ICU films must pass); threshold = 99.5th percentile of
+    validation films. Measured on fresh ICU-style draws of the validation films as well."""
     from medassist.training.cxr_gate_samples import chest_dicom_samples, non_cxr_samples
 
-    split, src = table.split.to_numpy(), table.source.to_numpy()
+    split, src, view = table.split.to_numpy(), table.source.to_numpy(), table.view.to_numpy()
     train_idx = np.flatnonzero(split == "train")
     gen, rng = torch.Generator().manual_seed(seed), np.random.default_rng(seed)
     augmented = np.concatenate([
         (augment(as_unit(pixels[train_idx[i : i + 64]]), gen, rng) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()[:, 0]
         for i in range(0, len(train_idx), 64)
     ])
-    _, aug_feats = predict_logits(model, augmented)
-    gate = fit_gate(np.concatenate([feats[train_idx], aug_feats]))
+    fit_icu_rng = np.random.default_rng(seed + 2)
+    icu_style = np.stack([icu_film(pixels[i], fit_icu_rng) for i in train_idx])
+    population = np.where(src[train_idx] == KERMANY, "children", "adults")
+    gate = fit_gate(np.concatenate([feats[train_idx], predict_logits(model, augmented)[1], predict_logits(model, icu_style)[1]]),
+                    np.tile(population, 3))
     scores = gate_scores(gate, feats)
     val = split == "val"
     threshold = float(np.percentile(scores[val], 99.5))
@@ -721,11 +829,29 @@ def build_gate(model: CXRNet, table: pd.DataFrame, pixels: np.ndarray, feats: np
     icu = np.stack([np.asarray(_draw_acquisition_marks(Image.fromarray(pixels[i]), icu_rng)) for i in val_idx])
     out["nih_validation_with_drawn_lines_and_marks_accepted"] = float((gate_scores(gate, predict_logits(model, icu)[1]) <= threshold).mean())
     out["n_nih_validation_with_drawn_lines_and_marks"] = len(val_idx)
+    # the same films as ICU-style portable films (another draw than the gate's fit), and as poorly
+    # exposed ones too (haze, gradient, gamma, noise, resolution, JPEG: harder than anything fitted)
+    ap = view[val_idx] == "AP"
+    standin_rng = np.random.default_rng(seed + 3)
+    standins = {"icu_style_films": [icu_film(pixels[i], standin_rng) for i in val_idx]}
+    standins["poorly_exposed_icu_style_films"] = [poorly_exposed(film, standin_rng) for film in standins["icu_style_films"]]
+    for name, films in standins.items():
+        standin_accepted = gate_scores(gate, predict_logits(model, np.stack(films))[1]) <= threshold
+        out[f"nih_validation_{name}_accepted"] = float(standin_accepted.mean())
+        out[f"n_nih_validation_{name}"] = len(films)
+        out[f"nih_validation_ap_{name}_accepted"] = float(standin_accepted[ap].mean())
+        out[f"n_nih_validation_ap_{name}"] = int(ap.sum())
+    out["nih_validation_ap_accepted"] = float(accepted[val_idx][ap].mean())  # portable films are AP
+    out["n_nih_validation_ap"] = int(ap.sum())
     labels = pd.read_csv(data / "cxr" / "labels.csv")
     tiny = labels[labels.source == "nih_cxr14_tiny64"]
     tiny_pixels = np.stack([file_pixels(data.parent / f) for f in tiny.file])
-    out["nih_tiny64_all_accepted"] = float((gate_scores(gate, predict_logits(model, tiny_pixels)[1]) <= threshold).mean())
+    tiny_accepted = gate_scores(gate, predict_logits(model, tiny_pixels)[1]) <= threshold
+    tiny_ap = (tiny.view_position == "AP").to_numpy()
+    out["nih_tiny64_all_accepted"] = float(tiny_accepted.mean())
     out["n_nih_tiny64_all"] = len(tiny)
+    out["nih_tiny64_ap_accepted"] = float(tiny_accepted[tiny_ap].mean())
+    out["n_nih_tiny64_ap"] = int(tiny_ap.sum())
     for group, items in {**non_cxr_samples(data, seed), **chest_dicom_samples(data)}.items():
         group_pixels = np.stack([prepare_pixels(gray01, SIZE) for _, gray01 in items])
         group_scores = gate_scores(gate, predict_logits(model, group_pixels)[1])
@@ -914,9 +1040,11 @@ def write_bundle(args: argparse.Namespace, model: CXRNet, gate: dict[str, torch.
                 "sha256": sha256_file(out / "gate.pt"),
                 "threshold": round(gate_threshold, 4),
                 "accepts": "frontal chest radiograph",
-                "method": "Mahalanobis distance (Ledoit-Wolf covariance) of the per-stage feature mean/std "
-                "from the training radiographs (as they are and with acquisition augmentations); "
-                "threshold = 99.5th percentile of validation radiographs",
+                "method": "Mahalanobis distance (Ledoit-Wolf covariance) of the film's standardised 8x8 layout "
+                "and the per-stage feature mean/std to the nearest of two Gaussians, one per training population "
+                "(Kermany children, NIH adults), each fitted on its training radiographs as they are, with the "
+                "training augmentations and as ICU-style portable films (devices, markers, rotation, cropping, "
+                "collimation); threshold = 99.5th percentile of validation radiographs",
             },
             "reliability_plot": "reliability.png",
             "reference_outputs": "reference_outputs.json",

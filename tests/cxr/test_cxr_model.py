@@ -31,7 +31,7 @@ def test_bundled_model_loads_with_verified_hashes(model_folder, card_json):
     assert (model_folder / "weights.pt").stat().st_size < 25 * 2**20
     network = load_network(entry.folder, entry.card, torch.device("cpu"))
     assert network(torch.zeros(card_json["inputs"][0]["shape"])).shape == (1, 3)
-    assert card_json["version"] == "2.1.0" and [h["version"] for h in card_json["history"]] == ["1.0.0", "2.0.0"]
+    assert card_json["version"] == "2.2.0" and [h["version"] for h in card_json["history"]] == ["1.0.0", "2.0.0", "2.1.0"]
     gate = load_gate(entry.folder, entry.card)
     assert gate is not None and gate.threshold == card_json["extra"]["gate"]["threshold"]
     assert set(card_json["thresholds"]) == {"pneumonia"}
@@ -105,26 +105,46 @@ def test_gate_accepts_chest_dicoms(shared_data, service):
     assert not refused, f"chest DICOMs refused: {refused}"
 
 
-def test_gate_rejects_non_radiographs(shared_data, service):
-    # scenes, documents and noise are drawn here with Pillow: no scikit-image in the test install
-    from medassist.training.cxr_gate_samples import dicom_group, documents, noise_images, scenes
+def test_gate_accepts_icu_style_adult_ap_films(shared_data, service, tmp_path):
+    """Real adult NIH AP films (portable films are AP) made ICU-like by the training code: tubes,
+    lines, electrodes, wires and burned-in markers, rotated, cropped or zoomed out, collimated.
+    The gate was fitted on such films made from training patients; these are validation patients.
+    (The v2.1.0 gate accepted 24 of these 48.)"""
+    from PIL import Image
 
-    groups = {
-        "ct": dicom_group(shared_data, "ct")[:3],
-        "mr": dicom_group(shared_data, "mr")[:3],
-        "us": dicom_group(shared_data, "us")[:2],
-        "nm": dicom_group(shared_data, "nm")[:2],
-        "noise": noise_images(seed=3, n=5),
-        "documents": documents(seed=3, n=4),
-        "scenes": scenes(seed=3, n=6),
-    }
+    from medassist.imaging.loader import load_image
+    from medassist.training.cxr_pneumonia import file_pixels, icu_film
+
+    table = pd.read_csv(shared_data / "cxr" / "labels.csv")
+    films = table[table.source.isin(["nih_cxr14_pneumonia_subset300", "nih_cxr14_1024"]) & (table.split == "val")
+                  & (table.view_position == "AP") & (table.age >= 18) & table.caveat.isna()]
+    assert len(films) >= 30
+    rng = np.random.default_rng(13)
+    images = []
+    for file in films.file:  # saved as 8-bit PNGs and opened as a user would open them
+        png = tmp_path / Path(file).with_suffix(".png").name
+        Image.fromarray(icu_film(file_pixels(shared_data.parent / file), rng)).save(png)
+        images.append(load_image(png))
+    accepted = _gate_verdicts(service, images)
+    refused = [f for f, ok in zip(films.file, accepted, strict=True) if not ok]
+    assert sum(accepted) >= 0.97 * len(films), f"refused {len(refused)} of {len(films)} ICU-style films: {refused}"
+
+
+def test_gate_rejects_non_radiographs(shared_data, service):
+    # scenes, documents and noise are drawn here with Pillow: no scikit-image in the test install.
+    # Whole groups (other draws than the training script's): the issue's 95% is about the whole
+    # set, and a 25-image sample leaves a 5% criterion to one image.
+    from medassist.training.cxr_gate_samples import NON_CXR_DICOM, dicom_group, documents, noise_images, scenes
+
+    groups = {modality: dicom_group(shared_data, modality) for modality in NON_CXR_DICOM}
+    groups |= {"noise": noise_images(seed=3), "documents": documents(seed=3), "scenes": scenes(seed=3)}
     wrongly_accepted, total = [], 0
     for group, samples in groups.items():
         images = [MedicalImage(path=shared_data / name, frames=gray[None].astype(np.float32)) for name, gray in samples]
         accepted = _gate_verdicts(service, images)
         wrongly_accepted += [f"{group}:{name}" for (name, _), a in zip(samples, accepted, strict=True) if a]
         total += len(samples)
-    assert total >= 20
+    assert total >= 150
     assert len(wrongly_accepted) <= total // 20, f"accepted {wrongly_accepted} of {total}"
 
 
