@@ -60,10 +60,6 @@ class FirstPaintProbe(QObject):
 
 
 def application() -> QApplication:
-    # Workers hold the interpreter lock while they import and run models; whenever the GUI thread
-    # waits for it, it waits up to this interval. The default 5 ms made an empty patient panel
-    # (20 ms of GUI work) take 36-119 ms beside a busy worker; 1 ms took it to 35-53 ms.
-    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
