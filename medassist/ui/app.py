@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__, paths
 from medassist.inference.preload import preload_native_libraries  # before any worker maps a library
-from medassist.jobs import Progress
+from medassist.jobs import Job, Progress
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -90,7 +90,7 @@ def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
     return MainWindow(context, build_tabs=build_tabs)
 
 
-def _import_for_first_tab(session: Session, title: str):
+def _import_for_first_tab(session: Session, title: str) -> Job[None]:
     """A job: the Qt-free libraries of the tab the window opens on (for Records, pandas above all),
     imported in a worker, where pure-Python import code lets the GUI thread run between its steps,
     and the empty tables the Records tab would otherwise build on the GUI thread."""
@@ -108,7 +108,7 @@ def _import_for_first_tab(session: Session, title: str):
     yield Progress(1.0, "Starting")
 
 
-def _import_for_other_tabs():
+def _import_for_other_tabs() -> Job[None]:
     """A job for once the models are ready: the other tabs' modules (the notes rules compile ~120
     patterns; reportlab, pyqtgraph, pydicom)."""
     from medassist.ui.main_window import tab_class
