@@ -13,6 +13,7 @@ import argparse
 import gc
 import os
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -108,6 +109,17 @@ def _import_for_first_tab(session: Session, title: str) -> Job[None]:
     yield Progress(1.0, "Starting")
 
 
+def _warm_up_once_ready(context: AppContext, window_ready: threading.Event) -> Job[None]:
+    """The models' warm-up, its imports held back until the window is ready: the libraries are
+    mapped at once (the GIL released), but torch's Python import would share the interpreter lock
+    with the open tab's construction and double the time the window does not answer."""
+    yield Progress(0.02, "Preparing models")
+    preload_native_libraries()
+    while not window_ready.wait(0.25):
+        yield Progress(0.05, "Preparing models")
+    yield from context.warm_up()
+
+
 def _import_for_other_tabs() -> Job[None]:
     """A job for once the models are ready: the other tabs' modules (the notes rules compile ~120
     patterns; reportlab, pyqtgraph, pydicom)."""
@@ -122,15 +134,15 @@ def after_first_paint(window: MainWindow, demo: bool = False,
                       on_models_warm: Callable[[], None] | None = None,
                       on_tabs_ready: Callable[[], None] | None = None,
                       on_started: Callable[[], None] | None = None) -> list["AutosaveController"]:
-    """Stages two and three of start-up, both from first paint. In one worker the models' warm-up
-    (torch, the default model); in another the libraries of the tab on show, which is then built:
-    the window is ready (autosave, crash recovery, the demo when asked). Once both are done, and
-    no other job runs (the user's first work goes first), the other tabs' libraries are imported
-    in a worker and those tabs built one per turn of the event loop (a tab the user opens earlier
-    is built at once), then captum is imported in a worker. The warm-up starts at once so that a
-    prediction asked for as soon as the window is ready finds its model loaded or nearly so. The
-    garbage collector waits until all this is done. Returns a list that receives the autosave
-    controller, for ``main`` to finish on exit."""
+    """Stages two and three of start-up, both from first paint. One worker imports the libraries
+    of the tab on show, which is then built: the window is ready (autosave, crash recovery, the
+    demo when asked). Another maps torch's libraries at once and, once the window is ready, warms
+    the models (torch, the default model) so that a prediction asked for then finds its model
+    loaded or nearly so. Once both are done, and no other job runs (the user's first work goes
+    first), the other tabs' libraries are imported in a worker and those tabs built one per turn
+    of the event loop (a tab the user opens earlier is built at once), then captum is imported in
+    a worker. The garbage collector waits until all this is done. Returns a list that receives the
+    autosave controller, for ``main`` to finish on exit."""
     started: list[AutosaveController] = []
     context = window.context
     waiting = {"models", "first tab"}
@@ -181,11 +193,14 @@ def after_first_paint(window: MainWindow, demo: bool = False,
             window.start_demo()
         if on_tabs_ready is not None:
             on_tabs_ready()
+        window_ready.set()
         stage_done("first tab")
 
     first = TAB_TITLES[max(window.tabs.currentIndex(), 0)]
+    window_ready = threading.Event()
     startup_mark("warm_up_started")
-    context.runner.submit("Preparing models", context.warm_up, on_result=warmed, on_error=lambda _message: warmed(None))
+    context.runner.submit("Preparing models", lambda: _warm_up_once_ready(context, window_ready), on_result=warmed,
+                          on_error=lambda _message: warmed(None))
     context.runner.submit("Starting", lambda: _import_for_first_tab(context.session, first),
                           on_result=first_tab_built, on_error=first_tab_built)
     return started
