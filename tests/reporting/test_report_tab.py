@@ -146,6 +146,8 @@ def test_save_and_open_session_through_the_window(window, qtbot, tmp_path, fake_
 
 
 def test_autosave_then_crash_restore(window, qtbot, tmp_path, fake_readers):
+    # the tabs' own work on the new patient (the treatment tab stores the options it computed) comes first
+    qtbot.waitUntil(lambda: not window.context.runner.running, timeout=30000)
     controller = AutosaveController(window.context, window, interval_s=0.05)
     controller.start()
     qtbot.wait(200)
