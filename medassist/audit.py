@@ -89,10 +89,7 @@ class AuditLog:
     """Appends chained JSON lines to ``<user log dir>/audit/session-<timestamp>-<pid>.jsonl``."""
 
     def __init__(self, path: str | Path | None = None, app_user: str | None = None) -> None:
-        if path is None:
-            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            path = paths.audit_dir() / f"session-{stamp}-{os.getpid()}.jsonl"
-        self.path = Path(path)
+        self.path = Path(path) if path is not None else paths.new_audit_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.user = _os_user()
         self.app_user = current_app_user() if app_user is None else app_user

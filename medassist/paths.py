@@ -7,6 +7,7 @@ user folders (platformdirs); nothing is written inside the install folder. Setti
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -84,6 +85,12 @@ def audit_dir() -> Path:
     path = user_log_dir() / "audit"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def new_audit_file() -> Path:
+    """This process's audit file (``session-<timestamp>-<pid>.jsonl``); its model host writes to it too."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return audit_dir() / f"session-{stamp}-{os.getpid()}.jsonl"
 
 
 def shared_data_dir() -> Path | None:

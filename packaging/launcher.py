@@ -14,7 +14,7 @@ def main() -> int:
     multiprocessing.freeze_support()
     arguments = sys.argv[1:]
     if not arguments or arguments[0] in GUI_OPTIONS:
-        from medassist.ui.app import main as gui_main
+        from medassist.ui.launch import main as gui_main
 
         return gui_main(arguments)
     from medassist.cli.main import main as cli_main

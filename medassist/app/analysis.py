@@ -20,7 +20,7 @@ from medassist.jobs import Job, Progress, rescaled
 from medassist.session import Session
 
 if TYPE_CHECKING:
-    from medassist.inference.service import InferenceService
+    from medassist.inference.service import ModelService
 
 
 @dataclass
@@ -42,16 +42,16 @@ def explain_target(prediction: Prediction) -> str | None:
     return max(prediction.outputs, key=lambda label: prediction.outputs[label]) if prediction.outputs else None
 
 
-def analyse_patient(session: Session, service: "InferenceService", patient_id: str | None,
+def analyse_patient(session: Session, service: "ModelService", patient_id: str | None,
                     images: list[MedicalImage] | None = None, image_models_only: bool = False,
                     explain: bool = False) -> Job[Analysis]:
     """Run every model that applies to the patient (``images`` narrows the films; ``image_models_only``
     leaves out the note and record models); with ``explain``, explain each accepted result with the
     first method its card lists."""
-    runs = applicable_runs(session, service.runtime.registry, patient_id, images=images)
+    runs = applicable_runs(session, service.registry, patient_id, images=images)
     if image_models_only:
         runs = [r for r in runs if r.task == Task.IMAGE]
-    cards = {entry.card.name: entry.card for entry in service.runtime.registry.available() if entry.card}
+    cards = {entry.card.name: entry.card for entry in service.registry.available() if entry.card}
     analysis = Analysis()
     share = 1.0 / max(len(runs), 1)
     for index, run in enumerate(runs):

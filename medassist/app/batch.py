@@ -18,12 +18,12 @@ from medassist.imaging.loader import load_image
 from medassist.jobs import run_job
 
 if TYPE_CHECKING:
-    from medassist.inference.service import InferenceService
+    from medassist.inference.service import ModelService
 
 Row = dict[str, Any]
 
 
-def prediction_row(service: "InferenceService", model: str, source: ImageInput | TextInput | RecordInput,
+def prediction_row(service: "ModelService", model: str, source: ImageInput | TextInput | RecordInput,
                    explain: str | None) -> Row:
     """One input's result row: the prediction and, when asked and not refused, its explanation."""
     prediction = run_job(service.predict(model, source))
@@ -32,7 +32,7 @@ def prediction_row(service: "InferenceService", model: str, source: ImageInput |
     return prediction.to_dict()
 
 
-def file_row(service: "InferenceService", model: str, path: Path, explain: str | None) -> Row:
+def file_row(service: "ModelService", model: str, path: Path, explain: str | None) -> Row:
     """The row of one image file, an error row when it cannot be read or scored."""
     try:
         row = prediction_row(service, model, ImageInput(load_image(path)), explain)
@@ -42,7 +42,7 @@ def file_row(service: "InferenceService", model: str, path: Path, explain: str |
     return row
 
 
-def image_rows(service: "InferenceService", model: str, files: list[Path], workers: int,
+def image_rows(service: "ModelService", model: str, files: list[Path], workers: int,
                explain: str | None) -> Iterator[Row]:
     """Decode a few files ahead in threads (bounded queue), predict in order; one row per file."""
     depth = max(2 * workers, 2)

@@ -20,7 +20,7 @@ from medassist.recommend.engine import CurrentTherapy, Recommendation, Treatment
 from medassist.session import Session
 
 if TYPE_CHECKING:
-    from medassist.inference.runtime import ModelRuntime
+    from medassist.inference.service import ModelService
 
 
 class DecisionNeedsComment(InputError):
@@ -31,13 +31,13 @@ class DecisionNeedsComment(InputError):
         self.title = title
 
 
-def plan_treatment(session: Session, patient_id: str, findings: list[str], runtime: "ModelRuntime | None",
+def plan_treatment(session: Session, patient_id: str, findings: list[str], service: "ModelService | None",
                    audit: AuditLog | None, setting: str | None = None, use_model: bool = True) -> Job[Recommendation]:
     """The ranked options, exclusions and current therapy for ``findings`` (audit-logged by the recommender)."""
     from medassist.recommend.service import recommendation_job
 
     return (yield from recommendation_job(session.records, patient_id, confirmed_findings=list(findings),
-                                          setting=setting, runtime=runtime if use_model else None,
+                                          setting=setting, service=service if use_model else None,
                                           use_model=use_model, audit=audit))
 
 

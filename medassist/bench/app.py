@@ -12,17 +12,19 @@ import tempfile
 import time
 from typing import Any
 
-# The app's own staged start (medassist.ui.app.main): window, first paint, the first tab beside the
-# models' warm-up, then the other tabs.
+# The app's own staged start (medassist.ui.launch.main): the model host, then the window, first
+# paint, the first tab while the host warms the default model, then the other tabs.
 # Every stage is printed as a Unix time; the parent subtracts the moment it launched the process,
 # so interpreter start-up and every import count.
 _STAGED_START = """
 import json, sys, time
+from medassist.ui.launch import start_model_host
+host = start_model_host()  # first, as medassist-gui does
 from PySide6.QtCore import QTimer
 from medassist.ui import app as gui
 mode, image, model = sys.argv[1:4]
 qt = gui.application()
-window = gui.create_window(build_tabs=False)
+window = gui.create_window(build_tabs=False, model_host=host)
 gaps, cpu_gaps, last, last_cpu, marks = [], [], [0.0], [0.0], {}
 def tick():
     now, cpu = time.perf_counter(), time.thread_time()  # the GUI thread's own CPU time

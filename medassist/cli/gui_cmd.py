@@ -12,6 +12,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from medassist.ui.app import main as gui_main
+    from medassist.ui.launch import main as gui_main
 
     return gui_main(["--demo"] if args.demo else [])

@@ -142,7 +142,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from medassist.inference.service import InferenceService
 
     service = InferenceService()  # its runtime's catalogue is the one this command reads cards from
-    card = service.runtime.registry.get(args.model).card
+    card = service.registry.get(args.model).card
     assert card is not None
     if args.resume and args.output is None:
         raise InputError("--resume needs --output FILE")
@@ -211,7 +211,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from medassist.jobs import run_job
 
     service = InferenceService()
-    card = service.runtime.registry.get(args.model).card
+    card = service.registry.get(args.model).card
     assert card is not None
     if card.task == Task.IMAGE:
         if args.file is None or args.out is None:

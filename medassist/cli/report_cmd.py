@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     problems = list(analysis.problems)
     try:  # headless, the model-positive findings stand in for the clinician's confirmation
         plan = run_job(plan_treatment(session, args.patient, positive_findings(session, args.patient),
-                                      service.runtime, service.audit))
+                                      service, service.audit))
         consider_plan(session, plan)
     except MedAssistError as exc:  # the report is still worth having without treatment options
         problems.append(f"treatment recommendations unavailable: {exc}")

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return {"images": sum(len(v) for v in session.images.values())}
 
     def verify_models() -> dict[str, Any]:
-        entries = service.runtime.registry.scan()
+        entries = service.registry.scan()
         refused = {e.name: e.error for e in entries if not e.available}
         if refused:
             raise RuntimeError(f"refused models: {refused}")
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     def recommend() -> dict[str, Any]:
         pid = session.patient_key
-        plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service.runtime, service.audit))
+        plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service, service.audit))
         decisions = consider_plan(session, plan)
         if not plan.options:
             raise RuntimeError("no treatment options for the featured patient")
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "medassist_version": __version__,
         "passed": test.passed,
-        "device": service.runtime.describe(),
+        "device": service.describe(),
         "audit_log": str(service.audit.path),
         "out": str(out_dir),
         "steps": test.steps,

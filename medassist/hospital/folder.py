@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pydicom
 from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
@@ -19,6 +19,9 @@ from medassist.hashing import sha256_file
 from medassist.hospital.store import ObjectHeader, Status, StudyStore
 from medassist.imaging.loader import image_files
 from medassist.jobs import Job, Progress
+
+if TYPE_CHECKING:
+    from medassist.inference.service import ModelService
 
 
 def header_of(path: Path, folder: Path) -> ObjectHeader:
@@ -36,7 +39,7 @@ def header_of(path: Path, folder: Path) -> ObjectHeader:
                         study_description=f"folder {folder.name}")
 
 
-def score_folder(store: StudyStore, folder: Path, model: str, service: Any, workers: int | None = None) -> Job[dict[str, int]]:
+def score_folder(store: StudyStore, folder: Path, model: str, service: "ModelService", workers: int | None = None) -> Job[dict[str, int]]:
     """Score every image under ``folder`` with ``model``; returns counts by status (and 'already listed')."""
     from medassist.app.batch import image_rows
 

@@ -14,7 +14,7 @@ import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import highdicom as hd
 import numpy as np
@@ -29,6 +29,9 @@ from medassist.settings.node import PacsSettings
 from medassist.hospital.store import StudyStore
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write, atomic_write_bytes
+
+if TYPE_CHECKING:
+    from medassist.inference.service import ModelService
 
 MANUFACTURER = "MedAssist"
 SCHEME = "99MEDASSIST"  # private coding scheme for concepts with no standard code
@@ -255,7 +258,7 @@ def fhir_report(entries: list[dict[str, Any]], study_instance_uid: str) -> dict[
 
 
 # the export job --------------------------------------------------------------------------------
-def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, service: Any = None,
+def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, service: "ModelService | None" = None,
                  pacs: PacsSettings | None = None, calling_ae_title: str = "MEDASSIST",
                  saliency: bool = True) -> Job[ExportedResults]:
     """Write the SR, the AI-map Secondary Captures and the FHIR report of one analysed study

@@ -1,17 +1,52 @@
 """The one entry point for running and explaining models, used by the CLI, the GUI and tests.
 
 ``medassist predict`` and the Diagnosis tab call the same :meth:`InferenceService.predict`
-job; every prediction is written to the audit log.
+job; every prediction is written to the audit log. The desktop app reaches the same service in
+a process of its own (:class:`medassist.inference.host.ModelHost`); both answer to
+:class:`ModelService`, which is what the use cases take.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
+import numpy as np
+import torch
+
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Explanation, Prediction
 from medassist.domain.tasks import Method
+from medassist.errors import ModelError
+from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.tasks import task_explainer, task_handler
 from medassist.jobs import Job, Progress
+
+
+class ModelService(Protocol):
+    """Running and explaining the catalogue's models, in this process or in the model host."""
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The catalogue the models are loaded from (cards and folders; no torch needed)."""
+
+    def describe(self) -> str:
+        """The device the models run on, in words."""
+
+    def prepare(self, model: str) -> None:
+        """Load and verify ``model`` now (raises :class:`ModelError` when it cannot be offered)."""
+
+    def prepare_explanations(self) -> None:
+        """Import the explanation libraries now rather than on the first Explain."""
+
+    def predict(self, model: str, source: object, patient_id: str | None = None) -> Job[Prediction]:
+        """A job: run ``model`` on ``source`` (audit-logged)."""
+
+    def explain(self, model: str, source: object, method: str, target: str | None = None) -> Job[Explanation]:
+        """A job: attribute ``target`` of ``model`` on ``source`` (audit-logged)."""
+
+    def item_probabilities(self, model: str, features: np.ndarray) -> np.ndarray:
+        """A recommender's per-item probabilities for one encoded patient."""
 
 
 class InferenceService:
@@ -19,9 +54,31 @@ class InferenceService:
         self.runtime = runtime or ModelRuntime()
         self.audit = audit or AuditLog()
 
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.runtime.registry
+
+    def describe(self) -> str:
+        return self.runtime.describe()
+
     def prepare(self, model: str) -> None:
-        """Load ``model`` and import its task's runner: what a first prediction would otherwise wait for."""
-        task_handler(self.runtime.load(model).card.task)
+        """Load ``model`` and import its task's runner: what a first prediction would otherwise wait for
+        (a recommender has no runner: :meth:`item_probabilities` runs it)."""
+        task = self.runtime.load(model).card.task
+        if task != "recommendation":
+            task_handler(task)
+
+    def prepare_explanations(self) -> None:
+        """captum (and the matplotlib it imports), ~1 s of import, paid before the user's first Explain."""
+        import captum.attr  # noqa: F401
+
+    def item_probabilities(self, model: str, features: np.ndarray) -> np.ndarray:
+        loaded = self.runtime.load(model)
+        if loaded.card.task != "recommendation":
+            raise ModelError(f"model '{loaded.card.name}' is a {loaded.card.task} model, not a recommender", loaded.folder)
+        with loaded.lock, torch.no_grad():
+            logits = loaded.module(torch.from_numpy(features).unsqueeze(0).to(loaded.device))
+            return torch.sigmoid(logits)[0].cpu().numpy()
 
     def predict(self, model: str, source: object, patient_id: str | None = None) -> Job[Prediction]:
         yield Progress(0.0, f"Loading {model}")

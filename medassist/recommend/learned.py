@@ -1,41 +1,51 @@
-"""The learned recommender at run time: loaded through the model runtime (hash verified), scoring only.
+"""The learned recommender at run time: run by the model service (hash verified), scoring only.
 
 It turns a :class:`PatientContext` into the model's feature vector and returns per-ingredient
-probabilities for the engine to use as similar-patient evidence when ordering options.
+probabilities for the engine to use as similar-patient evidence when ordering options. The
+encoding needs only the card; the network runs wherever the service runs it (the desktop app's
+model host), so ranking never imports torch here.
 """
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from medassist.errors import ModelError
-from medassist.inference.runtime import LoadedModel, ModelRuntime
+from medassist.inference.card import ModelCard
 from medassist.recommend.engine import match_conditions
 from medassist.recommend.features import MODEL_NAME, FeatureSpace
 from medassist.recommend.knowledge import KnowledgeBase
 from medassist.recommend.patient import PatientContext
 
+if TYPE_CHECKING:
+    from medassist.inference.service import ModelService
+
 
 class LearnedRanker:
     """Scores ingredients for a patient with the bundled recommender model."""
 
-    def __init__(self, loaded: LoadedModel, kb: KnowledgeBase) -> None:
-        if loaded.card.task != "recommendation":
-            raise ModelError(f"model '{loaded.card.name}' is a {loaded.card.task} model, not a recommender", loaded.folder)
+    def __init__(self, card: ModelCard, service: "ModelService", kb: KnowledgeBase) -> None:
+        if card.task != "recommendation":
+            raise ModelError(f"model '{card.name}' is a {card.task} model, not a recommender")
         try:
-            self.space = FeatureSpace.from_dict(loaded.card.extra["features"])
+            self.space = FeatureSpace.from_dict(card.extra["features"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"model card has no usable 'extra.features' ({exc})", loaded.folder) from exc
-        self.loaded = loaded
+            raise ModelError(f"model card of '{card.name}' has no usable 'extra.features' ({exc})") from exc
+        self.card = card
+        self.service = service
         self.kb = kb
 
     @classmethod
-    def load(cls, runtime: ModelRuntime, kb: KnowledgeBase, name: str = MODEL_NAME) -> "LearnedRanker":
-        return cls(runtime.load(name), kb)
+    def load(cls, service: "ModelService", kb: KnowledgeBase, name: str = MODEL_NAME) -> "LearnedRanker":
+        """The ranker once ``service`` has loaded and verified the model (a :class:`ModelError` otherwise)."""
+        service.prepare(name)
+        card = service.registry.get(name).card
+        assert card is not None  # a model the service could load has a card
+        return cls(card, service, kb)
 
     @property
     def info(self) -> dict[str, str]:
-        card = self.loaded.card
+        card = self.card
         return {"name": card.name, "version": card.version, "weights_sha256": card.weights.sha256}
 
     def condition_codes(self, ctx: PatientContext) -> set[str]:
@@ -47,8 +57,6 @@ class LearnedRanker:
 
     def scores(self, ctx: PatientContext, ingredients: list[str]) -> dict[str, float]:
         vector = self.space.encode(self.condition_codes(ctx), ctx.age_years, ctx.sex)
-        with self.loaded.lock, torch.no_grad():
-            logits = self.loaded.module(torch.from_numpy(vector).unsqueeze(0).to(self.loaded.device))
-            probs = torch.sigmoid(logits)[0].cpu().numpy()
+        probs = self.service.item_probabilities(self.card.name, vector)
         index = {item: i for i, item in enumerate(self.space.items)}
         return {ing: float(probs[index[ing]]) for ing in ingredients if ing in index}

@@ -18,7 +18,7 @@ from medassist.recommend.patient import build_context
 from medassist.records.schema import PatientRecords
 
 if TYPE_CHECKING:
-    from medassist.inference.runtime import ModelRuntime
+    from medassist.inference.service import ModelService
 
 
 def recommendation_job(
@@ -28,7 +28,7 @@ def recommendation_job(
     confirmed_findings: list[str] | None = None,
     diagnoses: list[str] | None = None,
     setting: str | None = None,
-    runtime: "ModelRuntime | None" = None,
+    service: "ModelService | None" = None,
     use_model: bool = True,
     audit: AuditLog | None = None,
     kb: KnowledgeBase | None = None,
@@ -43,10 +43,14 @@ def recommendation_job(
     if use_model:
         yield Progress(0.3, "Loading the learned recommender")
         try:
-            from medassist.inference.runtime import ModelRuntime
             from medassist.recommend.learned import LearnedRanker
 
-            ranker = LearnedRanker.load(runtime or ModelRuntime(device_preference="cpu"), kb)
+            if service is None:
+                from medassist.inference.runtime import ModelRuntime
+                from medassist.inference.service import InferenceService
+
+                service = InferenceService(ModelRuntime(device_preference="cpu"), audit)
+            ranker = LearnedRanker.load(service, kb)
             scorer, model_info = ranker.scores, ranker.info
         except MedAssistError as exc:
             model_note = f"Learned ranking unavailable ({exc.reason}); options are ordered by guideline line and safety only."

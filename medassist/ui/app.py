@@ -22,7 +22,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from medassist import APP_NAME, __version__, paths
-from medassist.inference.preload import preload_native_libraries  # before any worker maps a library
+from medassist.inference.host import ModelHost
+from medassist.inference.preload import NATIVE_LIBRARIES, preload_native_libraries  # before any worker maps a library
 from medassist.jobs import Job, Progress
 from medassist.session import Session
 from medassist.settings import Settings
@@ -80,23 +81,34 @@ def app_icon() -> QIcon:
     return icon
 
 
-def create_window(demo: bool = False, build_tabs: bool = True) -> MainWindow:
+def create_window(demo: bool = False, build_tabs: bool = True, model_host: ModelHost | None = None) -> MainWindow:
     """Build the context and main window (no torch import); used by ``main`` and the tests.
-    With ``build_tabs=False`` the tabs are left to :meth:`MainWindow.build_tabs` (after first paint)."""
+    With ``build_tabs=False`` the tabs are left to :meth:`MainWindow.build_tabs` (after first paint).
+    With a ``model_host`` (already started, see :mod:`medassist.ui.launch`) the models run there;
+    without, in this process."""
     application()
     session = Session(demo=demo)
     runner = JobRunner(max_threads=2)
-    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings.load())
+    bridge, settings = SessionBridge(session), Settings.load()
+    if model_host is None:
+        context = AppContext(session=session, bridge=bridge, runner=runner, settings=settings)
+    else:
+        context = AppContext.around_model_host(model_host, session, bridge, runner, settings)
     runner.setParent(None)
     return MainWindow(context, build_tabs=build_tabs)
 
 
-def _import_for_first_tab(session: Session, title: str) -> Job[None]:
+def _libraries_this_process_imports(context: AppContext) -> tuple[str, ...]:
+    """pyarrow's libraries (pandas imports pyarrow), and torch's unless the model host runs the models."""
+    return tuple(package for package in NATIVE_LIBRARIES if package != "torch" or not context.models_in_own_process)
+
+
+def _import_for_first_tab(context: AppContext, title: str) -> Job[None]:
     """A job: the Qt-free libraries of the tab the window opens on (for Records, pandas above all),
     imported in a worker, where pure-Python import code lets the GUI thread run between its steps,
     and the empty tables the Records tab would otherwise build on the GUI thread."""
     yield Progress(0.1, "Starting")
-    preload_native_libraries()  # torch's and pyarrow's libraries (pandas imports pyarrow): see its docstring
+    preload_native_libraries(*_libraries_this_process_imports(context))  # see its docstring
     from medassist.ui.main_window import tab_class
     from medassist.ui.records_model import empty_patient_list
 
@@ -104,19 +116,21 @@ def _import_for_first_tab(session: Session, title: str) -> Job[None]:
     import medassist.ui.autosave  # noqa: F401  (the session-file schema: pydantic builds it on import)
 
     yield Progress(0.6, "Starting")
-    session.records  # noqa: B018  (made on first use: an empty table per record kind)
+    context.session.records  # noqa: B018  (made on first use: an empty table per record kind)
     empty_patient_list()
     yield Progress(1.0, "Starting")
 
 
 def _warm_up_once_ready(context: AppContext, window_ready: threading.Event) -> Job[None]:
-    """The models' warm-up, its imports held back until the window is ready: the libraries are
-    mapped at once (the GIL released), but torch's Python import would share the interpreter lock
-    with the open tab's construction and double the time the window does not answer."""
+    """The models' warm-up. In this process its imports are held back until the window is ready:
+    the libraries are mapped at once (the GIL released), but torch's Python import would share the
+    interpreter lock with the open tab's construction and double the time the window does not
+    answer. The model host has its own interpreter and is simply waited for."""
     yield Progress(0.02, "Preparing models")
-    preload_native_libraries()
-    while not window_ready.wait(0.25):
-        yield Progress(0.05, "Preparing models")
+    if not context.models_in_own_process:
+        preload_native_libraries()
+        while not window_ready.wait(0.25):
+            yield Progress(0.05, "Preparing models")
     yield from context.warm_up()
 
 
@@ -136,13 +150,14 @@ def after_first_paint(window: MainWindow, demo: bool = False,
                       on_started: Callable[[], None] | None = None) -> list["AutosaveController"]:
     """Stages two and three of start-up, both from first paint. One worker imports the libraries
     of the tab on show, which is then built: the window is ready (autosave, crash recovery, the
-    demo when asked). Another maps torch's libraries at once and, once the window is ready, warms
-    the models (torch, the default model) so that a prediction asked for then finds its model
-    loaded or nearly so. Once both are done, and no other job runs (the user's first work goes
-    first), the other tabs' libraries are imported in a worker and those tabs built one per turn
-    of the event loop (a tab the user opens earlier is built at once), then captum is imported in
-    a worker. The garbage collector waits until all this is done. Returns a list that receives the
-    autosave controller, for ``main`` to finish on exit."""
+    demo when asked). Another has the default model warmed: it waits for the model host, which
+    started with the process (without a host it maps torch's libraries at once and, once the window
+    is ready, imports torch and loads the model here), so that a prediction asked for then finds
+    its model loaded or nearly so. Once both are done, and no other job runs (the user's first
+    work goes first), the other tabs' libraries are imported in a worker and those tabs built one
+    per turn of the event loop (a tab the user opens earlier is built at once), then captum is
+    imported where the models run. The garbage collector waits until all this is done. Returns a
+    list that receives the autosave controller, for ``main`` to finish on exit."""
     started: list[AutosaveController] = []
     context = window.context
     waiting = {"models", "first tab"}
@@ -201,19 +216,20 @@ def after_first_paint(window: MainWindow, demo: bool = False,
     startup_mark("warm_up_started")
     context.runner.submit("Preparing models", lambda: _warm_up_once_ready(context, window_ready), on_result=warmed,
                           on_error=lambda _message: warmed(None))
-    context.runner.submit("Starting", lambda: _import_for_first_tab(context.session, first),
+    context.runner.submit("Starting", lambda: _import_for_first_tab(context, first),
                           on_result=first_tab_built, on_error=first_tab_built)
     return started
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, model_host: ModelHost | None = None) -> int:
+    """The window's event loop (entered through :func:`medassist.ui.launch.main`, which starts the model host first)."""
     parser = argparse.ArgumentParser(prog="medassist-gui")
     parser.add_argument("--demo", action="store_true", help="open the synthetic demo cohort")
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--quit-when-ready", action="store_true", help=argparse.SUPPRESS)  # medassist bench
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     app = application()
-    window = create_window(demo=args.demo, build_tabs=False)
+    window = create_window(demo=args.demo, build_tabs=False, model_host=model_host)
     started: list[list[AutosaveController]] = []
     quit_when_ready = window.close if args.quit_when_ready else None
     probe = FirstPaintProbe(lambda: started.append(after_first_paint(window, args.demo, quit_when_ready)))
@@ -223,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
     window.context.runner.shutdown(5000)
+    window.context.close_models()
     for autosave in (controller for stage in started for controller in stage):
         autosave.finish()
     return code

@@ -1,7 +1,7 @@
 """What every tab is given: the session, its Qt bridge, the job runner, settings and services.
 
 Services that import torch are created lazily, on first use, inside a worker job, so the
-window paints before torch is imported. Tabs reach each other only through
+window paints before torch is imported; the desktop app runs them in the model host instead. Tabs reach each other only through
 ``context.navigation`` (the main window), never by looking each other up by title.
 """
 
@@ -13,6 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from medassist.audit import AuditLog
+from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
 from medassist.inference.registry import ModelRegistry
 from medassist.jobs import Job, Progress
 from medassist.session import Session
@@ -25,10 +26,7 @@ if TYPE_CHECKING:
 
     from medassist.imaging.image import MedicalImage
     from medassist.domain.prediction import Prediction
-    from medassist.inference.service import InferenceService
-
-WARM_MODEL = "cxr-pneumonia"  # the model most first predictions use (the demo's chest radiograph)
-
+    from medassist.inference.service import ModelService
 
 class TabKind(Enum):
     """The main window's tabs in clinical order; the value is the tab's title."""
@@ -78,30 +76,56 @@ class AppContext:
     show_message: Callable[[str, str], None] = lambda title, text: None
     navigation: Navigation = field(default_factory=NoWindow)
     catalogue: ModelRegistry = field(default_factory=ModelRegistry)  # the one catalogue; the runtime loads from it
-    _inference: "InferenceService | None" = field(default=None, init=False)
+    # the desktop app runs its models in the model host (a process of its own, see
+    # medassist.inference.host); tests that drive many windows run them in this process
+    models_in_own_process: bool = False
+    _inference: "ModelService | None" = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def inference(self) -> "InferenceService":
-        """The shared inference service; call from a worker (it imports torch on first use)."""
-        with self._lock:
-            if self._inference is None:
-                from medassist.inference.runtime import ModelRuntime
-                from medassist.inference.service import InferenceService
+    @classmethod
+    def around_model_host(cls, host: ModelHost, session: Session, bridge: SessionBridge, runner: JobRunner,
+                          settings: Settings) -> "AppContext":
+        """The context of a window whose model host was started before it (``medassist-gui``):
+        the host's catalogue and audit file are the window's."""
+        context = cls(session=session, bridge=bridge, runner=runner, settings=settings,
+                      audit=AuditLog(host.config.audit_path), catalogue=host.registry, models_in_own_process=True)
+        context._inference = host
+        return context
 
-                runtime = ModelRuntime(self.catalogue, device_preference=self.settings.device,
-                                       threads=self.settings.cpu_threads)
-                self._inference = InferenceService(runtime, self.audit)
+    def inference(self) -> "ModelService":
+        """The shared model service. In this process it imports torch on first use: call it from a
+        worker. The model host is started at once and never waits; a host that died is replaced."""
+        with self._lock:
+            if isinstance(self._inference, ModelHost) and not self._inference.alive:
+                self._inference = None
+            if self._inference is None:
+                self._inference = self._new_service()
             return self._inference
 
-    def warm_up(self) -> Job[None]:
-        """A job for start-up, from first paint: import torch and load the default image model with
-        its task's runner, in this worker, so neither the first prediction nor the GUI thread pays
-        for them. Explanations' libraries come later (:meth:`prepare_explanations`): a prediction
-        does not need them, and importing them now would compete with it for the interpreter."""
-        from medassist.inference.preload import preload_native_libraries
+    def _new_service(self) -> "ModelService":
+        settings = self.settings
+        if self.models_in_own_process:
+            config = HostConfig(audit_path=self.audit.path, model_folders=tuple(self.catalogue.folders),
+                                device_preference=settings.device, threads=settings.cpu_threads,
+                                app_user=self.audit.app_user, warm_models=(WARM_MODEL,))
+            return ModelHost(config, self.catalogue)
+        from medassist.inference.runtime import ModelRuntime
+        from medassist.inference.service import InferenceService
 
+        runtime = ModelRuntime(self.catalogue, device_preference=settings.device, threads=settings.cpu_threads)
+        return InferenceService(runtime, self.audit)
+
+    def warm_up(self) -> Job[None]:
+        """A job for start-up, from first paint: the default image model loaded, with its task's
+        runner, so that neither the first prediction nor the GUI thread pays for them. In this
+        process that means importing torch in this worker; with the model host, waiting for it.
+        Explanations' libraries come later (:meth:`prepare_explanations`): a prediction does not
+        need them, and importing them now would compete with it for the interpreter."""
         yield Progress(0.05, "Preparing models")
-        preload_native_libraries()  # the slow part of importing torch (and pandas), without freezing the window
+        if not self.models_in_own_process:
+            from medassist.inference.preload import preload_native_libraries
+
+            preload_native_libraries()  # the slow part of importing torch (and pandas), without freezing the window
         yield Progress(0.3, "Preparing models")
         service = self.inference()
         yield Progress(0.6, "Loading the default model")
@@ -112,14 +136,20 @@ class AppContext:
         """A job for once the models are ready: captum (and the matplotlib it imports), ~1 s of
         import, paid here rather than on the user's first Explain click."""
         yield Progress(0.1, "Preparing explanations")
-        import captum.attr  # noqa: F401
+        self.inference().prepare_explanations()
         yield Progress(1.0, "Explanations ready")
+
+    def close_models(self) -> None:
+        """Stop the model host, if there is one (the window is closing)."""
+        with self._lock:
+            service, self._inference = self._inference, None
+        if isinstance(service, ModelHost):
+            service.close()
 
     @property
     def inference_loaded(self) -> bool:
         return self._inference is not None
 
     def reset_inference(self) -> None:
-        """Forget the service so the next use picks up changed device settings."""
-        with self._lock:
-            self._inference = None
+        """Forget the service (a model host is stopped) so the next use picks up changed settings."""
+        self.close_models()

@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         """Before torch is loaded, show the configured choice; afterwards, the real device."""
         if description is None:
             if self.context.inference_loaded:
-                description = self.context.inference().runtime.describe()
+                description = self.context.inference().describe()
             else:
                 choice = self.context.settings.device
                 threads = self.context.settings.cpu_threads or os.cpu_count()

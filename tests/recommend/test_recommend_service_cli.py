@@ -10,6 +10,7 @@ from medassist.audit import AuditLog
 from medassist.cli.main import main
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
+from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import bundled_models_dir
 from medassist.recommend.service import recommendation_job
@@ -22,6 +23,10 @@ def runtime():
     return ModelRuntime(ModelRegistry([bundled_models_dir()]), "cpu", threads=1)
 
 
+def service_on(runtime, audit):
+    return InferenceService(runtime, audit)
+
+
 def hypertensive():
     return make_records(birth_date="1960-01-01", sex="male", conditions=("hypertension",),
                         observations={"egfr": 80.0, "potassium": 4.2})
@@ -30,7 +35,7 @@ def hypertensive():
 def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl")
     records = hypertensive()
-    with_model = run_job(recommendation_job(records, "p1", runtime=runtime, audit=audit))
+    with_model = run_job(recommendation_job(records, "p1", service=service_on(runtime, audit), audit=audit))
     rules_only = run_job(recommendation_job(records, "p1", use_model=False, audit=audit))
     card = runtime.load("med-recommender").card
     assert with_model.model == {"name": "med-recommender", "version": card.version, "weights_sha256": card.weights.sha256}
@@ -50,7 +55,8 @@ def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
 
 def test_rules_still_answer_when_the_model_is_unavailable(tmp_path):
     empty = ModelRuntime(ModelRegistry([tmp_path / "no-models"]), "cpu", threads=1)
-    result = run_job(recommendation_job(hypertensive(), "p1", runtime=empty, audit=AuditLog(tmp_path / "a.jsonl")))
+    audit = AuditLog(tmp_path / "a.jsonl")
+    result = run_job(recommendation_job(hypertensive(), "p1", service=service_on(empty, audit), audit=audit))
     assert result.options and result.model is None
     assert result.ranker_note.startswith("Learned ranking unavailable") and "med-recommender" in result.ranker_note
 

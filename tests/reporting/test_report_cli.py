@@ -64,7 +64,7 @@ class FakeService:
 
     def __init__(self, cards, predictions) -> None:
         entries = [SimpleNamespace(card=c, available=True, name=c.name) for c in cards]
-        self.runtime = SimpleNamespace(registry=SimpleNamespace(available=lambda task=None: entries))
+        self.registry = SimpleNamespace(available=lambda task=None: entries)
         self.by_model = {}
         for p in predictions:
             self.by_model.setdefault(p.model, []).append(p)
@@ -91,7 +91,7 @@ def test_analyse_runs_image_models_on_each_image_and_explains_accepted_only(tmp_
     card = make_cards()["cxr-pneumonia"].model_copy(update={"explanations": ["gradcam", "integrated_gradients"]})
     predictions = make_predictions(images)[:2]  # accepted chest image, refused CT slice
     service = FakeService([card], predictions)
-    runs = applicable_runs(session, service.runtime.registry, PATIENT)
+    runs = applicable_runs(session, service.registry, PATIENT)
     assert [(run.model, type(run.source).__name__) for run in runs] == [("cxr-pneumonia", "ImageInput")] * 2
     analysis = run_job(analyse_patient(session, service, PATIENT, explain=True))
     assert analysis.problems == []
@@ -107,7 +107,7 @@ def test_notes_and_record_models_apply_once():
     base = make_cards()["cxr-pneumonia"]
     notes_card = base.model_copy(update={"name": "notes", "task": "text-classification"})
     record_card = base.model_copy(update={"name": "heart", "task": "tabular-classification"})
-    registry = FakeService([notes_card, record_card], []).runtime.registry
+    registry = FakeService([notes_card, record_card], []).registry
     runs = applicable_runs(session, registry, PATIENT)
     assert [(run.model, type(run.source).__name__) for run in runs] == [("notes", "TextInput"), ("heart", "RecordInput")]
     assert "productive cough" in runs[0].source.text

@@ -201,7 +201,7 @@ class ExplanationsTab(Tab):
     def _methods_for(self, prediction: Prediction) -> list[str]:
         if self.context.inference_loaded:
             try:
-                card = self.context.inference().runtime.registry.get(prediction.model).card
+                card = self.context.catalogue.get(prediction.model).card
                 if card is not None and card.explanations:
                     return list(card.explanations)
             except Exception:  # model gone since it ran: offer what the result already has

@@ -229,8 +229,8 @@ class TreatmentTab(Tab):
         self.status.setText("Computing options...")
 
         def make_job() -> Job[Recommendation]:
-            runtime = context.inference().runtime if use_model else None
-            return plan_treatment(session, patient_id, findings, runtime, context.audit, setting, use_model)
+            service = context.inference() if use_model else None
+            return plan_treatment(session, patient_id, findings, service, context.audit, setting, use_model)
 
         self.context.runner.submit(
             "Treatment options", make_job,

@@ -1,0 +1,317 @@
+"""The desktop app's models in a process of their own.
+
+``import torch`` is two seconds of Python work that holds the interpreter lock, and loading a
+model more; in the window's process that work competes with the window for the lock (a window
+that stutters while it starts) and waits behind the open tab's imports (a late first
+prediction). The model host is a second process, started with the window, that imports torch,
+loads the default model and captum at once, on the machine's other core, and then runs every
+prediction, explanation and recommender score of the app: the window's process never imports
+torch. Its :class:`ModelHost` client answers to the same :class:`~medassist.inference.service.ModelService`
+as the in-process :class:`~medassist.inference.service.InferenceService` the CLI and the tests use;
+the host runs that very service, so both give the same results and audit lines.
+
+Calls are jobs: the host's progress comes back as the job's progress, closing the job (a cancel)
+cancels the call in the host, an error in the host comes back as the same :class:`MedAssistError`,
+and a host that dies fails its calls with a :class:`ModelError` (the app then starts a new one).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import pickle
+import queue
+import socket
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from medassist import errors
+from medassist.errors import MedAssistError, ModelError
+from medassist.jobs import Cancelled, CancelToken, Job, Progress, run_job
+
+if TYPE_CHECKING:  # this module is imported before anything heavy, in both processes: keep it light
+    import numpy as np
+
+    from medassist.domain.prediction import Explanation, Prediction
+    from medassist.inference.registry import ModelRegistry
+    from medassist.inference.service import InferenceService
+
+WARM_MODEL = "cxr-pneumonia"  # the model most first predictions use (the demo's chest radiograph)
+
+# what the window may ask of the host: the ModelService methods, nothing else
+_METHODS = ("predict", "explain", "prepare", "prepare_explanations", "item_probabilities")
+_JOBS = ("predict", "explain")  # those that report progress and can be cancelled
+# how often a call waiting on the host yields (its last progress again), so that a cancel is
+# honoured even while the host computes without reporting
+_POLL_S = 0.2
+
+
+def _send_message(channel: socket.socket, message: tuple[Any, ...]) -> None:
+    """One message: pickled with its arrays out of band, each array's bytes sent as they lie.
+    (multiprocessing's own connection reads a 14 MB image in thousands of reads, each allocating
+    the whole remainder while it holds the interpreter lock: a window stalled 0.1 s per image.)"""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    raws = [buffer.raw() for buffer in buffers]
+    header = struct.pack("!QI", len(data), len(raws)) + b"".join(struct.pack("!Q", raw.nbytes) for raw in raws)
+    channel.sendall(header)
+    channel.sendall(data)
+    for raw in raws:
+        channel.sendall(raw)
+
+
+def _receive_exactly(channel: socket.socket, size: int) -> bytearray:
+    """``size`` bytes read straight into one buffer (the interpreter lock released while the kernel copies)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    received = 0
+    while received < size:
+        count = channel.recv_into(view[received:])
+        if count == 0:
+            raise EOFError("the other process closed the channel")
+        received += count
+    return buffer
+
+
+def _receive_message(channel: socket.socket) -> Any:
+    size, count = struct.unpack("!QI", _receive_exactly(channel, 12))
+    sizes = struct.unpack(f"!{count}Q", _receive_exactly(channel, 8 * count)) if count else ()
+    data = _receive_exactly(channel, size)
+    return pickle.loads(data, buffers=[_receive_exactly(channel, part) for part in sizes])
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """What the host process needs to build the same service the window would have built. A field
+    left ``None`` is read in the host as the window reads it (the saved settings, the default
+    model folders): the app starts its host before it has read either."""
+
+    audit_path: Path
+    model_folders: tuple[Path, ...] | None = None
+    device_preference: str | None = None
+    threads: int | None = None
+    app_user: str | None = None
+    warm_models: tuple[str, ...] = ()
+
+
+def serve(channel: socket.socket, config: HostConfig) -> None:
+    """The host process: build the service, warm it, answer calls until told to stop or the window's end closes."""
+    from medassist.audit import AuditLog
+    from medassist.inference.registry import ModelRegistry
+    from medassist.inference.runtime import ModelRuntime
+    from medassist.inference.service import InferenceService
+    from medassist.settings import Settings
+
+    send_lock = threading.Lock()
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            try:
+                _send_message(channel, message)
+            except OSError:  # the window has gone; the loop below ends on its own
+                pass
+
+    settings = Settings.load() if config.device_preference is None else None
+    registry = ModelRegistry(list(config.model_folders) if config.model_folders is not None else None)
+    runtime = ModelRuntime(registry, device_preference=settings.device if settings else config.device_preference,  # type: ignore[arg-type]
+                           threads=settings.cpu_threads if settings else config.threads)
+    service = InferenceService(runtime, AuditLog(config.audit_path, app_user=config.app_user))
+    send((0, "ready", service.describe()))
+    tokens: dict[int, CancelToken] = {}
+
+    def warm() -> None:  # explanations' libraries wait for the window to ask (prepare_explanations)
+        for model in config.warm_models:
+            try:
+                service.prepare(model)
+            except MedAssistError:  # the first call on that model reports it
+                pass
+
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
+    while True:
+        try:
+            message = _receive_message(channel)
+        except (EOFError, OSError):
+            return
+        if message[0] == "stop":
+            return
+        if message[0] == "cancel":
+            token = tokens.get(message[1])
+            if token is not None:
+                token.cancel()
+            continue
+        _, call_id, method, args = message
+        tokens[call_id] = CancelToken()
+        threading.Thread(target=_answer, args=(service, call_id, method, args, tokens, send), daemon=True).start()
+
+
+def _answer(service: "InferenceService", call_id: int, method: str, args: tuple[Any, ...],
+            tokens: dict[int, CancelToken], send: Callable[[tuple[Any, ...]], None]) -> None:
+    """Run one call in the host and send its progress and its outcome."""
+    try:
+        if method not in _METHODS:
+            raise ModelError(f"the model process has no call '{method}'")
+        outcome = getattr(service, method)(*args)
+        if method in _JOBS:
+            outcome = run_job(outcome, on_progress=lambda step: send((call_id, "progress", step)), token=tokens[call_id])
+        send((call_id, "result", outcome))
+    except Cancelled:
+        send((call_id, "cancelled", None))
+    except MedAssistError as exc:
+        send((call_id, "error", (type(exc).__name__, exc.reason, exc.source)))
+    except Exception as exc:  # a defect in the host: the window reports it, the host keeps serving
+        send((call_id, "error", ("ModelError", f"the model process failed ({type(exc).__name__}: {exc})", None)))
+    finally:
+        tokens.pop(call_id, None)
+
+
+def _rebuild_error(kind: str, reason: str, source: str | None) -> MedAssistError:
+    """The host's error as the same class when it is one of :mod:`medassist.errors`, else a ModelError."""
+    cls = getattr(errors, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, MedAssistError)):
+        cls = ModelError
+    return cls(reason, source)
+
+
+class ModelHost:
+    """The window's side of the model host: starts the process and forwards calls to it."""
+
+    def __init__(self, config: HostConfig, registry: "ModelRegistry | None" = None) -> None:
+        self.config = config
+        self._registry = registry
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no Qt, no copied threads
+        self._channel, host_end = socket.socketpair()
+        self._process = context.Process(target=serve, args=(host_end, config), name="medassist-model-host", daemon=True)
+        self._process.start()
+        host_end.close()
+        self._ids = itertools.count(1)
+        self._replies: dict[int, queue.Queue[tuple[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._device: str | None = None
+        self._ready = threading.Event()
+        self._lost: str | None = None
+        threading.Thread(target=self._read, name="model-host-reader", daemon=True).start()
+
+    @property
+    def registry(self) -> "ModelRegistry":
+        """The window's catalogue (the host reads the same folders), made on first use when not given."""
+        if self._registry is None:
+            from medassist.inference.registry import ModelRegistry
+
+            folders = self.config.model_folders
+            self._registry = ModelRegistry(list(folders) if folders is not None else None)
+        return self._registry
+
+    @property
+    def alive(self) -> bool:
+        return self._lost is None
+
+    def describe(self) -> str:
+        """The host's device, once it has said; never waits (the status bar asks from the GUI thread)."""
+        return self._device or "starting"
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the host has built its service (torch imported); False when it died first."""
+        self._ready.wait(timeout)
+        return self._ready.is_set() and self.alive
+
+    def prepare(self, model: str) -> None:
+        self._ask("prepare", model)
+
+    def prepare_explanations(self) -> None:
+        self._ask("prepare_explanations")
+
+    def item_probabilities(self, model: str, features: "np.ndarray") -> "np.ndarray":
+        result: np.ndarray = self._ask("item_probabilities", model, features)
+        return result
+
+    def predict(self, model: str, source: object, patient_id: str | None = None) -> "Job[Prediction]":
+        return self._call("predict", model, source, patient_id)
+
+    def explain(self, model: str, source: object, method: str, target: str | None = None) -> "Job[Explanation]":
+        return self._call("explain", model, source, method, target)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Ask the host to stop; end it if it does not."""
+        try:
+            with self._lock:
+                _send_message(self._channel, ("stop",))
+        except OSError:
+            pass
+        self._process.join(timeout_s)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout_s)
+        self._channel.close()
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        """A call without progress, waited for here."""
+        return run_job(self._call(method, *args))
+
+    def _call(self, method: str, *args: Any) -> Job[Any]:
+        call_id = next(self._ids)
+        replies: queue.Queue[tuple[str, Any]] = queue.Queue()
+        with self._lock:
+            self._replies[call_id] = replies
+        finished = False
+        try:
+            self._send(("call", call_id, method, args))
+            step = Progress(0.0, "Waiting for the models")
+            while True:
+                try:
+                    kind, payload = replies.get(timeout=_POLL_S)
+                except queue.Empty:
+                    yield step  # a point where a cancel can close this job
+                    continue
+                if kind == "progress":
+                    step = payload
+                    yield step
+                    continue
+                finished = True
+                if kind == "result":
+                    return payload
+                if kind == "error":
+                    raise _rebuild_error(*payload)
+                if kind == "cancelled":
+                    raise Cancelled("cancelled by the user")
+                raise ModelError(f"the model process stopped ({payload}); it is started again for the next run")
+        finally:
+            with self._lock:
+                self._replies.pop(call_id, None)
+            if not finished and self.alive:
+                self._send(("cancel", call_id))
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        if self._lost is not None:
+            raise ModelError(f"the model process stopped ({self._lost}); it is started again for the next run")
+        try:
+            with self._lock:
+                _send_message(self._channel, message)
+        except OSError as exc:
+            self._lost = self._lost or str(exc.strerror or exc)
+            raise ModelError(f"the model process stopped ({self._lost}); it is started again for the next run") from exc
+
+    def _read(self) -> None:
+        """Route the host's messages to the calls waiting for them; on the host's end, fail them all."""
+        while True:
+            try:
+                call_id, kind, payload = _receive_message(self._channel)
+            except (EOFError, OSError):
+                break
+            if kind == "ready":
+                self._device = payload
+                self._ready.set()
+                continue
+            with self._lock:
+                replies = self._replies.get(call_id)
+            if replies is not None:
+                replies.put((kind, payload))
+        self._process.join(1.0)
+        self._lost = f"exit code {self._process.exitcode}"
+        self._ready.set()
+        with self._lock:
+            waiting = list(self._replies.values())
+        for replies in waiting:
+            replies.put(("lost", self._lost))

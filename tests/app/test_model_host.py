@@ -1,0 +1,134 @@
+"""The model host: the desktop app's models in a process of their own give the same answers as the
+service in this process, report progress, honour cancels, carry errors back, and fail cleanly when
+the process dies. The window's process never imports torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from medassist.audit import AuditLog
+from medassist.demo.images import public_dicom
+from medassist.domain.inputs import ImageInput
+from medassist.errors import ModelError
+from medassist.imaging.loader import load_image
+from medassist.inference.host import HostConfig, ModelHost
+from medassist.inference.registry import ModelRegistry
+from medassist.inference.runtime import ModelRuntime
+from medassist.inference.service import InferenceService
+from medassist.jobs import CancelToken, Cancelled, run_job
+from medassist.paths import bundled_models_dir
+
+MODEL = "cxr-pneumonia"
+
+
+@pytest.fixture(scope="module")
+def film() -> ImageInput:
+    return ImageInput(load_image(public_dicom("RG1_UNCR.dcm")))
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    audit = tmp_path_factory.mktemp("host") / "audit.jsonl"
+    config = HostConfig(audit_path=audit, model_folders=(bundled_models_dir(),), device_preference="cpu", threads=1,
+                        app_user="dr-host", warm_models=(MODEL,))
+    started = ModelHost(config)
+    assert started.wait_ready(240), "the model host did not start"
+    yield started
+    started.close()
+
+
+def test_host_answers_as_the_service_in_this_process_does_and_audits_to_the_window_file(host, film):
+    local = InferenceService(ModelRuntime(ModelRegistry([bundled_models_dir()]), "cpu", threads=1),
+                             AuditLog(host.config.audit_path.with_name("local.jsonl")))
+    steps = []
+    remote = run_job(host.predict(MODEL, film, "P-7"), on_progress=steps.append)
+    expected = run_job(local.predict(MODEL, film, "P-7"))
+    assert remote.outputs == pytest.approx(expected.outputs, abs=1e-6)
+    assert remote.positive == expected.positive and remote.patient_id == "P-7"
+    assert remote.weights_sha256 == expected.weights_sha256
+    assert any("Running" in step.message for step in steps), "the host's progress reaches the caller"
+    assert host.describe().startswith("CPU")
+
+    explanation = run_job(host.explain(MODEL, film, "gradcam"))
+    assert explanation.values.shape == film.image.frames[0].shape[:2]
+    assert explanation.values.flags.writeable  # arrays arrive as the window's own, not read-only views
+
+    lines = AuditLog(host.config.audit_path).read()
+    events = [line["event"] for line in lines]
+    assert events[-2:] == ["prediction", "explanation"]
+    assert lines[-2]["app_user"] == "dr-host" and lines[-2]["patient_id"] == "P-7"
+
+
+def test_host_errors_come_back_as_the_same_errors(host, film):
+    with pytest.raises(ModelError, match="no model named 'no-such-model'"):
+        run_job(host.predict("no-such-model", film))
+    with pytest.raises(ModelError, match="not a recommender"):
+        import numpy as np
+
+        host.item_probabilities(MODEL, np.zeros(3, dtype=np.float32))
+
+
+def test_a_cancelled_call_stops_here_and_the_host_keeps_serving(host, film):
+    token = CancelToken()
+
+    def cancel_at_first_step(_step):
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        run_job(host.explain(MODEL, film, "integrated_gradients"), on_progress=cancel_at_first_step, token=token)
+    again = run_job(host.predict(MODEL, film))
+    assert MODEL == again.model and again.outputs
+
+
+def test_a_host_that_dies_fails_its_calls_with_a_message(tmp_path, film):
+    config = HostConfig(audit_path=tmp_path / "audit.jsonl", model_folders=(bundled_models_dir(),),
+                        device_preference="cpu", threads=1, app_user="x")
+    doomed = ModelHost(config)
+    assert doomed.wait_ready(240)
+    doomed._process.kill()
+    doomed._process.join(10)
+    with pytest.raises(ModelError, match="model process stopped"):
+        run_job(doomed.predict(MODEL, film))
+    assert not doomed.alive
+    doomed.close()
+
+
+WINDOW_WITH_HOST = """
+import json, sys
+from medassist.ui.launch import start_model_host
+
+def main():
+    host = start_model_host()
+    from medassist.ui.app import create_window
+    from medassist.demo.images import public_dicom
+    from medassist.domain.inputs import ImageInput
+    from medassist.imaging.loader import load_image
+    from medassist.jobs import run_job
+    window = create_window(model_host=host)
+    service = window.context.inference()
+    service.prepare('cxr-pneumonia')
+    prediction = run_job(service.predict('cxr-pneumonia', ImageInput(load_image(public_dicom('RG1_UNCR.dcm')))))
+    window.context.close_models()
+    print(json.dumps({'torch_here': 'torch' in sys.modules, 'outputs': prediction.outputs,
+                      'device': service.describe(), 'same_service': service is host}))
+
+main()
+"""
+
+
+def test_the_window_with_a_model_host_never_imports_torch(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDASSIST_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", WINDOW_WITH_HOST], capture_output=True, text=True, env=env,
+                         timeout=300, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["torch_here"] is False
+    assert result["same_service"] is True and result["device"].startswith("CPU")
+    assert 0.0 <= result["outputs"]["pneumonia"] <= 1.0
+    audit_files = list((tmp_path).rglob("session-*.jsonl"))
+    assert len(audit_files) == 1, "the host writes the window's audit file"
+    assert [json.loads(line)["event"] for line in audit_files[0].read_text().splitlines()] == ["prediction"]
