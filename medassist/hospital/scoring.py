@@ -1,7 +1,7 @@
 """Background analysis of received objects: a bounded pool of workers drains the store's queue.
 
 Which model applies is decided from the object's header with the same rule the Diagnosis tab
-uses (:func:`~medassist.inference.applicability.card_modalities`); the model's own input gate
+uses (:func:`~medassist.inference.card.card_modalities`); the model's own input gate
 then accepts or refuses the image. Scoring goes through :class:`InferenceService`, so every
 run has its audit line like any other prediction.
 """
@@ -14,7 +14,7 @@ from typing import Any, Callable
 from medassist.errors import MedAssistError
 from medassist.hospital.store import Status, StudyStore
 from medassist.domain.tasks import Task
-from medassist.inference.applicability import card_modalities
+from medassist.inference.card import card_modalities
 from medassist.inference.registry import ModelRegistry
 
 IDLE_WAIT_S = 0.5

@@ -8,14 +8,13 @@ note; record models get the patient's records.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from medassist.domain.tasks import Task
 from medassist.imaging.image import MedicalImage
-from medassist.inference.card import ModelCard
+from medassist.inference.card import image_applies
 from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 from medassist.inference.registry import ModelRegistry
 from medassist.records.summary import age_years
@@ -36,18 +35,6 @@ class ApplicableRun:
     @property
     def label(self) -> str:
         return f"{self.title} on {self.describes}"
-
-
-def card_modalities(card: ModelCard) -> set[str]:
-    """DICOM modality codes named in the card's modality text (e.g. 'CR/DX frontal chest radiograph')."""
-    return set(re.findall(r"\b[A-Z]{2}\b", card.modality))
-
-
-def image_applies(card: ModelCard, image: MedicalImage) -> bool:
-    """Ordinary picture files always qualify (the gate decides); DICOM must carry a modality the card names."""
-    if image.modality == "OT" or not image.is_dicom:
-        return True
-    return image.modality in card_modalities(card)
 
 
 def newest_note(session: Session, patient_id: str) -> TextInput | None:

@@ -8,13 +8,17 @@ feature lists, tokenizer settings) go under ``extra`` or as additional keys.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from medassist.domain.tasks import Task
 from medassist.errors import ModelError
+
+if TYPE_CHECKING:
+    from medassist.imaging.image import MedicalImage
 
 CARD_FILE = "metadata.json"
 
@@ -201,3 +205,15 @@ def card_file(folder: Path, name: Any) -> Path:
     if not inside:
         raise ModelError(f"model card names a file outside its model folder ('{name}'): refused", folder)
     return folder / name
+
+
+def card_modalities(card: ModelCard) -> set[str]:
+    """DICOM modality codes named in the card's modality text (e.g. 'CR/DX frontal chest radiograph')."""
+    return set(re.findall(r"\b[A-Z]{2}\b", card.modality))
+
+
+def image_applies(card: ModelCard, image: "MedicalImage") -> bool:
+    """Ordinary picture files always qualify (the gate decides); DICOM must carry a modality the card names."""
+    if image.modality == "OT" or not image.is_dicom:
+        return True
+    return image.modality in card_modalities(card)

@@ -27,8 +27,7 @@ from PIL import Image
 
 from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
-from medassist.inference.applicability import image_applies
-from medassist.inference.card import ModelCard, card_file
+from medassist.inference.card import ModelCard, card_file, image_applies
 from medassist.domain.inputs import ImageInput
 from medassist.inference.population import dicom_age_years, population_notice
 from medassist.domain.prediction import GateVerdict, ImageLink, Prediction
