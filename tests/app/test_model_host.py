@@ -99,36 +99,72 @@ def test_a_host_that_dies_fails_its_calls_with_a_message(tmp_path, film):
 
 
 WINDOW_WITH_HOST = """
-import json, sys
-from medassist.ui.launch import start_model_host
+import json, sys, time
 
 def main():
+    from medassist.ui.launch import start_model_host
     host = start_model_host()
-    from medassist.ui.app import create_window
-    from medassist.demo.images import public_dicom
-    from medassist.domain.inputs import ImageInput
-    from medassist.imaging.loader import load_image
+    from PySide6.QtWidgets import QApplication
+    from medassist.app.analysis import analyse_patient
+    from medassist.app.treatment import plan_treatment
     from medassist.jobs import run_job
-    window = create_window(model_host=host)
-    service = window.context.inference()
-    service.prepare('cxr-pneumonia')
-    prediction = run_job(service.predict('cxr-pneumonia', ImageInput(load_image(public_dicom('RG1_UNCR.dcm')))))
-    window.context.close_models()
-    print(json.dumps({'torch_here': 'torch' in sys.modules, 'outputs': prediction.outputs,
-                      'device': service.describe(), 'same_service': service is host}))
+    from medassist.ui.app import create_window
+    window = create_window(demo=True, model_host=host)
+    window.start_demo()
+    context, session = window.context, window.context.session
+    deadline = time.time() + 240
+    while time.time() < deadline and (not session.records.patient_ids or context.runner.running):
+        QApplication.processEvents()
+        time.sleep(0.02)
+    patient = session.current_patient_id
+    analysis = run_job(analyse_patient(session, context.inference(), patient, explain=True))
+    plan = run_job(plan_treatment(session, patient, ['pneumonia'], context.inference(), context.audit))
+    context.inference().prepare_explanations()
+    context.close_models()
+    print(json.dumps({'torch_here': 'torch' in sys.modules, 'captum_here': 'captum' in sys.modules,
+                      'same_service': context.inference is not None and host.config.audit_path == context.audit.path,
+                      'predictions': [p.model for p in analysis.predictions], 'problems': analysis.problems,
+                      'explained': sum(len(p.explanations) for p in analysis.predictions),
+                      'recommender': (plan.model or {}).get('name')}))
 
 main()
 """
 
 
-def test_the_window_with_a_model_host_never_imports_torch(tmp_path):
+def test_the_demo_workflow_with_a_model_host_never_imports_torch_in_the_window(tmp_path):
+    """Every model of the demo patient's analysis, its explanations and the learned treatment ranking
+    run in the host: the window's process imports neither torch nor captum, and the host's audit
+    lines land in the window's one audit file."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MEDASSIST_HOME=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", WINDOW_WITH_HOST], capture_output=True, text=True, env=env,
-                         timeout=300, check=True)
+                         timeout=600, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["torch_here"] is False
-    assert result["same_service"] is True and result["device"].startswith("CPU")
-    assert 0.0 <= result["outputs"]["pneumonia"] <= 1.0
-    audit_files = list((tmp_path).rglob("session-*.jsonl"))
+    assert result["torch_here"] is False and result["captum_here"] is False
+    assert result["same_service"] is True
+    assert len(result["predictions"]) >= 3  # the note and record models of the demo's first patient
+    assert result["problems"] == [] and result["explained"] >= 1
+    assert result["recommender"] == "med-recommender"
+    audit_files = list(tmp_path.rglob("session-*.jsonl"))
     assert len(audit_files) == 1, "the host writes the window's audit file"
-    assert [json.loads(line)["event"] for line in audit_files[0].read_text().splitlines()] == ["prediction"]
+    events = [json.loads(line)["event"] for line in audit_files[0].read_text().splitlines()]
+    assert events.count("prediction") == len(result["predictions"]) and "explanation" in events
+    assert "recommendation" in events
+
+
+def test_the_window_starts_a_new_host_when_its_host_has_died(qtbot, user_home, film):
+    from medassist.ui.app import create_window
+    from medassist.ui.launch import start_model_host
+
+    window = create_window(build_tabs=False, model_host=start_model_host())
+    qtbot.addWidget(window)
+    first = window.context.inference()
+    try:
+        assert isinstance(first, ModelHost) and first.wait_ready(240)
+        first._process.kill()
+        qtbot.waitUntil(lambda: not first.alive, timeout=10000)
+        second = window.context.inference()
+        assert second is not first and isinstance(second, ModelHost)
+        assert second.config.audit_path == first.config.audit_path  # the same audit file
+        assert run_job(second.predict(MODEL, film)).outputs
+    finally:
+        window.context.close_models()
