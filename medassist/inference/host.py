@@ -97,14 +97,23 @@ class HostConfig:
     warm_models: tuple[str, ...] = ()
 
 
-def serve(channel: socket.socket, config: HostConfig) -> None:
-    """The host process: build the service, warm it, answer calls until told to stop or the window's end closes."""
+def _build_service(config: HostConfig) -> "InferenceService":
+    """The service the window would have built in its own process (torch is imported here)."""
     from medassist.audit import AuditLog
     from medassist.inference.registry import ModelRegistry
     from medassist.inference.runtime import ModelRuntime
     from medassist.inference.service import InferenceService
     from medassist.settings import Settings
 
+    settings = Settings.load() if config.device_preference is None else None
+    registry = ModelRegistry(list(config.model_folders) if config.model_folders is not None else None)
+    runtime = ModelRuntime(registry, device_preference=settings.device if settings else config.device_preference,  # type: ignore[arg-type]
+                           threads=settings.cpu_threads if settings else config.threads)
+    return InferenceService(runtime, AuditLog(config.audit_path, app_user=config.app_user))
+
+
+def serve(channel: socket.socket, config: HostConfig) -> None:
+    """The host process: build the service, warm it, answer calls until told to stop or the window's end closes."""
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
@@ -114,11 +123,11 @@ def serve(channel: socket.socket, config: HostConfig) -> None:
             except OSError:  # the window has gone; the loop below ends on its own
                 pass
 
-    settings = Settings.load() if config.device_preference is None else None
-    registry = ModelRegistry(list(config.model_folders) if config.model_folders is not None else None)
-    runtime = ModelRuntime(registry, device_preference=settings.device if settings else config.device_preference,  # type: ignore[arg-type]
-                           threads=settings.cpu_threads if settings else config.threads)
-    service = InferenceService(runtime, AuditLog(config.audit_path, app_user=config.app_user))
+    try:
+        service = _build_service(config)
+    except Exception as exc:  # torch missing or broken, say: the window shows why no model can run
+        send((0, "failed", f"{type(exc).__name__}: {exc}"))
+        return
     send((0, "ready", service.describe()))
     tokens: dict[int, CancelToken] = {}
 
@@ -188,7 +197,8 @@ class ModelHost:
         host_end.close()
         self._ids = itertools.count(1)
         self._replies: dict[int, queue.Queue[tuple[str, Any]]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the calls waiting for replies
+        self._send_lock = threading.Lock()  # one message at a time on the channel
         self._device: str | None = None
         self._ready = threading.Event()
         self._lost: str | None = None
@@ -210,7 +220,7 @@ class ModelHost:
 
     def describe(self) -> str:
         """The host's device, once it has said; never waits (the status bar asks from the GUI thread)."""
-        return self._device or "starting"
+        return self._device or "models starting"
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the host has built its service (torch imported); False when it died first."""
@@ -236,7 +246,7 @@ class ModelHost:
     def close(self, timeout_s: float = 5.0) -> None:
         """Ask the host to stop; end it if it does not."""
         try:
-            with self._lock:
+            with self._send_lock:
                 _send_message(self._channel, ("stop",))
         except OSError:
             pass
@@ -287,7 +297,7 @@ class ModelHost:
         if self._lost is not None:
             raise ModelError(f"the model process stopped ({self._lost}); it is started again for the next run")
         try:
-            with self._lock:
+            with self._send_lock:
                 _send_message(self._channel, message)
         except OSError as exc:
             self._lost = self._lost or str(exc.strerror or exc)
@@ -304,12 +314,15 @@ class ModelHost:
                 self._device = payload
                 self._ready.set()
                 continue
+            if kind == "failed":  # the host could not build its service, and ends
+                self._lost = f"it could not start: {payload}"
+                continue
             with self._lock:
                 replies = self._replies.get(call_id)
             if replies is not None:
                 replies.put((kind, payload))
         self._process.join(1.0)
-        self._lost = f"exit code {self._process.exitcode}"
+        self._lost = self._lost or f"exit code {self._process.exitcode}"
         self._ready.set()
         with self._lock:
             waiting = list(self._replies.values())

@@ -98,6 +98,18 @@ def test_a_host_that_dies_fails_its_calls_with_a_message(tmp_path, film):
     doomed.close()
 
 
+def test_a_host_that_cannot_start_says_why(tmp_path, film):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the audit folder should be")
+    config = HostConfig(audit_path=blocker / "audit.jsonl", model_folders=(bundled_models_dir(),),
+                        device_preference="cpu", threads=1, app_user="x")
+    broken = ModelHost(config)
+    assert broken.wait_ready(240) is False
+    with pytest.raises(ModelError, match="could not start: .*not-a-folder"):
+        run_job(broken.predict(MODEL, film))
+    broken.close()
+
+
 WINDOW_WITH_HOST = """
 import json, sys, time
 
