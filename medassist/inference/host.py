@@ -3,8 +3,8 @@
 ``import torch`` is two seconds of Python work that holds the interpreter lock, and loading a
 model more; in the window's process that work competes with the window for the lock (a window
 that stutters while it starts) and waits behind the open tab's imports (a late first
-prediction). The model host is a second process, started with the window, that imports torch,
-loads the default model and captum at once, on the machine's other core, and then runs every
+prediction). The model host is a second process, started with the window, that imports torch
+and loads the default model at once, on the machine's other core, and then runs every
 prediction, explanation and recommender score of the app: the window's process never imports
 torch. Its :class:`ModelHost` client answers to the same :class:`~medassist.inference.service.ModelService`
 as the in-process :class:`~medassist.inference.service.InferenceService` the CLI and the tests use;
@@ -51,8 +51,9 @@ _POLL_S = 0.2
 
 def _send_message(channel: socket.socket, message: tuple[Any, ...]) -> None:
     """One message: pickled with its arrays out of band, each array's bytes sent as they lie.
-    (multiprocessing's own connection reads a 14 MB image in thousands of reads, each allocating
-    the whole remainder while it holds the interpreter lock: a window stalled 0.1 s per image.)"""
+    (multiprocessing's own connection reads a message one socket buffer at a time, each read
+    allocating the whole remainder while it holds the interpreter lock: a 14 MB map stalled the
+    window 0.1-0.2 s.)"""
     buffers: list[pickle.PickleBuffer] = []
     data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
     raws = [buffer.raw() for buffer in buffers]
