@@ -180,3 +180,45 @@ def test_the_window_starts_a_new_host_when_its_host_has_died(qtbot, user_home, f
         assert run_job(second.predict(MODEL, film)).outputs
     finally:
         window.context.close_models()
+
+
+def test_the_tabs_work_through_a_model_host(qtbot, user_home):
+    """The Diagnosis, Explanations and Treatment tabs of a window whose models run in the host:
+    results, an explanation with its progress, and the learned tie-break, as in this process."""
+    from medassist.demo import build_demo
+    from medassist.ui.app import create_window
+    from medassist.ui.launch import start_model_host
+    from medassist.ui.tabs.diagnosis_tab import SCOPE_PATIENT, PredictionCard
+
+    window = create_window(model_host=start_model_host())
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        session = window.session
+        session.set_records(build_demo().records)
+        session.set_current_patient("DEMO-06")  # typical angina, positive exercise ECG
+        diagnosis = window.tab_pages["Diagnosis"]
+        diagnosis.scope.setCurrentText(SCOPE_PATIENT)
+        diagnosis.run()
+        qtbot.waitUntil(lambda: diagnosis.handle is None, timeout=240000)
+        cards = {card.prediction.model: card for card in diagnosis.results.findChildren(PredictionCard)}
+        heart = cards["heart-disease"].prediction
+        assert not heart.refused and heart.positive
+
+        explanations = window.tab_pages["Explanations"]
+        window.show_explanation(heart)
+        shown: list[int] = []
+        explanations.progress.valueChanged.connect(shown.append)
+        explanations.explain()
+        qtbot.waitUntil(lambda: explanations.handle is None, timeout=240000)
+        assert explanations.current is not None and explanations.current[1].faithfulness
+        assert explanations.current[0] is heart and shown[-1] == 100
+        assert any(0 < value < 100 for value in shown), "the host's progress reaches the tab"
+
+        treatment = window.tab_pages["Treatment"]
+        qtbot.waitUntil(lambda: treatment.result is not None and not window.context.runner.running, timeout=240000)
+        assert treatment.result.model is not None and treatment.result.model["name"] == "med-recommender"
+        assert "tie-break: med-recommender" in treatment.conditions.text()
+    finally:
+        window.context.runner.shutdown(5000)
+        window.context.close_models()
