@@ -58,6 +58,7 @@ def app_section() -> dict[str, Any]:
         return {"note": "no demo chest radiograph available"}
     result: dict[str, Any] = {"cold_start": app.cold_start(image, APP_MODEL)}
     result["gui_responsiveness"] = app.gui_stall(image, APP_MODEL)
+    result["first_analysis"] = app.first_analysis(image, APP_MODEL)
     result["image"] = Path(image).name
     return result
 

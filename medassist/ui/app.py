@@ -156,8 +156,9 @@ def after_first_paint(window: MainWindow, demo: bool = False,
     its model loaded or nearly so. Once both are done, and no other job runs (the user's first
     work goes first), the other tabs' libraries are imported in a worker and those tabs built one
     per turn of the event loop (a tab the user opens earlier is built at once), then captum is
-    imported where the models run. The garbage collector waits until all this is done. Returns a
-    list that receives the autosave controller, for ``main`` to finish on exit."""
+    imported where the models run, and the model host loads the other models once the user's work
+    leaves it idle. The garbage collector waits until all this is done. Returns a list that
+    receives the autosave controller, for ``main`` to finish on exit."""
     started: list[AutosaveController] = []
     context = window.context
     waiting = {"models", "first tab"}
@@ -187,6 +188,10 @@ def after_first_paint(window: MainWindow, demo: bool = False,
         gc.freeze()
         gc.enable()
         startup_mark("explanations_ready")
+        if context.models_in_own_process:  # in this process they would compete with the window
+            context.runner.when_idle(lambda: context.runner.submit(
+                "Preparing the other models", context.warm_other_models,
+                on_result=lambda _r: startup_mark("all_models_warm"), on_error=lambda _message: None))
         if on_started is not None:
             on_started()
 

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from medassist.audit import AuditLog
+from medassist.errors import MedAssistError
 from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
 from medassist.inference.registry import ModelRegistry
 from medassist.jobs import Job, Progress
@@ -138,6 +139,20 @@ class AppContext:
         yield Progress(0.1, "Preparing explanations")
         self.inference().prepare_explanations()
         yield Progress(1.0, "Explanations ready")
+
+    def warm_other_models(self) -> Job[None]:
+        """A job for once start-up is over, with the model host: every other available model
+        loaded there, so that a first analysis does not wait for them (the notes model's libraries
+        alone take about 6 s to import). A model that cannot load says so on its first run."""
+        service = self.inference()
+        names = [entry.name for entry in self.catalogue.available() if entry.name != WARM_MODEL]
+        for index, name in enumerate(names):
+            yield Progress(index / len(names), f"Preparing {name}")
+            try:
+                service.prepare(name)
+            except MedAssistError:
+                pass
+        yield Progress(1.0, "Models ready")
 
     def close_models(self) -> None:
         """Stop the model host, if there is one (the window is closing)."""

@@ -222,3 +222,23 @@ def test_the_tabs_work_through_a_model_host(qtbot, user_home):
     finally:
         window.context.runner.shutdown(5000)
         window.context.close_models()
+
+
+def test_after_start_up_the_host_is_asked_to_load_every_other_model(window):
+    """So that a first analysis (the notes model's libraries: about 6 s) does not wait for them;
+    a model that cannot load is left to say so on its first run."""
+    from medassist.inference.host import WARM_MODEL
+
+    asked: list[str] = []
+
+    class Recorder:
+        def prepare(self, model: str) -> None:
+            asked.append(model)
+            if len(asked) == 1:  # the first one cannot load: the others are still loaded
+                raise ModelError("weights do not match the card")
+
+    window.context._inference = Recorder()
+    run_job(window.context.warm_other_models())
+    available = {entry.name for entry in window.context.catalogue.available()}
+    assert set(asked) == available - {WARM_MODEL} and len(asked) == len(available) - 1
+    assert "notes-problems" in asked and len(asked) >= 4
