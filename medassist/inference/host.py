@@ -231,6 +231,10 @@ class ModelHost:
     def prepare(self, model: str) -> None:
         self._ask("prepare", model)
 
+    def prepare_job(self, model: str) -> Job[None]:
+        """:meth:`prepare` as a job, which a cancel (the window closing) can end while it waits."""
+        return self._call("prepare", model)
+
     def prepare_explanations(self) -> None:
         self._ask("prepare_explanations")
 
@@ -269,7 +273,7 @@ class ModelHost:
         finished = False
         try:
             self._send(("call", call_id, method, args))
-            step = Progress(0.0, "Waiting for the models")
+            step = Progress(0.0, "Waiting for the model process")
             while True:
                 try:
                     kind, payload = replies.get(timeout=_POLL_S)

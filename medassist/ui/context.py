@@ -16,7 +16,7 @@ from medassist.audit import AuditLog
 from medassist.errors import MedAssistError
 from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
 from medassist.inference.registry import ModelRegistry
-from medassist.jobs import Job, Progress
+from medassist.jobs import Job, Progress, rescaled
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -128,10 +128,16 @@ class AppContext:
 
             preload_native_libraries()  # the slow part of importing torch (and pandas), without freezing the window
         yield Progress(0.3, "Preparing models")
-        service = self.inference()
-        yield Progress(0.6, "Loading the default model")
-        service.prepare(WARM_MODEL)
+        yield from rescaled(self._prepare(WARM_MODEL), 0.6, 1.0, "Loading the default model: ")
         yield Progress(1.0, "Models ready")
+
+    def _prepare(self, model: str) -> Job[None]:
+        """Load ``model`` where the models run; with the model host, a job a cancel can end while it waits."""
+        service = self.inference()
+        if isinstance(service, ModelHost):
+            yield from service.prepare_job(model)
+        else:
+            service.prepare(model)
 
     def prepare_explanations(self) -> Job[None]:
         """A job for once the models are ready: captum (and the matplotlib it imports), ~1 s of
@@ -144,12 +150,11 @@ class AppContext:
         """A job for once start-up is over, with the model host: every other available model
         loaded there, so that a first analysis does not wait for them (the notes model's libraries
         alone take about 6 s to import). A model that cannot load says so on its first run."""
-        service = self.inference()
         names = [entry.name for entry in self.catalogue.available() if entry.name != WARM_MODEL]
         for index, name in enumerate(names):
-            yield Progress(index / len(names), f"Preparing {name}")
             try:
-                service.prepare(name)
+                yield from rescaled(self._prepare(name), index / len(names), (index + 1) / len(names),
+                                    f"Preparing {name}: ")
             except MedAssistError:
                 pass
         yield Progress(1.0, "Models ready")
