@@ -248,17 +248,18 @@ class ModelHost:
     def explain(self, model: str, source: object, method: str, target: str | None = None) -> "Job[Explanation]":
         return self._call("explain", model, source, method, target)
 
-    def close(self, timeout_s: float = 5.0) -> None:
-        """Ask the host to stop; end it if it does not."""
+    def close(self, grace_s: float = 0.5) -> None:
+        """Ask the host to stop, and end it if it has not within ``grace_s``: a host still
+        importing torch reads nothing until it has, and no one waits for its answers any more."""
         try:
             with self._send_lock:
                 _send_message(self._channel, ("stop",))
         except OSError:
             pass
-        self._process.join(timeout_s)
+        self._process.join(grace_s)
         if self._process.is_alive():
             self._process.terminate()
-            self._process.join(timeout_s)
+            self._process.join(5.0)
         self._channel.close()
 
     def _ask(self, method: str, *args: Any) -> Any:
