@@ -242,3 +242,24 @@ def test_after_start_up_the_host_is_asked_to_load_every_other_model(window):
     available = {entry.name for entry in window.context.catalogue.available()}
     assert set(asked) == available - {WARM_MODEL} and len(asked) == len(available) - 1
     assert "notes-problems" in asked and len(asked) >= 4
+
+
+def test_changed_settings_start_a_host_with_them(qtbot, user_home):
+    from medassist.ui.app import create_window
+    from medassist.ui.launch import start_model_host
+
+    window = create_window(build_tabs=False, model_host=start_model_host())
+    qtbot.addWidget(window)
+    context = window.context
+    try:
+        first = context.inference()
+        context.settings = context.settings.model_copy(update={"device": "cpu", "cpu_threads": 1, "user_name": "dr-new"})
+        context.audit.app_user = "dr-new"
+        context.reset_inference()  # what Settings > OK does
+        second = context.inference()
+        assert second is not first and not first._process.is_alive()
+        assert isinstance(second, ModelHost) and second.wait_ready(240)
+        assert second.describe() == "CPU, 1 threads"
+        assert second.config.app_user == "dr-new" and second.config.audit_path == context.audit.path
+    finally:
+        context.close_models()
