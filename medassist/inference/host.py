@@ -297,7 +297,10 @@ class ModelHost:
             with self._lock:
                 self._replies.pop(call_id, None)
             if not finished and self.alive:
-                self._send(("cancel", call_id))
+                try:
+                    self._send(("cancel", call_id))
+                except ModelError:  # the host has just gone: nothing left to cancel
+                    pass
 
     def _send(self, message: tuple[Any, ...]) -> None:
         if self._lost is not None:
