@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 import numpy as np
 
+from medassist.domain.clinical import FilmContext
+
 if TYPE_CHECKING:
     from medassist.imaging.image import MedicalImage
 
@@ -137,6 +139,7 @@ class Prediction:
     patient_id: str | None = None
     population_notice: PopulationNotice | None = None
     image: ImageLink | None = None  # set by image models
+    film: FilmContext | None = None  # whose film and from when, set when a film is analysed for a patient
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -57,6 +57,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("urine_glucose", ("2350-7", "25428-4"), "mg/dL", "Urine glucose"),
     Measure("red_blood_cells", ("789-8",), "10*6/uL", "Red blood cells", (4.2, 5.9)),
     Measure("pregnancy_test", ("2106-3", "2118-8"), "{presence}", "Pregnancy test (hCG)"),
+    Measure("urine_acr", ("9318-7", "14959-1", "32294-1"), "mg/g", "Urine albumin/creatinine ratio", (0.0, 30.0)),
+    Measure("lvef", ("10230-1", "18043-0", "8806-2", "18047-6"), "%", "Left ventricular ejection fraction", (50.0, 75.0)),
+    Measure("inr", ("6301-6", "34714-6"), "{INR}", "INR", (0.8, 1.2)),
 )}
 
 CODE_TO_MEASURE: dict[str, Measure] = {code: m for m in MEASURES.values() for code in m.codes}

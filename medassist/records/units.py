@@ -22,7 +22,7 @@ _ALIASES = {
     "%": "%", "kg/m2": "kg/m2", "kg/m^2": "kg/m2", "10*3/ul": "10*3/uL", "10^3/ul": "10*3/uL", "k/ul": "10*3/uL",
     "10*9/l": "10*3/uL", "10^9/l": "10*3/uL", "ml/min/{1.73_m2}": "mL/min/{1.73_m2}", "ml/min/1.73m2": "mL/min/{1.73_m2}",
     "ml/min": "mL/min/{1.73_m2}", "ng/ml": "ng/mL", "ug/l": "ng/mL", "u[iu]/ml": "u[IU]/mL", "uu/ml": "u[IU]/mL",
-    "miu/l": "u[IU]/mL", "10*6/ul": "10*6/uL", "10^6/ul": "10*6/uL", "{ratio}": "{ratio}", "mmol/mol": "mmol/mol",
+    "miu/l": "u[IU]/mL", "mg/g": "mg/g", "mg/mmol": "mg/mmol", "{inr}": "{INR}", "inr": "{INR}", "10*6/ul": "10*6/uL", "10^6/ul": "10*6/uL", "{ratio}": "{ratio}", "mmol/mol": "mmol/mol",
 }
 
 # (from, to) -> factor, or measure-specific factors keyed by (measure, from, to).
@@ -37,6 +37,7 @@ _MEASURE_FACTORS = {
     ("creatinine", "umol/L", "mg/dL"): 1 / 88.42, ("urea_nitrogen", "mmol/L", "mg/dL"): 2.801,
     ("hemoglobin", "g/L", "g/dL"): 0.1, ("crp", "mg/dL", "mg/L"): 10.0,
     ("lactate", "mg/dL", "mmol/L"): 1 / 9.008,
+    ("urine_acr", "mg/mmol", "mg/g"): 8.84,  # KDIGO 2024 Table 5: 3 mg/mmol ~ 30 mg/g
 }
 
 

@@ -1,0 +1,190 @@
+"""Build a patient's :class:`ClinicalPicture` once, from the record, the notes' evidence and the
+clinician's confirmed findings; every view and rule reads the result instead of the record.
+
+The current episode starts at the latest encounter (else the latest observation): vitals and labs
+from it are ``current_measures`` (what acute scores use); older values stay in ``measures`` with
+their dates, for chronic decisions that say how old the value is.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Iterable
+
+import pandas as pd
+
+from medassist.clinical.concepts import ConceptTable, default_concepts
+from medassist.clinical.renal import renal_function
+from medassist.domain.clinical import (
+    ActiveProblem,
+    Age,
+    CareSetting,
+    CareSettingName,
+    ClinicalPicture,
+    EvidenceKind,
+    Measurement,
+    ProblemEvidence,
+)
+from medassist.domain.prediction import Prediction
+from medassist.domain.tasks import Task
+from medassist.records import summary
+from medassist.records.codes import MEASURES
+from medassist.records.schema import PatientRecords
+
+# "EF 30%", "LVEF of 25-30%", "ejection fraction estimated at 35 %": the lower number of a range counts.
+_EF_IN_TEXT = re.compile(
+    r"\b(?:LV ?EF|EF|ejection fraction)\b[^0-9%.;]{0,25}?(\d{1,2})(?:\s*(?:-|to)\s*\d{1,2})?\s*%", re.IGNORECASE)
+
+
+def _day(value: object) -> _dt.date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def _measurement(records: PatientRecords, patient_id: str, measure: str) -> Measurement | None:
+    observed = summary.latest_value(records, patient_id, measure)
+    if observed is None:
+        return None
+    return Measurement(round(observed.value, 4), observed.unit, _day(observed.date), f"LOINC {observed.code}", observed.code)
+
+
+def episode_start(records: PatientRecords, patient_id: str, on: _dt.date) -> _dt.date:
+    """Start of the current episode: the latest encounter's start, else the latest observation's date, else ``on``."""
+    starts = records.for_patient("encounters", patient_id)["start"].dropna()
+    starts = starts[starts.dt.date <= on] if not starts.empty else starts
+    if not starts.empty:
+        return pd.Timestamp(starts.max()).date()
+    dates = records.for_patient("observations", patient_id)["date"].dropna()
+    return pd.Timestamp(dates.max()).date() if not dates.empty else on
+
+
+def _weight(records: PatientRecords, patient_id: str, row: pd.Series) -> Measurement | None:
+    if pd.notna(row["weight_kg"]):
+        return Measurement(float(row["weight_kg"]), "kg", None, "patient record")
+    return _measurement(records, patient_id, "body_weight")
+
+
+def _pregnancy(records: PatientRecords, patient_id: str, row: pd.Series) -> tuple[bool | None, str]:
+    flag = row.get("pregnant")
+    if flag is not None and not pd.isna(flag):
+        return bool(flag), "patient record"
+    active = summary.active_conditions(records, patient_id)
+    pregnant = active[active["description"].fillna("").str.contains(r"\bpregnan", case=False, regex=True)]
+    if not pregnant.empty:
+        return True, f"problem list: {pregnant.iloc[0]['description']}"
+    return None, "not recorded"
+
+
+def ejection_fraction(records: PatientRecords, patient_id: str) -> Measurement | None:
+    """LVEF from the record (LOINC 10230-1, 18043-0, 8806-2, 18047-6), else the newest note that states it."""
+    recorded = _measurement(records, patient_id, "lvef")
+    notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False, na_position="last")
+    for note in notes.itertuples(index=False):
+        match = _EF_IN_TEXT.search(str(note.text or ""))
+        if match is None:
+            continue
+        when = _day(note.date)
+        if recorded is not None and recorded.date is not None and (when is None or when <= recorded.date):
+            break
+        title = str(note.title) if pd.notna(note.title) and str(note.title) else "note"
+        return Measurement(float(match.group(1)), "%", when, f"{title}: \u201c{match.group(0).strip()}\u201d")
+    return recorded
+
+
+def _record_problems(records: PatientRecords, patient_id: str, concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    found: list[tuple[str, str, ProblemEvidence]] = []
+    for r in summary.active_conditions(records, patient_id).itertuples(index=False):
+        if pd.isna(r.description):
+            continue
+        code = "" if pd.isna(r.code) else str(r.code)
+        detail = f"{r.system} {code}" if code and pd.notna(r.system) else code
+        evidence = ProblemEvidence(EvidenceKind.RECORD, str(r.description), _day(r.onset), detail)
+        matched = concepts.concepts_of(str(r.description), code)
+        if matched:
+            found += [(c.id, c.name, evidence) for c in matched]
+        else:
+            found.append((f"record:{code or str(r.description).lower()}", str(r.description), evidence))
+    return found
+
+
+def _note_problems(predictions: Iterable[Prediction], concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    """What the notes model suggested, each with the first sentence of the note that affirms it."""
+    found: list[tuple[str, str, ProblemEvidence]] = []
+    for prediction in predictions:
+        if prediction.task != Task.TEXT or prediction.refused:
+            continue
+        for suggestion in prediction.extra.get("suggestions", []):
+            sentences = [e.get("sentence", "") for e in suggestion.get("evidence", [])]
+            label = str(suggestion["problem"])
+            try:
+                name = concepts.get(label).name
+            except KeyError:
+                name = str(suggestion.get("name", label))
+            found.append((label, name, ProblemEvidence(EvidenceKind.NOTE, sentences[0] if sentences else name,
+                                                       _day(prediction.created), prediction.source)))
+    return found
+
+
+def _clinician_problems(findings: Iterable[str], concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    found: list[tuple[str, str, ProblemEvidence]] = []
+    for finding in findings:
+        evidence = ProblemEvidence(EvidenceKind.CLINICIAN, finding)
+        matched = concepts.concepts_of(finding.replace("_", " "), finding)
+        found += [(c.id, c.name, evidence) for c in matched] or [(f"record:{finding.lower()}", finding, evidence)]
+    return found
+
+
+def _merge(entries: list[tuple[str, str, ProblemEvidence]]) -> list[ActiveProblem]:
+    by_concept: dict[str, tuple[str, list[ProblemEvidence]]] = {}
+    for concept, name, evidence in entries:
+        by_concept.setdefault(concept, (name, []))[1].append(evidence)
+    problems = []
+    for concept, (name, items) in by_concept.items():
+        dates = [e.date for e in items if e.date is not None and e.kind == EvidenceKind.RECORD]
+        problems.append(ActiveProblem(concept, name, tuple(dict.fromkeys(items)), min(dates) if dates else None))
+    return problems
+
+
+def build_picture(
+    records: PatientRecords,
+    patient_id: str,
+    *,
+    predictions: Iterable[Prediction] = (),
+    confirmed_findings: Iterable[str] = (),
+    setting: CareSettingName | None = None,
+    on: _dt.date | None = None,
+    concepts: ConceptTable | None = None,
+) -> ClinicalPicture:
+    """The patient's picture on ``on`` (default: today, or the death date)."""
+    concepts = concepts or default_concepts()
+    row = records.patient_row(patient_id)
+    on = on or summary.reference_date(records, patient_id).date()
+    age_value = summary.age_years(records, patient_id, on=pd.Timestamp(on))
+    age = None if age_value is None or age_value < 0 else Age(age_value, on)
+    sex = str(row["sex"]) if pd.notna(row["sex"]) else "unknown"
+    weight = _weight(records, patient_id, row)
+    start = episode_start(records, patient_id, on)
+    measures = {name: m for name in MEASURES if (m := _measurement(records, patient_id, name)) is not None}
+    current = {name: m for name, m in measures.items() if m.date is not None and m.date >= start}
+    pregnant, pregnancy_source = _pregnancy(records, patient_id, row)
+    predictions = list(predictions)
+    problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(predictions, concepts)
+                      + _clinician_problems(confirmed_findings, concepts))
+    return ClinicalPicture(
+        patient_id=patient_id,
+        on=on,
+        episode_start=start,
+        age=age,
+        sex=sex,
+        weight=weight,
+        height=measures.get("body_height"),
+        pregnant=pregnant,
+        pregnancy_source=pregnancy_source,
+        renal=renal_function(measures.get("egfr"), measures.get("creatinine"), measures.get("urine_acr"),
+                             age_value, sex, weight),
+        measures=measures,
+        current_measures=current,
+        ejection_fraction=ejection_fraction(records, patient_id),
+        problems=problems,
+        care_setting=CareSetting(chosen=setting),
+    )
