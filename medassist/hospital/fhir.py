@@ -38,6 +38,7 @@ from medassist.domain.result_text import FindingLine, gate_text, refusal_text, r
 from medassist.hospital import codes
 from medassist.hospital.reported import reported
 from medassist.hospital.sr import AnalysedImage, device_uid, tracking_uid
+from medassist.settings.node import NodeSettings
 
 DICOM_UID_SYSTEM = "urn:dicom:uid"
 IDENTIFIER_TYPES = "http://terminology.hl7.org/CodeSystem/v2-0203"
@@ -51,6 +52,10 @@ class FhirTargets:
 
     patient_id_system: str = ""
     accession_system: str = ""
+
+    @classmethod
+    def of(cls, settings: NodeSettings) -> "FhirTargets":
+        return cls(settings.fhir_patient_id_system.strip(), settings.fhir_accession_system.strip())
 
 
 def _oid(uid: str) -> str:

@@ -153,6 +153,7 @@ class DicomNode:
             except OSError as exc:
                 raise MedAssistError(f"cannot listen on {address[0]}:{address[1]} ({exc.strerror or exc})",
                                      "DICOM node") from exc
+            ae._servers.append(server)  # as AE.start_server does: the server's shutdown removes it from there
             threading.Thread(target=server.serve_forever, name="medassist-dicom-node", daemon=True).start()
             self._server = server
             self.audit.append("dicom_node_started", ae_title=self.settings.ae_title, address=address[0],
