@@ -71,6 +71,8 @@ def age_string(value: object) -> str:
 
 
 def _valid(vr: str, value: object) -> bool:
+    if vr == "PN" and any(len(group) > PN_GROUP_LIMIT for group in str(value).split("=")):
+        return False  # pydicom checks the components of a name, not the length of each group
     validator = VALIDATORS.get(vr)
     return validator is None or bool(validator(vr, value)[0])
 
@@ -86,7 +88,7 @@ def _repaired(keyword: str, vr: str, value: str) -> str:
     elif vr == "TM":
         value = value.strip().replace(":", "")  # the ACR-NEMA form HH:MM:SS
     elif vr == "PN":
-        value = "=".join(group[:PN_GROUP_LIMIT] for group in value.split("="))
+        value = "=".join(group[:PN_GROUP_LIMIT] for group in value.split("=")).rstrip("=")
     elif vr in MAX_VALUE_LEN and vr not in ("DS", "IS", "UI"):
         value = value.strip()[: MAX_VALUE_LEN[vr]]
     allowed = _ENUMERATED.get(keyword)

@@ -347,7 +347,7 @@ def dciodvfy_errors(path: Path) -> list[str]:
 
     if shutil.which("dciodvfy") is None:
         pytest.skip("dciodvfy is not installed (apt-get install dicom3tools)")
-    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, errors="replace", timeout=60)
     return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
 
 
