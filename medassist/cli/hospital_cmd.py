@@ -67,8 +67,8 @@ def run_results(args: argparse.Namespace) -> int:
     """Exit 0 when written (and sent, with --send); 3 when written but the PACS failed and the
     study waits in the retry queue, so a script never takes a failed send for a sent one."""
     from medassist.hospital.fhir import FhirTargets
+    from medassist.hospital.outbox import Outbox
     from medassist.hospital.results import export_study
-    from medassist.hospital.service import outbox_for
     from medassist.hospital.store import StudyStore
     from medassist.jobs import run_job
     from medassist.settings import Settings
@@ -78,7 +78,7 @@ def run_results(args: argparse.Namespace) -> int:
     store = StudyStore()
     exported = run_job(export_study(store, args.study, args.out, pacs=pacs, calling_ae_title=node.ae_title,
                                     saliency=not args.no_saliency, resend=args.resend, targets=FhirTargets.of(node),
-                                    outbox=outbox_for(node, store), timeouts=node.timeouts()))
+                                    outbox=Outbox.of(node, store), timeouts=node.timeouts()))
     summary = exported.to_dict()
     if args.json:
         print(json.dumps(summary, indent=1, ensure_ascii=False))
@@ -94,11 +94,11 @@ def run_results(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     from medassist.audit import AuditLog
-    from medassist.hospital.service import outbox_for
+    from medassist.hospital.outbox import Outbox
     from medassist.hospital.store import StudyStore
     from medassist.settings import Settings
 
-    outbox = outbox_for(Settings.load().node, StudyStore())
+    outbox = Outbox.of(Settings.load().node, StudyStore())
     if args.retry:
         sent, left = outbox.drain(AuditLog(), due_only=False)
         print(f"{sent} studies sent, {left} still queued", file=sys.stderr)

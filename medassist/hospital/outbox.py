@@ -25,7 +25,7 @@ from typing import Any, Callable
 from medassist.audit import AuditLog
 from medassist.errors import MedAssistError
 from medassist.hospital.store import StudyStore
-from medassist.settings.node import PacsSettings
+from medassist.settings.node import NodeSettings, PacsSettings
 
 LOG = logging.getLogger(__name__)
 MAX_BACKOFF = 32  # the longest wait is 32 retry intervals
@@ -81,6 +81,11 @@ class Outbox:
         self.store = store
         self.limit = limit
         self.interval_s = interval_s
+
+    @classmethod
+    def of(cls, settings: NodeSettings, store: StudyStore) -> "Outbox":
+        """The store's outbox with the administrator's retry-queue limit and interval."""
+        return cls(store, settings.retry_queue_limit, settings.retry_interval_s)
 
     def results_dir(self, study_instance_uid: str) -> Path:
         return self.store.root / "results" / study_instance_uid

@@ -30,7 +30,7 @@ class HospitalNode:
                              on_scored=on_scored)
         self.node = DicomNode(settings, self.store, self.scorer, self.audit, registry=self.catalogue,
                               on_stored=on_stored)
-        self.outbox = outbox_for(settings, self.store)
+        self.outbox = Outbox.of(settings, self.store)
         self.retry = RetryWorker(self.outbox, self.audit, retry_poll_s, on_sent)
         self._lock: NodeLock | None = None
 
@@ -65,8 +65,3 @@ class HospitalNode:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-
-
-def outbox_for(settings: NodeSettings, store: StudyStore) -> Outbox:
-    """The store's outbox with the administrator's retry-queue limit and interval."""
-    return Outbox(store, settings.retry_queue_limit, settings.retry_interval_s)

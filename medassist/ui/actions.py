@@ -111,8 +111,8 @@ def export_study_results(context: AppContext, study_instance_uid: str, parent) -
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
     from medassist.hospital.fhir import FhirTargets
+    from medassist.hospital.outbox import Outbox
     from medassist.hospital.results import export_study
-    from medassist.hospital.service import outbox_for
     from medassist.hospital.store import StudyStore
 
     out_dir = QFileDialog.getExistingDirectory(parent, "Folder for the study's results")
@@ -129,7 +129,7 @@ def export_study_results(context: AppContext, study_instance_uid: str, parent) -
         store = StudyStore()
         return (yield from export_study(store, study_instance_uid, Path(out_dir), service=context.inference(),
                                         pacs=pacs if send else None, calling_ae_title=node.ae_title,
-                                        targets=FhirTargets.of(node), outbox=outbox_for(node, store),
+                                        targets=FhirTargets.of(node), outbox=Outbox.of(node, store),
                                         audit=context.audit, timeouts=node.timeouts()))
 
     def done(exported) -> None:

@@ -17,7 +17,6 @@ from medassist.hospital import pacs as scu
 from medassist.hospital.capture import AI_MAP_DESCRIPTION
 from medassist.hospital.fhir import FhirTargets
 from medassist.hospital.results import export_study
-from medassist.hospital.service import outbox_for
 from medassist.jobs import run_job
 from tests.hospital.conftest import (
     NODE_AET,
@@ -284,5 +283,7 @@ def test_c_find_by_accession_number(shared_node, shared_orthanc, chest_dicom_fil
 
 
 def test_outbox_of_a_node_uses_its_settings(shared_node):
-    outbox = outbox_for(shared_node.settings, shared_node.store)
+    from medassist.hospital.outbox import Outbox
+
+    outbox = Outbox.of(shared_node.settings, shared_node.store)
     assert outbox.limit == shared_node.settings.retry_queue_limit and outbox.interval_s == 1.0
