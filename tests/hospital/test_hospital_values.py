@@ -89,3 +89,26 @@ def test_a_negative_row_shows_its_finding_below_threshold():
 def test_a_refused_row_has_no_findings():
     row = _row({"pneumonia": 0.9}, ["pneumonia"], GateVerdict(0.9, 0.5, False, "not a chest film"), status="refused")
     assert row["findings"] == [] and row["positive"] == [] and row["top_finding"] is None
+
+
+def test_the_preferences_dicom_section_edits_every_network_setting(qtbot):
+    from medassist.settings.node import NodeSettings, PacsSettings
+    from medassist.ui.node_settings import NodeSettingsSection
+
+    section = NodeSettingsSection(NodeSettings(pacs=PacsSettings(ae_title="PACS", host="10.0.0.5", port=104)))
+    qtbot.addWidget(section)
+    section.acse_timeout.setValue(20)
+    section.dimse_timeout.setValue(90)
+    section.network_timeout.setValue(120)
+    section.maximum_associations.setValue(64)
+    section.listen_backlog.setValue(256)
+    section.pacs_tls.setChecked(True)
+    section.retry_limit.setValue(50)
+    section.patient_system.setText("urn:oid:1.2.3")
+    edited = section.node_settings()
+    assert (edited.acse_timeout_s, edited.dimse_timeout_s, edited.network_timeout_s) == (20, 90, 120)
+    assert (edited.maximum_associations, edited.listen_backlog, edited.retry_queue_limit) == (64, 256, 50)
+    assert edited.pacs is not None and edited.pacs.tls and edited.pacs.label == "PACS@10.0.0.5:104"
+    assert edited.fhir_patient_id_system == "urn:oid:1.2.3"
+    section.resize(1100, section.sizeHint().height())
+    section.grab().save("/tmp/preferences-dicom.png")
