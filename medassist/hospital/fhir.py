@@ -26,6 +26,7 @@ import datetime as _dt
 import html
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,9 +143,9 @@ def _subject(patient: dict[str, Any]) -> dict[str, Any]:
 
 
 def _imaging_study(images: list[AnalysedImage], patient: dict[str, Any], started: str | None,
-                   extra: list[Dataset]) -> dict[str, Any]:
+                   extra: Sequence[Dataset]) -> dict[str, Any]:
     series: dict[str, dict[str, Any]] = {}
-    for dataset in [image.header for image in images] + extra:
+    for dataset in [image.header for image in images] + list(extra):
         entry = series.setdefault(str(dataset.SeriesInstanceUID), {
             "uid": str(dataset.SeriesInstanceUID),
             "modality": {"system": codes.FHIR_SYSTEMS["DCM"], "code": str(dataset.get("Modality", "") or "OT")},
@@ -237,7 +238,7 @@ def _observations(images: list[AnalysedImage], subject: dict[str, Any], study: d
     return observations
 
 
-def diagnostic_report_bundle(images: list[AnalysedImage], targets: FhirTargets, sr: Dataset, maps: list[Dataset],
+def diagnostic_report_bundle(images: list[AnalysedImage], targets: FhirTargets, sr: Dataset, maps: Sequence[Dataset],
                              pdf: bytes | None, issued: _dt.datetime) -> dict[str, Any]:
     """The study's Bundle, validated (raises ``pydantic.ValidationError`` if a resource is malformed)."""
     from fhir.resources.R4B.bundle import Bundle

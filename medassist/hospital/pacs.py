@@ -39,7 +39,7 @@ class PacsError(MedAssistError):
     """The PACS refused, did not answer, or reported a failure; ``stored`` lists the SOP Instance UIDs
     it acknowledged before the failure."""
 
-    def __init__(self, reason: str, source: object = None, stored: list[str] | None = None) -> None:
+    def __init__(self, reason: str, source: str | Path | None = None, stored: list[str] | None = None) -> None:
         super().__init__(reason, source)
         self.stored = stored or []
 

@@ -52,7 +52,7 @@ def summarise(entry: dict[str, Any]) -> dict[str, Any]:
     ``top_probability`` (the first positive finding, else the most probable one)."""
     prediction = prediction_of(entry) if entry["status"] == "scored" else None
     findings = findings_of(prediction) if prediction is not None else []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for finding in findings:
         line = FindingLine(finding.label, finding.name, finding.score, finding.threshold or 0.0, finding.counts_now)
         rows.append({"label": finding.label, "name": finding.name, "status": finding.status.value,
@@ -60,7 +60,7 @@ def summarise(entry: dict[str, Any]) -> dict[str, Any]:
     entry["findings"] = rows
     entry["positive"] = [f.label for f in findings if f.counts_now]
     top = next((r for r in rows if r["label"] in entry["positive"]), None) or max(
-        rows, key=lambda r: r["probability"], default=None)
+        rows, key=lambda r: float(r["probability"]), default=None)
     entry["top_finding"] = top["text"] if top else None
     entry["top_probability"] = top["probability"] if top else None
     return entry
