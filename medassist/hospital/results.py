@@ -41,6 +41,7 @@ from medassist.hospital.reported import reported
 from medassist.hospital.sr import AnalysedImage, measurement_report
 from medassist.hospital.store import StudyStore
 from medassist.hospital.worklist import prediction_of
+from medassist.imaging.overlay import blend
 from medassist.jobs import Job, Progress
 from medassist.persistence.atomic import atomic_write, atomic_write_bytes
 from medassist.settings.node import PacsSettings, Timeouts
@@ -139,8 +140,10 @@ def _patient_block(header: Dataset) -> Any:
                         record_ids=[str(header.get("AccessionNumber", "") or "")])
 
 
-def results_pdf(images: list[AnalysedImage], films: dict[str, "MedicalImage"]) -> bytes:
-    """The findings as the app's report lays them out (films, AI maps, models), for the EHR."""
+def results_pdf(images: list[AnalysedImage]) -> bytes:
+    """The findings as the app's report lays them out (patient, findings, explanations, models), for
+    the EHR. The films and AI maps are in the PACS: the PDF carries the words only, which keeps it
+    small and quick to make."""
     from medassist.jobs import run_job
     from medassist.reporting.content import collect_report
     from medassist.reporting.pdf import build_pdf
@@ -148,7 +151,6 @@ def results_pdf(images: list[AnalysedImage], films: dict[str, "MedicalImage"]) -
 
     session = Session()
     key = str(images[0].header.get("PatientID", "") or "study")
-    session.add_images(list(films.values()), key)
     for image in images:
         prediction = reported(image.prediction, image.findings)
         prediction.patient_id = key
@@ -199,7 +201,6 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
         outbox.record_issued(sr, "sr", sr_path, print_, version, supersedes)
 
     maps: list[Path] = []
-    films: dict[str, "MedicalImage"] = {}
     accepted = [image for image in images if not image.prediction.refused]
     new_maps = False
     if saliency and accepted:
@@ -210,18 +211,11 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
         for number, image in enumerate(accepted, 1):
             uid = map_uid(image.header, image.prediction, METHOD)
             kept = outbox.issued_path(uid)
-            if kept is not None and reused:
+            if kept is not None:  # the same film, weights and format: the map already issued
                 maps.append(kept)
                 continue
             yield Progress(0.1 + 0.6 * (number - 1) / len(accepted), f"AI map {number}/{len(accepted)}")
             explanation, film = _explain(service, image, load_image)
-            films[str(image.header.SOPInstanceUID)] = film
-            image.prediction.explanations = [explanation]
-            if kept is not None:
-                maps.append(kept)
-                continue
-            from medassist.imaging.overlay import blend
-
             display = film.display_frame(0)
             capture = ai_map_capture(image.header, blend(fitted(display), np.asarray(explanation.values)),
                                      image.prediction, METHOD, explanation.target, charset, number)
@@ -234,7 +228,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     fhir_path = archive / f"DiagnosticReport_{study_instance_uid}.json"
     if not (reused and not new_maps and pdf_path.is_file() and fhir_path.is_file()):
         yield Progress(0.75, "Writing the PDF and the FHIR DiagnosticReport")
-        pdf = results_pdf(images, films)
+        pdf = results_pdf(images)
         atomic_write_bytes(pdf_path, pdf)
         map_headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in maps]
         bundle = diagnostic_report_bundle(images, targets or FhirTargets(), sr, map_headers, pdf,
