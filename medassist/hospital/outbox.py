@@ -81,6 +81,7 @@ class Outbox:
         self.store = store
         self.limit = limit
         self.interval_s = interval_s
+        self._draining = threading.Lock()  # the retry worker and "Retry now" never send the same study at once
 
     @classmethod
     def of(cls, settings: NodeSettings, store: StudyStore) -> "Outbox":
@@ -197,6 +198,10 @@ class Outbox:
 
     def drain(self, audit: AuditLog | None = None, due_only: bool = True) -> tuple[int, int]:
         """Send what is due (or everything, ``due_only=False``); returns (studies sent, still queued)."""
+        with self._draining:
+            return self._drain(audit, due_only)
+
+    def _drain(self, audit: AuditLog | None, due_only: bool) -> tuple[int, int]:
         from medassist.hospital.pacs import PacsError, send_files
 
         sent = 0

@@ -204,10 +204,6 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     accepted = [image for image in images if not image.prediction.refused]
     new_maps = False
     if saliency and accepted:
-        if service is None:
-            from medassist.inference.service import InferenceService
-
-            service = InferenceService()
         for number, image in enumerate(accepted, 1):
             uid = map_uid(image.header, image.prediction, METHOD)
             kept = outbox.issued_path(uid)
@@ -215,6 +211,10 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
                 maps.append(kept)
                 continue
             yield Progress(0.1 + 0.6 * (number - 1) / len(accepted), f"AI map {number}/{len(accepted)}")
+            if service is None:  # imports torch and loads the model: only when a map has to be made
+                from medassist.inference.service import InferenceService
+
+                service = InferenceService()
             explanation, film = _explain(service, image, load_image)
             display = film.display_frame(0)
             capture = ai_map_capture(image.header, blend(fitted(display), np.asarray(explanation.values)),

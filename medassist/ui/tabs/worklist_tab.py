@@ -315,6 +315,9 @@ class WorklistTab(Tab):
         self.show_content(bool(self.all_entries))
 
     def _outbox(self) -> Outbox:
+        """The running node's outbox (one lock for its retry worker and "Retry now"), else the store's."""
+        if self.node is not None:
+            return self.node.outbox
         assert self.store is not None
         return Outbox.of(self.context.settings.node, self.store)
 
