@@ -17,7 +17,7 @@ from medassist.hospital.results import export_study
 from medassist.jobs import run_job
 from tests.hospital.conftest import SMALL_CHEST, dciodvfy_errors, new_study, send_and_score, worklist_json
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.filterwarnings("ignore:Invalid value for VR AS")]  # the film's '58' on purpose
 
 # (Specific Character Set, Patient's Name, the character set the SR is written in)
 CASES = {

@@ -29,7 +29,7 @@ def test_sanitise_repairs_what_it_can_and_empties_what_it_cannot():
         dataset.AccessionNumber = "A" * 20
         dataset.PatientSex = "m"
         dataset.ReferringPhysicianName = "A" * 70
-    dataset.StudyTime = "nonsense"
+        dataset.StudyTime = "nonsense"
     changes = dicom_values.sanitise(dataset)
     assert dataset.PatientAge == "058Y" and dataset.PatientSex == "M" and dataset.StudyDate == "20240105"
     assert dataset.StudyDescription == "x" * 64 and dataset.AccessionNumber == "A" * 16  # LO 64, SH 16
