@@ -112,8 +112,11 @@ def echo(pacs: PacsSettings, calling_ae_title: str, timeouts: Timeouts | None = 
 
 def send_files(pacs: PacsSettings, calling_ae_title: str, files: list[Path],
                timeouts: Timeouts | None = None) -> list[str]:
-    """C-STORE each file (as stored: same transfer syntax) to the PACS; all must succeed. Returns the
-    SOP Instance UIDs the PACS acknowledged (every one, or :class:`PacsError` saying which were)."""
+    """C-STORE each file (as stored: same transfer syntax) to the PACS, or STOW-RS them when the PACS
+    is reached by DICOMweb; all must succeed. Returns the SOP Instance UIDs the PACS acknowledged
+    (every one, or :class:`PacsError` saying which were)."""
+    if pacs.dicomweb_url:
+        return stow_files(pacs, files, timeouts)
     datasets = [pydicom.dcmread(path) for path in files]
     contexts = sorted({(d.SOPClassUID, d.file_meta.TransferSyntaxUID) for d in datasets})
     stored: list[str] = []
@@ -129,6 +132,46 @@ def send_files(pacs: PacsSettings, calling_ae_title: str, files: list[Path],
     except PacsError as exc:
         exc.stored = stored
         raise
+    return stored
+
+
+def _dicom_json_uids(payload: dict[str, Any], sequence_tag: str) -> list[str]:
+    items = payload.get(sequence_tag, {}).get("Value", [])
+    return [str(item.get("00081155", {}).get("Value", [""])[0]) for item in items]
+
+
+def stow_files(pacs: PacsSettings, files: list[Path], timeouts: Timeouts | None = None) -> list[str]:
+    """DICOMweb STOW-RS (PS3.18 10.5): the files as one multipart/related POST to ``<url>/studies``;
+    the store response (a DICOM JSON dataset) says which instances were stored and which failed."""
+    import json
+    import ssl
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    limits = timeouts or Timeouts()
+    boundary = uuid.uuid4().hex
+    parts = [b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + path.read_bytes() + b"\r\n"
+             for path in files]
+    body = b"".join(parts) + b"--" + boundary.encode() + b"--\r\n"
+    url = pacs.dicomweb_url.rstrip("/") + "/studies"
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+        "Accept": "application/dicom+json"})
+    context = (pacs.ssl_context() or ssl.create_default_context()) if url.startswith("https:") else None
+    name = f"DICOMweb PACS at {pacs.dicomweb_url}"
+    try:
+        with urllib.request.urlopen(request, timeout=limits.network_s, context=context) as response:
+            payload = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raise PacsError(f"STOW-RS of {len(files)} objects failed (HTTP {exc.code} {exc.reason})", name) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise PacsError(f"did not answer ({getattr(exc, 'reason', exc)})", name) from exc
+    stored = _dicom_json_uids(payload, "00081199")
+    failed = _dicom_json_uids(payload, "00081198")
+    if failed or len(stored) < len(files):
+        raise PacsError(f"STOW-RS stored {len(stored)} of {len(files)} objects"
+                        + (f"; failed: {', '.join(failed)}" if failed else ""), name, stored)
     return stored
 
 

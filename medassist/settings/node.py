@@ -49,11 +49,23 @@ class PacsSettings(BaseModel):
     tls_ca_certificate: str = ""  # PEM of the CA that signed the PACS's certificate (empty: the system's CAs)
     tls_certificate: str = ""  # PEM: this workstation's certificate, for a PACS that requires one
     tls_key: str = ""
+    # DICOMweb base URL (e.g. https://pacs.example/dicom-web): when set, results go by STOW-RS instead of
+    # C-STORE (for a site without DIMSE); Query/Retrieve still use DIMSE
+    dicomweb_url: str = ""
 
     @property
     def label(self) -> str:
-        """``AET@HOST:PORT`` (how the PACS is named in messages, the sent log and the retry queue)."""
-        return f"{self.ae_title}@{self.host}:{self.port}"
+        """How the destination is named in messages, the sent log and the retry queue: ``AET@HOST:PORT``,
+        or the DICOMweb URL when results go by STOW-RS."""
+        return self.dicomweb_url.rstrip("/") or f"{self.ae_title}@{self.host}:{self.port}"
+
+    @field_validator("dicomweb_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        url = value.strip()
+        if url and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return url
 
     @classmethod
     def parse(cls, text: str) -> "PacsSettings":

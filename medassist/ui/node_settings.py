@@ -73,6 +73,8 @@ class NodeSettingsSection(QGroupBox):
         self.pacs_certificate = QLineEdit(pacs.tls_certificate if pacs else "")
         self.pacs_certificate.setPlaceholderText("only for a PACS that requires a client certificate")
         self.pacs_key = QLineEdit(pacs.tls_key if pacs else "")
+        self.dicomweb = QLineEdit(pacs.dicomweb_url if pacs else "")
+        self.dicomweb.setPlaceholderText("https://.../dicom-web: send results by STOW-RS instead of C-STORE")
         self.retry_limit = _count(settings.retry_queue_limit, 1, 10_000)
         self.retry_interval = _seconds(settings.retry_interval_s, 86_400)
         self.patient_system = QLineEdit(settings.fhir_patient_id_system)
@@ -98,6 +100,7 @@ class NodeSettingsSection(QGroupBox):
         right.addRow("PACS TLS CA (PEM)", self.pacs_ca)
         right.addRow("Client certificate (PEM)", self.pacs_certificate)
         right.addRow("Client key (PEM)", self.pacs_key)
+        right.addRow("DICOMweb URL (STOW-RS)", self.dicomweb)
         right.addRow("Retry queue: at most (studies)", self.retry_limit)
         right.addRow("Retry queue: first retry after", self.retry_interval)
         right.addRow("FHIR patient ID system", self.patient_system)
@@ -138,4 +141,5 @@ class NodeSettingsSection(QGroupBox):
             return None
         return PacsSettings.parse(text).model_copy(update={
             "tls": self.pacs_tls.isChecked(), "tls_ca_certificate": self.pacs_ca.text().strip(),
-            "tls_certificate": self.pacs_certificate.text().strip(), "tls_key": self.pacs_key.text().strip()})
+            "tls_certificate": self.pacs_certificate.text().strip(), "tls_key": self.pacs_key.text().strip(),
+            "dicomweb_url": self.dicomweb.text().strip()})

@@ -190,8 +190,10 @@ class OrthancPacs:
 
     AET = "ORTHANC"
 
+    DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+
     def __init__(self, binary: str, folder: Path, node_port: int, port: int | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path] | None = None, dicomweb: bool = False) -> None:
         from medassist.settings.node import PacsSettings
 
         self.port = port or free_port()
@@ -216,6 +218,12 @@ class OrthancPacs:
             "Plugins": [],
             "SaveJobs": False,
         }
+        self.http_port = 0
+        if dicomweb:  # the DICOMweb plugin on loopback HTTP, without authentication (a test PACS only)
+            self.http_port = free_port()
+            config.update({"HttpServerEnabled": True, "HttpPort": self.http_port, "AuthenticationEnabled": False,
+                           "Plugins": [str(self.DICOMWEB_PLUGIN)],
+                           "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}})
         if tls is not None:  # DICOM over TLS only (Orthanc >= 1.9); callers need no certificate of their own
             certificate, key = tls
             config.update({"DicomTlsEnabled": True, "DicomTlsCertificate": str(certificate),

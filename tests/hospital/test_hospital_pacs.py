@@ -287,3 +287,25 @@ def test_outbox_of_a_node_uses_its_settings(shared_node):
 
     outbox = Outbox.of(shared_node.settings, shared_node.store)
     assert outbox.limit == shared_node.settings.retry_queue_limit and outbox.interval_s == 1.0
+
+
+def test_results_go_by_dicomweb_stow_rs_to_orthancs_dicomweb_plugin(shared_node, chest_dicom_files, tmp_path):
+    if not OrthancPacs.DICOMWEB_PLUGIN.exists():
+        pytest.skip("Orthanc's DICOMweb plugin is not installed (apt-get install orthanc-dicomweb)")
+    pacs = OrthancPacs(orthanc_binary(), tmp_path / "web-orthanc", shared_node.port, dicomweb=True)
+    try:
+        film = new_study(_chest(chest_dicom_files), "stow", 1)
+        send_and_score(shared_node, film)
+        study = str(film[0].StudyInstanceUID)
+        web = pacs.settings.model_copy(update={"dicomweb_url": f"http://127.0.0.1:{pacs.http_port}/dicom-web"})
+        exported = _export(shared_node, study, tmp_path / "out", pacs=web)
+        assert exported.sent_to == web.label == f"http://127.0.0.1:{pacs.http_port}/dicom-web"
+        assert pacs.count(study) == {"SR": 1, "OT": 1}
+        again = _export(shared_node, study, tmp_path / "again", pacs=web)
+        assert again.already_at_pacs == 2  # the sent log knows this destination too
+    finally:
+        pacs.stop()
+    gone = _export(shared_node, study, tmp_path / "down", pacs=web, resend=True)
+    assert gone.queued_for == web.label and "did not answer" in (gone.send_error or "")
+    with shared_node.store.connect() as db:
+        db.execute("DELETE FROM retry_queue WHERE destination = ?", (web.label,))
