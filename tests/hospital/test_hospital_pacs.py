@@ -309,3 +309,31 @@ def test_results_go_by_dicomweb_stow_rs_to_orthancs_dicomweb_plugin(shared_node,
     assert gone.queued_for == web.label and "did not answer" in (gone.send_error or "")
     with shared_node.store.connect() as db:
         db.execute("DELETE FROM retry_queue WHERE destination = ?", (web.label,))
+
+
+def test_a_study_with_an_image_the_gate_refused(shared_node, shared_data, tmp_path):
+    """A CT slice the radiograph model's gate refused (its result stored as the node stores one) and a
+    film: the SR gives the refused image its gate verdict only, FHIR says why it has no value, and both
+    objects are dciodvfy-clean (the CT's cross-sectional image-library descriptors included)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    from medassist.domain.prediction import GateVerdict, Prediction
+    from medassist.hospital.store import ObjectHeader
+
+    ct = pydicom.dcmread(shared_data / "dicom" / "ct" / "CT_small.dcm")
+    header = ObjectHeader.from_dataset(ct)
+    refused = Prediction(model="cxr-pneumonia", version="2.2.0", weights_sha256="ab" * 32, task="image-classification",
+                         device="cpu", source=str(shared_data / "dicom" / "ct" / "CT_small.dcm"), input_sha256="cd" * 32,
+                         outputs={}, thresholds={"pneumonia": 0.3075}, positive=[],
+                         gate=GateVerdict(4.2, 1.0, False, "not a frontal chest radiograph (distance 4.20 > 1.00)"))
+    assert shared_node.store.add_analysed(header, shared_data / "dicom" / "ct" / "CT_small.dcm", "test",
+                                          "cxr-pneumonia", "refused", refused.to_dict())
+    exported = _export(shared_node, header.study_instance_uid, tmp_path / "out")
+    assert exported.ai_maps == []  # no map for a refused image
+    assert dciodvfy_errors(exported.structured_report) == []
+    text = json.dumps(pydicom.dcmread(exported.structured_report).to_json_dict())
+    assert "INPUT-GATE" in text and "OUTSIDE-KNOWN-DATA" in text and "122157" not in text  # no probability
+    bundle = Bundle.model_validate_json(exported.fhir_report.read_text(encoding="utf-8"))
+    (observation,) = [e.resource for e in bundle.entry if e.resource.__resource_type__ == "Observation"]
+    assert observation.dataAbsentReason.coding[0].code == "not-performed" and observation.valueQuantity is None
+    assert "not a frontal chest radiograph" in observation.dataAbsentReason.text
