@@ -112,3 +112,43 @@ def test_the_preferences_dicom_section_edits_every_network_setting(qtbot):
     assert edited.fhir_patient_id_system == "urn:oid:1.2.3"
     section.resize(1100, section.sizeHint().height())
     section.grab().save("/tmp/preferences-dicom.png")
+
+
+def _charset_files():
+    from pydicom.data import get_charset_files
+
+    return sorted(p for p in get_charset_files("chr*.dcm")
+                  if "PatientName" in pydicom.dcmread(p, stop_before_pixels=True))
+
+
+@pytest.mark.parametrize("path", _charset_files(), ids=lambda p: p.split("/")[-1])
+def test_every_pydicom_character_set_file_gives_a_clean_sr_and_map_with_the_name_kept(path, tmp_path):
+    """pydicom's character-set test files (Arabic, French, German, Greek, Hebrew, Japanese, Korean, Russian,
+    Chinese): the SR and the AI map keep the name exactly, in the file's character set when highdicom can
+    write it (else UTF-8), and dciodvfy finds no error."""
+    import numpy as np
+
+    from medassist.domain.findings import findings_of
+    from medassist.hospital import sr as srmod
+    from medassist.hospital.capture import ai_map_capture
+    from medassist.hospital.results import _save, source_header
+    from tests.hospital.conftest import dciodvfy_errors
+
+    header, _changes = source_header(path)
+    for keyword, value in (("Rows", 64), ("Columns", 64), ("Modality", "OT"), ("SeriesInstanceUID", "1.2.3.4.5"),
+                           ("SOPInstanceUID", "1.2.3.4.5.6")):
+        if keyword not in header:
+            setattr(header, keyword, value)
+    prediction = Prediction(model="cxr-pneumonia", version="2.2.0", weights_sha256="ab" * 32,
+                            task="image-classification", device="cpu", source=path, input_sha256="cd" * 32,
+                            outputs={"pneumonia": 0.7}, thresholds={"pneumonia": 0.3075}, positive=["pneumonia"],
+                            gate=GateVerdict(0.2, 1.0, True, "inside"))
+    image = srmod.AnalysedImage(header, prediction, findings_of(prediction))
+    charset = dicom_values.writable_character_set(dicom_values.character_set(header))
+    report = srmod.measurement_report([image], charset, "1.2.3.4.9001", "1.2.3.4.9001.1", 1, [])
+    capture = ai_map_capture(header, np.zeros((64, 64, 3), np.uint8), prediction, "Grad-CAM", "pneumonia", charset, 1)
+    for dataset, name in ((report, "sr.dcm"), (capture, "sc.dcm")):
+        written = _save(dataset, tmp_path / name)
+        back = pydicom.dcmread(written)
+        assert str(back.PatientName) == str(header.PatientName)
+        assert dciodvfy_errors(written) == [], name
