@@ -37,7 +37,6 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT,
 from medassist.ui.context import AppContext, TabKind
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
-from medassist.privacy import patient_label
 from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
 
@@ -237,7 +236,7 @@ class MainWindow(QMainWindow):
         pid = self.session.current_patient_id
         parts = [f"{APP_NAME} {__version__}"]
         if pid is not None:
-            parts.append(patient_label(self.session.records, pid, self.context.settings.presentation_mode))
+            parts.append(self.context.shown(pid).label())
         title = " - ".join(parts)
         if self.session.demo:
             title += "  [DEMO]"
