@@ -251,7 +251,9 @@ _GENERIC = [
     # numeric dates whose day and month cannot be told apart (03/04/2024): removed, not shifted
     (re.compile(r"(?<![\w./-])\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?![\w/])|(?<![\w.-])\d{1,2}([.-])\d{1,2}\1\d{4}(?![\w.-])"),
      DATE_TOKEN),
-    (re.compile(r"(?<![\w.])\d{6,}(?![\w]|\.\d)"), ID_TOKEN),
+    # long numbers are identifiers (record numbers, accession numbers), except codes named as such ("SNOMED 233604007")
+    (re.compile(r"(?<!SNOMED )(?<!SNOMED: )(?<!SCTID )(?<!RxNorm )(?<!RXCUI )(?<![Cc]ode )(?<![\w.])\d{6,}(?![\w]|\.\d)"),
+     ID_TOKEN),
 ]
 _When = TypeVar("_When", bound=_dt.date)  # a date or a datetime: shifting keeps the kind
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
