@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from medassist.demo import build_demo
 from medassist.inference.applicability import newest_note
 from medassist.domain.prediction import Explanation, GateVerdict, Prediction
-from medassist.demo import public_dicom
 from medassist.privacy import date_shift_days, identifiers_of
 
 SHOTS = "/tmp/shots-presentation"
