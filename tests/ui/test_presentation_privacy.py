@@ -279,3 +279,23 @@ def test_the_same_walk_finds_identifiers_outside_presentation_mode(demo_window, 
     assert {"Arthur", "Sample", "DEMO-01", "DEMO-01-N01"} <= set(found)
     birth = pd.Timestamp(window.session.records.patient_row("DEMO-01")["birth_date"]).date().isoformat()
     assert birth in found
+
+
+@pytest.mark.xfail(strict=True, reason="the Diagnosis (1376 px) and Treatment (1707 px) tabs' minimum widths at "
+                   "presentation size still widen the window: their layouts are being changed by other work now")
+def test_presentation_mode_keeps_the_window_on_screen_and_off_restores_it(demo_window, qtbot):
+    """Larger type wraps or scrolls instead of widening the window past the screen; turning the mode
+    off gives back exactly the geometry it had before."""
+    window = demo_window
+    window.set_presentation_mode(False)
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    before = window.geometry()
+    window.set_presentation_mode(True)
+    walk(window, qtbot)  # every tab at presentation size
+    widest = {title: page.minimumSizeHint().width() for title, page in window.tab_pages.items()}
+    widest["banner"] = window.banner.minimumSizeHint().width()
+    assert window.width() <= before.width() and window.height() <= before.height(), widest
+    window.set_presentation_mode(False)
+    qtbot.wait(50)
+    assert window.geometry() == before
