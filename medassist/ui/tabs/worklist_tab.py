@@ -474,27 +474,38 @@ class WorklistTab(Tab):
             self.context.show_message("DICOM node is not running", "Start the node first: retrieved studies arrive "
                                       "through it. " + ("" if settings.enabled else NODE_OFF_HINT))
             return
-        patient_id, ok = QInputDialog.getText(self, "Query PACS", "Patient ID (empty: all studies)")
+        patient_id, ok = QInputDialog.getText(self, "Query PACS",
+                                              "Patient ID or accession number (empty: all studies)")
         if not ok:
             return
+        key = patient_id.strip()
         from medassist.hospital import pacs as scu
         from medassist.jobs import single_step
 
         def found(matches) -> None:
             if not matches:
-                self.context.show_message("Query PACS", f"No studies for patient '{patient_id}'.")
+                self.context.show_message("Query PACS", f"No studies for patient or accession number '{key}'.")
                 return
-            labels = [f"{m.study_date} {m.modalities} {m.patient_name} - {m.study_description} ({m.study_instance_uid})"
-                      for m in matches]
+            labels = [f"{m.study_date} {m.modalities} {m.patient_name} - {m.study_description} "
+                      f"(accession {m.accession_number or '-'}, {m.study_instance_uid})" for m in matches]
             choice, chosen = QInputDialog.getItem(self, "Retrieve a study", "Study to retrieve into the node", labels, 0,
                                                   False)
             if chosen:
                 study = matches[labels.index(choice)].study_instance_uid
                 self.context.runner.submit(
                     "Retrieve study", lambda: single_step(scu.move_study(settings.pacs, settings.ae_title, study,
-                                                                         settings.ae_title)),
+                                                                         settings.ae_title, settings.timeouts())),
                     on_error=lambda message: self.context.show_message("Retrieve failed", message))
 
-        self.context.runner.submit(
-            "Query PACS", lambda: single_step(scu.find_studies(settings.pacs, settings.ae_title, patient_id.strip())),
-            on_result=found, on_error=lambda message: self.context.show_message("Query failed", message))
+        def find() -> list:
+            """By Patient ID, then (an order) by accession number; each study once."""
+            assert settings.pacs is not None
+            timeouts = settings.timeouts()
+            found_studies = scu.find_studies(settings.pacs, settings.ae_title, key, timeouts=timeouts)
+            if key:
+                found_studies += scu.find_studies(settings.pacs, settings.ae_title, accession_number=key,
+                                                  timeouts=timeouts)
+            return list({m.study_instance_uid: m for m in found_studies}.values())
+
+        self.context.runner.submit("Query PACS", lambda: single_step(find()), on_result=found,
+                                   on_error=lambda message: self.context.show_message("Query failed", message))
