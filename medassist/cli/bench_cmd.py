@@ -17,11 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from medassist.atomic import atomic_write_text
     from medassist.bench.runner import run_bench, to_markdown
 
     results = run_bench(args.section, progress=lambda name: print(f"benchmarking {name}...", file=sys.stderr, flush=True))
     markdown = to_markdown(results)
     if args.write_docs:
-        args.write_docs.write_text(markdown, encoding="utf-8")
+        atomic_write_text(args.write_docs, markdown)
     print(json.dumps(results, indent=2, default=str) if args.json else markdown)
     return 0

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import highdicom as hd
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__
 from medassist.errors import InputError
+from medassist.imaging.dicom import has_dicm_preamble, read_dataset
 from medassist.settings.node import PacsSettings
 from medassist.hospital.store import StudyStore
 from medassist.jobs import Job, Progress
-from medassist.persistence.atomic import atomic_write, atomic_write_bytes
+from medassist.atomic import atomic_write, atomic_write_bytes
 
 if TYPE_CHECKING:
     from medassist.inference.service import ModelService
@@ -314,10 +314,9 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
 
 
 def _source_dataset(path: Path) -> Dataset:
-    try:
-        return pydicom.dcmread(path)
-    except (pydicom.errors.InvalidDicomError, OSError) as exc:
-        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path) from exc
+    if not has_dicm_preamble(path):
+        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path)
+    return read_dataset(path)  # bounded like every image read
 
 
 def _save_dataset(dataset: Dataset, path: Path) -> None:

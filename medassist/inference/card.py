@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from medassist.bounded import MODEL_CARD, MODEL_FILE
 from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 
@@ -161,8 +162,8 @@ def read_card(folder: str | Path) -> ModelCard:
     if not path.is_file():
         raise ModelError(f"no {CARD_FILE} model card", folder)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(MODEL_CARD.read_bytes(path))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ModelError(f"model card is not readable JSON ({exc})", path) from exc
     if not isinstance(raw, dict):
         raise ModelError("model card must be a JSON object", path)
@@ -179,7 +180,9 @@ def read_card(folder: str | Path) -> ModelCard:
     if card.weights.format == "state_dict" and card.architecture is None:
         raise ModelError("state_dict weights need an 'architecture' naming a MedAssist network", path)
     for name in named_files(raw):
-        card_file(folder, name)
+        named = card_file(folder, name)
+        if named.is_file():
+            MODEL_FILE.check_size(named)  # weights and gates are hashed, then loaded whole
     return card
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medassist.bounded import RECORDS_FILE
 from medassist.errors import InputError
 from medassist.records.codes import CODE_TO_MEASURE
 from medassist.records.schema import EARLIEST_DATE, LATEST_DATE, SCHEMA, TABLES, ImportReport, PatientRecords
 from medassist.records.units import UnitError, convert, normalize_unit
 
 MAX_COLUMNS = 10_000  # wide lab panels have hundreds; more is a damaged or non-record file
+_ROWS_PER_CHECK = 1024  # rows between checks of the time budget
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
 WHERE_COLUMN = "origin_where"
 
@@ -37,8 +40,9 @@ _LOOSE_DATE = re.compile(r"^\s*(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|.*\b[A-Za-z]{3,9
 
 def read_text(path: Path, report: ImportReport) -> str:
     """The file's text: UTF-8 (with or without BOM) or UTF-16 with a BOM; otherwise cp1252 or
-    latin-1, reported, because a guessed encoding can change names and units."""
-    data = path.read_bytes()
+    latin-1, reported, because a guessed encoding can change names and units. A file above the
+    records size limit is refused before it is read (:data:`medassist.bounded.RECORDS_FILE`)."""
+    data = RECORDS_FILE.read_bytes(path)
     if not data.strip():
         raise InputError("the file is empty", path)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -96,8 +100,10 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     """Every well-formed row of a CSV, as strings; each malformed row is reported and skipped.
 
     A row with an unbalanced quote would swallow the rest of the file in a plain CSV parser;
-    here it is reported and reading resumes on the next line.
+    here it is reported and reading resumes on the next line (each such restart re-reads up to the
+    csv module's field limit, so crafted rows could make reading slow: it stops at the time budget).
     """
+    deadline = RECORDS_FILE.deadline(path)
     text = read_text(path, report)
     lines = list(io.StringIO(text, newline=""))
     if not lines:  # e.g. nothing but a byte-order mark
@@ -117,7 +123,9 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     rows: list[list[str]] = []
     starts: list[int] = []
     reader = csv.reader(feeder, delimiter=delimiter)
-    while True:
+    for step in itertools.count():
+        if step % _ROWS_PER_CHECK == 0:
+            deadline.check()
         start = feeder.pos
         try:
             record = next(reader)
