@@ -11,7 +11,7 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="measure start-up, import, imaging, models, reports on this machine")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--section", action="append", help="only these sections (app, records, imaging, models, record_models, reporting, hospital)")
+    parser.add_argument("--section", action="append", help="only these sections (app, records, imaging, models, record_models, reporting, hospital, reading)")
     parser.add_argument("--write-docs", type=Path, default=None, help="also write the results as Markdown (e.g. docs/benchmarks.md)")
     parser.set_defaults(func=run)
 

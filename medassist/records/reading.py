@@ -26,6 +26,8 @@ from medassist.records.units import UnitError, convert, normalize_unit
 
 MAX_COLUMNS = 10_000  # wide lab panels have hundreds; more is a damaged or non-record file
 _ROWS_PER_CHECK = 1024  # rows between checks of the time budget
+_SNIFF_BYTES = 8192  # a NUL byte here (outside UTF-16) means a binary file
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
 WHERE_COLUMN = "origin_where"
 
@@ -42,17 +44,22 @@ def read_text(path: Path, report: ImportReport) -> str:
     """The file's text: UTF-8 (with or without BOM) or UTF-16 with a BOM; otherwise cp1252 or
     latin-1, reported, because a guessed encoding can change names and units. A file above the
     records size limit is refused before it is read (:data:`medassist.bounded.RECORDS_FILE`)."""
-    data = RECORDS_FILE.read_bytes(path)
+    with RECORDS_FILE.open(path) as handle:
+        data = handle.read(_SNIFF_BYTES)
+        if data[:2] not in _UTF16_BOMS and b"\x00" in data:
+            raise InputError("binary file, not patient records", path)  # refused before the rest is read
+        handle.seek(0)
+        data = handle.read(RECORDS_FILE.max_bytes + 1)
+    if len(data) > RECORDS_FILE.max_bytes:  # a file that grew while read, or a device with no size
+        raise RECORDS_FILE.too_large(path)
     if not data.strip():
         raise InputError("the file is empty", path)
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if data[:2] in _UTF16_BOMS:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:  # odd byte count or a broken surrogate pair
             report.add(path.name, f"byte {exc.start}", f"UTF-16 text is damaged ({exc.reason}); unreadable bytes replaced")
             return data.decode("utf-16", errors="replace")
-    if b"\x00" in data[:8192]:
-        raise InputError("binary file, not patient records", path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -191,10 +191,13 @@ def _workbook_unpacked_size(handle: TimedReader) -> int:
 
 
 def _parquet_unpacked_size(handle: TimedReader) -> int:
+    """Its pages uncompressed, and at least two bytes a cell (as in a text table: a character and a
+    comma), since dictionary encoding lets a few bytes stand for millions of cells."""
     import pyarrow.parquet as pq
 
     metadata = pq.ParquetFile(handle).metadata
-    return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    return max(pages, 2 * metadata.num_rows * metadata.num_columns)
 
 
 def _parquet_text(frame: pd.DataFrame, path: Path, handle: TimedReader, report: ImportReport) -> pd.DataFrame:
