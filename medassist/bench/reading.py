@@ -5,7 +5,7 @@ after a DICOM prefix, after a DICOM file meta group, a 900 MiB file of zeros nam
 Files are sparse (``truncate``): they take no disk space and read back as zeros. Each case goes
 through the reader the app, the CLI and the DICOM node call (opening an image, importing records,
 opening a session, the model catalogue, verifying an audit trail). The section runs in a fresh
-process, so the peak resident memory it reports (``resource.getrusage``) covers every case;
+process, so the peak resident memory it reports (:func:`~medassist.bench.machine.peak_rss_mib`) covers every case;
 ``tests/robustness/test_big_files.py`` runs the same cases and checks the refusals and the memory.
 """
 
@@ -14,14 +14,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+from medassist.bench.machine import peak_rss_mib
 from medassist.bounded import GiB, MiB
 
 BIG = 2 * GiB
@@ -119,12 +118,6 @@ def cases(folder: Path) -> dict[str, Callable[[], str | None]]:
     return found
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident memory (Linux reports kilobytes, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
-
-
 def bench_reading() -> dict[str, Any]:
     """Seconds to refuse each file, its refusal, and the process's peak resident memory over all of them."""
     os.environ.setdefault("MEDASSIST_HOME", tempfile.mkdtemp(prefix="medassist-bench-home-"))
@@ -135,7 +128,7 @@ def bench_reading() -> dict[str, Any]:
             refusal = call()
             seconds = round(time.perf_counter() - start, 3)
             results[name] = {"seconds": seconds, "refusal": refusal.replace(folder, TEMP) if refusal else None}
-    results["peak_rss_mib"] = _peak_rss_mib()
+    results["peak_rss_mib"] = peak_rss_mib()
     return results
 
 
