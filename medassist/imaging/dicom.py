@@ -5,7 +5,6 @@ inversion stay display-time steps (see :meth:`MedicalImage.display_frame`)."""
 
 from __future__ import annotations
 
-import io
 import struct
 import warnings
 import zlib
@@ -44,7 +43,6 @@ _FIRST_GROUPS = frozenset({0x0002, 0x0004, 0x0008})
 # zeros took 24 s). Element headers are never all zero bytes, so neither is a run of small reads.
 _REPEATED_ELEMENTS = 16
 _SMALL_READ = 16
-_MAX_META_BYTES = 65536  # the file meta group holds a few UIDs and names
 
 
 class _DatasetReader(TimedReader):
@@ -144,16 +142,12 @@ def _read(path: Path, stop_before_pixels: bool) -> Dataset:
 def _check_inflated_size(path: Path, handle: TimedReader) -> None:
     """A Deflated Explicit VR file is inflated whole by pydicom: refuse one whose data would
     inflate beyond the image size limit (a deflate bomb), by inflating it once, in chunks, first.
-    The file meta group (after the 132-byte prefix) starts with its own length, (0002,0000) UL."""
+    The file meta group is read as pydicom reads it; the deflated stream starts where it ends."""
     handle.seek(132)
-    head = handle.read(12)
-    if head[:6] != b"\x02\x00\x00\x00UL":
-        return  # no group length: not a deflated file pydicom would inflate
-    length = int.from_bytes(head[8:12], "little")
-    meta = filereader.read_dataset(io.BytesIO(handle.read(min(length, _MAX_META_BYTES))), is_implicit_VR=False, is_little_endian=True)
+    meta = filereader.read_dataset(handle, is_implicit_VR=False, is_little_endian=True,
+                                   stop_when=lambda tag, _vr, _length: tag >> 16 != 2)
     if meta.get("TransferSyntaxUID") != uid.DeflatedExplicitVRLittleEndian:
         return
-    handle.seek(144 + length)
     inflater, inflated = zlib.decompressobj(-zlib.MAX_WBITS), 0
     while (chunk := handle.read(1 << 20)) and inflated <= IMAGE_FILE.max_bytes:
         inflated += len(inflater.decompress(chunk, IMAGE_FILE.max_bytes))
