@@ -37,11 +37,14 @@ def size_text(size: int) -> str:
 
 @dataclass(frozen=True)
 class ReadLimit:
-    """A size and a time budget for one kind of file; ``what`` names the kind in refusals."""
+    """A size and a time budget for one kind of file; ``what`` names the kind in refusals.
+
+    ``seconds`` is None where reading is one pass over at most ``max_bytes`` (a card's or the
+    settings' JSON, a note's text, hashing weights): the size limit bounds the time as well."""
 
     what: str
     max_bytes: int
-    seconds: float
+    seconds: float | None = None
     error: type[MedAssistError] = InputError
 
     def check_size(self, path: str | Path) -> int:
@@ -91,12 +94,14 @@ class Deadline:
     def __init__(self, limit: ReadLimit, path: str | Path) -> None:
         self.limit = limit
         self.path = path
+        assert limit.seconds is not None, f"no time budget for {limit.what}"
+        self.seconds = limit.seconds
         self.end = time.monotonic() + limit.seconds
 
     def check(self) -> None:
         if time.monotonic() > self.end:
             raise self.limit.error(
-                f"reading stopped after {self.limit.seconds:g} s, the time limit for {self.limit.what} "
+                f"reading stopped after {self.seconds:g} s, the time limit for {self.limit.what} "
                 "(the file is damaged, or too large to read here)", self.path)
 
 
@@ -121,19 +126,20 @@ class TimedReader(io.BufferedReader):
 
 
 # One limit per kind of file. Images: the pixel budget (2**28 pixels, imaging.dicom) at 32 bits
-# per pixel is 1 GiB, the most a file the viewer accepts can hold. Records: reading keeps the
-# text, its rows and a string per cell, about 16x the file (a 6 MB table of 100,000 patients
-# takes 100 MB, docs/benchmarks.md), so 256 MiB of text needs a few GB; a larger export is split
-# by the system that makes it. Parsing a records file runs at 5-10 MB/s, so 256 MiB takes under
-# a minute. Session files hold explanation maps; model weights cover every MedAssist network
-# with room for a user's TorchScript model; cards, settings and notes are small text.
+# per pixel is 1 GiB, the most a file the viewer accepts can hold; a header takes well under a
+# second to parse. Records: reading keeps the text, its rows and a string per cell, about 20x the
+# file (the bench's 4.7 MB table of 100,000 patients takes 100 MB, docs/benchmarks.md), so 256 MiB
+# of text needs a few GB; a larger export is split by the system that makes it. Records parse at
+# 5-17 MB/s there, so 256 MiB takes under a minute of the three allowed. Session files hold
+# explanation maps; model files cover every MedAssist network with room for a user's TorchScript
+# model; the largest bundled card is 64 KB; settings and notes are small text.
 IMAGE_FILE = ReadLimit("an image file", 1 * GiB, 20.0)
 RECORDS_FILE = ReadLimit("a records file", 256 * MiB, 180.0)
 SESSION_FILE = ReadLimit("a session file", 1 * GiB, 60.0)
-MODEL_CARD = ReadLimit("a model card", 16 * MiB, 10.0, ModelError)
-MODEL_FILE = ReadLimit("a model file (weights, input gate)", 1 * GiB, 60.0, ModelError)
-STATE_FILE = ReadLimit("a settings file", 1 * MiB, 5.0)
-NOTE_FILE = ReadLimit("a clinical note", 8 * MiB, 10.0)
+MODEL_CARD = ReadLimit("a model card", 16 * MiB, error=ModelError)
+MODEL_FILE = ReadLimit("a model file (weights, input gate)", 1 * GiB, error=ModelError)
+STATE_FILE = ReadLimit("a settings file", 1 * MiB)
+NOTE_FILE = ReadLimit("a clinical note", 8 * MiB)
 # Logs that only grow (the audit trail, ``predict --output``) have no size limit: they are read a
 # line at a time, in constant memory, and one line may not pass this.
 MAX_LOG_LINE = 1 * MiB
