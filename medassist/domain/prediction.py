@@ -149,8 +149,7 @@ class Prediction:
         return self.gate is not None and not self.gate.accepted
 
     def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
-        from medassist.domain.result_text import refusal_text
-
+        """The values (no sentences: where a result is shown, its wording is added from ``result_text``)."""
         return {
             "file": self.source,
             "image": self.image.to_dict() if self.image else None,
@@ -165,7 +164,6 @@ class Prediction:
             "thresholds": self.thresholds,
             "positive": [] if self.refused else self.positive,
             "gate": self.gate.to_dict() if self.gate else None,
-            "refusal": refusal_text(self),
             "population_notice": None if self.refused or self.population_notice is None else self.population_notice.to_dict(),
             "missing_inputs": self.missing_inputs,
             "elapsed_ms": round(self.elapsed_ms, 1),

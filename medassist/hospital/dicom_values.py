@@ -16,13 +16,13 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-import pydicom
 from pydicom import charset as dicom_charset
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import MAX_VALUE_LEN, VALIDATORS
 
 from medassist.errors import InputError
+from medassist.imaging import dicom
 
 UTF8 = "ISO_IR 192"
 DEFAULT_WITH_EXTENSIONS = "ISO 2022 IR 6"
@@ -124,10 +124,9 @@ def sanitise(dataset: Dataset) -> list[str]:
 def read_header(path: Path) -> Dataset:
     """The object's attributes without its pixels, decoded, with a Specific Character Set that DICOM
     writers accept (an empty first value spelled out); raises :class:`InputError` for a non-DICOM file."""
-    try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True)
-    except (pydicom.errors.InvalidDicomError, OSError) as exc:
-        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path) from exc
+    if not dicom.has_dicm_preamble(path):
+        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path)
+    dataset = dicom.read_header(path)  # bounded like every image read
     values = character_set(dataset)
     for element in dataset.iterall():  # decode every text value with the source's own character set
         _ = element.value

@@ -20,6 +20,7 @@ import hashlib
 import json
 import shutil
 import warnings
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from medassist.hospital.store import StudyStore
 from medassist.hospital.worklist import prediction_of
 from medassist.imaging.overlay import blend
 from medassist.jobs import Job, Progress
-from medassist.persistence.atomic import atomic_write, atomic_write_bytes
+from medassist.atomic import atomic_write, atomic_write_bytes
 from medassist.settings.node import PacsSettings, Timeouts
 
 if TYPE_CHECKING:
@@ -239,7 +240,8 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     copies = {path: out_dir / path.name for path in (sr_path, *maps, pdf_path, fhir_path)}
     for source, target in copies.items():
         if source.resolve() != target.resolve():
-            shutil.copyfile(source, target)
+            with source.open("rb") as original:
+                atomic_write(target, partial(shutil.copyfileobj, original))
     exported = ExportedResults(study_instance_uid, copies[sr_path], version, reused, supersedes,
                                [copies[p] for p in maps], copies[pdf_path], copies[fhir_path],
                                sum(p.stat().st_size for p in (sr_path, *maps)), sanitised=sanitised)

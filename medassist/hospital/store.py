@@ -1,7 +1,7 @@
 """Where received studies live: DICOM files under the user data folder and a SQLite worklist.
 
-A file is written to a temporary name, fsynced and hard-linked to its final name, so a
-reader never sees half an object and an existing object is never overwritten; its row is
+A file is written atomically, never over an existing object (:func:`medassist.atomic.atomic_write`
+with ``keep_existing``), so a reader never sees half an object and an object never changes; its row is
 committed (SQLite, WAL, synchronous FULL) before the sender is told it was stored. The row's
 status moves received/queued -> scoring -> scored | refused | error; a guarded update makes
 each object's result commit exactly once, and :meth:`StudyStore.requeue_unfinished` puts
@@ -15,13 +15,13 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from medassist import paths
+from medassist.atomic import atomic_write_bytes
 from medassist.errors import InputError, MedAssistError
 from medassist.hospital.worklist import summarise, urgency
 
@@ -199,18 +199,8 @@ class StudyStore:
         if row is not None:
             return StoreOutcome(header.sop_instance_uid, Path(row["path"]), duplicate=True)
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(encoded)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, final)  # fails if the name exists: never overwrite an object
-            except FileExistsError:
-                pass  # written by an earlier attempt that died before its row was committed
-        finally:
-            os.unlink(tmp)
+        # an object already there was written by an earlier attempt that died before its row was committed
+        atomic_write_bytes(final, encoded, keep_existing=True)
         status: Status = "queued" if model else "received" if image else "kept"
         added = self._insert(header, final, origin, status, model)
         return StoreOutcome(header.sop_instance_uid, final, duplicate=not added)

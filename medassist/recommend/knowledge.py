@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from medassist import paths
+from medassist.atomic import atomic_write_text
 from medassist.errors import InputError
 
 Severity = Literal["contraindicated", "major", "moderate", "minor"]
@@ -418,8 +419,7 @@ def json_schema() -> dict:
 
 def write_json_schema(path: Path | None = None) -> Path:
     path = path or knowledge_dir() / "schema.json"
-    path.write_text(json.dumps(json_schema(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(json_schema(), indent=1, sort_keys=True) + "\n")
 
 
 _WORD = re.compile(r"[^a-z0-9]+")

@@ -42,7 +42,7 @@ from reportlab.platypus import (
 
 from medassist import DEMO_NOTICE, __version__
 from medassist.jobs import Job, Progress, run_job
-from medassist.persistence.atomic import atomic_write_bytes
+from medassist.atomic import atomic_write_bytes
 from medassist.reporting.content import DatedItem, ImagePanel, ReportContent
 from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from medassist.domain.prediction import GateVerdict, Prediction
-from medassist.domain.result_text import compared, deciding_pair, finding_lines, percent, result_sentence, share_lines
+from medassist.domain.result_text import compared, deciding_pair, finding_lines, percent, refusal_text, result_sentence, share_lines
 from medassist.records.film_match import film_mismatch
 from medassist.records.schema import PatientRecords
 from medassist.domain.decisions import FindingReview
@@ -46,7 +46,7 @@ def test_a_refused_result_shows_no_number():
     assert finding_lines(prediction) == [] and share_lines(prediction) == []
     assert result_sentence(prediction) == ("No answer. Outside the data the model knows: "
                                            "does not look like a chest radiograph")
-    assert prediction.to_dict()["refusal"] == result_sentence(prediction) and prediction.to_dict()["outputs"] == {}
+    assert refusal_text(prediction) == result_sentence(prediction) and prediction.to_dict()["outputs"] == {}
 
 
 def test_rerun_replaces_the_earlier_result_of_the_same_model_and_input():

@@ -104,6 +104,8 @@ def test_resume_after_an_interruption_scores_only_the_rest(image_folder, full_ru
 
 class _Scored:
     refused = False
+    gate = None  # a result row words its refusal (none here: accepted, with an output)
+    outputs = {"x": 0.5}
 
     def __init__(self, name: str) -> None:
         self.name = name
