@@ -18,9 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import shutil
 import warnings
-from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,8 +238,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     copies = {path: out_dir / path.name for path in (sr_path, *maps, pdf_path, fhir_path)}
     for source, target in copies.items():
         if source.resolve() != target.resolve():
-            with source.open("rb") as original:
-                atomic_write(target, partial(shutil.copyfileobj, original))
+            atomic_write_bytes(target, source.read_bytes())  # results are small (a JPEG map, an SR, a PDF)
     exported = ExportedResults(study_instance_uid, copies[sr_path], version, reused, supersedes,
                                [copies[p] for p in maps], copies[pdf_path], copies[fhir_path],
                                sum(p.stat().st_size for p in (sr_path, *maps)), sanitised=sanitised)
