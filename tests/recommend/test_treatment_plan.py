@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from medassist.recommend.decisions import considered_options, decision_for, warning_line
-from medassist.recommend.engine import ORDERING_RULE, recommend
-from medassist.recommend.knowledge import SEVERITY_ORDER, default_knowledge
+from medassist.domain.treatment import SEVERITY_ORDER
+from medassist.domain.treatment_text import ORDERING_RULE, warning_line
+from medassist.recommend.decisions import considered_options, decision_for
+from medassist.recommend.engine import recommend
+from medassist.recommend.knowledge import default_knowledge
 
 from .builders import context, make_records
 
@@ -202,7 +204,7 @@ def test_decisions_have_one_shape_and_read_back_as_lines():
     result = recommend(ctx)
     option = next(o for o in result.options if o.ordering.major_warning)
     decision = decision_for(option, result, "accepted", "ECG first")
-    assert all(isinstance(w, dict) and set(w) == {"severity", "kind", "message", "source"} for w in decision.detail["warnings"])
+    assert all(isinstance(w, dict) and set(w) == {"severity", "kind", "message", "source", "not_now"} for w in decision.detail["warnings"])
     assert warning_line(decision.detail["warnings"][0]).startswith("MAJOR: ")
     assert warning_line("major: a warning stored by an older version") == "major: a warning stored by an older version"
     pending = considered_options(result)

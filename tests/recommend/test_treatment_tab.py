@@ -78,16 +78,19 @@ def test_tab_groups_options_by_condition_with_current_therapy_rule_and_warnings(
     assert all(int(m.text(0)) > int(c.text(0)) for m in majors for c in children(first_group)
                if c.text(0) and not c.text(5).startswith("MAJOR")), "major warnings go below every option without one"
     rows = {r.data(0, 256): r for r in all_rows(tab.tree) if r.data(0, 256)}
-    assert not any(option_id.startswith(("t2d_", "htn_")) for option_id in rows), "treated chronic conditions get no new drugs"
+    assert not any(option_id.startswith("htn_") for option_id in rows), "treated hypertension gets no new drugs"
     metformin = rows["current_metformin"]
     assert metformin.text(1).startswith("Current therapy:") and metformin.text(2).startswith("contraindicated")
+    # metformin at eGFR 27 must be stopped: its row says so, and the diabetes group offers its replacements
+    assert metformin.text(4) == "current: stop / replace" and result.therapy("metformin").replacements
+    assert all(r in rows for r in result.therapy("metformin").replacements)
     assert "Missing inputs" in tab.questions.text() and "Outpatient is assumed" in tab.questions.text()
     assert "How options are ordered" in tab.rule.text() and "not exhaustive" in tab.rule.text()
     assert result.interaction_table.split(":")[0] in tab.rule.text() and "switched off" in tab.rule.text()
     tab.tree.setCurrentItem(majors[0])
     assert "Warnings" in tab.detail.toHtml() and "Sources" in tab.detail.toHtml()
     tab.tree.setCurrentItem(metformin)
-    assert "Not offered again as a new option" in tab.detail.toPlainText()
+    assert "Not offered again as a new option" in tab.detail.toPlainText() and "stop / replace" in tab.detail.toPlainText()
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert tab.grab().save(str(SHOTS / "treatment_tab.png"))
 
