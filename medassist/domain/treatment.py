@@ -19,8 +19,8 @@ SETTINGS = ("outpatient", "inpatient", "severe")
 THIS_VISIT, OTHER_PROBLEM, OTHER_MEDICATIONS = "this visit", "other active problem", "other current medications"
 
 # What a warning asks of a drug the patient already takes, most urgent first.
-Change = Literal["stop", "hold", "dose", "review", ""]
-CHANGE_ORDER: dict[str, int] = {"stop": 4, "hold": 3, "dose": 2, "review": 1, "": 0}
+Change = Literal["stop", "hold", "switch", "dose", "review", ""]
+CHANGE_ORDER: dict[str, int] = {"stop": 5, "hold": 4, "switch": 3, "dose": 2, "review": 1, "": 0}
 # What the plan does with a current drug (the words are in treatment_text.ACTION_WORDS).
 TherapyAction = Literal["stop", "hold", "dose", "review", "switch", "titrate", "continue", "acute review"]
 # Where the care setting the plan uses came from.

@@ -39,7 +39,8 @@ def _interval_check(low: float, high: float, c: Criterion) -> bool | None:
 
 def _shown(value: float, unit: str) -> str:
     text = f"{value:.1f}".rstrip("0").rstrip(".")
-    return f"{text} {unit}".strip()
+    unit = {"mL/min/{1.73_m2}": "mL/min/1.73 m2", "mm[Hg]": "mm Hg", "{INR}": ""}.get(unit, unit)
+    return f"{text}%" if unit == "%" else f"{text} {unit}".strip()
 
 
 def check(criterion: Criterion, ctx: PatientContext, kb: KnowledgeBase) -> tuple[bool | None, str]:

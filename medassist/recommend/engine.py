@@ -295,7 +295,7 @@ def _rule_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[str
         said = f"{rule.message} ({found}).{alternative}"
         warnings.append(SafetyWarning(
             rule.severity, rule.kind, said if use == "current" else f"{names}: {said}", rule.source.cite(), hit,
-            not_now=rule.not_now, change=rule.change, reason=found,
+            not_now=rule.not_now, change=rule.change, reason=found + (f"; instead: {rule.alternative}" if rule.alternative else ""),
         ))
     return warnings
 
@@ -438,9 +438,11 @@ def _condition_ingredients(condition: Condition) -> set[str]:
 
 
 def _treats(kb: KnowledgeBase, condition: Condition, ingredient: str) -> bool:
-    """Whether a drug the patient takes is one of the condition's guideline drugs or of their class."""
+    """Whether a drug the patient takes is one of the condition's guideline drugs, of their class, or of the drugs
+    that treat it besides them (a sulfonylurea for type 2 diabetes)."""
     offered = _condition_ingredients(condition)
-    return ingredient in offered or bool(kb.therapeutic_classes_of(ingredient) & {c for i in offered for c in kb.therapeutic_classes_of(i)})
+    return (ingredient in offered or any(ingredient in kb.members(ref) for ref in condition.treated_by)
+            or bool(kb.therapeutic_classes_of(ingredient) & {c for i in offered for c in kb.therapeutic_classes_of(i)}))
 
 
 def _already_taken(kb: KnowledgeBase, ctx: PatientContext, regimen: Regimen, replaced: set[str]) -> list[str]:
@@ -563,8 +565,9 @@ def _pillar_statuses(kb: KnowledgeBase, ctx: PatientContext, scenarios: list[Sce
                 note = next((b.regimen.switch_note for b in built if b.option is switch), "")
                 therapy.action, therapy.reasons, therapy.replacements = "switch", [note] if note else [], [switch.option_id]
                 therapy.plan = text.therapy_plan("switch", therapy.reasons, [switch.label])
-            elif therapy.action in ("stop", "hold", "review", "dose"):
-                statuses.append(PillarStatus(pillar, "review", f"{therapy.record_label}: {therapy.plan}", [therapy.option_id]))
+            elif therapy.action in ("stop", "hold", "review", "dose", "switch"):
+                statuses.append(PillarStatus(pillar, "switch" if therapy.action == "switch" else "review",
+                                             f"{therapy.record_label}: {therapy.plan}", [therapy.option_id]))
             else:
                 regimen = next((r for r in regimens if set(r.ingredients) & set(therapy.ingredients)), None)
                 target = regimen.titration if regimen is not None and regimen.titration else "the target dose per guideline"
@@ -829,7 +832,7 @@ def _group_findings(kb: KnowledgeBase, ctx: PatientContext, condition: Condition
             continue
         when = "" if measurement.date is None else f", {measurement.date.isoformat()}"
         unit = _UNIT_SHOWN.get(measurement.unit, measurement.unit)
-        found.append(f"{_READ_LABEL[name]} {measurement.value:g} {unit} ({measurement.source}{when})")
+        found.append(f"{_READ_LABEL[name]} {measurement.value:g}{'' if unit in ('%', '') else ' '}{unit} ({measurement.source}{when})")
     found += [text.score_line(s) for s in scores if s.name in condition.scores]
     if condition.risk_factors:
         verdicts = [(factor, evaluate(factor.when, ctx, kb)) for factor in condition.risk_factors]

@@ -25,7 +25,7 @@ Severity = Literal["contraindicated", "major", "moderate", "minor"]
 Line = Literal["first_line", "alternative", "conditional"]
 AgeGroup = Literal["adult", "child", "any"]
 Setting = Literal["outpatient", "inpatient", "severe"]
-ChangeName = Literal["stop", "hold", "dose", "review", ""]
+ChangeName = Literal["stop", "hold", "switch", "dose", "review", ""]
 
 KNOWLEDGE_FILES = ("ingredients.yaml", "treatments.yaml", "safety.yaml")
 
@@ -199,6 +199,7 @@ class Condition(_Strict):
     setting_questions: dict[Literal["adult", "child"], str] = Field(
         default_factory=dict, description="asked while the care setting is not given, in the age group's guideline words"
     )
+    treated_by: list[str] = Field(default_factory=list, description="drugs (ids or class:<name>) that treat it besides its regimens")
     reads: list[str] = Field(default_factory=list, description="inputs shown with their source and date (INPUTS)")
     scores: list[str] = Field(default_factory=list, description="scores of the picture shown with the plan")
     risk_factor_title: str = ""
@@ -441,6 +442,8 @@ class KnowledgeBase(BaseModel):
                 concept(name, f"treatments {condition.id}")
             for factor in condition.risk_factors:
                 criteria(factor.when, f"treatments {condition.id} risk factor")
+            for ref in condition.treated_by:
+                check(ref, f"treatments {condition.id} treated_by")
             for name in condition.reads:
                 if name not in INPUTS:
                     problems.append(f"treatments {condition.id}: unknown input '{name}'")

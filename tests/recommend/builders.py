@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import pandas as pd
 
 from medassist.clinical.picture import build_picture
@@ -70,6 +72,11 @@ OBSERVATION_CODES = {"egfr": ("33914-3", "mL/min/{1.73_m2}"), "creatinine": ("21
                      "potassium": ("6298-4", "mmol/L"), "weight": ("29463-7", "kg"), "lactate": ("2524-7", "mmol/L"),
                      "lvef": ("10230-1", "%"), "systolic_bp": ("8480-6", "mm[Hg]"), "heart_rate": ("8867-4", "/min"),
                      "acr": ("9318-7", "mg/g"), "inr": ("6301-6", "{INR}"), "sodium": ("2951-2", "mmol/L")}
+
+
+def born(years: float) -> str:
+    """A birth date ``years`` before today, so a vignette's age (and its age criteria) does not drift with the date."""
+    return (_dt.date.today() - _dt.timedelta(days=round(years * 365.25))).isoformat()
 
 
 def make_records(
