@@ -157,7 +157,7 @@ class PillarStatus:
     """One pillar of guideline-directed therapy (HFrEF's four, CKD's, AF anticoagulation) for this patient."""
 
     pillar: str  # "beta-blocker"
-    status: Literal["titrate", "start", "switch", "not now", "excluded", "not indicated", "undecided", "review"]
+    status: Literal["in place", "titrate", "start", "switch", "not now", "excluded", "not indicated", "undecided", "review"]
     detail: str  # the drug in place or proposed, or the reason
     option_ids: list[str] = field(default_factory=list)  # the options or current therapy it refers to
 

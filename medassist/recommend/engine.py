@@ -570,10 +570,12 @@ def _pillar_statuses(kb: KnowledgeBase, ctx: PatientContext, scenarios: list[Sce
                                              f"{therapy.record_label}: {therapy.plan}", [therapy.option_id]))
             else:
                 regimen = next((r for r in regimens if set(r.ingredients) & set(therapy.ingredients)), None)
-                target = regimen.titration if regimen is not None and regimen.titration else "the target dose per guideline"
-                statuses.append(PillarStatus(pillar, "titrate", f"{therapy.record_label}: titrate to {target} if tolerated",
-                                             [therapy.option_id]))
-                _titrate(therapy, f"{pillar}: {target}")
+                if regimen is not None and regimen.titration:
+                    statuses.append(PillarStatus(pillar, "titrate", f"{therapy.record_label}: titrate to {regimen.titration} "
+                                                 "if tolerated", [therapy.option_id]))
+                    _titrate(therapy, f"{pillar}: {regimen.titration}")
+                else:  # a fixed or monitored dose (statin in CKD, warfarin by INR, a DOAC by its label)
+                    statuses.append(PillarStatus(pillar, "in place", therapy.record_label, [therapy.option_id]))
         elif offered:
             best = min(offered, key=lambda o: o.ordering.key())
             statuses.append(PillarStatus(pillar, "switch" if best.replaces else "start", best.label, [o.option_id for o in offered]))

@@ -150,7 +150,7 @@ def test_ckd4_with_diabetes_on_metformin_stops_it_and_proposes_the_replacement()
     assert finerenone.excluded and any("5.3" in r for r in finerenone.exclusion_reasons)
     assert any("below eGFR 25" in r for r in finerenone.exclusion_reasons), "eGFR 24 is below finerenone's start threshold"
     status = pillars(result, "chronic_kidney_disease")
-    assert status["SGLT2 inhibitor"] == "start" and status["statin"] == "titrate"
+    assert status["SGLT2 inhibitor"] == "start" and status["statin"] == "in place"
     assert status["RAS inhibitor at the highest tolerated dose"] == "review"
 
 
@@ -291,7 +291,8 @@ def test_af_on_warfarin_with_a_good_inr_stays_on_it_and_a_doac_switch_is_listed(
     # AGS Beers 2023: reasonable to continue long-term warfarin with a well-controlled INR; ESC 2024 prefers DOACs.
     result = recommend(context(af_patient(76, medications=("warfarin",), inr=2.5)))
     check_invariants(result)
-    assert pillars(result, "atrial_fibrillation")["anticoagulation"] == "titrate"
+    assert pillars(result, "atrial_fibrillation")["anticoagulation"] == "in place"
+    assert result.therapy("warfarin").action == "continue"
     apixaban = result.option("af_apixaban")
     assert apixaban.replaces == ["warfarin"] and apixaban.line == "alternative" and any("INR" in r for r in apixaban.rationale)
     labile = recommend(context(af_patient(76, medications=("warfarin",), inr=4.2)))

@@ -58,7 +58,7 @@ WARNING_COLUMN, DECISION_COLUMN = 2, 3
 # Colours of what the plan does with a current drug, and of a pillar's status: red asks to stop, orange to change.
 ACTION_COLOURS = {"stop": "#c62828", "hold": "#c62828", "dose": "#b35c00", "review": "#b35c00", "switch": "#1f4e79",
                   "titrate": "#1f4e79", "continue": "#1f4e79", "acute review": "#b35c00"}
-PILLAR_COLOURS = {"start": "#1b5e20", "switch": "#1f4e79", "titrate": "#1f4e79", "review": "#b35c00",
+PILLAR_COLOURS = {"in place": "#1f4e79", "start": "#1b5e20", "switch": "#1f4e79", "titrate": "#1f4e79", "review": "#b35c00",
                   "not now": "#b35c00", "excluded": "#6a1b1b", "undecided": "#b35c00", "not indicated": "#627d98"}
 
 
