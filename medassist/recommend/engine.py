@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal, Mapping
 
 from medassist.domain import treatment_text as text
-from medassist.domain.clinical import EvidenceKind, ProblemEvidence, ScoreResult
+from medassist.domain.clinical import EvidenceKind, ProblemEvidence
 from medassist.domain.treatment import (
     CHANGE_ORDER,
     OTHER_MEDICATIONS,
@@ -286,7 +286,7 @@ def _rule_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[str
         names = ", ".join(_name(kb, ctx, i) for i in hit)
         if verdict.value is None:
             if SEVERITY_ORDER[rule.severity] >= SEVERITY_ORDER["major"]:
-                questions.append(f"{names}: cannot check '{rule.message}' - {'; '.join(verdict.unknown)}.")
+                questions.append(f"Not recorded, so a {rule.kind} check could not be made: {'; '.join(verdict.unknown)}.")
             continue
         if not verdict.value:
             continue
@@ -714,7 +714,7 @@ def recommend(
             group.plan = text.group_plan(0, [t.action for t in treated], [], False)
             continue
         questions.extend(condition.questions_for(ctx.is_child))
-        group.findings = _group_findings(kb, ctx, condition, scores)
+        group.findings = _group_findings(kb, ctx, condition)
         only_pillars = bool(treated) and gdmt and not replacing
         mine: list[_Built] = []
         not_indicated: dict[str, list[str]] = {}
@@ -748,7 +748,9 @@ def recommend(
                 taken = _already_taken(kb, ctx, regimen, set(replaced))
                 if taken:
                     names = ", ".join(dict.fromkeys(_name(kb, ctx, t) for t in taken))
-                    group.not_offered.append(f"{regimen.label}: already taking {names} (same drug or class; see current therapy).")
+                    stopping = all(t.action == "stop" for t in therapies if set(t.ingredients) & set(taken))
+                    group.not_offered.append(f"{regimen.label}: " + (f"{names} is to be stopped (see current therapy)." if stopping
+                                             else f"already taking {names} (same drug or class; see current therapy)."))
                     continue
                 key = frozenset(regimen.ingredients)
                 if key in offered_sets:
@@ -782,6 +784,15 @@ def recommend(
                     therapy.plan = text.therapy_plan("stop", therapy.reasons, [o.label for o in alternatives[:3]])
         group.plan = text.group_plan(sum(not o.excluded for o in options), [t.action for t in treated], group.pillars, replacing)
 
+    # This visit's problems first; then the other problems whose plan asks for something (a drug to stop, change or
+    # start), then those where the current therapy simply continues.
+    acting = {"stop", "hold", "switch", "dose", "review"}
+
+    def asks(group: ConditionGroup) -> bool:
+        return (any(t.action in acting for t in therapies if t.option_id in group.current_therapy)
+                or any(p.status in ("start", "switch", "review", "not now") for p in group.pillars) or bool(group.options))
+
+    groups.sort(key=lambda g: (g.role != THIS_VISIT, not asks(g)))
     options = [b.option for b in built]
     included: list[TreatmentOption] = []
     for group in groups:
@@ -823,9 +834,9 @@ def recommend(
     )
 
 
-def _group_findings(kb: KnowledgeBase, ctx: PatientContext, condition: Condition, scores: list[ScoreResult]) -> list[str]:
-    """What the plan read for a condition, with source and date: EF, kidney function, potassium, the scores,
-    and its risk factors (AF: HAS-BLED's modifiable bleeding risk factors)."""
+def _group_findings(kb: KnowledgeBase, ctx: PatientContext, condition: Condition) -> list[str]:
+    """What the plan read for a condition, with source and date (EF, kidney function, potassium), and its risk
+    factors (AF: HAS-BLED's modifiable bleeding risk factors); the scores are said once, with the plan."""
     found: list[str] = []
     for name in condition.reads:
         measurement = ctx.measurement(name)
@@ -835,7 +846,6 @@ def _group_findings(kb: KnowledgeBase, ctx: PatientContext, condition: Condition
         when = "" if measurement.date is None else f", {measurement.date.isoformat()}"
         unit = _UNIT_SHOWN.get(measurement.unit, measurement.unit)
         found.append(f"{_READ_LABEL[name]} {measurement.value:g}{'' if unit in ('%', '') else ' '}{unit} ({measurement.source}{when})")
-    found += [text.score_line(s) for s in scores if s.name in condition.scores]
     if condition.risk_factors:
         verdicts = [(factor, evaluate(factor.when, ctx, kb)) for factor in condition.risk_factors]
         present = [f"{factor.says} ({'; '.join(v.met)})" for factor, v in verdicts if v.value]

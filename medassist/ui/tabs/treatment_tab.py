@@ -17,10 +17,12 @@ from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -235,16 +237,32 @@ class TreatmentTab(Tab):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([900, 480])
-        layout.addWidget(splitter, 1)
 
+        # Missing inputs and the ordering rule sit under the plan in a panel the clinician can shrink or scroll,
+        # so the plan keeps most of a 1024x700 window.
+        below = QWidget()
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
         self.questions = QLabel("")
         self.questions.setWordWrap(True)
         self.questions.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.questions)
+        below_layout.addWidget(self.questions)
         self.rule = QLabel("")
         self.rule.setWordWrap(True)
         self.rule.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.rule)
+        below_layout.addWidget(self.rule)
+        below_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(below)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(splitter)
+        vertical.addWidget(scroll)
+        vertical.setStretchFactor(0, 4)
+        vertical.setStretchFactor(1, 1)
+        vertical.setSizes([560, 140])
+        layout.addWidget(vertical, 1)
         self._set_decision_enabled(False)
 
     # computing -----------------------------------------------------------------------------
@@ -340,7 +358,7 @@ class TreatmentTab(Tab):
             self.tree.resizeColumnToContents(column)
             self.tree.setColumnWidth(column, self.tree.columnWidth(column) + 12)  # room so a fitting text never wraps
         self.tree.setColumnWidth(0, 64)
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 320))
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 300))
         self.tree.setColumnWidth(4, min(self.tree.columnWidth(4), 150))
         self.tree.setColumnWidth(5, min(self.tree.columnWidth(5), 150))
         self.tree.doItemsLayout()  # row heights for the final column widths (wrapped names)
