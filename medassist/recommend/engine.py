@@ -497,7 +497,9 @@ def _build_option(kb: KnowledgeBase, ctx: PatientContext, condition: Condition, 
     line = regimen.line
     rationale = [f"Condition: {condition.label} - from {'; '.join(_evidence_text(e) for e in evidence)}."]
     preferred = evaluate(regimen.preferred_when, ctx, kb) if regimen.preferred_when else None
-    if preferred is not None and preferred.value and line != "first_line":
+    if replaced and regimen.switch_line is not None:
+        line = regimen.switch_line  # a switch from a drug already taken has its own line (warfarin -> DOAC)
+    elif preferred is not None and preferred.value and line != "first_line":
         rationale.append(f"Moved to first line because of {', '.join(preferred.met)}.")
         line = "first_line"
     rationale.append(f"Guideline: {scenario.label}; {text.line_label(line)} ({regimen.source.cite()})"
@@ -763,8 +765,6 @@ def recommend(
                 seen_ids.add(regimen.id)
                 option = _build_option(kb, ctx, condition, evidence, scenario, why, regimen, replaced, model_scores,
                                        questions, position)
-                if replaced and regimen.switch_line is not None:
-                    option.line = option.ordering.line = regimen.switch_line
                 mine.append(_Built(option, regimen))
                 if not option.excluded and key:
                     offered_sets[key] = condition.label
@@ -790,7 +790,8 @@ def recommend(
 
     def asks(group: ConditionGroup) -> bool:
         return (any(t.action in acting for t in therapies if t.option_id in group.current_therapy)
-                or any(p.status in ("start", "switch", "review", "not now") for p in group.pillars) or bool(group.options))
+                or any(p.status in ("start", "switch", "review", "not now") for p in group.pillars)
+                or any(b.option.condition_id == group.condition_id and not b.option.excluded for b in built))
 
     groups.sort(key=lambda g: (g.role != THIS_VISIT, not asks(g)))
     options = [b.option for b in built]
