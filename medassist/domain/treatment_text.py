@@ -184,9 +184,7 @@ def report_group(detail: Mapping[str, Any], latest_plan: str) -> str:
         return f"Decided under an earlier plan (care setting: {detail.get('setting', 'not recorded')})"
     if not detail.get("condition"):
         return ""
-    role = str(detail.get("group_role", ""))
-    role = "" if role.lower() == str(detail["condition"]).lower() else f" ({role})"
-    return f"{detail['condition']}{role}: {detail.get('plan', '')}"
+    return group_heading(str(detail["condition"]), str(detail.get("group_role", "")), str(detail.get("plan", "")))
 
 
 def report_notes(latest: Mapping[str, Any]) -> list[str]:

@@ -227,7 +227,7 @@ def test_report_states_the_plan_and_deidentification_shifts_the_lactate_date():
     content = collect_report(session, "p1", cards={})
     assert content.treatment_notes[0].startswith("Care setting: severe / ICU, because of sepsis signs")
     assert any("beyond the options shown" in n and "2026-10-01" in n for n in content.treatment_notes)
-    assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia (this visit)")
+    assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia - this visit: ")
     anonymous = deidentify(content)
     assert not any("2026-10-01" in n for n in anonymous.treatment_notes)
     assert any("beyond the options shown" in n for n in anonymous.treatment_notes)
