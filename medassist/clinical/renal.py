@@ -51,15 +51,22 @@ def a_category(acr_mg_g: float) -> str:
 
 def renal_function(egfr: Measurement | None, creatinine: Measurement | None, albuminuria: Measurement | None,
                    age: float | None, sex: str, weight: Measurement | None) -> RenalFunction:
-    """eGFR as recorded, else computed from creatinine for an adult of known sex; CrCl when weight is known too."""
+    """eGFR as recorded, else computed from creatinine for an adult of known sex; CrCl when weight is known too.
+
+    A creatinine newer than the recorded eGFR gives the eGFR (computed from it): the older value is
+    stale, and the source says so."""
     computed = False
     adult_of_known_sex = age is not None and age >= ADULT_AGE and sex in ("female", "male")
-    if egfr is None and creatinine is not None and adult_of_known_sex:
+    stale = (egfr is not None and creatinine is not None and egfr.date is not None and creatinine.date is not None
+             and creatinine.date > egfr.date)
+    if (egfr is None or stale) and creatinine is not None and adult_of_known_sex:
         assert age is not None
         value = ckd_epi_2021(creatinine.value, age, sex == "female")
         when = f" ({creatinine.date.isoformat()})" if creatinine.date else ""
+        older = "" if egfr is None or egfr.date is None else \
+            f"; the recorded eGFR {egfr.value:g} is older ({egfr.date.isoformat()})"
         egfr = Measurement(round(value, 1), "mL/min/{1.73_m2}", creatinine.date,
-                           f"computed: CKD-EPI 2021 from creatinine {creatinine.value:.2f} mg/dL{when}")
+                           f"computed: CKD-EPI 2021 from creatinine {creatinine.value:.2f} mg/dL{when}{older}")
         computed = True
     crcl = None
     if creatinine is not None and weight is not None and adult_of_known_sex:

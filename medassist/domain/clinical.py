@@ -52,6 +52,26 @@ class RenalFunction:
     a_stage: str | None = None  # KDIGO A1, A2, A3
 
 
+@dataclass(frozen=True)
+class StatedFact:
+    """A yes/no fact about the patient now that a score needs (confused? on oxygen? nursing-home
+    resident?), with the words that say it and where: a note's sentence or a coded problem."""
+
+    present: bool
+    text: str  # "GCS 13", "Alert and oriented", "Delirium (problem list)"
+    date: _dt.date | None
+    source: str  # "Emergency department note, 2026-12-07: \u201cConfused, GCS 13.\u201d"
+
+
+@dataclass(frozen=True)
+class Medication:
+    """A current medication as the record lists it (drug classes are matched on its description)."""
+
+    description: str
+    code: str
+    start: _dt.date | None
+
+
 class EvidenceKind(StrEnum):
     RECORD = "record"  # a coded problem in the record
     NOTE = "note"  # a sentence of a note that affirms it (notes model)
@@ -127,12 +147,13 @@ class ScoreResult:
 
     name: str  # "CURB-65"
     points: int  # from the items that could be counted
-    maximum: int  # the score's scale maximum
+    maximum: int  # the score's scale maximum; 0 for an open scale (PSI adds the age in years)
     items: tuple[ScoreItem, ...]
     band: str  # the interpretation of ``points`` (or of the range when items are missing)
     citation: str  # guideline or derivation paper, year, table
     level: Literal["low", "moderate", "high", "unknown"] = "unknown"
     recommendation: str = ""  # what the band suggests ("consider hospital admission")
+    stage: str = ""  # a staging rather than a sum of points (KDIGO "G4 A2"): shown instead of the points
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -141,7 +162,8 @@ class ScoreResult:
     @property
     def possible_range(self) -> tuple[int, int]:
         """The lowest and highest value the score could take once the missing items are known."""
-        return self.points, self.points + sum(i.max_points for i in self.items if i.points is None)
+        high = self.points + sum(i.max_points for i in self.items if i.points is None)
+        return self.points, min(high, self.maximum) if self.maximum else high
 
 
 CareSettingName = Literal["outpatient", "inpatient", "severe"]
@@ -181,6 +203,11 @@ class ClinicalPicture:
     scores: dict[str, ScoreResult] = field(default_factory=dict)
     care_setting: CareSetting = field(default_factory=CareSetting)
     sepsis_signs: list[str] = field(default_factory=list)
+    # what a current note (or a coded problem) states about the patient now, by fact name
+    # (medassist.notes.facts: altered_mentation, supplemental_oxygen, nursing_home, ...)
+    facts: dict[str, StatedFact] = field(default_factory=dict)
+    medications: list[Medication] = field(default_factory=list)
+    not_scored: dict[str, str] = field(default_factory=dict)  # score name -> why it was not computed
 
     def has(self, concept: str) -> bool:
         return any(p.concept == concept for p in self.problems)

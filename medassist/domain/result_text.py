@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from medassist.domain.clinical import CareSetting, Measurement, ScoreItem, ScoreResult
     from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 
 # Record-model attributions are shown only when the answer moved at least this far (probability)
@@ -156,3 +157,92 @@ def attributions_withheld(explanation: Explanation) -> str | None:
             f"for a training-average patient ({percent(baseline)}): no input moved it meaningfully, so no "
             "attributions are shown.")
 
+
+
+# =============================================================================================
+# The clinical picture and its scores (clinical helper): values with units and dates, one sentence
+# per score, its item lines, the care setting the scores suggest and the sepsis signs. The picture
+# (medassist.clinical) builds the values; the Records tab, `medassist picture` and the PDF word them here.
+# =============================================================================================
+
+_UNIT_WORDS = {"mm[Hg]": "mmHg", "Cel": "\u00b0C", "[degF]": "\u00b0F", "10*3/uL": "\u00d710\u00b3/\u00b5L",
+               "10*6/uL": "\u00d710\u2076/\u00b5L", "mL/min/{1.73_m2}": "mL/min/1.73 m\u00b2", "[pH]": "",
+               "{INR}": "", "{ratio}": "", "kg/m2": "kg/m\u00b2", "u[IU]/mL": "\u00b5IU/mL", "{presence}": ""}
+
+
+def unit_text(unit: str) -> str:
+    """A UCUM unit as a clinician writes it ("mm[Hg]" -> "mmHg", "Cel" -> "\u00b0C")."""
+    return _UNIT_WORDS.get(unit, unit)
+
+
+def number_text(value: float) -> str:
+    """A measured value without trailing zeros: 32, 2.9, 0.85."""
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+
+
+def measurement_text(measurement: Measurement, with_date: bool = False) -> str:
+    """"32 /min", "88 mmHg", "2.9 mmol/L" (", 2026-12-07" with the date)."""
+    unit = unit_text(measurement.unit)
+    text = f"{number_text(measurement.value)}{'' if not unit or unit.startswith('/') or unit == '%' else ' '}{unit}"
+    if with_date:
+        text += f", {measurement.date.isoformat()}" if measurement.date else ", undated"
+    return text
+
+
+def measurement_source(measurement: Measurement) -> str:
+    """Where and when a value comes from: "LOINC 9279-1, 2026-12-07"."""
+    return f"{measurement.source}, {measurement.date.isoformat() if measurement.date else 'undated'}"
+
+
+def score_value_text(result: ScoreResult) -> str:
+    """"5 of 5", "2 of 5 (2-3 with the missing items)", or a staging's stage ("G4 A2")."""
+    if result.stage or not result.items or all(i.max_points == 0 for i in result.items):
+        return result.stage or "not staged"
+    low, high = result.possible_range
+    shown = f"{result.points} of {result.maximum}" if result.maximum else f"{result.points} points"
+    return shown if low == high else f"{shown} ({low}-{high} with the missing items)"
+
+
+def score_brief(result: ScoreResult) -> str:
+    """"CURB-65 5 of 5 (high severity)"."""
+    return f"{result.name} {score_value_text(result)} ({result.band})"
+
+
+def score_sentence(result: ScoreResult) -> str:
+    """The one sentence a score reads as everywhere: value, band, what it suggests, what is missing."""
+    text = f"{result.name} {score_value_text(result)}: {result.band}"
+    if result.recommendation:
+        text += f"; {result.recommendation}"
+    if result.missing:
+        text += f". Not counted (missing): {', '.join(result.missing)}"
+    return text + "."
+
+
+def score_item_line(item: ScoreItem, staging: bool = False) -> str:
+    """One criterion: "Respiratory rate >= 30/min: +1 (32/min; LOINC 9279-1, 2026-12-07)", or why it is missing."""
+    if item.points is None:
+        could = "" if staging else f" (could add up to +{item.max_points})"
+        return f"{item.criterion}: missing{could}: {item.source}" + (f" ({item.value})" if item.value else "")
+    detail = "; ".join(part for part in (item.value, item.source) if part)
+    head = item.criterion if staging else f"{item.criterion}: +{item.points}"
+    return f"{head} ({detail})" if detail else head
+
+
+SETTING_WORDS = {"outpatient": "outpatient", "inpatient": "hospital ward (inpatient)",
+                 "severe": "severe: intensive care or high dependency"}
+
+
+def care_setting_text(setting: CareSetting) -> str:
+    """What the scores suggest for where to treat, and the clinician's choice when made."""
+    if setting.suggested is None:
+        text = "No care setting suggested by the scores" + (f": {setting.reason}" if setting.reason else "")
+    else:
+        text = f"Suggested by the scores: {SETTING_WORDS[setting.suggested]}. Why: {setting.reason}"
+    if setting.chosen is not None:
+        text += f". Chosen by the clinician: {SETTING_WORDS[setting.chosen]}"
+    return text + ("" if text.endswith(".") else ".")
+
+
+def lactate_sign(measurement: Measurement, meaning: str) -> str:
+    """"Lactate 2.9 mmol/L, 2026-12-07: 2 mmol/L or more (...)"."""
+    return f"Lactate {measurement_text(measurement, with_date=True)}: {meaning}"
