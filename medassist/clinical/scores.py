@@ -482,7 +482,7 @@ def _labile_inr(p: ClinicalPicture) -> ScoreItem:
 
 
 def _drugs(p: ClinicalPicture) -> ScoreItem:
-    criterion = "Drugs: antiplatelet or NSAID (modifiable)"
+    criterion = "Drugs (antiplatelet or NSAID; modifiable)"
     found = _on_drug(p, ANTIPLATELETS + NSAIDS)
     return ScoreItem(criterion, int(bool(found)), "; ".join(found) or "none", "current medications")
 
