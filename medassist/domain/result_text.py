@@ -170,6 +170,17 @@ _UNIT_WORDS = {"mm[Hg]": "mmHg", "Cel": "\u00b0C", "[degF]": "\u00b0F", "10*3/uL
                "{INR}": "", "{ratio}": "", "kg/m2": "kg/m\u00b2", "u[IU]/mL": "\u00b5IU/mL", "{presence}": ""}
 
 
+def age_text(years: float) -> str:
+    """An age as a clinician says it: "83 years"; a child "4 years 1 month"; an infant "7 months"."""
+    months = int(years * 12 + 1e-9)
+    if years >= 18:
+        return f"{int(years + 1e-9)} years"
+    whole, rest = divmod(months, 12)
+    parts = ([f"{whole} year{'s' if whole != 1 else ''}"] if whole else []) + \
+        ([f"{rest} month{'s' if rest != 1 else ''}"] if rest or not whole else [])
+    return " ".join(parts)
+
+
 def unit_text(unit: str) -> str:
     """A UCUM unit as a clinician writes it ("mm[Hg]" -> "mmHg", "Cel" -> "\u00b0C")."""
     return _UNIT_WORDS.get(unit, unit)
