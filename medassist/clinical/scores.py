@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 from medassist.domain.clinical import ClinicalPicture, EvidenceKind, Measurement, ScoreItem, ScoreResult
-from medassist.domain.result_text import measurement_source, measurement_text
+from medassist.domain.result_text import age_text, measurement_source, measurement_text
 from medassist.notes import facts
 
 Level = Literal["low", "moderate", "high", "unknown"]
@@ -615,7 +615,7 @@ def _adult(p: ClinicalPicture, name: str, minimum: float = ADULT_AGE) -> str | N
     if p.age is None:
         return f"{name} is validated in adults and the patient's age is not known"
     if p.age.years < minimum:
-        return f"{name} is validated from age {minimum:g}; this patient is {p.age.years:.1f} years old"
+        return f"{name} is validated from age {minimum:g}; this patient is {age_text(p.age.years)} old"
     return None
 
 
@@ -650,7 +650,7 @@ def score_picture(p: ClinicalPicture) -> tuple[dict[str, ScoreResult], dict[str,
         if "CURB-65" in scores and "urea_nitrogen" not in p.current_measures:
             add("CRB-65", None, crb65)
         add("PSI", _adult(p, "PSI"), psi)
-        add("ATS/IDSA severe CAP", _adult(p, "The ATS/IDSA severe-CAP criteria"), severe_cap)
+        add("ATS/IDSA severe CAP", _adult(p, "ATS/IDSA severe CAP"), severe_cap)
     add("qSOFA", _adult(p, "qSOFA") or observations, qsofa)
     news2_why = _adult(p, "NEWS2", NEWS2_MIN_AGE) or (
         "NEWS2 is not for use in pregnancy (RCP 2017): use an obstetric early warning score" if p.pregnant else None)

@@ -68,7 +68,7 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     top = max(_rank(setting) for setting, _ in votes)
     suggested = next(setting for setting, _ in votes if _rank(setting) == top)
     reasons = [why for setting, why in votes if _rank(setting) == top]
-    others = [why for setting, why in votes if _rank(setting) < top]
+    others = [why for setting, why in votes if _rank(setting) < top and not why.startswith("sepsis sign: ")]
     if suggested == "outpatient" and psi is not None and psi.level != "low":
         reasons.append(f"PSI {psi.band}: confirm with the clinical picture")
     reason = "; ".join(reasons) + (f" (whereas {'; '.join(others)})" if others else "")

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from medassist.domain.clinical import CareSetting, Measurement, ScoreItem, ScoreResult
+    import datetime as _dt
+
+    from medassist.domain.clinical import (ActiveProblem, CareSetting, ClinicalPicture, Measurement, ScoreItem,
+                                           ScoreResult, StatedFact)
     from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 
 # Record-model attributions are shown only when the answer moved at least this far (probability)
@@ -257,3 +260,88 @@ def care_setting_text(setting: CareSetting) -> str:
 def lactate_sign(measurement: Measurement, meaning: str) -> str:
     """"Lactate 2.9 mmol/L, 2026-12-07: 2 mmol/L or more (...)"."""
     return f"Lactate {measurement_text(measurement, with_date=True)}: {meaning}"
+
+
+def range_text(low: float, high: float, unit: str) -> str:
+    """"20-28 /min", "89-112 mmHg"."""
+    shown = unit_text(unit)
+    return f"{number_text(low)}-{number_text(high)}{'' if not shown or shown.startswith('/') or shown == '%' else ' '}{shown}"
+
+
+_EVIDENCE_WORDS = {"record": "problem list", "note": "note", "image": "image finding", "clinician": "confirmed by the clinician"}
+# (label, measures shown together): the bedside values a physician reads first
+_PICTURE_VALUES = (("Potassium", ("potassium",)), ("Blood pressure", ("systolic_bp", "diastolic_bp")),
+                   ("Heart rate", ("heart_rate",)), ("Respiratory rate", ("respiratory_rate",)),
+                   ("SpO2", ("oxygen_saturation",)), ("Temperature", ("body_temperature",)), ("Lactate", ("lactate",)))
+
+
+def _dated(measurement: Measurement, episode_start: _dt.date) -> str:
+    when = measurement.date.isoformat() if measurement.date else "undated"
+    old = measurement.date is not None and measurement.date < episode_start
+    return f"{when}{', before this episode' if old else ''}"
+
+
+def renal_text(picture: ClinicalPicture) -> str:
+    """"eGFR 24 mL/min/1.73 m2 (LOINC 33914-3, 2026-12-05): KDIGO G4; creatinine 2.7 mg/dL; CrCl 31 mL/min"."""
+    renal = picture.renal
+    if renal.egfr is None and renal.creatinine is None:
+        return "no eGFR or creatinine recorded"
+    parts = []
+    if renal.egfr is not None:
+        stage = " ".join(s for s in (renal.g_stage, renal.a_stage) if s)
+        where = renal.egfr.source if renal.egfr_computed else f"{renal.egfr.source}, {_dated(renal.egfr, picture.episode_start)}"
+        parts.append(f"eGFR {measurement_text(renal.egfr)} ({where}): KDIGO {stage}")
+    if renal.creatinine is not None:
+        parts.append(f"creatinine {measurement_text(renal.creatinine)} ({_dated(renal.creatinine, picture.episode_start)})")
+    if renal.crcl is not None:
+        parts.append(f"Cockcroft-Gault CrCl {number_text(renal.crcl.value)} mL/min (actual weight, for labels that dose by it)")
+    if renal.albuminuria is not None:
+        parts.append(f"urine ACR {measurement_text(renal.albuminuria)}")
+    return "; ".join(parts)
+
+
+def picture_rows(picture: ClinicalPicture) -> list[tuple[str, str]]:
+    """The picture's headline values, label and text, as the Records tab, the CLI and the report show them."""
+    rows = [("Age", "not recorded" if picture.age is None else age_text(picture.age.years)),
+            ("Sex", picture.sex)]
+    if picture.weight is not None:
+        when = f", {picture.weight.date.isoformat()}" if picture.weight.date else ""
+        rows.append(("Weight", f"{measurement_text(picture.weight)} ({picture.weight.source}{when})"))
+    else:
+        rows.append(("Weight", "not recorded"))
+    if picture.sex == "female" and picture.age is not None and 12 <= picture.age.years < 55:
+        pregnant = {True: "yes", False: "no", None: "not recorded"}[picture.pregnant]
+        rows.append(("Pregnancy", f"{pregnant} ({picture.pregnancy_source})" if picture.pregnant is not None else pregnant))
+    rows.append(("Kidney function", renal_text(picture)))
+    for label, names in _PICTURE_VALUES:
+        found = [picture.measures.get(n) for n in names]
+        if any(m is None for m in found):
+            continue
+        shown = "/".join(number_text(m.value) for m in found if m is not None)
+        first = found[0]
+        assert first is not None
+        unit = unit_text(first.unit)
+        rows.append((label, f"{shown}{'' if unit.startswith('/') or unit == '%' else ' '}{unit} "
+                            f"({_dated(first, picture.episode_start)})"))
+    if picture.ejection_fraction is not None:
+        ef = picture.ejection_fraction
+        rows.append(("LVEF", f"{number_text(ef.value)}% ({ef.source}, {ef.date.isoformat() if ef.date else 'undated'})"))
+    rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter)"))
+    return rows
+
+
+def problem_line(problem: ActiveProblem) -> str:
+    """"Chronic kidney disease: problem list \u201cChronic kidney disease stage 4\u201d (2026-10-08); note \u201c...\u201d"."""
+    evidence = "; ".join(
+        f"{_EVIDENCE_WORDS.get(e.kind.value, e.kind.value)} \u201c{e.text}\u201d"
+        + (f" ({e.date.isoformat()})" if e.date else "") for e in problem.evidence)
+    return f"{problem.name}: {evidence}"
+
+
+def fact_line(name: str, fact: StatedFact) -> str:
+    """"Confusion: yes, \u201cconfused\u201d (Emergency department note, 2026-12-07: \u201c...\u201d)"."""
+    label = {"altered_mentation": "Confusion / altered mentation", "supplemental_oxygen": "On supplemental oxygen",
+             "hypercapnic_target": "Hypercapnic (88-92% SpO2 target)", "nursing_home": "Nursing-home resident",
+             "multilobar_infiltrates": "Multilobar infiltrates", "mechanical_ventilation": "Mechanical ventilation",
+             "vasopressors": "Vasopressors", "pleural_effusion": "Pleural effusion"}.get(name, clinical_label(name))
+    return f"{label}: {'yes' if fact.present else 'no'}, \u201c{fact.text}\u201d ({fact.source})"
