@@ -215,14 +215,14 @@ def curb65(p: ClinicalPicture) -> ScoreResult:
     """CURB-65 (Lim 2003; BTS 2009): confusion, urea, respiratory rate, blood pressure, age 65+."""
     items = [_confusion(p), _urea_over_7(p),
              _measured(p, "respiratory_rate", "Respiratory rate >= 30/min", lambda v: int(v >= 30)),
-             _low_blood_pressure(p), _age_at_least(p, 65, "Age 65 or over")]
+             _low_blood_pressure(p), _age_at_least(p, 65, "65 years or older")]
     return _result("CURB-65", 5, items, CURB65_BANDS, CURB65_CITATION)
 
 
 def crb65(p: ClinicalPicture) -> ScoreResult:
     """CRB-65 (BTS 2009): CURB-65 without urea, for when no urea is available."""
     items = [_confusion(p), _measured(p, "respiratory_rate", "Respiratory rate >= 30/min", lambda v: int(v >= 30)),
-             _low_blood_pressure(p), _age_at_least(p, 65, "Age 65 or over")]
+             _low_blood_pressure(p), _age_at_least(p, 65, "65 years or older")]
     return _result("CRB-65", 4, items, CRB65_BANDS, CRB65_CITATION)
 
 
@@ -413,7 +413,7 @@ def _heart_failure_or_lv_dysfunction(p: ClinicalPicture) -> ScoreItem:
 
 
 def _age_75_or_65(p: ClinicalPicture) -> ScoreItem:
-    criterion = "Age 75 or over (+2), 65-74 (+1)"
+    criterion = "75 years or older (+2), 65-74 years (+1)"
     if p.age is None:
         return ScoreItem(criterion, None, "", "birth date not recorded", 2)
     years = p.age.years
@@ -615,7 +615,7 @@ def _adult(p: ClinicalPicture, name: str, minimum: float = ADULT_AGE) -> str | N
     if p.age is None:
         return f"{name} is validated in adults and the patient's age is not known"
     if p.age.years < minimum:
-        return f"{name} is validated from age {minimum:g}; this patient is {age_text(p.age.years)} old"
+        return f"{name} is validated from {minimum:g} years; this patient is {age_text(p.age.years)} old"
     return None
 
 

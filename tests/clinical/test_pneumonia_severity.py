@@ -182,8 +182,8 @@ def test_a_child_with_pneumonia_gets_no_adult_score_and_no_suggested_setting():
         v.measure(name, value)
     picture = v.picture()
     assert not {"CURB-65", "PSI", "qSOFA", "NEWS2", "ATS/IDSA severe CAP"} & set(picture.scores)
-    assert "validated from age 18" in picture.not_scored["CURB-65"]
-    assert "validated from age 16" in picture.not_scored["NEWS2"]
+    assert "validated from 18 years" in picture.not_scored["CURB-65"]
+    assert "validated from 16 years" in picture.not_scored["NEWS2"]
     assert picture.care_setting.suggested is None
     assert "children" in picture.care_setting.reason
 

@@ -55,7 +55,7 @@ def test_the_childs_vitals_are_drawn_and_flagged_for_her_age(tab):
     assert rows["White blood cells"][4] == "" and "no paediatric range" in rows["White blood cells"][3]
     page = panel.picture_view.toPlainText()
     assert "Age\t4 years" in page or "4 years" in page
-    assert "CURB-65 not computed: CURB-65 is validated from age 18" in page
+    assert "CURB-65 not computed: CURB-65 is validated from 18 years" in page
     assert "No care setting suggested by the scores" in page
 
 
