@@ -32,7 +32,7 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     """The setting the scores suggest for a pneumonia, with why; the clinician's choice is kept."""
     chosen = p.care_setting.chosen
     if not p.has("pneumonia"):
-        return CareSetting(chosen=chosen)
+        return CareSetting(chosen=chosen, reason="the scores suggest a care setting for a pneumonia, and none is recorded")
     if p.age is None or p.age.years < ADULT_AGE:
         return CareSetting(chosen=chosen, reason=(
             "CURB-65 and PSI are validated in adults only; for a child, decide on clinical features "
