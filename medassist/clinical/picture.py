@@ -1,8 +1,8 @@
 """Build a patient's :class:`ClinicalPicture` once, from the record, the notes' evidence and the
 clinician's confirmed findings; every view and rule reads the result instead of the record.
 
-The current episode starts at the latest encounter (else the latest observation): vitals and labs
-from it are ``current_measures`` (what acute scores use); older values stay in ``measures`` with
+The current episode starts at the latest encounter (else the day before the newest observation, see
+:func:`episode_start`): vitals and labs from it are ``current_measures`` (what acute scores use); older values stay in ``measures`` with
 their dates, for chronic decisions that say how old the value is. Bedside facts (confusion, oxygen,
 nursing home...) come from the newest note of the episode that states them, or a coded problem
 (``facts``). The scores (:mod:`.scores`), the care setting they suggest and the sepsis signs
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import replace
 from typing import Iterable
 
 import pandas as pd
 
 from medassist.clinical.concepts import ConceptTable, default_concepts
-from medassist.clinical.renal import renal_function
+from medassist.clinical.renal import a_category, renal_function
 from medassist.clinical.scores import score_picture
 from medassist.clinical.severity import sepsis_signs, suggested_setting
 from medassist.domain.clinical import (
@@ -31,6 +32,7 @@ from medassist.domain.clinical import (
     Measurement,
     Medication,
     ProblemEvidence,
+    RenalFunction,
     StatedFact,
 )
 from medassist.domain.prediction import Prediction
@@ -39,6 +41,7 @@ from medassist.notes import facts
 from medassist.records import summary
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
+from medassist.records.units import normalize_unit
 
 # "EF 30%", "LVEF of 25-30%", "ejection fraction estimated at 35 %": the lower number of a range counts.
 _EF_IN_TEXT = re.compile(
@@ -59,13 +62,22 @@ def _measurement(records: PatientRecords, patient_id: str, measure: str) -> Meas
 
 
 def episode_start(records: PatientRecords, patient_id: str, on: _dt.date) -> _dt.date:
-    """Start of the current episode: the latest encounter's start, else the latest observation's date, else ``on``."""
-    starts = records.for_patient("encounters", patient_id)["start"].dropna()
-    starts = starts[starts.dt.date <= on] if not starts.empty else starts
-    if not starts.empty:
-        return pd.Timestamp(starts.max()).date()
+    """Start of the current episode: the latest encounter's start when the newest observation falls
+    within that encounter (or a day after it ends); otherwise (no encounter, or observations from a
+    contact the record does not list) the day before the newest observation, so one set of bedside
+    values and labs taken across midnight stays together; with no observation at all, ``on``."""
     dates = records.for_patient("observations", patient_id)["date"].dropna()
-    return pd.Timestamp(dates.max()).date() if not dates.empty else on
+    dates = dates[dates.dt.date <= on]
+    newest = pd.Timestamp(dates.max()).date() if not dates.empty else None
+    encounters = records.for_patient("encounters", patient_id)
+    encounters = encounters[encounters["start"].notna() & (encounters["start"].dt.date <= on)]
+    if not encounters.empty:
+        latest = encounters.loc[encounters["start"].idxmax()]
+        start = pd.Timestamp(latest["start"]).date()
+        end = pd.Timestamp(latest["stop"]).date() if pd.notna(latest["stop"]) else start
+        if newest is None or newest <= end + _dt.timedelta(days=1):
+            return start
+    return newest - _dt.timedelta(days=1) if newest is not None else on
 
 
 def _weight(records: PatientRecords, patient_id: str, row: pd.Series) -> Measurement | None:
@@ -205,6 +217,15 @@ def _picture_facts(records: PatientRecords, patient_id: str, start: _dt.date, pr
     return found
 
 
+def _renal(measures: dict[str, Measurement], acr: summary.ObservedValue | None, age: float | None, sex: str,
+           weight: Measurement | None) -> RenalFunction:
+    """Kidney function; a urine ACR reported in mg/mmol is categorised against KDIGO's mg/mmol thresholds."""
+    renal = renal_function(measures.get("egfr"), measures.get("creatinine"), measures.get("urine_acr"), age, sex, weight)
+    if acr is not None and normalize_unit(acr.original_unit) == "mg/mmol":
+        renal = replace(renal, a_stage=a_category(acr.original_value, "mg/mmol"))
+    return renal
+
+
 def _medications(records: PatientRecords, patient_id: str) -> list[Medication]:
     return [Medication(str(r.description), "" if pd.isna(r.code) else str(r.code), _day(r.start))
             for r in summary.current_medications(records, patient_id).itertuples(index=False) if pd.notna(r.description)]
@@ -246,8 +267,7 @@ def build_picture(
         height=measures.get("body_height"),
         pregnant=pregnant,
         pregnancy_source=pregnancy_source,
-        renal=renal_function(measures.get("egfr"), measures.get("creatinine"), measures.get("urine_acr"),
-                             age_value, sex, weight),
+        renal=_renal(measures, latest.get("urine_acr"), age_value, sex, weight),
         measures=measures,
         current_measures=current,
         ejection_fraction=ejection_fraction(records, patient_id),

@@ -45,8 +45,11 @@ def g_category(egfr: float) -> str:
     return next(name for bound, name in _G_CATEGORIES if egfr >= bound)
 
 
-def a_category(acr_mg_g: float) -> str:
-    return "A1" if acr_mg_g < 30 else "A2" if acr_mg_g <= 300 else "A3"
+def a_category(acr: float, unit: str = "mg/g") -> str:
+    """KDIGO albuminuria category, judged in the unit the ratio was reported in: the guideline's
+    thresholds are 30 and 300 mg/g or 3 and 30 mg/mmol (a rounded equivalence: 3 mg/mmol is 26.5 mg/g)."""
+    low, high = (3.0, 30.0) if unit == "mg/mmol" else (30.0, 300.0)
+    return "A1" if acr < low else "A2" if acr <= high else "A3"
 
 
 def renal_function(egfr: Measurement | None, creatinine: Measurement | None, albuminuria: Measurement | None,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from medassist.domain.clinical import ClinicalPicture, EvidenceKind, Measurement, ScoreItem, ScoreResult
+from medassist.domain.clinical import ClinicalPicture, EvidenceKind, Measurement, ScoreItem, ScoreResult, ScoreTable
 from medassist.domain.result_text import age_text, measurement_source, measurement_text
 from medassist.notes import facts
 
@@ -619,42 +619,44 @@ def _adult(p: ClinicalPicture, name: str, minimum: float = ADULT_AGE) -> str | N
     return None
 
 
-OBSERVATION_SET = ("respiratory_rate", "oxygen_saturation", "systolic_bp", "heart_rate", "body_temperature")
-MIN_OBSERVATIONS = 3  # qSOFA and NEWS2 need a set of observations, not a clinic blood pressure
+# An acute score needs enough of its inputs in this episode to say something (a clinic blood pressure
+# is not an observation set): qSOFA 2 of its 3, NEWS2 3 of its 7.
+MIN_KNOWN = {"qSOFA": 2, "NEWS2": 3}
 
 
-def _observations_missing(p: ClinicalPicture) -> str | None:
-    """Why the episode holds no set of bedside observations for qSOFA and NEWS2, or None when it does."""
-    found = [m for m in OBSERVATION_SET if m in p.current_measures]
-    if len(found) >= MIN_OBSERVATIONS:
+def _too_few_inputs(p: ClinicalPicture, result: ScoreResult) -> str | None:
+    """Why an acute score is not shown with so few of its inputs known, or None when it may be."""
+    known = sum(i.points is not None for i in result.items)
+    if known >= MIN_KNOWN.get(result.name, 0):
         return None
-    return (f"only {len(found)} of the {len(OBSERVATION_SET)} bedside observations (respiratory rate, SpO2, systolic "
-            f"BP, pulse, temperature) recorded in this episode (since {p.episode_start.isoformat()})")
+    return (f"only {known} of its {len(result.items)} inputs are known in this episode (since "
+            f"{p.episode_start.isoformat()}); missing: {', '.join(result.missing)}")
 
 
-def score_picture(p: ClinicalPicture) -> tuple[dict[str, ScoreResult], dict[str, str]]:
+def score_picture(p: ClinicalPicture) -> tuple[ScoreTable, dict[str, str]]:
     """Every score that applies to the patient, and for the others why they were not computed."""
-    scores: dict[str, ScoreResult] = {}
+    scores = ScoreTable()
     not_scored: dict[str, str] = {}
 
     def add(name: str, why_not: str | None, compute: Callable[[ClinicalPicture], ScoreResult]) -> None:
-        if why_not is None:
-            scores[name] = compute(p)
+        result = compute(p) if why_not is None else None
+        why_not = why_not if result is None else _too_few_inputs(p, result)
+        if result is not None and why_not is None:
+            scores[name] = result
         else:
-            not_scored[name] = why_not
+            not_scored[name] = str(why_not)
 
     pneumonia = p.has("pneumonia")
-    observations = _observations_missing(p)
     if pneumonia:
         add("CURB-65", _adult(p, "CURB-65"), curb65)
         if "CURB-65" in scores and "urea_nitrogen" not in p.current_measures:
             add("CRB-65", None, crb65)
         add("PSI", _adult(p, "PSI"), psi)
         add("ATS/IDSA severe CAP", _adult(p, "ATS/IDSA severe CAP"), severe_cap)
-    add("qSOFA", _adult(p, "qSOFA") or observations, qsofa)
+    add("qSOFA", _adult(p, "qSOFA"), qsofa)
     news2_why = _adult(p, "NEWS2", NEWS2_MIN_AGE) or (
         "NEWS2 is not for use in pregnancy (RCP 2017): use an obstetric early warning score" if p.pregnant else None)
-    add("NEWS2", news2_why or observations, news2)
+    add("NEWS2", news2_why, news2)
     if p.has("atrial_fibrillation"):
         why = _adult(p, "CHA2DS2-VASc")
         add("CHA2DS2-VASc", why, cha2ds2_vasc)

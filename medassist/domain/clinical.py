@@ -9,6 +9,7 @@ A missing value is ``None``, never a default.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -166,6 +167,41 @@ class ScoreResult:
         return self.points, min(high, self.maximum) if self.maximum else high
 
 
+def score_key(name: str) -> str:
+    """A score's name with case, punctuation and subscripts set aside: "CURB-65" -> "curb65", "PSI/PORT" -> "psi"."""
+    key = re.sub(r"[^a-z0-9]", "", name.lower().translate(_SUBSCRIPTS))
+    return _SCORE_ALIASES.get(key, key)
+
+
+_SUBSCRIPTS = str.maketrans("\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089", "0123456789")
+_SCORE_ALIASES = {"psiport": "psi", "port": "psi", "pneumoniaseverityindex": "psi", "kdigostage": "kdigo",
+                  "news": "news2", "severecap": "atsidsaseverecap", "atsidsa": "atsidsaseverecap"}
+
+
+class ScoreTable(dict[str, ScoreResult]):
+    """The picture's scores by name; a name is found whatever its case or punctuation ("curb65",
+    "PSI/PORT", "CHA\u2082DS\u2082-VASc"), so a caller never mistakes a differently written name for a missing score."""
+
+    def _key(self, name: object) -> str | None:
+        if not isinstance(name, str):
+            return None
+        wanted = score_key(name)
+        return next((key for key in self.keys() if score_key(key) == wanted), None)
+
+    def __missing__(self, name: str) -> ScoreResult:
+        key = self._key(name)
+        if key is None:
+            raise KeyError(name)
+        return self[key]
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or self._key(name) is not None
+
+    def get(self, name: str, default: ScoreResult | None = None) -> ScoreResult | None:  # type: ignore[override]
+        key = name if dict.__contains__(self, name) else self._key(name)
+        return default if key is None else dict.__getitem__(self, key)
+
+
 CareSettingName = Literal["outpatient", "inpatient", "severe"]
 
 
@@ -200,7 +236,7 @@ class ClinicalPicture:
     current_measures: dict[str, Measurement] = field(default_factory=dict)  # those from the current episode
     ejection_fraction: Measurement | None = None  # LVEF %, from the record or a note
     problems: list[ActiveProblem] = field(default_factory=list)
-    scores: dict[str, ScoreResult] = field(default_factory=dict)
+    scores: ScoreTable = field(default_factory=ScoreTable)
     care_setting: CareSetting = field(default_factory=CareSetting)
     sepsis_signs: list[str] = field(default_factory=list)
     # what a current note (or a coded problem) states about the patient now, by fact name

@@ -136,3 +136,13 @@ def test_news2_is_not_computed_in_pregnancy():
     assert "NEWS2" not in picture.scores and "pregnancy" in picture.not_scored["NEWS2"]
     assert "qSOFA" in picture.scores  # qSOFA: RR 18 0, SBP 110 0, mentation missing -> 0 (0-1)
     assert picture.scores["qSOFA"].possible_range == (0, 1)
+
+
+def test_albuminuria_reported_in_mg_per_mmol_is_categorised_in_its_own_unit():
+    # KDIGO: A2 is 3-30 mg/mmol (30-300 mg/g). ACR 3.2 mg/mmol = 28.3 mg/g: A2 by the mg/mmol threshold
+    # (a mg/g comparison of the converted value would say A1). eGFR 50 -> G3a; G3a/A2: high risk.
+    v = Vignette(60, "female").visit(1, "ambulatory").measure("egfr", 50, days_ago=1)
+    v.measure("urine_acr", 3.2, "mg/mmol", days_ago=1, code="14959-1")
+    picture = v.picture()
+    assert picture.renal.albuminuria.value == pytest.approx(28.3, abs=0.1)
+    assert (picture.renal.a_stage, picture.scores["KDIGO"].level) == ("A2", "high")

@@ -138,8 +138,9 @@ def test_values_from_before_the_episode_are_missing_not_used():
     crb = picture.scores["CRB-65"]
     assert (crb.points, crb.possible_range) == (1, (1, 3))
     assert picture.care_setting.suggested == "inpatient" and "CRB-65" in picture.care_setting.reason
-    # only 2 of the 5 bedside observations in this episode: no qSOFA or NEWS2
-    assert "qSOFA" not in picture.scores and "only 2 of the 5" in picture.not_scored["NEWS2"]
+    # qSOFA knows only the SBP (130: 0), NEWS2 only SBP and pulse: too few of their inputs to be shown
+    assert "qSOFA" not in picture.scores and "only 1 of its 3 inputs" in picture.not_scored["qSOFA"]
+    assert "only 2 of its 7 inputs" in picture.not_scored["NEWS2"]
     assert "Not counted (missing)" in score_sentence(curb)
 
 
@@ -210,3 +211,35 @@ def test_a_coded_delirium_of_this_episode_is_confusion():
     v = Vignette(70, "male").visit(0).problem(*CAP, days_ago=0).problem("Delirium", "2776000", days_ago=0)
     v.measure("respiratory_rate", 20)
     assert v.picture().scores["CURB-65"].items[0].points == 1
+
+
+def test_without_encounters_the_episode_is_the_newest_observations_day_and_the_day_before():
+    # no encounter: today's RR 31 and SBP 85, yesterday's BUN 25 mg/dL (urea 8.9 mmol/L) belong to this
+    # episode; a confusion-free note today; age 70 -> CURB-65 = urea 1 + RR 1 + BP 1 + age 1 = 4.
+    # A DBP of 55 from 10 days ago is not used (SBP 85 < 90 scores the BP item anyway).
+    v = Vignette(70, "male").problem(*CAP, days_ago=0)
+    v.measure("respiratory_rate", 31).measure("systolic_bp", 85).measure("urea_nitrogen", 25, days_ago=1)
+    v.measure("diastolic_bp", 55, days_ago=10).note("Alert and oriented.")
+    picture = v.picture()
+    curb = picture.scores["CURB-65"]
+    assert (curb.points, curb.missing) == (4, ())
+    assert "diastolic_bp" not in picture.current_measures and "urea_nitrogen" in picture.current_measures
+
+
+def test_observations_after_the_latest_encounter_ended_start_a_new_episode():
+    # an encounter 300 days ago with RR 32 and BUN 40; today's RR 18 and SBP 120 without an encounter:
+    # last year's BUN is not this episode's. CURB-65 = RR 0 + BP 0 (DBP missing: SBP 120 alone cannot rule it
+    # out) + age 1; urea and confusion missing -> 1 (1-4) and CRB-65 is computed instead of using old urea.
+    v = Vignette(70, "male").visit(300, "inpatient").problem(*CAP, days_ago=0)
+    v.measure("respiratory_rate", 32, days_ago=300).measure("urea_nitrogen", 40, days_ago=300)
+    v.measure("respiratory_rate", 18).measure("systolic_bp", 120)
+    picture = v.picture()
+    assert picture.episode_start.isoformat() == "2026-12-06"
+    assert picture.scores["CURB-65"].possible_range == (1, 4) and "CRB-65" in picture.scores
+
+
+def test_scores_are_found_by_name_whatever_its_spelling():
+    picture = severe_cap().picture()
+    assert picture.scores["curb65"] is picture.scores["CURB-65"]
+    assert "PSI/PORT" in picture.scores and picture.scores.get("Pneumonia Severity Index").name == "PSI"
+    assert picture.scores.get("CHA\u2082DS\u2082-VASc") is None and "HAS-BLED" not in picture.scores
