@@ -118,8 +118,10 @@ def _condition(p: ClinicalPicture, concepts: tuple[str, ...], criterion: str, po
     return ScoreItem(criterion, 0, "none", "not on the problem list or in the notes' evidence", points)
 
 
-def _on_drug(p: ClinicalPicture, words: tuple[str, ...]) -> list[str]:
-    return [m.description for m in p.medications if any(w in m.description.lower() for w in words)]
+def _on_drug(p: ClinicalPicture, words: tuple[str, ...], this_episode: bool = False) -> list[str]:
+    """Current medications of a class (by ingredient word); ``this_episode``: started in this episode only."""
+    return [m.description for m in p.medications if any(w in m.description.lower() for w in words)
+            and (not this_episode or m.start is None or m.start >= p.episode_start)]
 
 
 def _total(items: list[ScoreItem]) -> int:
@@ -564,12 +566,12 @@ def _pf_ratio(p: ClinicalPicture) -> ScoreItem:
 
 def _vasopressors(p: ClinicalPicture) -> ScoreItem:
     criterion = "Septic shock needing vasopressors (major)"
-    drugs = _on_drug(p, VASOPRESSORS)
+    drugs = _on_drug(p, VASOPRESSORS, this_episode=True)  # a vasopressor never stopped in the record is not today's
     if drugs:
-        return ScoreItem(criterion, 1, drugs[0], "current medications")
+        return ScoreItem(criterion, 1, drugs[0], "current medications, started in this episode")
     item = _fact(p, facts.VASOPRESSORS, criterion, 1)
-    return item if item.points is not None else ScoreItem(criterion, 0, "none", "no vasopressor among current medications "
-                                                                                "or in a note of this episode")
+    return item if item.points is not None else ScoreItem(criterion, 0, "none", "no vasopressor started in this episode "
+                                                                                "or in a note of it")
 
 
 SEVERE_CAP_MINOR = 3

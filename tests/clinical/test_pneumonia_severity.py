@@ -243,3 +243,11 @@ def test_scores_are_found_by_name_whatever_its_spelling():
     assert picture.scores["curb65"] is picture.scores["CURB-65"]
     assert "PSI/PORT" in picture.scores and picture.scores.get("Pneumonia Severity Index").name == "PSI"
     assert picture.scores.get("CHA\u2082DS\u2082-VASc") is None and "HAS-BLED" not in picture.scores
+
+
+def test_a_vasopressor_from_an_earlier_admission_left_unstopped_is_not_todays():
+    # Noradrenaline started 400 days ago and never stopped in the record: not this episode's septic shock
+    v = Vignette(60, "male").visit(0).problem(*CAP, days_ago=0).drug("Norepinephrine 1 MG/ML Injection", 400)
+    v.measure("respiratory_rate", 20).measure("systolic_bp", 120).measure("diastolic_bp", 80)
+    major = v.picture().scores["ATS/IDSA severe CAP"].items[0]
+    assert (major.points, major.value) == (0, "none")
