@@ -25,6 +25,7 @@ Rules every score here follows:
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from typing import Callable, Literal
 
@@ -635,6 +636,23 @@ def _too_few_inputs(p: ClinicalPicture, result: ScoreResult) -> str | None:
             f"{p.episode_start.isoformat()}); missing: {', '.join(result.missing)}")
 
 
+PNEUMONIA_WINDOW_DAYS = 28  # a pneumonia coded longer before this episode, never resolved, is not this episode's
+
+
+def pneumonia_now(p: ClinicalPicture) -> tuple[bool, str]:
+    """Whether the patient has a pneumonia in this episode (a note, film or clinician says so, or it was
+    coded within 4 weeks before the episode), and if not, why the one on the problem list does not count."""
+    problem = p.problem("pneumonia")
+    if problem is None:
+        return False, ""
+    since = p.episode_start - _dt.timedelta(days=PNEUMONIA_WINDOW_DAYS)
+    if any(e.kind != EvidenceKind.RECORD or e.date is None or e.date >= since for e in problem.evidence):
+        return True, ""
+    newest = max(e.date for e in problem.evidence if e.date is not None)
+    return False, (f"the pneumonia on the problem list dates from {newest.isoformat()}, more than "
+                   f"{PNEUMONIA_WINDOW_DAYS} days before this episode (since {p.episode_start.isoformat()})")
+
+
 def score_picture(p: ClinicalPicture) -> tuple[ScoreTable, dict[str, str]]:
     """Every score that applies to the patient, and for the others why they were not computed."""
     scores = ScoreTable()
@@ -648,13 +666,15 @@ def score_picture(p: ClinicalPicture) -> tuple[ScoreTable, dict[str, str]]:
         else:
             not_scored[name] = str(why_not)
 
-    pneumonia = p.has("pneumonia")
+    pneumonia, old_pneumonia = pneumonia_now(p)
     if pneumonia:
         add("CURB-65", _adult(p, "CURB-65"), curb65)
         if "CURB-65" in scores and "urea_nitrogen" not in p.current_measures:
             add("CRB-65", None, crb65)
         add("PSI", _adult(p, "PSI"), psi)
         add("ATS/IDSA severe CAP", _adult(p, "ATS/IDSA severe CAP"), severe_cap)
+    elif old_pneumonia:
+        not_scored.update({name: old_pneumonia for name in ("CURB-65", "PSI", "ATS/IDSA severe CAP")})
     add("qSOFA", _adult(p, "qSOFA"), qsofa)
     news2_why = _adult(p, "NEWS2", NEWS2_MIN_AGE) or (
         "NEWS2 is not for use in pregnancy (RCP 2017): use an obstetric early warning score" if p.pregnant else None)

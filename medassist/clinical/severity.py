@@ -13,7 +13,7 @@ NEWS2 7 or more, lactate 2 mmol/L or more (4 or more called out), sepsis on the 
 
 from __future__ import annotations
 
-from medassist.clinical.scores import psi_lowest_class
+from medassist.clinical.scores import pneumonia_now, psi_lowest_class
 from medassist.domain.clinical import CareSetting, CareSettingName, ClinicalPicture, ScoreResult
 from medassist.domain.result_text import lactate_sign, score_brief
 
@@ -31,8 +31,10 @@ def _rank(setting: CareSettingName | None) -> int:
 def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis: list[str]) -> CareSetting:
     """The setting the scores suggest for a pneumonia, with why; the clinician's choice is kept."""
     chosen = p.care_setting.chosen
-    if not p.has("pneumonia"):
-        return CareSetting(chosen=chosen, reason="the scores suggest a care setting for a pneumonia, and none is recorded")
+    pneumonia, old = pneumonia_now(p)
+    if not pneumonia:
+        return CareSetting(chosen=chosen, reason=old or "the scores suggest a care setting for a pneumonia, and none is "
+                                                        "recorded in this episode")
     if p.age is None or p.age.years < ADULT_AGE:
         return CareSetting(chosen=chosen, reason=(
             "CURB-65 and PSI are validated in adults only; for a child, decide on clinical features "

@@ -251,3 +251,13 @@ def test_a_vasopressor_from_an_earlier_admission_left_unstopped_is_not_todays():
     v.measure("respiratory_rate", 20).measure("systolic_bp", 120).measure("diastolic_bp", 80)
     major = v.picture().scores["ATS/IDSA severe CAP"].items[0]
     assert (major.points, major.value) == (0, "none")
+
+
+def test_a_pneumonia_coded_long_before_this_episode_gets_no_severity_score():
+    # pneumonia coded 200 days ago, never resolved in the record; today a clinic visit with full observations
+    v = Vignette(70, "male").visit(0, "ambulatory").problem(*CAP, days_ago=200)
+    for name, value in (("respiratory_rate", 16), ("systolic_bp", 130), ("heart_rate", 70)):
+        v.measure(name, value)
+    picture = v.picture()
+    assert "CURB-65" not in picture.scores and "more than 28 days before this episode" in picture.not_scored["CURB-65"]
+    assert picture.care_setting.suggested is None and "dates from" in picture.care_setting.reason
