@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from medassist import DECISION_SUPPORT_NOTICE
+from medassist.clinical.ranges import flagged_values
 from medassist.domain.clinical import ClinicalPicture
 from medassist.domain.result_text import (
     care_setting_text,
     fact_line,
+    flag_line,
     measurement_text,
     picture_rows,
     problem_line,
-    range_text,
     score_item_line,
     score_sentence,
 )
@@ -52,8 +53,6 @@ def run_picture(args: argparse.Namespace) -> int:
 
 
 def _flags(picture: ClinicalPicture) -> list[dict[str, Any]]:
-    from medassist.clinical.ranges import flagged_values
-
     return [{"measure": r.measure, "name": r.description, "value": r.value.value, "unit": r.value.unit,
              "date": r.value.date, "text": measurement_text(r.value, with_date=True),
              "reference": None if r.reference is None else {"low": r.reference.low, "high": r.reference.high,
@@ -93,10 +92,8 @@ def picture_text(picture: ClinicalPicture) -> str:
     lines += [f"  {name}: not computed: {why}" for name, why in picture.not_scored.items()]
     lines += ["", f"Care setting: {care_setting_text(picture.care_setting)}"]
     lines += ["Sepsis signs:"] + ([f"  !! {s}" for s in picture.sepsis_signs] or ["  none in this episode"])
-    flagged = [r for r in _flags(picture) if r["flag"]]
+    flagged = [flag_line(r.flag, r.description, r.value, r.reference.low, r.reference.high, r.reference.source)
+               for r in flagged_values(picture) if r.flag and r.reference is not None]
     if flagged:
-        lines += ["", "Outside the range for age and sex:"]
-        lines += [f"  {r['flag']} {r['name']} {r['text']} (reference "
-                  f"{range_text(r['reference']['low'], r['reference']['high'], r['unit'])}; {r['reference']['source']})"
-                  for r in flagged]
+        lines += ["", "Outside the range for age and sex:"] + [f"  {line}" for line in flagged]
     return "\n".join(lines)

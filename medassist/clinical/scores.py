@@ -173,7 +173,7 @@ CURB65_BANDS = (
 )
 CRB65_BANDS = (
     Band(0, 0, "low risk", "low", "likely suitable for home treatment"),
-    Band(1, 2, "increased risk", "moderate", "consider hospital referral"),
+    Band(1, 2, "intermediate risk", "moderate", "consider hospital referral"),
     Band(3, 4, "high risk", "high", "urgent hospital admission"),
 )
 

@@ -345,3 +345,9 @@ def fact_line(name: str, fact: StatedFact) -> str:
              "multilobar_infiltrates": "Multilobar infiltrates", "mechanical_ventilation": "Mechanical ventilation",
              "vasopressors": "Vasopressors", "pleural_effusion": "Pleural effusion"}.get(name, clinical_label(name))
     return f"{label}: {'yes' if fact.present else 'no'}, \u201c{fact.text}\u201d ({fact.source})"
+
+
+def flag_line(flag: str, name: str, measurement: Measurement, low: float, high: float, source: str) -> str:
+    """"H Respiratory rate 38/min, 2026-12-07 (reference 20-28/min for age and sex: PALS ...)"."""
+    return (f"{flag} {name} {measurement_text(measurement, with_date=True)} (reference "
+            f"{range_text(low, high, measurement.unit)}: {source})")

@@ -21,10 +21,11 @@ from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.domain.prediction import Explanation, Prediction, linked_image
 from medassist.domain.tasks import Task
+from medassist.clinical.ranges import flagged_values
 from medassist.domain.clinical import ClinicalPicture
 from medassist.domain.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
-from medassist.domain.result_text import (age_text, care_setting_text, fact_line, picture_rows, problem_line,
-                                          score_item_line, score_sentence)
+from medassist.domain.result_text import (age_text, care_setting_text, fact_line, flag_line, picture_rows,
+                                          problem_line, score_item_line, score_sentence)
 from medassist.recommend.decisions import warning_line
 from medassist.recommend.engine import ORDERING_RULE
 from medassist.records import summary
@@ -182,6 +183,7 @@ class PictureBlock:
     problems: list[str]
     facts: list[str]
     age_text: str  # the patient's age as written in the rows and items ("83 years"): a band when de-identified
+    flags: list[str] = field(default_factory=list)  # latest values outside the range for the patient's age and sex
 
 
 @dataclass
@@ -373,6 +375,8 @@ def picture_block(picture: ClinicalPicture) -> PictureBlock:
         not_scored=[f"{name} not computed: {why}" for name, why in picture.not_scored.items()],
         problems=[problem_line(p) for p in picture.problems],
         facts=[fact_line(name, fact) for name, fact in picture.facts.items()], age_text=age,
+        flags=[flag_line(r.flag, r.description, r.value, r.reference.low, r.reference.high, r.reference.source)
+               for r in flagged_values(picture) if r.flag and r.reference is not None],
     )
 
 

@@ -162,4 +162,5 @@ def _deidentified_picture(block: PictureBlock, tool: Deidentifier, band: str) ->
     return replace(block, rows=[PictureRow(r.label, band if r.label == "Age" else clean(r.text)) for r in block.rows],
                    care_setting=clean(block.care_setting), sepsis_signs=[clean(s) for s in block.sepsis_signs],
                    scores=scores, not_scored=[clean(n) for n in block.not_scored],
-                   problems=[clean(p) for p in block.problems], facts=[clean(f) for f in block.facts], age_text=band)
+                   problems=[clean(p) for p in block.problems], facts=[clean(f) for f in block.facts],
+                   flags=[clean(f) for f in block.flags], age_text=band)

@@ -335,6 +335,8 @@ def _picture_section(c: ReportContent) -> list[Flowable]:
         story += [_p("Active problems by concept, with their evidence", "h3flow")] + [_p(f"- {p}", "small") for p in block.problems]
     if block.facts:
         story += [_p("Stated in this episode", "h3flow")] + [_p(f"- {f}", "small") for f in block.facts]
+    if block.flags:
+        story += [_p("Latest values outside the range for age and sex", "h3flow")] + [_p(f, "small") for f in block.flags]
     return story + [Spacer(1, 1 * mm), _p(
         "Scores are computed from the record (acute scores from this episode's values only); a missing input is never "
         "counted as zero: the range says what the score could be. The clinician confirms the care setting.", "caption")]

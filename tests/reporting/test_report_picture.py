@@ -67,3 +67,13 @@ def test_the_de_identified_section_shifts_dates_and_bands_the_age(session, tmp_p
 def test_a_report_without_records_has_no_picture_section(session, tmp_path):
     content = collect_report(Session(), "nobody", cards={}, now=NOW)
     assert content.picture is None and "Clinical picture" not in _text(render_pdf(content), tmp_path)
+
+
+def test_the_childs_flags_use_her_age_bands(session):
+    block = _content(session, "DEMO-02").picture
+    assert block is not None and block.age_text.startswith("4 years")
+    rr = next(line for line in block.flags if " Respiratory rate " in line)
+    # her ED rate, 36-42/min, is above the PALS preschool band 20-28
+    assert rr.startswith("H Respiratory rate") and "20-28/min" in rr and "PALS" in rr
+    assert all("adult reference)" not in line for line in block.flags if "rate" in line)
+    assert any(line.startswith("CURB-65 not computed") for line in block.not_scored)
