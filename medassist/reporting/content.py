@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__, paths
@@ -97,6 +98,8 @@ class ImagePanel:
     overlays: list[Explanation] = field(default_factory=list)
     omitted_reason: str | None = None
     mismatch: str | None = None  # why the image cannot be of this patient (film_mismatch)
+    pixels: np.ndarray | None = None  # the frame as printed when it differs from the file's (burned-in text blacked out)
+    cleaning: str = ""  # how the picture was cleaned, said under it
 
 
 @dataclass

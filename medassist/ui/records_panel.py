@@ -9,8 +9,10 @@ opens at start-up, before any patient is loaded, beside the models' warm-up."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -32,7 +34,7 @@ from PySide6.QtWidgets import (
 from medassist.clinical.ranges import reference_range
 from medassist.domain.clinical import ClinicalPicture
 from medassist.domain.result_text import age_text
-from medassist.privacy import patient_label, shown_text
+from medassist.privacy import ShownPolicy
 from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
@@ -102,6 +104,7 @@ class PatientPanel(QWidget):
         self.patient_id: str | None = None
         self.picture: ClinicalPicture | None = None
         self.presenting = False  # presentation mode: no identifiers (medassist.privacy)
+        self.shown: ShownPolicy | None = None  # what may be shown of the patient on display
 
         self.name_label = QLabel()
         self.name_label.setObjectName("patientName")
@@ -194,6 +197,7 @@ class PatientPanel(QWidget):
         Clinical picture tab, the latest values and the plots' age-appropriate ranges."""
         self.records, self.patient_id = records, patient_id
         self.picture = picture if picture is not None and picture.patient_id == patient_id else None
+        shown = self.shown = ShownPolicy(records, patient_id, self.presenting)
         if patient_id is None or not records.has_patient(patient_id):
             self.name_label.setText("No patient selected")
             for widget in (self.demographics, self.allergy_banner):
@@ -210,15 +214,16 @@ class PatientPanel(QWidget):
         self._show_allergies(records, patient_id)
         self.show_picture(self.picture)
         self.problems.set_rows([
-            [_text(row["description"]), _code(row), _date(row["onset"])]
+            [_text(row["description"]), _code(row), _date(shown.date(row["onset"]))]
             for _, row in summary.active_conditions(records, patient_id).iterrows()
         ])
         self.medications.set_rows([
-            [_text(row["description"]), _code(row), _date(row["start"]), _text(row["reason_description"])]
+            [_text(row["description"]), _code(row), _date(shown.date(row["start"])), _text(row["reason_description"])]
             for _, row in summary.current_medications(records, patient_id).iterrows()
         ])
         self._show_observations(records, patient_id)
         encounters = records.for_patient("encounters", patient_id)
+        encounters = encounters.assign(start=encounters["start"] + pd.Timedelta(days=shown.shift_days))
         self._encounter_timeline().show_encounters(encounters)
         self.encounters.set_rows([
             [_text(row["description"]), _text(row["encounter_class"]), _date(row["start"]), _text(row["reason_description"])]
@@ -230,9 +235,9 @@ class PatientPanel(QWidget):
         """The clinical picture and the latest values flagged for the patient's age and sex (refreshed
         on its own when a result or a confirmed finding changes the picture)."""
         self.picture = picture
-        self.picture_view.show_picture(picture, self._shown)
+        self.picture_view.show_picture(picture, self._picture_text)
         rows = latest_value_rows(picture) if picture is not None else []
-        self.latest.set_rows([cells for cells, _, _ in rows])
+        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows])
         for index, (_, flag, source) in enumerate(rows):
             self.latest.item(index, 3).setToolTip(f"Reference range: {source}")
             self.latest.flag_row(index, flag)
@@ -249,11 +254,11 @@ class PatientPanel(QWidget):
 
     def _show_demographics(self, records: PatientRecords, patient_id: str) -> None:
         row = records.patient_row(patient_id)
-        self.name_label.setText(patient_label(records, patient_id, self.presenting, with_id=self.presenting))
+        self.name_label.setText(self.shown.label())
         age = summary.age_years(records, patient_id)
         parts = [_text(row["sex"]) or "sex unknown"]
         if age is not None:
-            parts.append(age_text(age))
+            parts.append(self.shown.age(age) if self.presenting else age_text(age))
         if self.presenting:  # no dates of birth or death, place, ID or source file on a projector
             parts.append("deceased" if pd.notna(row["death_date"]) else "")
         else:
@@ -328,7 +333,9 @@ class PatientPanel(QWidget):
         age, sex, pregnant = self._age_sex()
         for key in keys:
             plot = ObservationPlot()
-            plot.show_series(series_for(self.records, self.patient_id, key), reference_range(key, age, sex, pregnant))
+            series = series_for(self.records, self.patient_id, key)
+            plot.show_series(replace(series, dates=series.dates + np.timedelta64(self.shown.shift_days, "D")),
+                             reference_range(key, age, sex, pregnant))
             if self.plots:
                 plot.setXLink(self.plots[0])
             self.plots.append(plot)
@@ -347,7 +354,7 @@ class PatientPanel(QWidget):
         self.note_list.blockSignals(True)
         self.note_list.clear()
         for _, note in self._notes.iterrows():
-            item = QListWidgetItem(self._shown(f"{_date(note['date'])}  {_text(note['title'])}"))
+            item = QListWidgetItem(self._shown(f"{_date(self.shown.date(note['date']))}  {_text(note['title'])}"))
             item.setToolTip(item.text())
             self.note_list.addItem(item)
         self.note_list.blockSignals(False)
@@ -360,6 +367,14 @@ class PatientPanel(QWidget):
         if 0 <= row < len(self._notes):
             self.note_text.setPlainText(self._shown(_text(self._notes.iloc[row]["text"])))
 
+    def _picture_text(self, text: str) -> str:
+        """The picture's text as it may be shown: when presenting, scrubbed (dates moved) and the
+        patient's age as its band wherever it is written."""
+        if not self.presenting or self.picture is None or self.picture.age is None:
+            return self._shown(text)
+        return self._shown(text).replace(age_text(self.picture.age.years), self.shown.age(self.picture.age.years)
+                                         if self.shown is not None else "")
+
     def _shown(self, text: str) -> str:
-        return shown_text(self.records, self.patient_id, text, self.presenting) if self.records is not None else text
+        return self.shown.text(text) if self.shown is not None else text
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSp
 
 from medassist.imaging.image import MedicalImage
 from medassist.records.film_match import film_mismatch
-from medassist.privacy import WITHHELD, initials
+from medassist.privacy import WITHHELD, ShownPolicy
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
@@ -67,6 +67,8 @@ class ImagesTab(Tab):
         layout.addWidget(splitter, 1)
         layout.addLayout(strip)
 
+        self.viewer.guard = context.pixel_guard()
+        self.viewer.guard.ready.connect(self._pixels_checked)
         self.thumbnails.image_chosen.connect(self.show_image)
         context.bridge.images_changed.connect(self._images_changed)
         self.on_patient_changed(self.session.current_patient_id)
@@ -80,8 +82,23 @@ class ImagesTab(Tab):
         if patient_key == self.session.patient_key:
             self.refresh(select_newest=True)
 
+    def _pixels_checked(self, _key: object) -> None:
+        """A picture has been checked for burned-in text (presentation mode): show what may be shown."""
+        self.viewer.mask_text()
+        if self.thumbnails.masked is not None:
+            self.thumbnails.set_images(self.thumbnails.images)
+            if self.viewer.image is not None:
+                self.thumbnails.select(self.viewer.image)
+
+    def _masked_thumbnail(self, image: MedicalImage) -> np.ndarray | None:
+        cleaned = self.viewer.guard.cleaned(image, image.n_frames // 2)
+        return None if cleaned is None else cleaned.pixels
+
     def refresh(self, select_newest: bool = False) -> None:
         images = self.session.current_images()
+        shown = self.context.shown()
+        self.thumbnails.masked = self._masked_thumbnail if shown.presenting else None
+        self.thumbnails.file_label = shown.file_label
         self.thumbnails.set_images(images)
         self.show_content(bool(images))
         if not images:
@@ -99,6 +116,7 @@ class ImagesTab(Tab):
 
     # showing ----------------------------------------------------------------------------------
     def show_image(self, image: MedicalImage | None, frame: int = 0) -> None:
+        self.viewer.set_shown(self.context.shown())
         if image is not None and image is self.viewer.image:
             self.viewer.set_frame(frame)
             return
@@ -106,6 +124,8 @@ class ImagesTab(Tab):
         self._show_details(image)
         warning = None if image is None or self.session.current_patient_id is None else \
             film_mismatch(image.metadata, self.session.records, self.session.current_patient_id)
+        if warning is not None and image is not None:
+            warning = self.context.shown().image_text(warning, image.metadata)
         self.mismatch.setText(warning or "")
         self.mismatch.setVisible(warning is not None)
         if image is not None:
@@ -128,22 +148,24 @@ class ImagesTab(Tab):
             open_images(self.context, path)
 
     def _show_details(self, image: MedicalImage | None) -> None:
-        """The tag browser and the info box, withholding identifiers in presentation mode."""
-        self.tags.presenting = self.context.settings.presentation_mode
+        """The tag browser and the info box, through presentation mode's policy."""
+        shown = self.context.shown()
+        self.tags.shown = shown
         self.tags.show_image(image)
-        self.info.setText(self._info_text(image, self.tags.presenting) if image is not None else "")
+        self.viewer.set_shown(shown)
+        self.info.setText(self._info_text(image, shown) if image is not None else "")
 
     @staticmethod
-    def _info_text(image: MedicalImage, presenting: bool = False) -> str:
+    def _info_text(image: MedicalImage, shown: ShownPolicy) -> str:
         meta = image.metadata
         spacing = image.spacing_mm
         rows = [
-            ("File", image.path.name),
-            ("Patient", f"{initials(meta.get('patient_name') or '')} (ID {WITHHELD})" if presenting
+            ("File", shown.file_label(image.path.name)),
+            ("Patient", f"name and ID {WITHHELD}" if shown.presenting
              else f"{meta.get('patient_name') or '-'} (ID {meta.get('patient_id') or '-'})"),
-            ("Study date", meta.get("study_date") or "-"),
+            ("Study date", shown.dicom_date(meta.get("study_date") or "") or "-"),
             ("Modality", " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))),
-            ("Series", meta.get("series_description") or "-"),
+            ("Series", WITHHELD if shown.presenting else meta.get("series_description") or "-"),
             ("Size", f"{image.shape[1]} x {image.shape[0]} px, {image.n_frames} frame(s)"),
             ("Pixels", f"{meta.get('bits_stored', '?')} bits stored, {meta.get('photometric_stored') or image.photometric}"),
             ("Encoding", meta.get("transfer_syntax") or "-"),
