@@ -79,3 +79,14 @@ def test_the_picture_follows_a_confirmed_finding(tab):
     # PSI: 173 + pleural effusion 10 = 183; the clinician's finding is the evidence
     page = tab.panel.picture_view.toPlainText()
     assert "PSI 183 points" in page and "Pleural effusion: confirmed by the clinician" in page
+
+
+def test_presentation_mode_hides_the_age_and_true_dates_in_the_picture(tab, demo):
+    tab.context.settings = tab.context.settings.model_copy(update={"presentation_mode": True})
+    tab.session.set_current_patient("DEMO-21")
+    panel = tab.panel
+    page = panel.picture_view.toPlainText()
+    assert "CURB-65 5 of 5" in page and "80-84 y" in page
+    today = demo.records.for_patient("encounters", "DEMO-21")["start"].max().date().isoformat()
+    assert "83 years" not in page and today not in page and "Severus" not in page
+    assert all(today not in " ".join(row) for row in panel.latest.cell_texts())
