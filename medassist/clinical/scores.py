@@ -68,6 +68,7 @@ NSAIDS = ("ibuprofen", "naproxen", "diclofenac", "celecoxib", "etoricoxib", "ind
 VITAMIN_K_ANTAGONISTS = ("warfarin", "acenocoumarol", "phenprocoumon", "fluindione")
 VASOPRESSORS = ("noradrenaline", "norepinephrine", "vasopressin", "phenylephrine", "metaraminol", "dopamine",
                 "adrenaline", "epinephrine")
+NOT_A_VASOPRESSOR = ("auto-injector", "autoinjector", "auto injector", "pen injector")  # adrenaline for anaphylaxis
 
 
 # -- items ------------------------------------------------------------------------------------
@@ -567,7 +568,8 @@ def _pf_ratio(p: ClinicalPicture) -> ScoreItem:
 
 def _vasopressors(p: ClinicalPicture) -> ScoreItem:
     criterion = "Septic shock needing vasopressors (major)"
-    drugs = _on_drug(p, VASOPRESSORS, this_episode=True)  # a vasopressor never stopped in the record is not today's
+    drugs = [d for d in _on_drug(p, VASOPRESSORS, this_episode=True)  # one never stopped in the record is not today's
+             if not any(word in d.lower() for word in NOT_A_VASOPRESSOR)]
     if drugs:
         return ScoreItem(criterion, 1, drugs[0], "current medications, started in this episode")
     item = _fact(p, facts.VASOPRESSORS, criterion, 1)

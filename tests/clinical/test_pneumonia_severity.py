@@ -261,3 +261,9 @@ def test_a_pneumonia_coded_long_before_this_episode_gets_no_severity_score():
     picture = v.picture()
     assert "CURB-65" not in picture.scores and "more than 28 days before this episode" in picture.not_scored["CURB-65"]
     assert picture.care_setting.suggested is None and "dates from" in picture.care_setting.reason
+
+
+def test_an_adrenaline_auto_injector_is_not_a_vasopressor():
+    v = Vignette(30, "female").visit(0).problem(*CAP, days_ago=0).drug("Epinephrine 0.3 MG Auto-Injector", 0)
+    v.measure("respiratory_rate", 20).measure("systolic_bp", 120).measure("diastolic_bp", 80)
+    assert v.picture().scores["ATS/IDSA severe CAP"].items[0].points == 0
