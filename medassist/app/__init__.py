@@ -2,6 +2,7 @@
 
 * :mod:`~medassist.app.images`: files and folders into images.
 * :mod:`~medassist.app.analysis`: analyse a patient (which models apply, run them, explain them).
+* :mod:`~medassist.app.picture`: the patient's clinical picture (scores, care setting, sepsis signs).
 * :mod:`~medassist.app.treatment`: the treatment plan as decisions to make, and recording a decision.
 * :mod:`~medassist.app.report`: render the signed report and export it with its audit line.
 * :mod:`~medassist.app.batch`: score many image files (local threads or Ray) as result rows.

@@ -1,4 +1,5 @@
-"""The signed report: render it for a patient, and export it with its audit line.
+"""The signed report: render it for a patient (with its clinical picture and scores), and export it
+with its audit line.
 
 The Report tab's preview and ``medassist report`` render with :func:`patient_report`; Export
 writes exactly those bytes with :func:`export_report`, which is the one place the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medassist.app.picture import clinical_picture
 from medassist.audit import AuditLog
 from medassist.jobs import Job, Progress
 from medassist.atomic import atomic_write_bytes
@@ -21,7 +23,8 @@ from medassist.settings import Settings
 def patient_report(session: Session, patient_id: str, settings: Settings, deidentified: bool) -> Job[RenderedReport]:
     """Collect what the session holds for the patient and lay it out (de-identified when asked)."""
     yield Progress(0.0, "Collecting the report")
-    content = collect_report(session, patient_id, settings=settings)
+    picture = clinical_picture(session, patient_id) if session.records.has_patient(patient_id) else None
+    content = collect_report(session, patient_id, settings=settings, picture=picture)
     return (yield from render_report(content, deidentified))
 
 

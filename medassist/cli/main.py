@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "medassist.cli.image_cmd",
     "medassist.cli.predict_cmd",
     "medassist.cli.recommend_cmd",
+    "medassist.cli.picture_cmd",
     "medassist.cli.report_cmd",
     "medassist.cli.bench_cmd",
     "medassist.cli.desktop_cmd",

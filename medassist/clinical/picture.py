@@ -1,21 +1,27 @@
 """Build a patient's :class:`ClinicalPicture` once, from the record, the notes' evidence and the
 clinician's confirmed findings; every view and rule reads the result instead of the record.
 
-The current episode starts at the latest encounter (else the latest observation): vitals and labs
-from it are ``current_measures`` (what acute scores use); older values stay in ``measures`` with
-their dates, for chronic decisions that say how old the value is.
+The current episode starts at the latest encounter (else the day before the newest observation, see
+:func:`episode_start`): vitals and labs from it are ``current_measures`` (what acute scores use); older values stay in ``measures`` with
+their dates, for chronic decisions that say how old the value is. Bedside facts (confusion, oxygen,
+nursing home...) come from the newest note of the episode that states them, or a coded problem
+(``facts``). The scores (:mod:`.scores`), the care setting they suggest and the sepsis signs
+(:mod:`.severity`) are computed last, from the picture itself.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import replace
 from typing import Iterable
 
 import pandas as pd
 
 from medassist.clinical.concepts import ConceptTable, default_concepts
-from medassist.clinical.renal import renal_function
+from medassist.clinical.renal import a_category, renal_function
+from medassist.clinical.scores import score_picture
+from medassist.clinical.severity import sepsis_signs, suggested_setting
 from medassist.domain.clinical import (
     ActiveProblem,
     Age,
@@ -24,13 +30,18 @@ from medassist.domain.clinical import (
     ClinicalPicture,
     EvidenceKind,
     Measurement,
+    Medication,
     ProblemEvidence,
+    RenalFunction,
+    StatedFact,
 )
 from medassist.domain.prediction import Prediction
 from medassist.domain.tasks import Task
+from medassist.notes import facts
 from medassist.records import summary
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
+from medassist.records.units import normalize_unit
 
 # "EF 30%", "LVEF of 25-30%", "ejection fraction estimated at 35 %": the lower number of a range counts.
 _EF_IN_TEXT = re.compile(
@@ -41,21 +52,32 @@ def _day(value: object) -> _dt.date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def _measurement(records: PatientRecords, patient_id: str, measure: str) -> Measurement | None:
-    observed = summary.latest_value(records, patient_id, measure)
-    if observed is None:
-        return None
+def _as_measurement(observed: summary.ObservedValue) -> Measurement:
     return Measurement(round(observed.value, 4), observed.unit, _day(observed.date), f"LOINC {observed.code}", observed.code)
 
 
+def _measurement(records: PatientRecords, patient_id: str, measure: str) -> Measurement | None:
+    observed = summary.latest_value(records, patient_id, measure)
+    return None if observed is None else _as_measurement(observed)
+
+
 def episode_start(records: PatientRecords, patient_id: str, on: _dt.date) -> _dt.date:
-    """Start of the current episode: the latest encounter's start, else the latest observation's date, else ``on``."""
-    starts = records.for_patient("encounters", patient_id)["start"].dropna()
-    starts = starts[starts.dt.date <= on] if not starts.empty else starts
-    if not starts.empty:
-        return pd.Timestamp(starts.max()).date()
+    """Start of the current episode: the latest encounter's start when the newest observation falls
+    within that encounter (or a day after it ends); otherwise (no encounter, or observations from a
+    contact the record does not list) the day before the newest observation, so one set of bedside
+    values and labs taken across midnight stays together; with no observation at all, ``on``."""
     dates = records.for_patient("observations", patient_id)["date"].dropna()
-    return pd.Timestamp(dates.max()).date() if not dates.empty else on
+    dates = dates[dates.dt.date <= on]
+    newest = pd.Timestamp(dates.max()).date() if not dates.empty else None
+    encounters = records.for_patient("encounters", patient_id)
+    encounters = encounters[encounters["start"].notna() & (encounters["start"].dt.date <= on)]
+    if not encounters.empty:
+        latest = encounters.loc[encounters["start"].idxmax()]
+        start = pd.Timestamp(latest["start"]).date()
+        end = pd.Timestamp(latest["stop"]).date() if pd.notna(latest["stop"]) else start
+        if newest is None or newest <= end + _dt.timedelta(days=1):
+            return start
+    return newest - _dt.timedelta(days=1) if newest is not None else on
 
 
 def _weight(records: PatientRecords, patient_id: str, row: pd.Series) -> Measurement | None:
@@ -145,6 +167,70 @@ def _merge(entries: list[tuple[str, str, ProblemEvidence]]) -> list[ActiveProble
     return problems
 
 
+# Facts read from the notes of the current episode (newest note first); nursing-home residence is
+# not an acute fact, so any note may state it.
+_EPISODE_FACTS = (facts.ALTERED_MENTATION, facts.SUPPLEMENTAL_OXYGEN, facts.HYPERCAPNIC_TARGET,
+                  facts.MULTILOBAR_INFILTRATES, facts.MECHANICAL_VENTILATION, facts.VASOPRESSORS, facts.PLEURAL_EFFUSION)
+_ANY_TIME_FACTS = (facts.NURSING_HOME,)
+# Coded problems that state a fact: (concept, fact, only when dated in the current episode)
+_CODED_FACTS = (("altered_mental_status", facts.ALTERED_MENTATION, True),
+                ("hypercapnic_respiratory_failure", facts.HYPERCAPNIC_TARGET, False))
+
+
+def _note_facts(records: PatientRecords, patient_id: str, start: _dt.date) -> dict[str, StatedFact]:
+    notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False, na_position="last")
+    found: dict[str, StatedFact] = {}
+    for note in notes.itertuples(index=False):
+        when = _day(note.date)
+        title = str(note.title) if pd.notna(note.title) and str(note.title) else "note"
+        text = str(note.text or "")
+        for fact in _EPISODE_FACTS + _ANY_TIME_FACTS:
+            if fact in found or (fact in _EPISODE_FACTS and (when is None or when < start)):
+                continue
+            stated = facts.stated(text, fact)
+            if stated is not None:
+                where = f"{title}, {when.isoformat() if when else 'undated'}: \u201c{stated.sentence}\u201d"
+                found[fact] = StatedFact(stated.present, stated.phrase, when, where)
+    return found
+
+
+def _picture_facts(records: PatientRecords, patient_id: str, start: _dt.date, problems: list[ActiveProblem],
+                   current: dict[str, Measurement]) -> dict[str, StatedFact]:
+    """What the notes, coded problems and oxygen measures say of the patient now (the newest wins)."""
+    found = _note_facts(records, patient_id, start)
+    for concept, fact, episode_only in _CODED_FACTS:
+        problem = next((p for p in problems if p.concept == concept), None)
+        coded = [e for e in problem.evidence if e.kind == EvidenceKind.RECORD] if problem else []
+        coded = [e for e in coded if not episode_only or (e.date is not None and e.date >= start)]
+        if not coded:
+            continue
+        stated = found.get(fact)
+        if stated is None or (stated.date is not None and coded[0].date is not None and coded[0].date > stated.date):
+            found[fact] = StatedFact(True, coded[0].text, coded[0].date, f"problem list: {coded[0].detail}".rstrip(": "))
+    fio2, flow = current.get("fio2"), current.get("oxygen_flow")
+    for m, on_oxygen in ((fio2, fio2 is not None and fio2.value > 21), (flow, flow is not None and flow.value > 0)):
+        if m is not None and (on_oxygen or facts.SUPPLEMENTAL_OXYGEN not in found):
+            shown = f"{m.source.split(',')[0]}: {m.value:g} {m.unit}"
+            found[facts.SUPPLEMENTAL_OXYGEN] = StatedFact(on_oxygen, shown, m.date, f"{m.source}, {m.date}")
+            if on_oxygen:
+                break
+    return found
+
+
+def _renal(measures: dict[str, Measurement], acr: summary.ObservedValue | None, age: float | None, sex: str,
+           weight: Measurement | None) -> RenalFunction:
+    """Kidney function; a urine ACR reported in mg/mmol is categorised against KDIGO's mg/mmol thresholds."""
+    renal = renal_function(measures.get("egfr"), measures.get("creatinine"), measures.get("urine_acr"), age, sex, weight)
+    if acr is not None and normalize_unit(acr.original_unit) == "mg/mmol":
+        renal = replace(renal, a_stage=a_category(acr.original_value, "mg/mmol"))
+    return renal
+
+
+def _medications(records: PatientRecords, patient_id: str) -> list[Medication]:
+    return [Medication(str(r.description), "" if pd.isna(r.code) else str(r.code), _day(r.start))
+            for r in summary.current_medications(records, patient_id).itertuples(index=False) if pd.notna(r.description)]
+
+
 def build_picture(
     records: PatientRecords,
     patient_id: str,
@@ -164,13 +250,14 @@ def build_picture(
     sex = str(row["sex"]) if pd.notna(row["sex"]) else "unknown"
     weight = _weight(records, patient_id, row)
     start = episode_start(records, patient_id, on)
-    measures = {name: m for name in MEASURES if (m := _measurement(records, patient_id, name)) is not None}
+    latest = summary.latest_values(records, patient_id)
+    measures = {name: _as_measurement(latest[name]) for name in MEASURES if name in latest}
     current = {name: m for name, m in measures.items() if m.date is not None and m.date >= start}
     pregnant, pregnancy_source = _pregnancy(records, patient_id, row)
     predictions = list(predictions)
     problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(predictions, concepts)
                       + _clinician_problems(confirmed_findings, concepts))
-    return ClinicalPicture(
+    picture = ClinicalPicture(
         patient_id=patient_id,
         on=on,
         episode_start=start,
@@ -180,11 +267,16 @@ def build_picture(
         height=measures.get("body_height"),
         pregnant=pregnant,
         pregnancy_source=pregnancy_source,
-        renal=renal_function(measures.get("egfr"), measures.get("creatinine"), measures.get("urine_acr"),
-                             age_value, sex, weight),
+        renal=_renal(measures, latest.get("urine_acr"), age_value, sex, weight),
         measures=measures,
         current_measures=current,
         ejection_fraction=ejection_fraction(records, patient_id),
         problems=problems,
         care_setting=CareSetting(chosen=setting),
+        facts=_picture_facts(records, patient_id, start, problems, current),
+        medications=_medications(records, patient_id),
     )
+    picture.scores, picture.not_scored = score_picture(picture)
+    picture.sepsis_signs = sepsis_signs(picture, picture.scores)
+    picture.care_setting = suggested_setting(picture, picture.scores, picture.sepsis_signs)
+    return picture

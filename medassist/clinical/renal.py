@@ -45,21 +45,31 @@ def g_category(egfr: float) -> str:
     return next(name for bound, name in _G_CATEGORIES if egfr >= bound)
 
 
-def a_category(acr_mg_g: float) -> str:
-    return "A1" if acr_mg_g < 30 else "A2" if acr_mg_g <= 300 else "A3"
+def a_category(acr: float, unit: str = "mg/g") -> str:
+    """KDIGO albuminuria category, judged in the unit the ratio was reported in: the guideline's
+    thresholds are 30 and 300 mg/g or 3 and 30 mg/mmol (a rounded equivalence: 3 mg/mmol is 26.5 mg/g)."""
+    low, high = (3.0, 30.0) if unit == "mg/mmol" else (30.0, 300.0)
+    return "A1" if acr < low else "A2" if acr <= high else "A3"
 
 
 def renal_function(egfr: Measurement | None, creatinine: Measurement | None, albuminuria: Measurement | None,
                    age: float | None, sex: str, weight: Measurement | None) -> RenalFunction:
-    """eGFR as recorded, else computed from creatinine for an adult of known sex; CrCl when weight is known too."""
+    """eGFR as recorded, else computed from creatinine for an adult of known sex; CrCl when weight is known too.
+
+    A creatinine newer than the recorded eGFR gives the eGFR (computed from it): the older value is
+    stale, and the source says so."""
     computed = False
     adult_of_known_sex = age is not None and age >= ADULT_AGE and sex in ("female", "male")
-    if egfr is None and creatinine is not None and adult_of_known_sex:
+    stale = (egfr is not None and creatinine is not None and egfr.date is not None and creatinine.date is not None
+             and creatinine.date > egfr.date)
+    if (egfr is None or stale) and creatinine is not None and adult_of_known_sex:
         assert age is not None
         value = ckd_epi_2021(creatinine.value, age, sex == "female")
         when = f" ({creatinine.date.isoformat()})" if creatinine.date else ""
+        older = "" if egfr is None or egfr.date is None else \
+            f"; the recorded eGFR {egfr.value:g} is older ({egfr.date.isoformat()})"
         egfr = Measurement(round(value, 1), "mL/min/{1.73_m2}", creatinine.date,
-                           f"computed: CKD-EPI 2021 from creatinine {creatinine.value:.2f} mg/dL{when}")
+                           f"computed: CKD-EPI 2021 from creatinine {creatinine.value:.2f} mg/dL{when}{older}")
         computed = True
     crcl = None
     if creatinine is not None and weight is not None and adult_of_known_sex:

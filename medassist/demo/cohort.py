@@ -1,4 +1,4 @@
-"""The demo cohort: twenty synthetic patients with coherent histories, built by code.
+"""The demo cohort: twenty-one synthetic patients with coherent histories, built by code.
 
 Every clinical story is written out below (problems, medicines with their reasons, allergies,
 vitals and labs over time, encounters and short notes), in the normalized record schema, with
@@ -683,11 +683,42 @@ def _osteoarthritis_elderly(w: _CohortWriter) -> None:
     w.attach_images(pid, 8, "RG1_UNCR.dcm")
 
 
+def _severe_pneumonia_elderly(w: _CohortWriter) -> None:
+    """Severe community-acquired pneumonia in an 83-year-old man: the scores (CURB-65 5, qSOFA 3, NEWS2 15,
+    PSI class V, ATS/IDSA 3 minor criteria) suggest intensive care, and the sepsis signs are named.
+    The acute values are fixed (not drawn) so the scores are known; last year's normal ones stay out of them."""
+    pid = "DEMO-21"
+    w.patient(pid, "Albert", "Severus", "male", 83.3, height_cm=172,
+              scenario="Severe community-acquired pneumonia in an 83-year-old man: confused, respiratory rate 32/min, "
+                       "systolic 88 mmHg, BUN 32 mg/dL, lactate 2.9 mmol/L, SpO2 89% on air. The scores suggest "
+                       "intensive care and name the sepsis signs; outpatient treatment must not be assumed.")
+    w.condition(pid, *HYPERTENSION, 4200)
+    w.medication(pid, "17767", "Amlodipine 5 MG Oral Tablet, once daily", 4100, HYPERTENSION)
+    checkup = w.encounter(pid, 330, "ambulatory", *CHECK_UP)
+    w.visit(pid, checkup, respiratory_rate=16, systolic_bp=138, diastolic_bp=78, heart_rate=72, oxygen_saturation=96,
+            body_temperature=36.7, body_weight=76)
+    w.visit(pid, checkup, urea_nitrogen=18, creatinine=1.0, egfr=70, sodium=139)
+    er = w.encounter(pid, 0, "emergency", *EMERGENCY, reason=CAP, hours=6)
+    w.condition(pid, *CAP, 0, encounter=er)
+    w.visit(pid, er, respiratory_rate=32, systolic_bp=88, diastolic_bp=52, heart_rate=118, oxygen_saturation=89,
+            body_temperature=38.4, body_weight=74)
+    w.visit(pid, er, urea_nitrogen=32, creatinine=1.6, sodium=131, glucose=142, hematocrit=38.0, wbc=17.2,
+            platelets=210, crp=260)
+    lactate = MEASURES["lactate"]
+    w.observation(pid, er, lactate.codes[0], lactate.description, 2.9, lactate.unit, "laboratory")
+    w.note(pid, 0, "Emergency department note",
+           "83-year-old man brought in by his wife with 3 days of cough, fever and breathlessness, worse today. "
+           "Lives with his wife, independent until this week. On examination: confused, disoriented to time and "
+           "place; RR 32, SpO2 89% on air, BP 88/52, pulse 118, temperature 38.4 C. Coarse crackles at the right "
+           "base. Impression: severe community-acquired pneumonia with hypotension and new confusion. Plan: oxygen, "
+           "blood cultures, intravenous antibiotics and fluids, chest radiograph (requested), critical care review.")
+
+
 _STORIES = (
     _adult_pneumonia, _child_pneumonia, _atrial_fibrillation_warfarin, _ckd_on_metformin, _type2_diabetes,
     _heart_disease_risk, _heart_failure, _copd, _asthma, _healthy_adult, _pregnancy, _stroke, _shoulder_pain,
     _teen_tibia, _migraine, _hypothyroid_depression, _prostate_cancer, _gout, _reactive_lymph_node,
-    _osteoarthritis_elderly,
+    _osteoarthritis_elderly, _severe_pneumonia_elderly,
 )
 
 

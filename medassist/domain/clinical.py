@@ -9,6 +9,7 @@ A missing value is ``None``, never a default.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -50,6 +51,26 @@ class RenalFunction:
     albuminuria: Measurement | None = None  # urine albumin/creatinine ratio, mg/g
     g_stage: str | None = None  # KDIGO G1, G2, G3a, G3b, G4, G5
     a_stage: str | None = None  # KDIGO A1, A2, A3
+
+
+@dataclass(frozen=True)
+class StatedFact:
+    """A yes/no fact about the patient now that a score needs (confused? on oxygen? nursing-home
+    resident?), with the words that say it and where: a note's sentence or a coded problem."""
+
+    present: bool
+    text: str  # "GCS 13", "Alert and oriented", "Delirium (problem list)"
+    date: _dt.date | None
+    source: str  # "Emergency department note, 2026-12-07: \u201cConfused, GCS 13.\u201d"
+
+
+@dataclass(frozen=True)
+class Medication:
+    """A current medication as the record lists it (drug classes are matched on its description)."""
+
+    description: str
+    code: str
+    start: _dt.date | None
 
 
 class EvidenceKind(StrEnum):
@@ -127,12 +148,13 @@ class ScoreResult:
 
     name: str  # "CURB-65"
     points: int  # from the items that could be counted
-    maximum: int  # the score's scale maximum
+    maximum: int  # the score's scale maximum; 0 for an open scale (PSI adds the age in years)
     items: tuple[ScoreItem, ...]
     band: str  # the interpretation of ``points`` (or of the range when items are missing)
     citation: str  # guideline or derivation paper, year, table
     level: Literal["low", "moderate", "high", "unknown"] = "unknown"
     recommendation: str = ""  # what the band suggests ("consider hospital admission")
+    stage: str = ""  # a staging rather than a sum of points (KDIGO "G4 A2"): shown instead of the points
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -141,7 +163,43 @@ class ScoreResult:
     @property
     def possible_range(self) -> tuple[int, int]:
         """The lowest and highest value the score could take once the missing items are known."""
-        return self.points, self.points + sum(i.max_points for i in self.items if i.points is None)
+        high = self.points + sum(i.max_points for i in self.items if i.points is None)
+        return self.points, min(high, self.maximum) if self.maximum else high
+
+
+def score_key(name: str) -> str:
+    """A score's name with case, punctuation and subscripts set aside: "CURB-65" -> "curb65", "PSI/PORT" -> "psi"."""
+    key = re.sub(r"[^a-z0-9]", "", name.lower().translate(_SUBSCRIPTS))
+    return _SCORE_ALIASES.get(key, key)
+
+
+_SUBSCRIPTS = str.maketrans("\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089", "0123456789")
+_SCORE_ALIASES = {"psiport": "psi", "port": "psi", "pneumoniaseverityindex": "psi", "kdigostage": "kdigo",
+                  "news": "news2", "severecap": "atsidsaseverecap", "atsidsa": "atsidsaseverecap"}
+
+
+class ScoreTable(dict[str, ScoreResult]):
+    """The picture's scores by name; a name is found whatever its case or punctuation ("curb65",
+    "PSI/PORT", "CHA\u2082DS\u2082-VASc"), so a caller never mistakes a differently written name for a missing score."""
+
+    def _key(self, name: object) -> str | None:
+        if not isinstance(name, str):
+            return None
+        wanted = score_key(name)
+        return next((key for key in self.keys() if score_key(key) == wanted), None)
+
+    def __missing__(self, name: str) -> ScoreResult:
+        key = self._key(name)
+        if key is None:
+            raise KeyError(name)
+        return self[key]
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or self._key(name) is not None
+
+    def get(self, name: str, default: ScoreResult | None = None) -> ScoreResult | None:  # type: ignore[override]
+        key = name if dict.__contains__(self, name) else self._key(name)
+        return default if key is None else dict.__getitem__(self, key)
 
 
 CareSettingName = Literal["outpatient", "inpatient", "severe"]
@@ -178,9 +236,14 @@ class ClinicalPicture:
     current_measures: dict[str, Measurement] = field(default_factory=dict)  # those from the current episode
     ejection_fraction: Measurement | None = None  # LVEF %, from the record or a note
     problems: list[ActiveProblem] = field(default_factory=list)
-    scores: dict[str, ScoreResult] = field(default_factory=dict)
+    scores: ScoreTable = field(default_factory=ScoreTable)
     care_setting: CareSetting = field(default_factory=CareSetting)
     sepsis_signs: list[str] = field(default_factory=list)
+    # what a current note (or a coded problem) states about the patient now, by fact name
+    # (medassist.notes.facts: altered_mentation, supplemental_oxygen, nursing_home, ...)
+    facts: dict[str, StatedFact] = field(default_factory=dict)
+    medications: list[Medication] = field(default_factory=list)
+    not_scored: dict[str, str] = field(default_factory=dict)  # score name -> why it was not computed
 
     def has(self, concept: str) -> bool:
         return any(p.concept == concept for p in self.problems)

@@ -43,8 +43,8 @@ from medassist.inference.tasks import register_explainer
 from medassist.inference.text_task import text_of
 from medassist.jobs import Job, Progress
 from medassist.models.notes import ChunkedNote, NotesClassifier, chunk_note, mean_pool, note_vector
-from medassist.models.problem_mentions import Mention, NoteProblems, note_problems
-from medassist.models.problem_mentions import sentences as note_sentences
+from medassist.notes.assertion import sentences as note_sentences
+from medassist.notes.mentions import Mention, NoteProblems, note_problems
 
 _WORD = re.compile(r"\S+")
 

@@ -28,7 +28,7 @@ from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows, is_missing
-from medassist.domain.result_text import clinical_label, compared
+from medassist.domain.result_text import age_text, clinical_label, compared
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
 
@@ -147,7 +147,7 @@ def record_gate(card: ModelCard, specs: list[FeatureSpec], missing: np.ndarray, 
             unknown = " and ".join(w for w, v in (("age", age), ("sex", sex)) if v is None)
             why = f"the patient's {unknown} is not known"
         else:
-            who = ", ".join(w for w in (sex, f"{int(age)} years" if age is not None else None) if w)
+            who = ", ".join(w for w in (sex, age_text(age) if age is not None else None) if w)
             why = f"this patient ({who}) is outside the population it was validated in"
         reason = f"{why}; validated in: {_population_words(card)}"
         return GateVerdict(score=float(missing_count), threshold=float(allowed), accepted=False, reason=reason)

@@ -1,7 +1,7 @@
 """Runs the clinical-notes model on a note's text and explains it word by word.
 
 Accepts :class:`TextInput`. A problem is *suggested* (``positive``) only when the note has evidence
-for it: a mention the rule layer (:mod:`medassist.models.problem_mentions`, ConText-style) reads as
+for it: a mention the rule layer (:mod:`medassist.notes`, ConText-style) reads as
 the patient's (affirmed, or a chronic problem's history). Negated, family, hypothetical, uncertain
 mentions and past acute episodes are listed in ``extra["mentioned_not_suggested"]`` and never
 suggested. ``outputs`` are the encoder head's calibrated probabilities, computed on the note with
@@ -26,7 +26,8 @@ from medassist.inference.runtime import LoadedModel
 from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.notes import NotesClassifier
-from medassist.models.problem_mentions import note_problems, problem_evidence, problem_name
+from medassist.notes.lexicon import problem_name
+from medassist.notes.mentions import note_problems, problem_evidence
 
 MAX_CHARACTERS = 200_000
 

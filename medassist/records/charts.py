@@ -1,5 +1,6 @@
 """What the vitals and labs plots show for a patient: which observations can be plotted, and
-each one's dated values in one unit with its reference range where MedAssist knows it.
+each one's dated values in one unit (the reference range that fits the patient's age and sex is
+:func:`medassist.clinical.ranges.reference_range`'s).
 
 Measures listed in :mod:`medassist.records.codes` are converted to their unit by
 :func:`medassist.records.summary.observation_series`; any other code is plotted in its most
@@ -43,7 +44,6 @@ class ObservationSeries:
     unit: str
     dates: np.ndarray  # datetime64[ns], oldest first
     values: np.ndarray
-    normal_range: tuple[float, float] | None
     left_out: int  # values that could not be put in ``unit``
 
 
@@ -79,7 +79,7 @@ def series_for(records: PatientRecords, patient_id: str, key: str) -> Observatio
             key=key, title=measure.description, unit=measure.unit,
             dates=np.asarray([day.to_datetime64() for day, _ in dated], dtype="datetime64[ns]"),
             values=np.asarray([value for _, value in dated], dtype=float),
-            normal_range=measure.normal_range, left_out=int(len(rows) - len(dated)),
+            left_out=int(len(rows) - len(dated)),
         )
     code = key.removeprefix("code:")
     rows = frame[(frame["code"] == code) & frame["value"].notna() & frame["date"].notna()].sort_values("date")
@@ -90,7 +90,7 @@ def series_for(records: PatientRecords, patient_id: str, key: str) -> Observatio
     return ObservationSeries(
         key=key, title=title, unit=unit,
         dates=kept["date"].to_numpy(dtype="datetime64[ns]"), values=kept["value"].to_numpy(dtype=float),
-        normal_range=None, left_out=int(len(rows) - len(kept)),
+        left_out=int(len(rows) - len(kept)),
     )
 
 

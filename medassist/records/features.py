@@ -4,7 +4,8 @@ Each feature of a tabular model card names its ``source`` (see
 :class:`medassist.models.tabular.FeatureSpec`): a LOINC measure (latest value, converted by
 :mod:`medassist.records.units`), a demographic, a coded diagnosis on the active problem list, or
 a simple derivation. What the record does not hold stays missing and is reported by name; a value
-outside the feature's plausible range is reported and left missing rather than used.
+outside the feature's plausible range is reported and left missing rather than used (the age
+excepted: it is known, and the population rule refuses a patient outside the card's ages).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ CONDITION_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
                "words": (r"\ban(?:a)?emia\b",)},
 }
 
-UREA_PER_BUN = 60.06 / 28.02  # mg/dL urea per mg/dL urea nitrogen (molar mass ratio)
+UREA_PER_BUN = 60.06 / 28.02
+AGE_SOURCE = "demographic:age"  # mg/dL urea per mg/dL urea nitrogen (molar mass ratio)
 
 
 @dataclass
@@ -107,7 +109,9 @@ def features_from_record(records: PatientRecords, patient_id: str, specs: list[A
     result = RecordFeatures(values={})
     for spec in specs:
         value, how = (None, "") if spec.source is None else _from_source(records, patient_id, spec.source)
-        if value is not None and spec.valid_range is not None:
+        # The age is always the record's: a patient outside the card's ages is refused by the population
+        # rule with that reason (tabular_task.record_gate), never told that their age is missing.
+        if value is not None and spec.valid_range is not None and spec.source != AGE_SOURCE:
             low, high = spec.valid_range
             if not low <= value <= high:
                 result.problems.append(f"{spec.name}: {value:g} {spec.unit} is outside {low:g}-{high:g} and was not used ({how})")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from medassist.records.codes import MEASURES
+from medassist.records.codes import CODE_TO_MEASURE, MEASURES
 from medassist.records.schema import PatientRecords
 from medassist.records.units import UnitError, convert
 
@@ -92,3 +92,24 @@ def observation_series(records: PatientRecords, patient_id: str, measure: str) -
 def latest_value(records: PatientRecords, patient_id: str, measure: str) -> ObservedValue | None:
     series = observation_series(records, patient_id, measure)
     return series[-1] if series else None
+
+
+def latest_values(records: PatientRecords, patient_id: str) -> dict[str, ObservedValue]:
+    """The latest convertible value of every known measure the patient has, in one pass over their
+    observations (what :func:`latest_value` gives for each measure, for a whole summary at once)."""
+    frame = records.for_patient("observations", patient_id)
+    frame = frame[frame["code"].isin(CODE_TO_MEASURE) & frame["value"].notna()]
+    order = frame["date"].rank(method="first", na_option="top")  # undated first, as observation_series sorts
+    latest: dict[str, ObservedValue] = {}
+    for row in frame.assign(_order=order).sort_values("_order", ascending=False).itertuples(index=False):
+        measure = CODE_TO_MEASURE[row.code].name
+        if measure in latest:
+            continue
+        spec = MEASURES[measure]
+        try:
+            converted = convert(float(row.value), None if pd.isna(row.unit) else str(row.unit), spec.unit, measure)
+        except UnitError:
+            continue
+        latest[measure] = ObservedValue(measure, converted, spec.unit, None if pd.isna(row.date) else pd.Timestamp(row.date),
+                                        str(row.code), float(row.value), "" if pd.isna(row.unit) else str(row.unit))
+    return latest

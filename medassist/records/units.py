@@ -23,12 +23,14 @@ _ALIASES = {
     "10*9/l": "10*3/uL", "10^9/l": "10*3/uL", "ml/min/{1.73_m2}": "mL/min/{1.73_m2}", "ml/min/1.73m2": "mL/min/{1.73_m2}",
     "ml/min": "mL/min/{1.73_m2}", "ng/ml": "ng/mL", "ug/l": "ng/mL", "u[iu]/ml": "u[IU]/mL", "uu/ml": "u[IU]/mL",
     "miu/l": "u[IU]/mL", "mg/g": "mg/g", "mg/mmol": "mg/mmol", "{inr}": "{INR}", "inr": "{INR}", "10*6/ul": "10*6/uL", "10^6/ul": "10*6/uL", "{ratio}": "{ratio}", "mmol/mol": "mmol/mol",
+    "l/l": "L/L", "kpa": "kPa", "[ph]": "[pH]", "ph": "[pH]", "meq/l": "meq/L", "l/min": "L/min", "lpm": "L/min",
 }
 
 # (from, to) -> factor, or measure-specific factors keyed by (measure, from, to).
 _FACTORS = {
     ("[lb_av]", "kg"): 0.45359237, ("g", "kg"): 0.001, ("m", "cm"): 100.0, ("[in_i]", "cm"): 2.54,
     ("g/L", "g/dL"): 0.1, ("mg/L", "mg/dL"): 0.1, ("mg/dL", "mg/L"): 10.0,
+    ("kPa", "mm[Hg]"): 7.50062,
 }
 _MEASURE_FACTORS = {
     ("glucose", "mmol/L", "mg/dL"): 18.0182, ("fasting_glucose", "mmol/L", "mg/dL"): 18.0182, ("glucose_2h_ogtt", "mmol/L", "mg/dL"): 18.0182,
@@ -37,7 +39,9 @@ _MEASURE_FACTORS = {
     ("creatinine", "umol/L", "mg/dL"): 1 / 88.42, ("urea_nitrogen", "mmol/L", "mg/dL"): 2.801,
     ("hemoglobin", "g/L", "g/dL"): 0.1, ("crp", "mg/dL", "mg/L"): 10.0,
     ("lactate", "mg/dL", "mmol/L"): 1 / 9.008,
-    ("urine_acr", "mg/mmol", "mg/g"): 8.84,  # KDIGO 2024 Table 5: 3 mg/mmol ~ 30 mg/g
+    ("urine_acr", "mg/mmol", "mg/g"): 8.84,
+    ("hematocrit", "L/L", "%"): 100.0, ("fio2", "{ratio}", "%"): 100.0,
+    ("sodium", "meq/L", "mmol/L"): 1.0, ("potassium", "meq/L", "mmol/L"): 1.0,  # monovalent ions only  # KDIGO 2024 Table 5: 3 mg/mmol ~ 30 mg/g
 }
 
 

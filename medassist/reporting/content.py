@@ -22,8 +22,12 @@ from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.domain.prediction import Explanation, Prediction, linked_image
 from medassist.domain.tasks import Task
+from medassist.clinical.ranges import flagged_values
+from medassist.domain.clinical import ClinicalPicture
 from medassist.domain.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
 from medassist.domain.treatment_text import detail_lines, report_group, report_notes
+from medassist.domain.result_text import (age_text, care_setting_text, fact_line, flag_line, picture_rows,
+                                          problem_line, score_item_line, score_sentence)
 from medassist.records import summary
 from medassist.records.film_match import film_mismatch
 from medassist.session import Session
@@ -150,6 +154,40 @@ class ModelRow:
     limitations: list[str]
 
 
+# -- the clinical picture and its scores (section "Clinical picture and scores", after the findings) --
+@dataclass
+class PictureRow:
+    label: str
+    text: str
+
+
+@dataclass
+class ScoreBlock:
+    """One score as the report prints it: its sentence, one line per criterion, its citation."""
+
+    name: str
+    sentence: str
+    level: str  # low | moderate | high | unknown
+    items: list[str]
+    citation: str
+    age_items: list[int] = field(default_factory=list)  # lines that state the patient's age (banded when de-identified)
+
+
+@dataclass
+class PictureBlock:
+    """The patient's clinical picture as plain text (:func:`picture_block`), every sentence from result_text."""
+
+    rows: list[PictureRow]
+    care_setting: str
+    sepsis_signs: list[str]
+    scores: list[ScoreBlock]
+    not_scored: list[str]
+    problems: list[str]
+    facts: list[str]
+    age_text: str  # the patient's age as written in the rows and items ("83 years"): a band when de-identified
+    flags: list[str] = field(default_factory=list)  # latest values outside the range for the patient's age and sex
+
+
 @dataclass
 class ReportContent:
     facility_name: str
@@ -167,6 +205,7 @@ class ReportContent:
     treatments: list[TreatmentRow] = field(default_factory=list)
     treatment_notes: list[str] = field(default_factory=list)  # ordering rule, interaction table, sepsis alerts
     models: list[ModelRow] = field(default_factory=list)
+    picture: PictureBlock | None = None  # the clinical picture and scores, when the caller computed it
     demo: bool = False
     deidentified: bool = False
     deidentification_note: str = ""
@@ -300,14 +339,34 @@ def _treatment_notes(decisions: list[Any]) -> list[str]:
     return report_notes(max(details, key=lambda d: str(d.get("plan_generated_at", ""))))
 
 
+def picture_block(picture: ClinicalPicture) -> PictureBlock:
+    """The clinical picture's values, scores, care setting and sepsis signs in the report's words."""
+    age = "" if picture.age is None else age_text(picture.age.years)
+    scores = [ScoreBlock(score.name, score_sentence(score), score.level,
+                         [score_item_line(i, bool(score.stage)) for i in score.items], score.citation,
+                         [n for n, i in enumerate(score.items) if age and i.value.startswith(age)])
+              for score in picture.scores.values()]
+    return PictureBlock(
+        rows=[PictureRow(label, text) for label, text in picture_rows(picture)],
+        care_setting=care_setting_text(picture.care_setting), sepsis_signs=list(picture.sepsis_signs), scores=scores,
+        not_scored=[f"{name} not computed: {why}" for name, why in picture.not_scored.items()],
+        problems=[problem_line(p) for p in picture.problems],
+        facts=[fact_line(name, fact) for name, fact in picture.facts.items()], age_text=age,
+        flags=[flag_line(r.flag, r.description, r.value, r.reference.low, r.reference.high, r.reference.source)
+               for r in flagged_values(picture) if r.flag and r.reference is not None],
+    )
+
+
 def collect_report(
     session: Session,
     patient_id: str,
     settings: Settings | None = None,
     cards: Mapping[str, ModelCard] | None = None,
     now: _dt.datetime | None = None,
+    picture: ClinicalPicture | None = None,
 ) -> ReportContent:
-    """Everything the report says about ``patient_id``, read from the session (GUI thread or headless)."""
+    """Everything the report says about ``patient_id``, read from the session (GUI thread or headless);
+    ``picture`` (:func:`medassist.app.picture.clinical_picture`) adds the clinical picture and scores."""
     settings = settings or Settings.load()
     cards = installed_cards() if cards is None else cards
     now = now or _dt.datetime.now().replace(microsecond=0)
@@ -344,6 +403,7 @@ def collect_report(
         confirmed_findings=confirmed,
         reviews=[ReviewRow(r.finding, r.status, r.note, r.model) for r in reviews],
         demo=session.demo,
+        picture=None if picture is None else picture_block(picture),
     )
     verdicts = {r.finding: r.status for r in reviews}
     for prediction in predictions:

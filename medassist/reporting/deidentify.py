@@ -36,7 +36,7 @@ from medassist.privacy import (
 from medassist.privacy.dicom import PROFILE, RETAINED_OPTIONS, confidential_copy
 from medassist.privacy.pixels import CLEANED, header_of
 from medassist.reporting import content as _content
-from medassist.reporting.content import Attribution, DatedItem, ImagePanel, ReportContent
+from medassist.reporting.content import Attribution, DatedItem, ImagePanel, PictureBlock, PictureRow, ReportContent
 
 NOTE = (
     "De-identified export: names, identifiers, birth date, address, facility, clinician and free-text "
@@ -160,9 +160,29 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     out.treatments = [replace(t, label=tool.scrub(t.label), comment=tool.scrub(t.comment), detail=tool.scrub(t.detail),
                               group=tool.scrub(t.group)) for t in content.treatments]
     out.treatment_notes = [tool.scrub(note) for note in content.treatment_notes]  # sepsis alerts carry lab dates
+    out.picture = None if content.picture is None else _deidentified_picture(content.picture, tool, age_band(patient.age))
     out = _redacted(out, tool)
     left = [f"{where} ({', '.join(kinds)})" for where, text in _texts(out, "") if (kinds := tool.survivors(text))]
     if left:
         raise DeidentificationError("an identifier of the patient is still in " + "; ".join(left[:5])
                                     + ": the de-identified report was not made", source="report")
     return out
+
+
+def _deidentified_picture(block: PictureBlock, tool: Deidentifier, band: str) -> PictureBlock:
+    """The clinical picture with identifiers removed and dates shifted (``scrub``), the patient's age
+    as its 5-year band wherever it is written, and the criteria that state the age (PSI adds the
+    age in years) given as the band instead of their points."""
+
+    def clean(text: str) -> str:
+        text = tool.scrub(text)
+        return text.replace(block.age_text, band) if block.age_text else text
+
+    scores = [replace(score, sentence=clean(score.sentence), items=[
+        f"{line.split(': +', 1)[0]}: {band}" if index in score.age_items else clean(line) for index, line in enumerate(score.items)])
+        for score in block.scores]
+    return replace(block, rows=[PictureRow(r.label, band if r.label == "Age" else clean(r.text)) for r in block.rows],
+                   care_setting=clean(block.care_setting), sepsis_signs=[clean(s) for s in block.sepsis_signs],
+                   scores=scores, not_scored=[clean(n) for n in block.not_scored],
+                   problems=[clean(p) for p in block.problems], facts=[clean(f) for f in block.facts],
+                   flags=[clean(f) for f in block.flags], age_text=band)

@@ -101,6 +101,9 @@ STYLES = {
     "mono": ParagraphStyle("mono", parent=_base["BodyText"], fontName="Courier", fontSize=7, leading=9),
     "caption": ParagraphStyle("caption", parent=_base["BodyText"], fontName="Helvetica", fontSize=7.5, leading=9.5,
                               textColor=GREY),
+    "attention": ParagraphStyle("attention", parent=_base["BodyText"], fontName="Helvetica-Bold", fontSize=8, leading=10,
+                                spaceBefore=1, spaceAfter=1,
+                                textColor=REFUSED),  # amber: a high score, a sepsis sign (red is for suggested findings)
     "notice": ParagraphStyle("notice", parent=_base["BodyText"], fontName="Helvetica-Bold", fontSize=8.5, leading=11,
                              textColor=NAVY),
 }
@@ -386,6 +389,39 @@ def _findings_section(c: ReportContent) -> list[Flowable]:
                        "get no probability.", "caption")]
 
 
+def _picture_section(c: ReportContent) -> list[Flowable]:
+    """"Clinical picture and scores": the values with sources and dates, the care setting the scores
+    suggest, the sepsis signs, each score (sentence, criteria, citation) and the problems by concept."""
+    block = c.picture
+    if block is None:
+        return []
+    story: list[Flowable] = _table_heading("Clinical picture and scores")
+    rows = [[_p(r.label, "cellbold"), _p(r.text)] for r in block.rows]
+    story += [_table(rows, [32 * mm, WIDTH - 32 * mm], header=False), Spacer(1, 1.5 * mm)]
+    story.append(_p(f"Care setting: {block.care_setting}", "attention" if "Suggested by the scores: " in block.care_setting
+                    and "outpatient." not in block.care_setting else "body"))
+    if block.sepsis_signs:
+        story.append(_p("Sepsis signs:", "attention"))
+        story += [_p(f"- {sign}", "attention") for sign in block.sepsis_signs]
+    score_rows: list[list[Any]] = [[_p("Score", "head"), _p("Criteria (points, value, source; missing items)", "head")]]
+    for score in block.scores:
+        style = "attention" if score.level == "high" else "cellbold"
+        score_rows.append([_p(score.sentence, style),
+                           _p("\n".join(f"- {line}" for line in score.items) + f"\nSource: {score.citation}", "small")])
+    if block.scores:
+        story += [Spacer(1, 1.5 * mm), _table(score_rows, [WIDTH * 0.36, WIDTH * 0.64])]
+    story += [_p(line, "small") for line in block.not_scored]
+    if block.problems:
+        story += [_p("Active problems by concept, with their evidence", "h3flow")] + [_p(f"- {p}", "small") for p in block.problems]
+    if block.facts:
+        story += [_p("Stated in this episode", "h3flow")] + [_p(f"- {f}", "small") for f in block.facts]
+    if block.flags:
+        story += [_p("Latest values outside the range for age and sex", "h3flow")] + [_p(f, "small") for f in block.flags]
+    return story + [Spacer(1, 1 * mm), _p(
+        "Scores are computed from the record (acute scores from this episode's values only); a missing input is never "
+        "counted as zero: the range says what the score could be. The clinician confirms the care setting.", "caption")]
+
+
 def _images_section(c: ReportContent, pictures: list[list[tuple[bytes, int, int]]]) -> list[Flowable]:
     if not c.images:
         return []
@@ -586,7 +622,7 @@ def build_pdf(content: ReportContent) -> Job[bytes]:
     yield Progress(0.85, "Laying out pages")
     story: list[Flowable] = []
     for section in (
-        _title_block(content), _context_section(content), _findings_section(content),
+        _title_block(content), _context_section(content), _findings_section(content), _picture_section(content),
         _images_section(content, pictures), _explanations_section(content), _attributions_section(content),
         _review_section(content), _signature_section(content), _models_section(content),
     ):

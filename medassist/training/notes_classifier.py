@@ -3,7 +3,7 @@
     nice -n 10 python -m medassist.training.notes_classifier [--data ../shared/data] [--out models/notes-problems]
 
 Labels are weak: a problem is positive when the assertion layer the app itself uses
-(:mod:`medassist.models.problem_mentions`, ConText-style) finds a mention that is the patient's
+(:mod:`medassist.notes`, ConText-style) finds a mention that is the patient's
 (affirmed, or a chronic problem's history) in the note's description, keywords or transcription;
 negated, family, hypothetical and uncertain mentions do not count. The head reads what the app
 shows it: the note with sentences that only hold such mentions blanked. Notes that appear twice
@@ -41,8 +41,9 @@ from medassist.models.notes import (
     mean_pool,
     note_vector,
 )
-from medassist.models.problem_mentions import PROBLEM_LEXICON, note_problems
 from medassist.atomic import atomic_write
+from medassist.notes.lexicon import default_lexicon, problem_name
+from medassist.notes.mentions import note_problems
 from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.metrics import auroc, calibration_error, f1_scores, rounded
 
@@ -69,7 +70,7 @@ IU_REFERENCE: dict[str, tuple[str, ...]] = {
 def rule_labels(text: str) -> dict[str, int]:
     """Weak labels for one note: 1 where the assertion layer finds the problem is the patient's."""
     suggested = set(note_problems(text).suggested)
-    return {label: int(label in suggested) for label in PROBLEM_LEXICON}
+    return {label: int(label in suggested) for label in default_lexicon()}
 
 
 def load_mtsamples(data: Path, with_labels: bool = True) -> pd.DataFrame:
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> dict:
     vectors = stack_notes(embedded[:n_used])
     tokens = note_token_counts(notes["text"].tolist())
     train_mask = notes["split"] == "train"
-    labels = [label for label in PROBLEM_LEXICON if notes.loc[train_mask, label].sum() >= args.min_positives]
+    labels = [label for label in default_lexicon() if notes.loc[train_mask, label].sum() >= args.min_positives]
     print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes embedded ({int((tokens > CHUNK_TOKENS * 2).sum())} "
           f"longer than two windows); labels with >= {args.min_positives} training positives: {labels}")
     y = torch.tensor(notes[labels].to_numpy(), dtype=torch.float32)
@@ -448,7 +449,7 @@ def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any
                 f"the first {n_notes} of {n_distinct} distinct notes in hash order (all lengths, long ones read in up "
                 "to 16 windows): the CPU budget of the shared build machine ran out before the rest were embedded"),
             "split": "hash of the normalized transcription: 70% train / 15% val / 15% test; duplicate notes merged first",
-            "label_rules": "medassist.models.problem_mentions: a mention the assertion layer reads as the patient's (affirmed, or historical for a chronic problem)",
+            "label_rules": "medassist.notes (rules; patterns in problems.yaml): a mention the assertion layer reads as the patient's (affirmed, or historical for a chronic problem)",
             "positives_per_split": counts,
             "best_epoch": best_epoch,
             "loss": "binary cross-entropy without class weights (calibrated probabilities), early stopping on validation loss",
@@ -467,7 +468,7 @@ def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any
                 "sha256": encoder_sha,
                 "note": "The encoder is not shipped here; it is loaded from the installed package with no network and its SHA-256 checked at load.",
             },
-            "label_names": {label: PROBLEM_LEXICON[label][0] for label in labels},
+            "label_names": {label: problem_name(label) for label in labels},
         },
     }
 

@@ -1,5 +1,7 @@
-"""The patient panel: who the patient is, allergies in red, active problems, current
-medications, vitals and labs over time, the encounters timeline and the notes.
+"""The patient panel: who the patient is, allergies in red, the clinical picture (values with their
+sources, problems by concept, scores, care setting, sepsis signs), active problems, current
+medications, vitals and labs over time against ranges for the patient's age and sex with a table
+of the latest values flagged H/L, the encounters timeline and the notes.
 
 The plots (pyqtgraph, ~0.25 s to import) are made for the first patient shown: the Records tab
 opens at start-up, before any patient is loaded, beside the models' warm-up."""
@@ -29,10 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medassist.clinical.ranges import reference_range
+from medassist.domain.clinical import ClinicalPicture
+from medassist.domain.result_text import age_text
 from medassist.privacy import ShownPolicy
 from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
+from medassist.ui.picture_view import PictureView, flag_item, latest_value_rows
 
 if TYPE_CHECKING:
     from medassist.ui.records_plots import EncounterTimeline, ObservationPlot
@@ -80,6 +86,11 @@ class RecordTable(QTableWidget):
                 item.setToolTip(value)
                 self.setItem(r, c, item)
 
+    def flag_row(self, row: int, flag: str) -> None:
+        """Mark a row's value and flag cells (columns 1 and the last) as outside the range."""
+        for column in (1, self.columnCount() - 1):
+            flag_item(self.item(row, column), flag)
+
     def cell_texts(self) -> list[list[str]]:
         return [[self.item(r, c).text() for c in range(self.columnCount())] for r in range(self.rowCount())]
 
@@ -91,6 +102,7 @@ class PatientPanel(QWidget):
         super().__init__()
         self.records: PatientRecords | None = None
         self.patient_id: str | None = None
+        self.picture: ClinicalPicture | None = None
         self.presenting = False  # presentation mode: no identifiers (medassist.privacy)
         self.shown: ShownPolicy | None = None  # what may be shown of the patient on display
 
@@ -126,10 +138,16 @@ class PatientPanel(QWidget):
         self.no_observations = QLabel("No numeric observations recorded for this patient.")
         self.no_observations.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.plot_column.addWidget(self.no_observations)
+        self.latest = RecordTable(["Latest value", "Value", "Date", "Reference for age and sex", "H/L"])
+        self.latest.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.latest.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         vitals = QSplitter(Qt.Orientation.Horizontal)
         vitals.addWidget(self._titled("Observations", self.observation_list))
         vitals.addWidget(plot_scroll)
-        vitals.setSizes([260, 640])
+        vitals.addWidget(self._titled("Latest values (H/L for age and sex)", self.latest))
+        vitals.setSizes([170, 470, 560])
+
+        self.picture_view = PictureView()
 
         self.timeline: EncounterTimeline | None = None  # a pyqtgraph plot: made for the first patient shown
         self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"])
@@ -148,10 +166,12 @@ class PatientPanel(QWidget):
         self._notes: pd.DataFrame = pd.DataFrame()
 
         self.sections = QTabWidget()
+        self.sections.addTab(self.picture_view, "Clinical picture")
         self.sections.addTab(overview, "Problems && medications")
         self.sections.addTab(vitals, "Vitals && labs")
         self.sections.addTab(self._encounter_split, "Encounters")
         self.sections.addTab(notes, "Notes")
+        self._notes_page = notes
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
@@ -172,22 +192,27 @@ class PatientPanel(QWidget):
         return box
 
     # -- content --------------------------------------------------------------------------
-    def show_patient(self, records: PatientRecords, patient_id: str | None) -> None:
+    def show_patient(self, records: PatientRecords, patient_id: str | None, picture: ClinicalPicture | None = None) -> None:
+        """Show the patient; ``picture`` (from :func:`medassist.app.picture.clinical_picture`) fills the
+        Clinical picture tab, the latest values and the plots' age-appropriate ranges."""
         self.records, self.patient_id = records, patient_id
+        self.picture = picture if picture is not None and picture.patient_id == patient_id else None
         shown = self.shown = ShownPolicy(records, patient_id, self.presenting)
         if patient_id is None or not records.has_patient(patient_id):
             self.name_label.setText("No patient selected")
             for widget in (self.demographics, self.allergy_banner):
                 widget.clear()
             self.allergy_banner.setStyleSheet("")
-            for table in (self.problems, self.medications, self.encounters):
+            for table in (self.problems, self.medications, self.encounters, self.latest):
                 table.set_rows([])
+            self.picture_view.show_picture(None)
             self.observation_list.clear()
             self.note_list.clear()
             self.note_text.clear()
             return
         self._show_demographics(records, patient_id)
         self._show_allergies(records, patient_id)
+        self.show_picture(self.picture)
         self.problems.set_rows([
             [_text(row["description"]), _code(row), _date(shown.date(row["onset"]))]
             for _, row in summary.active_conditions(records, patient_id).iterrows()
@@ -206,6 +231,17 @@ class PatientPanel(QWidget):
         ])
         self._show_notes(records, patient_id)
 
+    def show_picture(self, picture: ClinicalPicture | None) -> None:
+        """The clinical picture and the latest values flagged for the patient's age and sex (refreshed
+        on its own when a result or a confirmed finding changes the picture)."""
+        self.picture = picture
+        self.picture_view.show_picture(picture, self._picture_text)
+        rows = latest_value_rows(picture) if picture is not None else []
+        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows])
+        for index, (_, flag, source) in enumerate(rows):
+            self.latest.item(index, 3).setToolTip(f"Reference range: {source}")
+            self.latest.flag_row(index, flag)
+
     def _encounter_timeline(self) -> EncounterTimeline:
         """The timeline above the encounters table, made on first use."""
         if self.timeline is None:
@@ -222,7 +258,7 @@ class PatientPanel(QWidget):
         age = summary.age_years(records, patient_id)
         parts = [_text(row["sex"]) or "sex unknown"]
         if age is not None:
-            parts.append(self.shown.age(age))
+            parts.append(self.shown.age(age) if self.presenting else age_text(age))
         if self.presenting:  # no dates of birth or death, place, ID or source file on a projector
             parts.append("deceased" if pd.notna(row["death_date"]) else "")
         else:
@@ -294,14 +330,24 @@ class PatientPanel(QWidget):
             return
         from medassist.ui.records_plots import ObservationPlot
 
+        age, sex, pregnant = self._age_sex()
         for key in keys:
             plot = ObservationPlot()
             series = series_for(self.records, self.patient_id, key)
-            plot.show_series(replace(series, dates=series.dates + np.timedelta64(self.shown.shift_days, "D")))
+            plot.show_series(replace(series, dates=series.dates + np.timedelta64(self.shown.shift_days, "D")),
+                             reference_range(key, age, sex, pregnant))
             if self.plots:
                 plot.setXLink(self.plots[0])
             self.plots.append(plot)
             self.plot_column.addWidget(plot)
+
+    def _age_sex(self) -> tuple[float | None, str, bool | None]:
+        """Age, sex and pregnancy the plots' ranges are chosen by (the picture's, else the record's)."""
+        if self.picture is not None:
+            return self.picture.age_years, self.picture.sex, self.picture.pregnant
+        assert self.records is not None and self.patient_id is not None
+        sex = self.records.patient_row(self.patient_id)["sex"]
+        return summary.age_years(self.records, self.patient_id), _text(sex) or "unknown", None
 
     def _show_notes(self, records: PatientRecords, patient_id: str) -> None:
         self._notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False)
@@ -313,13 +359,21 @@ class PatientPanel(QWidget):
             self.note_list.addItem(item)
         self.note_list.blockSignals(False)
         self.note_text.clear()
-        self.sections.setTabText(3, f"Notes ({len(self._notes)})")
+        self.sections.setTabText(self.sections.indexOf(self._notes_page), f"Notes ({len(self._notes)})")
         if len(self._notes):
             self.note_list.setCurrentRow(0)
 
     def _show_note(self, row: int) -> None:
         if 0 <= row < len(self._notes):
             self.note_text.setPlainText(self._shown(_text(self._notes.iloc[row]["text"])))
+
+    def _picture_text(self, text: str) -> str:
+        """The picture's text as it may be shown: when presenting, scrubbed (dates moved) and the
+        patient's age as its band wherever it is written."""
+        if not self.presenting or self.picture is None or self.picture.age is None:
+            return self._shown(text)
+        return self._shown(text).replace(age_text(self.picture.age.years), self.shown.age(self.picture.age.years)
+                                         if self.shown is not None else "")
 
     def _shown(self, text: str) -> str:
         return self.shown.text(text) if self.shown is not None else text

@@ -8,6 +8,7 @@ import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 
+from medassist.clinical.ranges import ReferenceRange
 from medassist.records.charts import ObservationSeries, epoch_seconds
 
 _LINE = "#1f5fa8"
@@ -77,14 +78,15 @@ class _HoverPlot(pg.PlotWidget):
 
 
 class ObservationPlot(_HoverPlot):
-    """One observation's values over time, in one unit, with its reference range as a band."""
+    """One observation's values over time, in one unit, with the reference range that fits the
+    patient's age and sex as a band (:func:`medassist.clinical.ranges.reference_range`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setMinimumHeight(170)
         self.series: ObservationSeries | None = None
 
-    def show_series(self, series: ObservationSeries) -> None:
+    def show_series(self, series: ObservationSeries, reference: ReferenceRange | None = None) -> None:
         self.clear()
         self.series = series
         self.xs = epoch_seconds(series.dates)
@@ -92,8 +94,9 @@ class ObservationPlot(_HoverPlot):
         unit = series.unit or "no unit"
         stamps = pd.to_datetime(series.dates)
         self.texts = [f"{value:.4g} {series.unit}\n{stamp:%Y-%m-%d %H:%M}" for value, stamp in zip(self.ys, stamps, strict=True)]
-        low_high = series.normal_range
+        low_high = None if reference is None else (reference.low, reference.high)
         title = series.title
+        self.setToolTip("" if reference is None else f"Reference range: {reference.source}")
         if low_high is not None:
             band = pg.LinearRegionItem(values=low_high, orientation="horizontal", movable=False,
                                        brush=pg.mkBrush(*_BAND), pen=pg.mkPen(None))

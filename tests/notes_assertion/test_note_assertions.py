@@ -16,7 +16,8 @@ from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.models.problem_mentions import Assertion, describe_not_suggested, note_problems
+from medassist.notes.assertion import Assertion
+from medassist.notes.mentions import describe_not_suggested, note_problems
 
 NOTES = json.loads((Path(__file__).parent / "notes.json").read_text(encoding="utf-8"))["notes"]
 MODEL = "notes-problems"

@@ -17,7 +17,7 @@ from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import CancelToken, Cancelled, run_job
 from medassist.models.notes import NotesClassifier, chunk_note
-from medassist.models.problem_mentions import note_problems
+from medassist.notes.mentions import note_problems
 from medassist.paths import bundled_models_dir
 from medassist.training import notes_classifier
 from medassist.training.metrics import auroc, f1_scores

@@ -4,6 +4,8 @@ Diagnosis tab, ``predict --json`` and the report say it with the same sentence."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from medassist.demo import build_demo
@@ -71,6 +73,16 @@ def test_ckd_without_urinalysis_is_refused_with_the_missing_inputs_named(service
     assert prediction.refused
     assert "Urine specific gravity" in prediction.gate.reason and "Urine albumin" in prediction.gate.reason
     assert prediction.to_dict()["outputs"] == {}
+
+
+def test_a_child_is_refused_for_her_age_which_is_never_called_missing(service, demo):
+    """DEMO-02 is 4 years old: outside the heart model's adults (28-77), inside the CKD model's 2-90 years."""
+    heart = run_job(service.predict("heart-disease", RecordInput(demo.records, "DEMO-02")))
+    assert heart.refused and "Age" not in heart.missing_inputs
+    assert re.search(r"this patient \(female, 4 years( \d+ months?)?\) is outside the population", heart.gate.reason)
+    ckd = run_job(service.predict("ckd", RecordInput(demo.records, "DEMO-02")))
+    assert "Age" not in ckd.missing_inputs and 4.0 <= ckd.extra["inputs"]["age"] < 4.5
+    assert "outside the population" not in ckd.gate.reason
 
 
 def test_demo_heart_patient_gets_an_answer_from_the_record(service, demo):

@@ -267,7 +267,7 @@ def test_unknown_age_leaves_anticoagulation_undecided_and_asks():
     records = make_records(birth_date=None, conditions=("atrial_fibrillation",), observations={"heart_rate": 80.0})
     result = recommend(context(records))
     va = next(s for s in result.scores if s.name == "CHA2DS2-VA")
-    assert va.possible_range == (0, 2) and "Age" in va.missing[0]
+    assert va.possible_range == (0, 2) and "75 years or older" in va.missing[0]
     assert pillars(result, "atrial_fibrillation")["anticoagulation"] == "undecided"
     assert any("CHA2DS2-VA" in q for q in result.questions)
 

@@ -34,7 +34,7 @@ from medassist.records.film_match import film_mismatch
 from medassist.domain.decisions import FindingReview
 from medassist.app.analysis import Analysis, analyse_patient
 from medassist.jobs import Job
-from medassist.models.problem_mentions import note_evidence_lines
+from medassist.notes.mentions import note_evidence_lines
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy

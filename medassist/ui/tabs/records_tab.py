@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medassist.app.picture import clinical_picture
+from medassist.domain.clinical import ClinicalPicture
 from medassist.jobs import Progress
 from medassist.records.patient_list import PatientList
 from medassist.records.schema import PatientRecords
@@ -101,6 +103,9 @@ class RecordsTab(Tab):
         QVBoxLayout(self.content).addWidget(self._splitter)
 
         context.bridge.records_changed.connect(self.on_records_changed)
+        # the picture's problems and evidence follow the notes model's results and the confirmed findings
+        context.bridge.decisions_changed.connect(self._refresh_picture)
+        context.bridge.prediction_added.connect(lambda prediction: self._refresh_picture(prediction.patient_id))
         self.on_records_changed()
 
     # -- records ----------------------------------------------------------------------------
@@ -122,7 +127,19 @@ class RecordsTab(Tab):
         self.count_label.setText(f"Preparing {len(records.patients):,} patients...")
         self.context.runner.submit("Prepare patient list", job, on_result=lambda built: self._list_ready(records, built),
                                    on_error=lambda message: self.context.show_message("Patient list failed", message))
-        self._patient_panel().show_patient(records, self.session.current_patient_id)
+        patient_id = self.session.current_patient_id
+        self._patient_panel().show_patient(records, patient_id, self._picture(patient_id))
+
+    def _picture(self, patient_id: str | None) -> ClinicalPicture | None:
+        """The current patient's clinical picture (the same use case as ``medassist picture``)."""
+        if patient_id is None or not self.session.records.has_patient(patient_id):
+            return None
+        return clinical_picture(self.session, patient_id)
+
+    def _refresh_picture(self, patient_id: str | None) -> None:
+        if self.panel is not None and patient_id is not None and patient_id == self.session.current_patient_id \
+                and self.panel.patient_id == patient_id:
+            self.panel.show_picture(self._picture(patient_id))
 
     def _patient_panel(self) -> PatientPanel:
         if self.panel is None:
@@ -191,7 +208,7 @@ class RecordsTab(Tab):
         if self.panel is not None or len(self.session.records.patients):
             panel = self._patient_panel()
             panel.presenting = presenting
-            panel.show_patient(self.session.records, patient_id)
+            panel.show_patient(self.session.records, patient_id, self._picture(patient_id))
         if self.list_ready:
             self._select(patient_id)
 

@@ -1,5 +1,5 @@
-"""Problem mentions in a clinical note and their assertion status (affirmed, negated, historical,
-family history, hypothetical, uncertain): the rule layer that decides what may be *suggested*.
+"""The assertion rules: what a note says about one mention (affirmed, negated, historical, family
+history, hypothetical, uncertain), the rule layer that decides what may be *suggested*.
 
 The idea is ConText (Harkema, Dowling, Thornblade, Chapman: "ConText: an algorithm for determining
 negation, experiencer, and temporal status from clinical reports", J Biomed Inform 2009;42:839-851),
@@ -12,7 +12,7 @@ but are not. Section headers set a scope for their whole section ("Family histor
 mention in it the family's). This module is our own small version of that idea, without spaCy:
 regular expressions over sentences, with character spans kept so every status can be shown.
 
-Decisions (also in docs/notes-model.md):
+Decisions (also in docs/notes-model.md; which problems are chronic is in problems.yaml):
 
 * **Historical**: "history of", "h/o", "s/p", "prior", "past medical history" name the patient's own
   past. For a *chronic* problem (hypertension, diabetes, atrial fibrillation, heart failure, cancer,
@@ -31,7 +31,6 @@ Decisions (also in docs/notes-model.md):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 
@@ -46,81 +45,11 @@ class Assertion(str, Enum):
     FAMILY = "family"
 
 
-# label -> (clinical name, chronic?, mention patterns). Patterns are case-insensitive regular
-# expressions; ``(?-i:...)`` marks abbreviations that only count in capitals (AF, DM, MI).
-PROBLEM_LEXICON: dict[str, tuple[str, bool, tuple[str, ...]]] = {
-    "hypertension": ("Hypertension", True, (
-        r"(?<!pulmonary )(?<!portal )(?<!intracranial )(?<!ocular )\bhypertension\b",
-        r"\bhypertensive\b(?! (?:urgency|emergency|crisis))", r"\bhypertensive (?:urgency|emergency|crisis)\b",
-        r"\bHTN\b", r"\bhigh blood pressure\b", r"\bHBP\b",
-    )),
-    "diabetes": ("Diabetes mellitus", True, (
-        r"(?<!pre)(?<!pre-)(?<!non)(?<!non-)\bdiabetes(?: mellitus)?\b(?! insipidus)", r"(?<!non)(?<!non-)\bdiabetic\b",
-        r"(?-i:\bDM ?(?:I{1,2}|[12])?\b)", r"\bT[12] ?DM\b", r"\bN?IDDM\b",
-    )),
-    "hyperlipidemia": ("Hyperlipidemia", True, (
-        r"\bhyperlipid(?:a|e)mia\b", r"\bdyslipid(?:a|e)mia\b", r"\bhypercholesterol(?:a|e)mia\b",
-        r"\bhigh cholesterol\b", r"(?-i:\bHLD\b)",
-    )),
-    "coronary_artery_disease": ("Coronary artery disease", True, (
-        r"\bcoronary (?:artery )?disease\b", r"\bCAD\b", r"\bischemic heart disease\b", r"(?-i:\bIHD\b)",
-        r"\bmyocardial infarction\b", r"(?-i:\bN?STEMI\b)", r"(?-i:\bMI\b)", r"\bheart attack\b", r"\bangina\b",
-        r"\bCABG\b", r"\bcoronary (?:artery )?(?:stent|bypass)", r"\bacute coronary syndrome\b", r"(?-i:\bACS\b)",
-    )),
-    "heart_failure": ("Heart failure", True, (
-        r"\b(?:congestive )?heart failure\b", r"\bCHF\b", r"\bHF[rp]EF\b", r"\bcardiomyopathy\b",
-        r"\breduced ejection fraction\b", r"\bsystolic dysfunction\b",
-    )),
-    "atrial_fibrillation": ("Atrial fibrillation/flutter", True, (
-        r"\batrial fibrillation\b", r"\batrial flutter\b", r"\ba\.? ?-?fib\b", r"\bafib\b", r"(?-i:\bAF\b)",
-        r"\ba-?flutter\b",
-    )),
-    "stroke": ("Stroke/TIA", True, (
-        r"(?<!heat )(?<!sun )\bstrokes?\b(?! volume)", r"\bCVA\b", r"\bcerebrovascular accident\b", r"(?-i:\bTIAs?\b)",
-        r"\btransient ischemic attacks?\b", r"\bcerebral infarct(?:ion)?\b",
-    )),
-    "copd": ("COPD/emphysema", True, (
-        r"\bCOPD\b", r"\bchronic obstructive (?:pulmonary|lung|airway) disease\b", r"(?<!subcutaneous )\bemphysema\b",
-        r"\bchronic bronchitis\b",
-    )),
-    "asthma": ("Asthma", True, (r"\basthma\b", r"\basthmatic\b", r"\breactive airways? disease\b")),
-    "pneumonia": ("Pneumonia", False, (
-        r"\bpneumonias?\b", r"\bPNA\b", r"\bpneumonitis\b", r"(?-i:\bH?CAP\b)", r"\bbronchopneumonia\b",
-    )),
-    "pleural_effusion": ("Pleural effusion", False, (
-        r"\bpleural effusions?\b",
-        r"(?<!pericardial )(?<!joint )(?<!knee )(?<!ear )(?<!subdural )\beffusions?\b(?! of the (?:knee|ankle|elbow|hip|joint))",
-        r"\bhydrothorax\b",
-    )),
-    "cardiomegaly": ("Cardiomegaly", True, (
-        r"\bcardiomegaly\b", r"\benlarged (?:cardiac silhouette|heart)\b", r"\bcardiac enlargement\b",
-    )),
-    "chronic_kidney_disease": ("Chronic kidney disease", True, (
-        r"\bchronic kidney disease\b", r"\bCKD\b", r"\bchronic renal (?:failure|insufficiency|disease)\b", r"\bESRD\b",
-        r"\bend[- ]stage renal disease\b", r"\bhemodialysis\b",
-    )),
-    "cancer": ("Cancer", True, (
-        r"\bcancers?\b", r"\w*carcinomas?\b", r"\bmalignan(?:cy|cies|t)\b", r"\blymphomas?\b", r"\bleuk(?:a|e)mias?\b",
-        r"\bmelanomas?\b", r"\bsarcomas?\b", r"\bmetasta(?:sis|ses|tic)\b", r"\bmyelomas?\b", r"\bglioblastoma\b",
-    )),
-    "obesity": ("Obesity", True, (
-        r"\bobes(?:e|ity)\b", r"\bBMI (?:of |is |was )?(?:[3-9]\d)(?:\.\d)?\b",
-    )),
-    "depression": ("Depression", True, (
-        r"(?<!ST )(?<!ST-segment )(?<!respiratory )(?<!segment )\bdepression\b", r"\bdepressive disorder\b",
-        r"(?-i:\bMDD\b)",
-    )),
-    "hypothyroidism": ("Hypothyroidism", True, (r"\bhypothyroid(?:ism)?\b", r"\bhashimoto", )),
-    "urinary_tract_infection": ("Urinary tract infection", False, (
-        r"\burinary tract infections?\b", r"\bUTIs?\b", r"\bpyelonephritis\b", r"\bcystitis\b",
-    )),
-}
-
-_FLAGS = re.IGNORECASE
+FLAGS = re.IGNORECASE
 
 
 def _alternatives(*phrases: str) -> re.Pattern[str]:
-    return re.compile(r"(?:" + "|".join(phrases) + r")", _FLAGS)
+    return re.compile(r"(?:" + "|".join(phrases) + r")", FLAGS)
 
 
 # Forward triggers modify mentions after them (to the end of the clause), backward ones mentions
@@ -135,7 +64,7 @@ _PSEUDO = _alternatives(
 )
 # Statuses set by a word right after the mention ("stroke prophylaxis", "pneumonia?").
 _RIGHT_AFTER = {
-    Assertion.HYPOTHETICAL: re.compile(r"\s*(?:risk|prevention|prophylaxis|precautions|screening)\b", _FLAGS),
+    Assertion.HYPOTHETICAL: re.compile(r"\s*(?:risk|prevention|prophylaxis|precautions|screening)\b", FLAGS),
     Assertion.UNCERTAIN: re.compile(r"\s*\?"),
 }
 _FORWARD = {
@@ -213,60 +142,13 @@ _FINDING_TERMINATOR = _alternatives(
 _NEGATION_BREAK = _alternatives(r",\s*(?:and\s+)?(?:he|she|patient|pt|the patient)?\s*(?:has|had|is|was|with|on)\b")
 
 _HEADER = re.compile(r"^\s*([A-Za-z][A-Za-z /&'-]{1,40}?)\s*:")
-_FAMILY_HEADER = re.compile(r"^(?:family (?:medical )?(?:history|hx)|fh|fhx)$", _FLAGS)
+_FAMILY_HEADER = re.compile(r"^(?:family (?:medical )?(?:history|hx)|fh|fhx)$", FLAGS)
 _KNOWN_HEADER_WORDS = re.compile(
     r"history|hx|ros|review|systems|exam|examination|assessment|plan|impression|diagnos|medications?|allerg|"
     r"social|family|past|chief|complaint|hpi|pmh|psh|findings|labs?|vitals?|course|disposition|procedure|"
     r"subjective|objective|problems?|indication|recommendation|discharge|admission|surgical|fh|sh|a/p|cc",
-    _FLAGS,
+    FLAGS,
 )
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One mention of a problem: where it is, the sentence it is in, and what the note says of it."""
-
-    problem: str
-    start: int
-    end: int
-    sentence_start: int
-    sentence_end: int
-    assertion: Assertion
-    trigger: str = ""
-
-    @property
-    def is_patients_problem(self) -> bool:
-        """True when this mention supports suggesting the problem for this patient now."""
-        if self.assertion is Assertion.AFFIRMED:
-            return True
-        return self.assertion is Assertion.HISTORICAL and PROBLEM_LEXICON[self.problem][1]
-
-    def to_dict(self, text: str) -> dict[str, object]:
-        return {
-            "problem": self.problem,
-            "assertion": self.assertion.value,
-            "start": self.start,
-            "end": self.end,
-            "text": text[self.start:self.end],
-            "sentence_start": self.sentence_start,
-            "sentence_end": self.sentence_end,
-            "sentence": text[self.sentence_start:self.sentence_end].strip(),
-            "trigger": self.trigger,
-            "patients_problem": self.is_patients_problem,
-        }
-
-
-_COMPILED: dict[str, list[re.Pattern[str]]] = {
-    label: [re.compile(p, _FLAGS) for p in patterns] for label, (_, _, patterns) in PROBLEM_LEXICON.items()
-}
-
-
-# Every pattern at once: most sentences of a note mention no problem and are skipped after one scan.
-_ANY_MENTION = re.compile("|".join(f"(?:{p})" for _, _, patterns in PROBLEM_LEXICON.values() for p in patterns), _FLAGS)
-
-
-def problem_name(label: str) -> str:
-    return PROBLEM_LEXICON[label][0] if label in PROBLEM_LEXICON else label.replace("_", " ")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -311,7 +193,7 @@ def _clause_start(lowered: str, end: int) -> int:
 _PRECEDENCE = [Assertion.FAMILY, Assertion.NEGATED, Assertion.HYPOTHETICAL, Assertion.UNCERTAIN, Assertion.HISTORICAL]
 
 
-def _assertion_in(sentence: str, start: int, end: int, section: Assertion | None) -> tuple[Assertion, str]:
+def assertion_of(sentence: str, start: int, end: int, section: Assertion | None) -> tuple[Assertion, str]:
     """The status of the mention at ``[start, end)`` of ``sentence`` (sentence-relative offsets)."""
     scoped = _blank(sentence, _PSEUDO)
     found: dict[Assertion, str] = {}
@@ -337,10 +219,10 @@ def _assertion_in(sentence: str, start: int, end: int, section: Assertion | None
 
 _LIST_LINE = re.compile(
     r"^\s*(?:$|[-*\u2022]|\d+[.)]|(?:maternal|paternal)?\s*(?:mother|father|mom|dad|sisters?|brothers?|siblings?|sons?|"
-    r"daughters?|grandmother|grandfather|grandparents?|aunt|uncle|cousin|parents?)\b)", _FLAGS)
+    r"daughters?|grandmother|grandfather|grandparents?|aunt|uncle|cousin|parents?)\b)", FLAGS)
 
 
-def _section_of(sentence: str, current: Assertion | None, line_start: bool) -> tuple[Assertion | None, int]:
+def section_of(sentence: str, current: Assertion | None, line_start: bool) -> tuple[Assertion | None, int]:
     """The family-history scope after ``sentence`` begins, and how many characters its header takes.
 
     A "Family history:" header opens the scope; any other header closes it, and so does a new line
@@ -353,113 +235,3 @@ def _section_of(sentence: str, current: Assertion | None, line_start: bool) -> t
     if line_start and current is not None and not _LIST_LINE.match(sentence):
         return None, 0
     return current, 0
-
-
-def find_mentions(text: str, problems: list[str] | None = None) -> list[Mention]:
-    """Every mention of ``problems`` (default: all in :data:`PROBLEM_LEXICON`) with its assertion status."""
-    labels = [p for p in (problems or list(PROBLEM_LEXICON)) if p in _COMPILED]
-    mentions: list[Mention] = []
-    section: Assertion | None = None
-    for s_start, s_end in sentences(text):
-        sentence = text[s_start:s_end]
-        line_start = s_start == 0 or text[s_start - 1] == "\n"
-        section, header_end = _section_of(sentence, section, line_start)
-        if not _ANY_MENTION.search(sentence):
-            continue
-        taken: list[tuple[int, int]] = []
-        for label in labels:
-            for pattern in _COMPILED[label]:
-                for match in pattern.finditer(sentence):
-                    if match.start() < header_end or any(a < match.end() and match.start() < b for a, b in taken):
-                        continue
-                    taken.append((match.start(), match.end()))
-                    assertion, trigger = _assertion_in(sentence, match.start(), match.end(), section)
-                    mentions.append(Mention(label, s_start + match.start(), s_start + match.end(), s_start,
-                                            s_end, assertion, trigger))
-    return sorted(mentions, key=lambda m: m.start)
-
-
-@dataclass
-class NoteProblems:
-    """The problems a note documents for the patient (with evidence) and those it mentions otherwise."""
-
-    text: str
-    mentions: list[Mention]
-
-    @property
-    def suggested(self) -> list[str]:
-        """Problems with at least one mention that is the patient's (affirmed, or historical and chronic)."""
-        return sorted({m.problem for m in self.mentions if m.is_patients_problem})
-
-    def evidence(self, problem: str) -> list[Mention]:
-        return [m for m in self.mentions if m.problem == problem and m.is_patients_problem]
-
-    def not_suggested(self) -> dict[str, list[Mention]]:
-        """Problems only mentioned as negated, family, hypothetical, uncertain or a past acute episode."""
-        suggested = set(self.suggested)
-        listed: dict[str, list[Mention]] = {}
-        for mention in self.mentions:
-            if mention.problem not in suggested:
-                listed.setdefault(mention.problem, []).append(mention)
-        return listed
-
-    def restricted_to(self, problems: list[str]) -> "NoteProblems":
-        """The same note with only the mentions of ``problems`` (the labels a model knows)."""
-        return NoteProblems(self.text, [m for m in self.mentions if m.problem in problems])
-
-    def patient_text(self) -> str:
-        """The note with every sentence blanked that only mentions problems not the patient's now
-        (offsets kept), so the encoder scores what is affirmed and never reads "no pleural effusion"."""
-        keep = {(m.sentence_start, m.sentence_end) for m in self.mentions if m.is_patients_problem}
-        drop = {(m.sentence_start, m.sentence_end) for m in self.mentions if not m.is_patients_problem} - keep
-        chars = list(self.text)
-        for start, end in drop:
-            chars[start:end] = [c if c == "\n" else " " for c in self.text[start:end]]
-        return "".join(chars)
-
-
-def note_problems(text: str, problems: list[str] | None = None) -> NoteProblems:
-    return NoteProblems(text, find_mentions(text, problems))
-
-
-def problem_evidence(problems: NoteProblems, outputs: dict[str, float], names: dict[str, str]) -> dict[str, list]:
-    """Suggestions with their evidence, and the problems only mentioned otherwise (with why)."""
-    text = problems.text
-    suggestions = []
-    for label in sorted(problems.suggested, key=lambda name: -outputs.get(name, 0.0)):
-        evidence = problems.evidence(label)
-        suggestions.append({
-            "problem": label,
-            "name": names.get(label, label),
-            "probability": round(outputs.get(label, 0.0), 6),
-            "assertion": "affirmed" if any(m.assertion.value == "affirmed" for m in evidence) else "historical",
-            "evidence": [m.to_dict(text) for m in evidence],
-        })
-    mentioned = [
-        {
-            "problem": label,
-            "name": names.get(label, label),
-            "assertion": mentions[0].assertion.value,
-            "evidence": [m.to_dict(text) for m in mentions],
-        }
-        for label, mentions in sorted(problems.not_suggested().items(), key=lambda item: item[1][0].start)
-    ]
-    return {"suggestions": suggestions, "mentioned_not_suggested": mentioned}
-
-
-def describe_not_suggested(items: list[dict]) -> list[str]:
-    """One line per problem a note mentions but does not suggest (a prediction's
-    ``extra["mentioned_not_suggested"]``): "Pleural effusion: mentioned, negated"."""
-    lines = []
-    for item in items:
-        statuses = sorted({e["assertion"] for e in item["evidence"]}, key=[e["assertion"] for e in item["evidence"]].index)
-        status = "past episode" if statuses == ["historical"] else ", ".join(statuses)
-        lines.append(f"{item['name']}: mentioned, {status}")
-    return lines
-
-
-def note_evidence_lines(extra: dict) -> list[str]:
-    """What a notes prediction rests on, one line each: every suggestion with its first evidence
-    sentence, then what the note mentions without it being suggested. Empty for other models."""
-    lines = [f"{s['name']}: \u201c{s['evidence'][0]['sentence']}\u201d" for s in extra.get("suggestions", []) if s["evidence"]]
-    return lines + describe_not_suggested(extra.get("mentioned_not_suggested", []))
