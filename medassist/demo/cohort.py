@@ -225,13 +225,14 @@ def _adult_pneumonia(w: _CohortWriter) -> None:
     w.observation(pid, checkup, "72166-2", "Tobacco smoking status", None, "", "social-history", "Former smoker")
     er = w.encounter(pid, 0, "emergency", *EMERGENCY, reason=CAP, hours=4)
     w.condition(pid, *CAP, 0, encounter=er)
-    w.visit(pid, er, body_temperature=(38.6, 39.3), heart_rate=(102, 112), respiratory_rate=24,
-            systolic_bp=(124, 134), diastolic_bp=(74, 82), oxygen_saturation=93, body_weight=(82, 84))
+    # Vitals of a CAP that scores low (CURB-65 0, NEWS2 3): the outpatient story the demo tells.
+    w.visit(pid, er, body_temperature=(38.2, 38.8), heart_rate=(92, 98), respiratory_rate=20,
+            systolic_bp=(124, 134), diastolic_bp=(74, 82), oxygen_saturation=94, body_weight=(82, 84))
     w.visit(pid, er, wbc=(15.5, 18.5), crp=(140, 190), procalcitonin=(0.6, 1.4), creatinine=(1.0, 1.15),
             egfr=(70, 80), urea_nitrogen=(16, 19), sodium=(134, 137), hemoglobin=(14.0, 14.8))
     w.note(pid, 0, "Emergency department note",
            "58-year-old man with 4 days of productive cough with rusty sputum, fever and rigors, and right-sided "
-           "pleuritic chest pain. On examination: febrile, tachycardic, RR 24, SpO2 93% on air. Coarse crackles "
+           "pleuritic chest pain. On examination: febrile, mildly tachycardic, RR 20, SpO2 94% on air. Coarse crackles "
            "and bronchial breathing at the right base, dull to percussion. Alert and oriented. "
            "Impression: community-acquired pneumonia, clinically right lower lobe. PENICILLIN ALLERGY (urticaria). "
            "Takes amlodipine for hypertension. Plan: chest radiograph (requested, not yet done), blood cultures, "

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from medassist import APP_NAME, __version__
 from medassist.demo import build_demo
 from medassist.domain.decisions import TreatmentDecision
+from medassist.privacy import pseudonym
 from medassist.settings import Settings
 from medassist.ui.app import create_window
 
@@ -32,9 +33,10 @@ def test_presentation_mode_hides_identifiers_enlarges_type_and_is_remembered(qtb
 
     window.presentation_action.trigger()
     banner = window.banner.identity.text()
-    assert "A.S." in banner and "Sample" not in banner and demo.featured_patient_id not in banner
+    subject = pseudonym(demo.featured_patient_id)  # a pseudonym, never initials (they identify in a small room)
+    assert subject in banner and "A.S." not in banner and "Sample" not in banner and demo.featured_patient_id not in banner
     assert "born" not in banner and "Arthur" not in window.windowTitle()
-    assert "A.S." in window.windowTitle()
+    assert subject in window.windowTitle() and "A.S." not in window.windowTitle()
     assert "17pt" in QApplication.instance().styleSheet()
     assert not window.tab_pages["Images"].viewer.demographics_action.isChecked()
     assert Settings.load().presentation_mode is True
