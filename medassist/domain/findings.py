@@ -111,6 +111,16 @@ def findings_of(prediction: Prediction) -> list[Finding]:
     return found
 
 
+def listed_findings(prediction: Prediction) -> list[Finding]:
+    """The findings a view lists for one result: every one of an image or record model; of a note's,
+    those it affirms and those its head scores at or above the head's threshold without a sentence
+    affirming them (the disagreement a clinician should see), not the dozens it neither names nor scores."""
+    findings = findings_of(prediction)
+    if prediction.task != Task.TEXT:
+        return findings
+    return [f for f in findings if f.counts_now or f.score >= float(prediction.thresholds.get(f.label, 1.0))]
+
+
 def current_findings(predictions: Iterable[Prediction]) -> list[Finding]:
     """The findings that count for the patient now, across results (first of each label kept)."""
     seen: dict[str, Finding] = {}

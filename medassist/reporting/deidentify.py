@@ -116,15 +116,18 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
         labels[panel.label] = f"Image {index}"
         out.images.append(replace(
             panel, label=f"Image {index}", findings=[tool.scrub(f) for f in panel.findings],
-            mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None,
+            mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None, study=tool.scrub(panel.study),
             omitted_reason="left out: the file says demographics are burned into the pixels" if _burned_in(panel) else None,
         ))
 
     def source(label: str) -> str:
         return labels.get(label) or tool.scrub(label)
 
-    out.findings = [replace(f, input_label=source(f.input_label), run_at=tool.shift_date(f.run_at), gate=tool.scrub(f.gate))
+    out.findings = [replace(f, input_label=source(f.input_label), run_at=tool.shift_date(f.run_at), gate=tool.scrub(f.gate),
+                            text=tool.scrub(f.text), study=tool.scrub(f.study), note=tool.scrub(f.note))
                     for f in content.findings]
+    out.not_answered = [replace(n, input_label=source(n.input_label), run_at=tool.shift_date(n.run_at),
+                                reason=tool.scrub(n.reason)) for n in content.not_answered]
     out.explanations = [replace(e, input_label=source(e.input_label)) for e in content.explanations]
     out.attributions = [
         replace(a, input_label=source(a.input_label), summary=tool.scrub(a.summary),
