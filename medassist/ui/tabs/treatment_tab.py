@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -37,6 +36,7 @@ from medassist.domain.decisions import TreatmentDecision
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.keyboard_safety import ChoiceCombo
 
 # Background / text colours per severity: clear, distinct, readable (white or dark text).
 SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
@@ -127,7 +127,7 @@ class TreatmentTab(Tab):
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Care setting:"))
-        self.setting = QComboBox()
+        self.setting = ChoiceCombo()  # changes only by a pick from its list, never by a navigation key
         for text, value in SETTING_CHOICES:
             self.setting.addItem(text, value)
         self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
