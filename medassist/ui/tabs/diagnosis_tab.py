@@ -72,12 +72,13 @@ class ProbabilityBar(QWidget):
 
     def __init__(self, finding: Finding) -> None:
         super().__init__()
-        self.probability = float(finding.score)
-        self.threshold = finding.threshold
+        withheld = finding.status == FindingStatus.WITHHELD  # a film that may be someone else's: no number at all
+        self.probability = 0.0 if withheld else float(finding.score)
+        self.threshold = None if withheld else finding.threshold
         self.status = finding.status
         self.setMinimumSize(180, 18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip(score_text(finding))
+        self.setToolTip("" if withheld else score_text(finding))
 
     @property
     def colour(self) -> str:
@@ -415,6 +416,7 @@ class DiagnosisTab(Tab):
         self.handle = None
         self.cancel_button.setEnabled(False)
         self.status.say(self.run_patient, message)
+        self.status.show_patient(self.session.current_patient_id)  # "running for another patient" is over
         self.refresh_inputs()
 
     def _finished(self, analysis: Analysis) -> None:
