@@ -148,12 +148,15 @@ def finding_value_text(finding: Finding) -> str:
     if finding.status == FindingStatus.PRIOR:
         day = finding.study_date.isoformat() if finding.study_date else "date unknown"
         return f"on a prior study ({day}), not a current finding: {against}"
-    when = ""
-    if finding.film_relation is not None:
-        when = f" on the study of {finding.study_date.isoformat()}" if finding.study_date else " on an undated study"
-        if finding.film_relation == FilmRelation.PRIOR:
-            when = f" on a prior study ({finding.study_date.isoformat() if finding.study_date else 'date unknown'})"
-    return f"{finding.status}{when}: {against}"
+    if finding.film_relation is None:  # a record model, or a film analysed without a patient
+        where = ""
+    elif finding.study_date is None:
+        where = " on an undated study"
+    elif finding.film_relation == FilmRelation.PRIOR:
+        where = f" on a prior study ({finding.study_date.isoformat()})"
+    else:
+        where = f" on the study of {finding.study_date.isoformat()}"
+    return f"{finding.status}{where}: {against}"
 
 
 def finding_text(finding: Finding) -> str:
@@ -169,7 +172,7 @@ def score_text(finding: Finding) -> str:
 
 
 def suggested_text(prediction: Prediction) -> str:
-    """'Suggested: Pneumonia', or why nothing is: 'Nothing suggested now (prior study 2004-08-26)'."""
+    """'Suggested: Pneumonia', or why nothing is: 'Nothing suggested now (Pneumonia on the prior study only)'."""
     findings = findings_of(prediction)
     now = [f.name for f in findings if f.counts_now]
     if now:

@@ -147,3 +147,22 @@ def test_an_adults_film_lists_no_subtype_in_json_report_or_pdf(demo, service, tm
     assert "bacterial vs viral not shown: validated in children aged 1-5 only" in text
     assert "if pneumonia" not in text and "bacterial pneumonia" not in text.lower().replace("bacterial vs viral", "")
     assert f"study of {dt.date.today().isoformat()}" in text
+
+
+def test_a_session_file_from_before_film_contexts_gets_them_when_opened(demo, service, tmp_path):
+    """An older file has results without a film context: opening it decides them (a foreign film is withheld)."""
+    from medassist.app.films import decide_films
+    from medassist.persistence.session_file import prediction_from_dict, prediction_to_dict
+
+    foreign = _film(tmp_path, "foreign.dcm", "Smith^John", "MRN-555", dt.date.today())
+    session = _session(demo, [foreign])
+    [prediction] = run_job(analyse_patient(session, service, PATIENT, image_models_only=True)).predictions
+    arrays: dict = {}
+    old = prediction_to_dict(prediction, arrays)
+    del old["film"], old["subtypes"]  # what version 0.1 wrote
+    reread = prediction_from_dict(old, {})
+    assert reread.film is None and reread.subtypes == []
+    session.add_prediction(reread)
+    assert positive_findings(session, PATIENT) == (["pneumonia"] if reread.outputs["pneumonia"] >= 0.3075 else [])
+    decide_films(session, PATIENT, missing_only=True)
+    assert reread.film is not None and reread.film.withheld and positive_findings(session, PATIENT) == []
