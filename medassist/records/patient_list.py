@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from medassist.privacy import WITHHELD, initials, pseudonym
+from medassist.privacy import WITHHELD, band, pseudonym
 from medassist.records.schema import PatientRecords
 
 COLUMNS: tuple[str, ...] = ("Name", "Patient ID", "Sex", "Born", "Age", "Problems", "Allergies")
-_NAME, _ID, _BORN = (COLUMNS.index(c) for c in ("Name", "Patient ID", "Born"))
+_NAME, _ID, _BORN, _AGE = (COLUMNS.index(c) for c in ("Name", "Patient ID", "Born", "Age"))
 
 
 @dataclass
@@ -75,15 +75,17 @@ class PatientList:
         )
 
     def presented(self, column: int) -> np.ndarray:
-        """Column text as presentation mode shows it: initials, pseudonym, birth date withheld
-        (made on first use, so an ordinary import pays nothing for it)."""
-        if column not in (_NAME, _ID, _BORN):
+        """Column text as presentation mode shows it (:class:`medassist.privacy.ShownPolicy`): name and
+        birth date withheld, the pseudonym for the ID, the age as a 5-year band (made on first use, so an
+        ordinary import pays nothing for it)."""
+        if column not in (_NAME, _ID, _BORN, _AGE):
             return self.text[column]
         if column not in self._presented:
-            ids, names = self.patient_ids, self.text[_NAME]
-            self._presented[_NAME] = np.array(["?" if n == i else initials(n) for n, i in zip(names, ids, strict=True)], dtype=object)
+            ids = self.patient_ids
+            self._presented[_NAME] = np.full(len(ids), WITHHELD, dtype=object)
             self._presented[_ID] = np.array([pseudonym(i) for i in ids], dtype=object)
             self._presented[_BORN] = np.full(len(ids), WITHHELD, dtype=object)
+            self._presented[_AGE] = np.array([band(int(a)) if a else "" for a in self.text[_AGE]], dtype=object)
         return self._presented[column]
 
     def order(self, column: int, descending: bool = False) -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__, paths
@@ -118,6 +119,8 @@ class ImagePanel:
     omitted_reason: str | None = None
     mismatch: str | None = None  # why the image may not be this patient's (result_text.film_identity_text)
     study: str = ""  # "study of 2026-12-07", "prior study (2004-08-26)", "study date unknown"
+    pixels: np.ndarray | None = None  # the frame as printed when it differs from the file's (burned-in text blacked out)
+    cleaning: str = ""  # how the picture was cleaned, said under it
 
 
 @dataclass

@@ -11,14 +11,19 @@ and session (:func:`medassist.privacy.date_shift_days`), so intervals stay true,
 and the export agree, and the real dates cannot be read back. Afterwards every text of the
 copy is searched for each identifier of the patient; a survivor is redacted, and if one
 still remains the export is refused (:class:`DeidentificationError`), never written.
-The images are the windowed pixels only (the viewer's burned-in demographics never reach
-a report); images whose DICOM header says text is burned into the pixels are left out.
+The images are the windowed pixels only (the viewer's corner demographics never reach a
+report), with text burned into the pixels found by OCR and blacked out (DICOM PS3.15 Annex E
+Clean Pixel Data Option, :mod:`medassist.privacy.pixels`); each picture says how it was
+cleaned, and a picture whose text cannot be checked is left out with a line saying why. The
+images' headers are reduced by the Basic Application Level Confidentiality Profile
+(:mod:`medassist.privacy.dicom`).
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any, Iterator
 
 from medassist.privacy import (
@@ -28,23 +33,46 @@ from medassist.privacy import (
     PatientIdentifiers,
     age_band,
 )
+from medassist.privacy.dicom import PROFILE, RETAINED_OPTIONS, confidential_copy
+from medassist.privacy.pixels import CLEANED, header_of
 from medassist.reporting import content as _content
 from medassist.reporting.content import Attribution, DatedItem, ImagePanel, ReportContent
 
 NOTE = (
     "De-identified export: names, identifiers, birth date, address, facility, clinician and free-text "
-    "identifiers are removed; ages are given as 5-year bands; all dates are shifted by the same offset."
+    "identifiers are removed; ages are given as 5-year bands; all dates are shifted by the same offset; "
+    "text burned into the pictures is blacked out. Image headers: DICOM " + PROFILE + ", with the "
+    + ", ".join(RETAINED_OPTIONS) + "."
 )
+# what a cleaned image keeps of the loader's metadata besides the de-identified header (how to show the pixels)
+_SHOWN_METADATA = ("modality", "photometric", "photometric_stored", "windows", "voi_lut", "voi_lut_function",
+                   "spacing_source", "frame_time_ms", "bits_allocated", "bits_stored", "pixel_representation",
+                   "transfer_syntax", "transfer_syntax_uid", "manufacturer", "body_part", "view_position", "laterality")
 
-_BURNED_IN_KEYS = ("BurnedInAnnotation", "burned_in_annotation")
+
+def _age_years(age: str) -> int | None:
+    try:
+        return int(float(age.split()[0]))
+    except (ValueError, IndexError):
+        return None
 
 
-def _burned_in(panel: ImagePanel) -> bool:
-    """The DICOM header (kept by the loader as ``metadata['dataset']``) says text is burned into the pixels."""
-    metadata = panel.image.metadata
-    dataset = metadata.get("dataset")
-    flags = [metadata.get(k) for k in _BURNED_IN_KEYS] + [getattr(dataset, "BurnedInAnnotation", None)]
-    return any(str(flag or "").strip().upper() == "YES" for flag in flags)
+def _cleaned_panel(panel: ImagePanel, number: int, tool: Deidentifier, salt: bytes) -> ImagePanel:
+    """The panel as a de-identified report prints it: burned-in text blacked out (or the picture left out,
+    saying why), the header through the confidentiality profile, and no file name or path."""
+    image = panel.image
+    key = (image.sha256 or id(image.frames), panel.frame)
+    cleaned = CLEANED.clean(key, image.display_frame(panel.frame), header_of(image.metadata))
+    metadata = {k: v for k, v in image.metadata.items() if k in _SHOWN_METADATA}
+    dataset = image.metadata.get("dataset")
+    if dataset is not None:
+        metadata["dataset"] = confidential_copy(dataset, tool.shift.days, salt, pixels_cleaned=cleaned.pixels is not None)
+    return replace(
+        panel, label=f"Image {number}", image=replace(image, path=Path(f"image-{number}"), metadata=metadata),
+        findings=[tool.scrub(f) for f in panel.findings], mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None,
+        study=tool.scrub(panel.study), omitted_reason=f"left out: {cleaned.problem}" if cleaned.problem else None,
+        pixels=cleaned.pixels, cleaning=cleaned.describe(),
+    )
 
 
 def report_identifiers(content: ReportContent, extra_identifiers: list[str] | None = None) -> PatientIdentifiers:
@@ -93,7 +121,8 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     same report every time.
     """
     patient = content.patient
-    tool = Deidentifier(report_identifiers(content, extra_identifiers), patient.patient_id, salt, shift_days)
+    tool = Deidentifier(report_identifiers(content, extra_identifiers), patient.patient_id, salt, shift_days,
+                        age_years=_age_years(patient.age))
     out = copy.copy(content)
     out.deidentified = True
     out.deidentification_note = NOTE
@@ -110,15 +139,8 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
         location="", problems=items(patient.problems), medications=items(patient.medications),
         allergies=items(patient.allergies), record_ids=[], aliases=[],
     )
-    labels: dict[str, str] = {}
-    out.images = []
-    for index, panel in enumerate(content.images, start=1):
-        labels[panel.label] = f"Image {index}"
-        out.images.append(replace(
-            panel, label=f"Image {index}", findings=[tool.scrub(f) for f in panel.findings],
-            mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None, study=tool.scrub(panel.study),
-            omitted_reason="left out: the file says demographics are burned into the pixels" if _burned_in(panel) else None,
-        ))
+    labels = {panel.label: f"Image {index}" for index, panel in enumerate(content.images, start=1)}
+    out.images = [_cleaned_panel(panel, index, tool, salt) for index, panel in enumerate(content.images, start=1)]
 
     def source(label: str) -> str:
         return labels.get(label) or tool.scrub(label)

@@ -173,7 +173,7 @@ def render_pictures(content: ReportContent) -> Job[list[list[tuple[bytes, int, i
         if panel.omitted_reason is not None:
             pictures.append([])
             continue
-        shown = _fit(panel.image.display_frame(panel.frame))
+        shown = _fit(panel.pixels if panel.pixels is not None else panel.image.display_frame(panel.frame))
         pictures.append([_jpeg(shown)] + [_jpeg(blend(shown, _fit_map(e.values, shown.shape), OVERLAY_OPACITY))
                                           for e in panel.overlays])
     return pictures
@@ -209,7 +209,9 @@ def _image_block(panel: ImagePanel, shots: list[tuple[bytes, int, int]], number:
                  else f"{panel.label}  ({', '.join(facts)})", "h3")
     findings = ([_p(panel.mismatch, "refused")] if panel.mismatch else []) + [_p(f, "small") for f in panel.findings]
     if panel.omitted_reason is not None:
-        return [heading, _p(f"Picture {panel.omitted_reason}.", "small"), *findings]
+        return [heading, _p(f"Picture {panel.omitted_reason}.", "refused"), *findings]
+    if panel.cleaning:  # which pictures were redacted, and how
+        findings.append(_p(f"Picture: {panel.cleaning}.", "caption"))
     col = (WIDTH - 6 * mm) / 2
     window = image.default_window() if not image.is_color else None
     captions = ["As acquired" + (f" (window centre {window.center:g}, width {window.width:g})" if window else "")]

@@ -17,6 +17,7 @@ from medassist.errors import MedAssistError
 from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
 from medassist.inference.registry import ModelRegistry
 from medassist.jobs import Job, Progress, rescaled
+from medassist.privacy import ShownPolicy
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from medassist.imaging.image import MedicalImage
     from medassist.domain.prediction import Prediction
     from medassist.inference.service import ModelService
+    from medassist.ui.pixel_guard import PixelGuard
 
 class TabKind(Enum):
     """The main window's tabs in clinical order; the value is the tab's title."""
@@ -81,6 +83,7 @@ class AppContext:
     # medassist.inference.host); tests that drive many windows run them in this process
     models_in_own_process: bool = False
     _inference: "ModelService | None" = field(default=None, init=False)
+    _pixel_guard: "PixelGuard | None" = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
@@ -92,6 +95,20 @@ class AppContext:
                       audit=AuditLog(host.config.audit_path), catalogue=host.registry, models_in_own_process=True)
         context._inference = host
         return context
+
+    def shown(self, patient_id: str | None = None) -> ShownPolicy:
+        """What the views may show of ``patient_id`` (by default the current patient): presentation mode's
+        privacy policy, decided in core and only applied by the views."""
+        pid = self.session.current_patient_id if patient_id is None else patient_id
+        return ShownPolicy(self.session.records, pid, self.settings.presentation_mode)
+
+    def pixel_guard(self) -> "PixelGuard":
+        """The one source of presentation mode's masked pictures (checked in workers, cached per frame)."""
+        if self._pixel_guard is None:
+            from medassist.ui.pixel_guard import PixelGuard
+
+            self._pixel_guard = PixelGuard(self.runner)
+        return self._pixel_guard
 
     def inference(self) -> "ModelService":
         """The shared model service. In this process it imports torch on first use: call it from a

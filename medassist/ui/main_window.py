@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,7 +37,6 @@ from medassist import APP_NAME, DECISION_SUPPORT_NOTICE, DECISION_SUPPORT_SHORT,
 from medassist.ui.context import AppContext, TabKind
 from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, SettingsDialog, about_text
 from medassist.ui.patient_banner import PatientBanner
-from medassist.privacy import patient_label
 from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
 
@@ -110,6 +109,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self.session = context.session
         self.qsettings = QSettings(str(paths.window_settings_file()), QSettings.Format.IniFormat)
+        self._geometry_before_presenting: QByteArray | None = None  # restored when presentation mode ends
         self.setObjectName("MainWindow")
         self.resize(1400, 900)
 
@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
         pid = self.session.current_patient_id
         parts = [f"{APP_NAME} {__version__}"]
         if pid is not None:
-            parts.append(patient_label(self.session.records, pid, self.context.settings.presentation_mode))
+            parts.append(self.context.shown(pid).label())
         title = " - ".join(parts)
         if self.session.demo:
             title += "  [DEMO]"
@@ -405,17 +405,33 @@ class MainWindow(QMainWindow):
         self.apply_presentation_mode(bool(on))
 
     def apply_presentation_mode(self, on: bool) -> None:
-        """Large type and initials instead of identifiers, everywhere that shows a patient."""
+        """Large type and no identifiers (medassist.privacy.ShownPolicy), everywhere that shows a patient.
+        The window keeps its size within the screen, and turning the mode off gives back the geometry it had."""
         self.presentation_action.setChecked(on)
+        if on and self._geometry_before_presenting is None:
+            self._geometry_before_presenting = self.saveGeometry()
         sheet = style_sheet(presentation=on)
         if QApplication.instance().styleSheet() != sheet:  # re-polishing every widget costs ~0.2 s of GUI time
             QApplication.instance().setStyleSheet(sheet)
+        if not on and self._geometry_before_presenting is not None:
+            self.restoreGeometry(self._geometry_before_presenting)
+            self._geometry_before_presenting = None
+        self._keep_on_screen()
         self.banner.refresh()
         self.update_title()
         if "Images" in self.tab_pages:
             self.tab_pages["Images"].viewer.set_presenting(on)
         for page in self.tab_pages.values():
             page.on_patient_changed(self.session.current_patient_id)
+
+    def _keep_on_screen(self) -> None:
+        """Never wider or taller than the screen's free area (larger type must wrap or scroll, not grow the window)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        if self.width() > free.width() or self.height() > free.height():
+            self.resize(min(self.width(), free.width()), min(self.height(), free.height()))
 
     # lifetime -------------------------------------------------------------------------------
     def restore_geometry(self) -> None:

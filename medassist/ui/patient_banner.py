@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from medassist.ui.context import AppContext
-from medassist.privacy import patient_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,15 +51,14 @@ class PatientBanner(QWidget):
 
         records = self.session.records
         row = records.patient_row(pid)
-        age = age_years(row["birth_date"])
+        shown = self.context.shown(pid)
+        age = shown.age(age_years(row["birth_date"]))
         birth = row["birth_date"].strftime("%Y-%m-%d") if pd.notna(row["birth_date"]) else "unknown"
         sex = row["sex"] if pd.notna(row["sex"]) else "unknown"
-        shown_age = age if age is not None else "?"
-        if self.context.settings.presentation_mode:
-            self.identity.setText(f"<b>{patient_label(records, pid, True, with_id=True)}</b> &nbsp; {sex}, {shown_age} y")
+        if shown.presenting:
+            self.identity.setText(f"<b>{shown.label()}</b> &nbsp; {sex}, {age}")
         else:
-            self.identity.setText(f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, "
-                                  f"{shown_age} y (born {birth})")
+            self.identity.setText(f"<b>{records.display_name(pid)}</b> &nbsp; ID {pid} &nbsp; {sex}, {age} (born {birth})")
         allergies = records.for_patient("allergies", pid)
         active = allergies[allergies["stop"].isna()]["description"].dropna().unique().tolist()
         self.allergies.setText(f"Allergies: {', '.join(active)}" if active else "No known allergies")

@@ -33,7 +33,7 @@ class PatientTableModel(QAbstractTableModel):
         self.patients = patients or empty_patient_list()
         self.order = np.arange(len(self.patients))
         self._row_of: dict[str, int] = {}
-        self.presenting = False  # presentation mode: initials and pseudonyms (medassist.privacy)
+        self.presenting = False  # presentation mode: pseudonyms, name withheld, age bands (medassist.privacy)
 
     def set_presenting(self, presenting: bool) -> None:
         self.presenting = presenting

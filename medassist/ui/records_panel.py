@@ -7,8 +7,10 @@ opens at start-up, before any patient is loaded, beside the models' warm-up."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from medassist.privacy import patient_label, shown_text
+from medassist.privacy import ShownPolicy
 from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
@@ -90,6 +92,7 @@ class PatientPanel(QWidget):
         self.records: PatientRecords | None = None
         self.patient_id: str | None = None
         self.presenting = False  # presentation mode: no identifiers (medassist.privacy)
+        self.shown: ShownPolicy | None = None  # what may be shown of the patient on display
 
         self.name_label = QLabel()
         self.name_label.setObjectName("patientName")
@@ -171,6 +174,7 @@ class PatientPanel(QWidget):
     # -- content --------------------------------------------------------------------------
     def show_patient(self, records: PatientRecords, patient_id: str | None) -> None:
         self.records, self.patient_id = records, patient_id
+        shown = self.shown = ShownPolicy(records, patient_id, self.presenting)
         if patient_id is None or not records.has_patient(patient_id):
             self.name_label.setText("No patient selected")
             for widget in (self.demographics, self.allergy_banner):
@@ -185,15 +189,16 @@ class PatientPanel(QWidget):
         self._show_demographics(records, patient_id)
         self._show_allergies(records, patient_id)
         self.problems.set_rows([
-            [_text(row["description"]), _code(row), _date(row["onset"])]
+            [_text(row["description"]), _code(row), _date(shown.date(row["onset"]))]
             for _, row in summary.active_conditions(records, patient_id).iterrows()
         ])
         self.medications.set_rows([
-            [_text(row["description"]), _code(row), _date(row["start"]), _text(row["reason_description"])]
+            [_text(row["description"]), _code(row), _date(shown.date(row["start"])), _text(row["reason_description"])]
             for _, row in summary.current_medications(records, patient_id).iterrows()
         ])
         self._show_observations(records, patient_id)
         encounters = records.for_patient("encounters", patient_id)
+        encounters = encounters.assign(start=encounters["start"] + pd.Timedelta(days=shown.shift_days))
         self._encounter_timeline().show_encounters(encounters)
         self.encounters.set_rows([
             [_text(row["description"]), _text(row["encounter_class"]), _date(row["start"]), _text(row["reason_description"])]
@@ -213,11 +218,11 @@ class PatientPanel(QWidget):
 
     def _show_demographics(self, records: PatientRecords, patient_id: str) -> None:
         row = records.patient_row(patient_id)
-        self.name_label.setText(patient_label(records, patient_id, self.presenting, with_id=self.presenting))
+        self.name_label.setText(self.shown.label())
         age = summary.age_years(records, patient_id)
         parts = [_text(row["sex"]) or "sex unknown"]
         if age is not None:
-            parts.append(f"{int(age)} y")
+            parts.append(self.shown.age(age))
         if self.presenting:  # no dates of birth or death, place, ID or source file on a projector
             parts.append("deceased" if pd.notna(row["death_date"]) else "")
         else:
@@ -291,7 +296,8 @@ class PatientPanel(QWidget):
 
         for key in keys:
             plot = ObservationPlot()
-            plot.show_series(series_for(self.records, self.patient_id, key))
+            series = series_for(self.records, self.patient_id, key)
+            plot.show_series(replace(series, dates=series.dates + np.timedelta64(self.shown.shift_days, "D")))
             if self.plots:
                 plot.setXLink(self.plots[0])
             self.plots.append(plot)
@@ -302,7 +308,7 @@ class PatientPanel(QWidget):
         self.note_list.blockSignals(True)
         self.note_list.clear()
         for _, note in self._notes.iterrows():
-            item = QListWidgetItem(self._shown(f"{_date(note['date'])}  {_text(note['title'])}"))
+            item = QListWidgetItem(self._shown(f"{_date(self.shown.date(note['date']))}  {_text(note['title'])}"))
             item.setToolTip(item.text())
             self.note_list.addItem(item)
         self.note_list.blockSignals(False)
@@ -316,5 +322,5 @@ class PatientPanel(QWidget):
             self.note_text.setPlainText(self._shown(_text(self._notes.iloc[row]["text"])))
 
     def _shown(self, text: str) -> str:
-        return shown_text(self.records, self.patient_id, text, self.presenting) if self.records is not None else text
+        return self.shown.text(text) if self.shown is not None else text
 

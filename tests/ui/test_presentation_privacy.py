@@ -1,9 +1,12 @@
 """Presentation mode is a privacy mode: walk every tab of the real window with the demo loaded,
 collect every text a viewer could read (labels, buttons, item models, tooltips, titles, plot
-and viewer text, the report preview) and search it for the demo patients' identifiers."""
+and viewer text, the tag browser, the report preview) and search it for the demo patients'
+identifiers, their initials, the featured patient's exact age, the true dates of the record and
+of the films, the films' institution and UIDs; the films' burned-in text is masked."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -29,7 +32,7 @@ from PySide6.QtWidgets import (
 from medassist.demo import build_demo
 from medassist.inference.applicability import newest_note
 from medassist.domain.prediction import Explanation, GateVerdict, Prediction
-from medassist.privacy import identifiers_of, patient_label
+from medassist.privacy import date_shift_days, identifiers_of
 
 SHOTS = "/tmp/shots-presentation"
 ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole)
@@ -108,8 +111,23 @@ def demo_identifiers(session) -> dict[str, re.Pattern[str]]:
             for form in (ids.birth_date.isoformat(), f"{ids.birth_date:%d.%m.%Y}", f"{ids.birth_date:%m/%d/%Y}",
                          f"{ids.birth_date:%Y%m%d}", f"{ids.birth_date:%d %B %Y}"):
                 add(form)
+    for patient_id in records.patient_ids:  # initials are identifiers too ("A.S.", DICOM "C.R.")
+        for name in identifiers_of(records, patient_id).names:
+            parts = name.split()
+            if len(parts) >= 2:
+                found[f"{parts[0][0]}.{parts[-1][0]}."] = re.compile(
+                    r"(?<![\w.])" + re.escape(f"{parts[0][0]}.{parts[-1][0]}.") + r"(?![\w])")
     for images in session.images.values():
         for image in images:
+            dataset = image.metadata.get("dataset")
+            for keyword in ("InstitutionName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+                value = str(getattr(dataset, keyword, "") or "").strip()
+                if len(value) >= 8:
+                    add(value, case_sensitive=False)
+            name = str(image.metadata.get("patient_name") or "").split()
+            if len(name) >= 2 and name[0][0].isalpha() and name[-1][0].isalpha():
+                found[f"{name[-1][0]}.{name[0][0]}."] = re.compile(  # DICOM names are family^given
+                    r"(?<![\w.])" + re.escape(f"{name[-1][0]}.{name[0][0]}.") + r"(?![\w])", re.I)
             for key in ("patient_name", "patient_id", "patient_birth_date"):
                 value = str(image.metadata.get(key) or "")
                 # the public sample files carry IDs like "0010" and names like "OB": too short to tell from
@@ -161,7 +179,8 @@ def demo_window(window, qtbot):
     # the featured patient has no film of their own: lend them the demo's film, so that the viewer corners,
     # the tags, the image sources and the film-mismatch warning are walked too
     lent = next(images for images in window.session.images.values() if images)
-    window.session.add_images(lent[:1], featured)
+    ultrasound = next(i for images in window.session.images.values() for i in images if i.path.name == "US1_UNCR.dcm")
+    window.session.add_images([lent[0], ultrasound], featured)  # and an ultrasound with burned-in text
     qtbot.waitUntil(lambda: bool(window.session.current_images()), timeout=120000)
     add_results(window.session, featured)
     window.set_presentation_mode(True)
@@ -192,20 +211,64 @@ def walk(window, qtbot, shots: str | None = None) -> list[str]:
     return texts
 
 
+def true_dates(window, patient_id: str) -> dict[str, re.Pattern[str]]:
+    """The featured patient's true dates (record and films) in the spellings the views use; a true date that
+    is also another date of the record moved by the offset is left out (it may rightly be shown)."""
+    records = window.session.records
+    when: set[dt.date] = set()
+    for table, column in (("conditions", "onset"), ("medications", "start"), ("notes", "date"), ("encounters", "start")):
+        when |= {pd.Timestamp(v).date() for v in records.for_patient(table, patient_id)[column].dropna()}
+    films = set()
+    for image in window.session.images.get(patient_id, []):
+        value = str(image.metadata.get("study_date") or "")
+        if len(value) == 8:
+            films.add(dt.date(int(value[:4]), int(value[4:6]), int(value[6:])))
+    shift = dt.timedelta(days=date_shift_days(patient_id))
+    shifted = {d + shift for d in when | films}
+    found = {}
+    for day in (when | films) - shifted:
+        for form in {day.isoformat(), f"{day.day} {day:%B %Y}", f"{day:%d-%b-%y}".upper()}:
+            found[form] = re.compile(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", re.I)
+    for day in films - shifted:
+        found[f"{day:%Y%m%d}"] = re.compile(r"(?<!\d)" + f"{day:%Y%m%d}" + r"(?!\d)")
+    return found
+
+
+def exact_age(window, patient_id: str) -> dict[str, re.Pattern[str]]:
+    birth = pd.Timestamp(window.session.records.patient_row(patient_id)["birth_date"]).date()
+    today = dt.date.today()
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    return {f"{age} y": re.compile(rf"(?<![\d-]){age}(?:\.\d+)?\s*(?:y|yrs?|years?)\b(?!\s*-\s*\d)(?!-)"),
+            f"aged {age}": re.compile(rf"\baged?\s*:?\s*{age}\b(?!\s*-)", re.I)}
+
+
 def test_no_view_shows_an_identifier_in_presentation_mode(demo_window, qtbot):
     import os
 
     os.makedirs(SHOTS, exist_ok=True)
     window = demo_window
+    featured = window.session.current_patient_id
     identifiers = demo_identifiers(window.session)
-    assert "Arthur" in identifiers and "DEMO-01" in identifiers  # the search itself finds what it must
-    texts = walk(window, qtbot, SHOTS)
+    assert "Arthur" in identifiers and "DEMO-01" in identifiers and "A.S." in identifiers  # the search finds what it must
+    assert "BAPTIST MED CTR" in identifiers  # the ultrasound's institution
+    forbidden = {**identifiers, **true_dates(window, featured), **exact_age(window, featured)}
     viewer = window.tab_pages["Images"].viewer
+    texts = walk(window, qtbot, SHOTS)
+    window.tabs.setCurrentWidget(window.tab_pages["Images"])
+    window.tab_pages["Images"].side.setCurrentIndex(1)  # the tag browser: through the confidentiality profile
+    for image in window.session.current_images():
+        window.tab_pages["Images"].show_image(image)
+        qtbot.waitUntil(lambda: not viewer.canvas.notice.isVisible(), timeout=60000)  # checked for burned-in text
+        texts += widget_texts(window)
+        if image.path.name == "US1_UNCR.dcm":
+            assert viewer.canvas.mask_item.isVisible()  # its burned-in text is masked
+            window.grab().save(f"{SHOTS}/Images-ultrasound.png")
     viewer.demographics_action.trigger()  # even if the presenter shows the corners again
     texts += [label.text() for label in viewer.canvas.corners.values()]
     texts += [QApplication.instance().activeWindow().windowTitle() if QApplication.instance().activeWindow() else ""]
-    assert leaks(texts, identifiers) == {}
-    assert patient_label(window.session.records, "DEMO-01", True) in window.banner.identity.text()
+    found = leaks(texts, forbidden)
+    assert not found, "\n".join(f"{value!r} in {text!r}" for value, text in found.items())
+    assert window.context.shown("DEMO-01").label() in window.banner.identity.text()
 
 
 def test_the_same_walk_finds_identifiers_outside_presentation_mode(demo_window, qtbot):
@@ -216,3 +279,23 @@ def test_the_same_walk_finds_identifiers_outside_presentation_mode(demo_window, 
     assert {"Arthur", "Sample", "DEMO-01", "DEMO-01-N01"} <= set(found)
     birth = pd.Timestamp(window.session.records.patient_row("DEMO-01")["birth_date"]).date().isoformat()
     assert birth in found
+
+
+@pytest.mark.xfail(strict=True, reason="the Diagnosis (1376 px) and Treatment (1707 px) tabs' minimum widths at "
+                   "presentation size still widen the window: their layouts are being changed by other work now")
+def test_presentation_mode_keeps_the_window_on_screen_and_off_restores_it(demo_window, qtbot):
+    """Larger type wraps or scrolls instead of widening the window past the screen; turning the mode
+    off gives back exactly the geometry it had before."""
+    window = demo_window
+    window.set_presentation_mode(False)
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    before = window.geometry()
+    window.set_presentation_mode(True)
+    walk(window, qtbot)  # every tab at presentation size
+    widest = {title: page.minimumSizeHint().width() for title, page in window.tab_pages.items()}
+    widest["banner"] = window.banner.minimumSizeHint().width()
+    assert window.width() <= before.width() and window.height() <= before.height(), widest
+    window.set_presentation_mode(False)
+    qtbot.wait(50)
+    assert window.geometry() == before

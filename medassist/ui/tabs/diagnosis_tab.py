@@ -44,10 +44,10 @@ from medassist.domain.result_text import (
 from medassist.domain.decisions import FindingReview
 from medassist.app.analysis import Analysis, analyse_patient
 from medassist.jobs import Job
-from medassist.privacy import patient_label, shown_text
 from medassist.ui.attach_film import ask_and_attach
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
+from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.workers import JobHandle
@@ -305,8 +305,7 @@ class DiagnosisTab(Tab):
 
     # state ---------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
-        presenting = self.context.settings.presentation_mode
-        self.patient_label.setText(f"Patient: {patient_label(self.session.records, patient_id, presenting, with_id=True)}"
+        self.patient_label.setText(f"Patient: {self.context.shown(patient_id).label(with_id=True)}"
                                    if patient_id else "No patient selected")
         self.status.show_patient(patient_id)
         if self.handle is not None and patient_id != self.run_patient:
@@ -318,7 +317,7 @@ class DiagnosisTab(Tab):
         current = self.image_choice.currentIndex()
         self.image_choice.clear()
         for image in self.session.current_images():
-            self.image_choice.addItem(f"{image.path.name} ({image.modality})")
+            self.image_choice.addItem(f"{self.context.shown().file_label(image.path.name)} ({image.modality})")
         if 0 <= current < self.image_choice.count():
             self.image_choice.setCurrentIndex(current)
         has_inputs = bool(self.session.current_images()) or self.session.current_patient_id is not None
@@ -336,10 +335,11 @@ class DiagnosisTab(Tab):
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
         for prediction in reversed(predictions):
-            source = shown_text(self.session.records, prediction.patient_id, _short_source(prediction.source),
-                                self.context.settings.presentation_mode)
+            shown = self.context.shown(prediction.patient_id)
+            source = shown.text(shown.file_label(_short_source(prediction.source)))
             card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews, source,
-                                  self.context.settings.presentation_mode)
+                                  shown.presenting)
+            apply_policy(card, shown)  # presentation mode: ages banded, dates shifted in the card's sentences
             card.explain_requested.connect(self._explain)
             card.review_requested.connect(self.review)
             card.attach_requested.connect(self.ask_to_attach)

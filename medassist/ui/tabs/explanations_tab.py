@@ -31,8 +31,8 @@ from medassist.app.explain import explain_result, image_for, source_for
 from medassist.domain.prediction import Explanation, Prediction
 from medassist.domain.findings import findings_of, subtype_shares
 from medassist.domain.result_text import faithfulness_text, faithfulness_verdict, percent
+from medassist.imaging.image import MedicalImage
 from medassist.jobs import Job
-from medassist.privacy import shown_text
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.patient_status import PatientStatusLabel
@@ -113,6 +113,7 @@ class ExplanationsTab(Tab):
         outer.addWidget(self.views, 1)
 
         context.bridge.prediction_added.connect(lambda _p: self.refresh())
+        context.pixel_guard().ready.connect(lambda _key: self._redisplay())
         self.on_patient_changed(self.session.current_patient_id)
 
     # choices -------------------------------------------------------------------------------
@@ -126,7 +127,8 @@ class ExplanationsTab(Tab):
         self.prediction_choice.blockSignals(True)
         self.prediction_choice.clear()
         for p in self.predictions:
-            source = shown_text(self.session.records, p.patient_id, Path(p.source).name, self.context.settings.presentation_mode)
+            shown = self.context.shown(p.patient_id)
+            source = shown.text(shown.file_label(Path(p.source).name))
             self.prediction_choice.addItem(f"{p.model}: {source} ({p.created[11:16]})")
         self.prediction_choice.blockSignals(False)
         if chosen in self.predictions:
@@ -259,7 +261,10 @@ class ExplanationsTab(Tab):
                 self._text_fallback(explanation, "the image is no longer loaded")
                 return
             image, frame = found
-            gray = image.display_frame(frame)
+            gray = self._shown_pixels(image, frame)
+            if isinstance(gray, str):
+                self._text_fallback(explanation, gray)
+                return
             if gray.ndim == 3:
                 gray = (gray.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.uint8)
             verdict = faithfulness_verdict(explanation.faithfulness)
@@ -305,6 +310,20 @@ class ExplanationsTab(Tab):
             self.method_choice.setCurrentIndex(index)
             self.explain()
 
+    def _shown_pixels(self, image: MedicalImage, frame: int) -> np.ndarray | str:
+        """The frame as it may be shown; in presentation mode with burned-in text masked (checked in a worker),
+        or why it is not shown."""
+        if not self.context.settings.presentation_mode:
+            return image.display_frame(frame)
+        cleaned = self.context.pixel_guard().cleaned(image, frame)
+        if cleaned is None:
+            return "being checked for burned-in text"
+        return cleaned.pixels if cleaned.pixels is not None else f"not shown in presentation mode: {cleaned.problem}"
+
+    def _redisplay(self) -> None:
+        if self.current is not None and self.context.settings.presentation_mode:
+            self.display(*self.current)
+
     def _text_fallback(self, explanation: Explanation, why: str) -> None:
         values = np.asarray(explanation.values).reshape(-1)
         labels = explanation.labels or []
@@ -324,8 +343,11 @@ class ExplanationsTab(Tab):
         if found is None:
             self.map_view.clear()
             return
-        gray = found[0].display_frame(found[1])
-        if gray.ndim == 2:
+        gray = self._shown_pixels(*found)
+        if isinstance(gray, str):
+            self.map_view.clear()
+            self.faithfulness.setText(f"The picture is {gray}.")
+        elif gray.ndim == 2:
             self.map_view.set_content(gray, None)
         self.views.setCurrentWidget(self.map_view)
 

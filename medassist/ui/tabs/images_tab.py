@@ -17,7 +17,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.app.films import film_for
 from medassist.domain.clinical import FilmIdentity, FilmRelation
 from medassist.domain.result_text import film_text
-from medassist.privacy import WITHHELD, initials
+from medassist.privacy import WITHHELD, ShownPolicy
 from medassist.ui.attach_film import ask_and_attach
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
@@ -80,6 +80,8 @@ class ImagesTab(Tab):
         layout.addWidget(splitter, 1)
         layout.addLayout(strip)
 
+        self.viewer.guard = context.pixel_guard()
+        self.viewer.guard.ready.connect(self._pixels_checked)
         self.thumbnails.image_chosen.connect(self.show_image)
         context.bridge.images_changed.connect(self._images_changed)
         context.bridge.decisions_changed.connect(lambda _key: self.show_film_context(self.viewer.image))
@@ -94,8 +96,23 @@ class ImagesTab(Tab):
         if patient_key == self.session.patient_key:
             self.refresh(select_newest=True)
 
+    def _pixels_checked(self, _key: object) -> None:
+        """A picture has been checked for burned-in text (presentation mode): show what may be shown."""
+        self.viewer.mask_text()
+        if self.thumbnails.masked is not None:
+            self.thumbnails.set_images(self.thumbnails.images)
+            if self.viewer.image is not None:
+                self.thumbnails.select(self.viewer.image)
+
+    def _masked_thumbnail(self, image: MedicalImage) -> np.ndarray | None:
+        cleaned = self.viewer.guard.cleaned(image, image.n_frames // 2)
+        return None if cleaned is None else cleaned.pixels
+
     def refresh(self, select_newest: bool = False) -> None:
         images = self.session.current_images()
+        shown = self.context.shown()
+        self.thumbnails.masked = self._masked_thumbnail if shown.presenting else None
+        self.thumbnails.file_label = shown.file_label
         self.thumbnails.set_images(images)
         self.show_content(bool(images))
         if not images:
@@ -113,6 +130,7 @@ class ImagesTab(Tab):
 
     # showing ----------------------------------------------------------------------------------
     def show_image(self, image: MedicalImage | None, frame: int = 0) -> None:
+        self.viewer.set_shown(self.context.shown())
         if image is not None and image is self.viewer.image:
             self.viewer.set_frame(frame)
             return
@@ -127,8 +145,9 @@ class ImagesTab(Tab):
         patient_id = self.session.current_patient_id
         film = None if image is None or patient_id is None else film_for(self.session, patient_id, image)
         shown = film is not None and (film.identity == FilmIdentity.MISMATCH or film.relation == FilmRelation.PRIOR)
-        self.mismatch.setText(film_text(film, show_values=not self.context.settings.presentation_mode)
-                              if film is not None and shown else "")
+        policy = self.context.shown()  # presentation mode: the header's identifiers gone, dates shifted
+        self.mismatch.setText(policy.image_text(film_text(film, show_values=not policy.presenting), image.metadata)
+                              if film is not None and image is not None and shown else "")
         self.mismatch.setStyleSheet(BANNER_WITHHELD if film is not None and film.withheld else BANNER_NOTICE)
         self.mismatch.setVisible(shown)
         self.attach_button.setVisible(film is not None and film.withheld)
@@ -150,22 +169,24 @@ class ImagesTab(Tab):
             open_images(self.context, path)
 
     def _show_details(self, image: MedicalImage | None) -> None:
-        """The tag browser and the info box, withholding identifiers in presentation mode."""
-        self.tags.presenting = self.context.settings.presentation_mode
+        """The tag browser and the info box, through presentation mode's policy."""
+        shown = self.context.shown()
+        self.tags.shown = shown
         self.tags.show_image(image)
-        self.info.setText(self._info_text(image, self.tags.presenting) if image is not None else "")
+        self.viewer.set_shown(shown)
+        self.info.setText(self._info_text(image, shown) if image is not None else "")
 
     @staticmethod
-    def _info_text(image: MedicalImage, presenting: bool = False) -> str:
+    def _info_text(image: MedicalImage, shown: ShownPolicy) -> str:
         meta = image.metadata
         spacing = image.spacing_mm
         rows = [
-            ("File", image.path.name),
-            ("Patient", f"{initials(meta.get('patient_name') or '')} (ID {WITHHELD})" if presenting
+            ("File", shown.file_label(image.path.name)),
+            ("Patient", f"name and ID {WITHHELD}" if shown.presenting
              else f"{meta.get('patient_name') or '-'} (ID {meta.get('patient_id') or '-'})"),
-            ("Study date", meta.get("study_date") or "-"),
+            ("Study date", shown.dicom_date(meta.get("study_date") or "") or "-"),
             ("Modality", " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))),
-            ("Series", meta.get("series_description") or "-"),
+            ("Series", WITHHELD if shown.presenting else meta.get("series_description") or "-"),
             ("Size", f"{image.shape[1]} x {image.shape[0]} px, {image.n_frames} frame(s)"),
             ("Pixels", f"{meta.get('bits_stored', '?')} bits stored, {meta.get('photometric_stored') or image.photometric}"),
             ("Encoding", meta.get("transfer_syntax") or "-"),

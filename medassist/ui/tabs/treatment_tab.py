@@ -35,6 +35,7 @@ from medassist.recommend.engine import CurrentTherapy, Recommendation, SafetyWar
 from medassist.domain.decisions import TreatmentDecision
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
+from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
 from medassist.ui.widgets.keyboard_safety import ChoiceCombo
 
@@ -302,6 +303,9 @@ class TreatmentTab(Tab):
         self.rule.setText(f"<span style='color:#334e68;'><b>How options are ordered:</b> {html.escape(result.ordering_rule)}{ranker}"
                           f"<br><b>Interactions:</b> {html.escape(result.interaction_table)}</span>")
         self._refresh_decisions()
+        shown = self.context.shown()  # presentation mode: ages banded, dates shifted in every text shown
+        for widget in (self.tree, self.status, self.conditions, self.alerts, self.notes_label, self.questions, self.rule):
+            apply_policy(widget, shown)
         if first is not None:
             self.tree.setCurrentItem(first)
 
@@ -377,6 +381,7 @@ class TreatmentTab(Tab):
         decision = self._decisions().get(option.option_id)
         self.comment.setText(decision.comment if decision else "")
         self.detail.setHtml(option_html(option) if isinstance(option, TreatmentOption) else therapy_html(option, self.result))
+        apply_policy(self.detail, self.context.shown())
 
     # decisions -------------------------------------------------------------------------------
     def _decisions(self) -> dict[str, TreatmentDecision]:

@@ -128,6 +128,16 @@ class ImageCanvas(pg.GraphicsView):
         self.heatmap_item.setParentItem(self.image_item)
         self.heatmap_item.setZValue(5)
         self.heatmap_item.setVisible(False)
+        self.mask_item = pg.ImageItem(axisOrder="row-major")  # presentation mode: burned-in text blacked out
+        self.mask_item.setParentItem(self.image_item)
+        self.mask_item.setZValue(10)
+        self.mask_item.setVisible(False)
+        self.notice = QLabel(self)  # why no picture is shown (presentation mode, text not yet checked)
+        self.notice.setObjectName("viewerNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.notice.setStyleSheet("color: #f0f0f0; background: rgba(0,0,0,160); padding: 8px;")
+        self.notice.hide()
         self.image_shape: tuple[int, int] = (1, 1)
         self.spacing: tuple[float, float] | None = None
         self.rotation = 0
@@ -193,6 +203,23 @@ class ImageCanvas(pg.GraphicsView):
         """Screen pixels per image pixel (1.0 = 100 %)."""
         width = self.view.viewRect().width()
         return self.view.width() / width if width else 1.0
+
+    def set_mask(self, mask: np.ndarray | None, notice: str = "") -> None:
+        """Black out ``mask`` (True = hidden) over the picture; with a ``notice``, hide the picture altogether."""
+        hidden = bool(notice)
+        self.image_item.setVisible(not hidden)  # its children (heatmap, mask, measurements) go with it
+        if mask is None or hidden:
+            self.mask_item.clear()
+            self.mask_item.setVisible(False)
+        else:
+            rgba = np.zeros(mask.shape + (4,), dtype=np.uint8)
+            rgba[mask, 3] = 255
+            self.mask_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+            self.mask_item.setRect(QRectF(0, 0, mask.shape[1], mask.shape[0]))
+            self.mask_item.setVisible(True)
+        self.notice.setText(notice)
+        self.notice.setVisible(hidden)
+        self._place_corners()
 
     # heatmap ------------------------------------------------------------------------------
     def set_heatmap(self, heatmap: np.ndarray | None, colormap: str, opacity: float) -> None:
@@ -289,6 +316,9 @@ class ImageCanvas(pg.GraphicsView):
         if not hasattr(self, "corners"):  # pyqtgraph resizes during its own __init__
             return
         margin, width, height = 6, self.width(), self.height()
+        self.notice.setFixedWidth(max(width - 40, 100))
+        self.notice.adjustSize()
+        self.notice.move(20, max((height - self.notice.height()) // 2, 0))
         for name, label in self.corners.items():
             label.adjustSize()
             x = margin if name.endswith("l") else width - label.width() - margin

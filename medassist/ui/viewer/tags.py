@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from medassist.imaging.image import MedicalImage
-from medassist.privacy import WITHHELD, dicom_element_withheld
+from medassist.privacy import WITHHELD, ShownPolicy, dicom_element_withheld
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -26,7 +26,7 @@ def _value_text(element) -> str:
 class DicomTagBrowser(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.presenting = False  # presentation mode: identifying values withheld (medassist.privacy)
+        self.shown: ShownPolicy | None = None  # presentation mode: the header through the confidentiality profile
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search tags: name, keyword, (gggg,eeee) or value")
         self.search.setClearButtonEnabled(True)
@@ -45,9 +45,12 @@ class DicomTagBrowser(QWidget):
         if image is None:
             return
         dataset = image.metadata.get("dataset")
+        presenting = self.shown is not None and self.shown.presenting
         # a DICOM header exists only if its loader imported pydicom; the window never imports it itself
         pydicom_dataset = sys.modules.get("pydicom.dataset")
         if pydicom_dataset is not None and isinstance(dataset, pydicom_dataset.Dataset):
+            if presenting:
+                dataset = self.shown.dicom(dataset)
             meta = getattr(dataset, "file_meta", None)
             if meta is not None and len(meta):
                 group = QTreeWidgetItem(self.tree, ["", "File meta information", "", ""])
@@ -55,7 +58,7 @@ class DicomTagBrowser(QWidget):
             self._add(self.tree.invisibleRootItem(), dataset)
         else:
             for key, value in image.describe().items():
-                withheld = self.presenting and dicom_element_withheld(key, "")
+                withheld = presenting and dicom_element_withheld(key, "")
                 QTreeWidgetItem(self.tree, ["", key, "", WITHHELD if withheld else str(value)])
         for column in (0, 2):
             self.tree.resizeColumnToContents(column)
@@ -65,14 +68,13 @@ class DicomTagBrowser(QWidget):
     def _add(self, parent: QTreeWidgetItem, dataset: Dataset) -> None:
         for element in dataset:
             tag = f"({element.tag.group:04X},{element.tag.element:04X})"
-            if element.VR == "SQ" and not (self.presenting and dicom_element_withheld(element.keyword, "SQ")):
+            if element.VR == "SQ":
                 node = QTreeWidgetItem(parent, [tag, element.name, "SQ", f"{len(element.value)} item(s)"])
                 for number, item in enumerate(element.value, start=1):
                     child = QTreeWidgetItem(node, ["", f"Item {number}", "", ""])
                     self._add(child, item)
             else:
-                withheld = self.presenting and dicom_element_withheld(element.keyword, str(element.VR))
-                QTreeWidgetItem(parent, [tag, element.name, str(element.VR), WITHHELD if withheld else _value_text(element)])
+                QTreeWidgetItem(parent, [tag, element.name, str(element.VR), _value_text(element)])
 
     def apply_filter(self, text: str) -> None:
         """Show elements whose tag, name or value contains ``text`` (with their parents)."""

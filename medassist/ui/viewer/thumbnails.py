@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
@@ -12,9 +14,10 @@ from medassist.imaging.image import MedicalImage
 THUMB = 96
 
 
-def thumbnail_pixels(image: MedicalImage) -> np.ndarray:
-    """The middle frame as displayed, reduced by striding to at most ``THUMB`` pixels a side."""
-    shown = image.display_frame(image.n_frames // 2)
+def thumbnail_pixels(image: MedicalImage, shown: np.ndarray | None = None) -> np.ndarray:
+    """The middle frame as displayed (or ``shown``, the frame presentation mode may show), reduced by
+    striding to at most ``THUMB`` pixels a side."""
+    shown = image.display_frame(image.n_frames // 2) if shown is None else shown
     step = max(1, int(np.ceil(max(shown.shape[:2]) / THUMB)))
     return np.ascontiguousarray(shown[::step, ::step])
 
@@ -50,6 +53,10 @@ class ThumbnailStrip(QListWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.images: list[MedicalImage] = []
         self._icons: dict[tuple[int, str], QIcon] = {}
+        # presentation mode: the picture each thumbnail may show (burned-in text masked; None: not yet checked)
+        # and the label of its file
+        self.masked: Callable[[MedicalImage], np.ndarray | None] | None = None
+        self.file_label: Callable[[str], str] = lambda name: name
         self.currentRowChanged.connect(self._row_changed)
 
     def set_images(self, images: list[MedicalImage]) -> None:
@@ -57,6 +64,13 @@ class ThumbnailStrip(QListWidget):
         self.clear()
         self.images = list(images)
         for image in self.images:
+            if self.masked is not None:
+                shown = self.masked(image)
+                icon = QIcon(to_pixmap(thumbnail_pixels(image, shown))) if shown is not None else QIcon()
+                item = QListWidgetItem(icon, f"{image.modality} {self.file_label(image.path.name)}")
+                item.setToolTip(self.file_label(image.path.name))
+                self.addItem(item)
+                continue
             icon = self._icons.get((id(image), image.sha256))
             if icon is None:
                 icon = QIcon(to_pixmap(thumbnail_pixels(image)))

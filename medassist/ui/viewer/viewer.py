@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.imaging.presets import full_range, window_presets
-from medassist.privacy import initials
+from medassist.privacy import WITHHELD, ShownPolicy
 from medassist.ui.viewer.canvas import ImageCanvas
 
 INVERTED_LUT = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
@@ -40,6 +40,8 @@ class ImageViewer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenting = False
+        self.shown: ShownPolicy | None = None  # what may be shown of the image's patient (set by the Images tab)
+        self.guard = None  # the PixelGuard that masks burned-in text in presentation mode (set by the Images tab)
         self.image: MedicalImage | None = None
         self.frame = 0
         self.window: WindowLevel | None = None  # None: the file's default (VOI LUT or first window)
@@ -255,6 +257,7 @@ class ImageViewer(QWidget):
                 data, levels = values, (window.low, window.high)
             inverted = image.inverted != self.user_invert
             self.canvas.set_frame(data, levels, INVERTED_LUT if inverted else None)
+        self.mask_text()
         self._update_corners()
 
     def set_window(self, window: WindowLevel | None) -> None:
@@ -364,12 +367,34 @@ class ImageViewer(QWidget):
         self.canvas.set_heatmap(overlay[2] if shown else None, self.colormap_combo.currentText(), self.opacity_slider.value() / 100)
         self._update_corners()
 
+    # presentation mode ------------------------------------------------------------------------------
+    def mask_text(self) -> None:
+        """In presentation mode, burned-in text blacked out (checked in a worker; until then, and when it cannot
+        be checked, no picture at all); otherwise the picture as it is."""
+        image = self.image
+        if not self.presenting or self.guard is None or image is None:
+            self.canvas.set_mask(None)
+            return
+        cleaned = self.guard.cleaned(image, self.frame)
+        if cleaned is None:
+            self.canvas.set_mask(None, "Checking the picture for burned-in text…")
+        elif cleaned.pixels is None:
+            self.canvas.set_mask(None, f"Not shown in presentation mode: {cleaned.problem}.")
+        else:
+            self.canvas.set_mask(cleaned.mask if cleaned.redacted else None)
+
+    def set_shown(self, shown: ShownPolicy) -> None:
+        """What may be shown of the image's patient (presentation mode's policy, from the Images tab)."""
+        self.shown = shown
+        self._update_corners()
+
     # corners and readout --------------------------------------------------------------------------
     def set_presenting(self, presenting: bool) -> None:
-        """Presentation mode: corners hidden, and if shown again only initials (medassist.privacy)."""
+        """Presentation mode: corners hidden (and if shown again, nothing that identifies), burned-in text masked."""
         self.presenting = presenting
         self.toolbars.setDirection(QBoxLayout.Direction.TopToBottom if presenting else QBoxLayout.Direction.LeftToRight)
         self.set_demographics_visible(not presenting)
+        self.mask_text()
         self._update_corners()
 
     def set_demographics_visible(self, visible: bool) -> None:
@@ -381,13 +406,15 @@ class ImageViewer(QWidget):
         if image is None:
             return
         meta = image.metadata
+        description = " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))
         if self.presenting:
-            self.canvas.set_corner_text("tl", initials(meta.get("patient_name") or ""))
+            self.canvas.set_corner_text("tl", f"name {WITHHELD}")
+            study = self.shown.dicom_date(meta.get("study_date", "")) if self.shown is not None else WITHHELD
+            self.canvas.set_corner_text("tr", "\n".join(filter(None, [study, description])))
         else:
             name = meta.get("patient_name") or image.path.name
             self.canvas.set_corner_text("tl", "\n".join(filter(None, [name, f"ID {meta['patient_id']}" if meta.get("patient_id") else ""])))
-        description = " ".join(filter(None, [image.modality, meta.get("body_part"), meta.get("view_position")]))
-        self.canvas.set_corner_text("tr", "\n".join(filter(None, [meta.get("study_date", ""), description, meta.get("series_description", "")])))
+            self.canvas.set_corner_text("tr", "\n".join(filter(None, [meta.get("study_date", ""), description, meta.get("series_description", "")])))
         window = self.current_window()
         if image.is_color:
             window_text = "colour"
