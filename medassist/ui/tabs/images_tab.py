@@ -91,6 +91,7 @@ class ImagesTab(Tab):
     def on_patient_changed(self, patient_id: str | None) -> None:
         self.refresh()
         self._show_details(self.viewer.image)  # presentation mode may have changed what they may show
+        self.show_film_context(self.viewer.image)
 
     def _images_changed(self, patient_key: str) -> None:
         if patient_key == self.session.patient_key:
