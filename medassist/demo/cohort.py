@@ -14,12 +14,15 @@ import hashlib
 import io
 import os
 import random
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pydicom  # imported with the module, not first in a worker thread (two threads importing it can half-initialise it)
 
+from medassist import paths
 from medassist.demo.images import DESCRIPTIONS, PUBLIC_IMAGE_NOTICE, public_dicom
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
@@ -201,11 +204,8 @@ def _dicom_age(birth: date, on: date) -> str:
 def _film_for(original: Path, patient: dict, taken: date, today: date) -> Path:
     """A copy of a public test film whose identity header is the demo patient's (name, ID, birth date,
     sex, age) and whose study date is ``taken``; the pixels and everything else are the original's.
-    Written once per day under the user data folder; the same patient and day give the same bytes."""
-    import pydicom
-
-    from medassist import paths
-
+    Written once per day under the user data folder; the same patient and day give the same bytes (two
+    builds at once, as a demo job and a restore may run, each write a whole file and the last one stays)."""
     # one folder per patient, named without the patient's ID (a path is shown where identifiers are not)
     folder = hashlib.sha256(str(patient["patient_id"]).encode("utf-8")).hexdigest()[:12]
     target = paths.user_data_dir() / "demo-films" / today.isoformat() / folder / original.name
@@ -224,9 +224,10 @@ def _film_for(original: Path, patient: dict, taken: date, today: date) -> Path:
     data = buffer.getvalue()
     if not target.is_file() or target.read_bytes() != data:
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".partial",
+                                         delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, target)
     return target
 
 
