@@ -11,7 +11,7 @@ from pathlib import Path
 
 from medassist.audit import AuditLog
 from medassist.jobs import Job, Progress
-from medassist.persistence.atomic import atomic_write_bytes
+from medassist.atomic import atomic_write_bytes
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import RenderedReport, render_report
 from medassist.session import Session

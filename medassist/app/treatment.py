@@ -5,6 +5,7 @@ and store it with :func:`consider_plan` (every option and current drug is listed
 decided or not); the tab records a verdict with :func:`decide`, which checks it and writes
 its audit line. Which findings the plan treats is the caller's choice: the clinician's
 confirmed findings in the GUI, the ones that count now (``domain.findings``) in a headless report.
+``medassist recommend`` computes the same plan for a records file with :func:`plan_for_records`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from medassist.audit import AuditLog
+from medassist.domain.clinical import CareSettingName
 from medassist.domain.decisions import TreatmentDecision
+from medassist.domain.treatment import CurrentTherapy, Recommendation, TreatmentOption
 from medassist.errors import InputError
 from medassist.jobs import Job
 from medassist.recommend.decisions import considered_options, decision_for
-from medassist.recommend.engine import CurrentTherapy, Recommendation, TreatmentOption
+from medassist.records.schema import PatientRecords
 from medassist.session import Session
 
 if TYPE_CHECKING:
@@ -32,12 +35,21 @@ class DecisionNeedsComment(InputError):
 
 
 def plan_treatment(session: Session, patient_id: str, findings: list[str], service: "ModelService | None",
-                   audit: AuditLog | None, setting: str | None = None, use_model: bool = True) -> Job[Recommendation]:
+                   audit: AuditLog | None, setting: CareSettingName | None = None, use_model: bool = True) -> Job[Recommendation]:
     """The ranked options, exclusions and current therapy for ``findings`` (audit-logged by the recommender)."""
     from medassist.recommend.service import recommendation_job
 
     return (yield from recommendation_job(session.records, patient_id, confirmed_findings=list(findings),
                                           setting=setting, service=service if use_model else None,
+                                          use_model=use_model, audit=audit))
+
+
+def plan_for_records(records: PatientRecords, patient_id: str, diagnoses: list[str], setting: CareSettingName | None,
+                     use_model: bool, audit: AuditLog | None = None) -> Job[Recommendation]:
+    """The same plan for a patient of a records file, focused on ``diagnoses`` when given (``medassist recommend``)."""
+    from medassist.recommend.service import recommendation_job
+
+    return (yield from recommendation_job(records, patient_id, diagnoses=diagnoses, setting=setting,
                                           use_model=use_model, audit=audit))
 
 

@@ -28,6 +28,9 @@ from medassist.hospital.store import StudyStore
 from medassist.paths import shared_data_dir
 
 SOURCE = "dicom/chest_radiographs/gdcm-CR-MONO1-10-chest.dcm"
+# a 3-image study (one CR in three transfer syntaxes, 1955x1841, same Study Instance UID)
+RESULTS_STUDY = ("RG1_UNCR.dcm", "RG1_J2KR.dcm", "RG1_J2KI.dcm")
+RESULTS_RUNS = 3
 STREAM = 100
 SINGLES = 10
 WAIT_S = 600
@@ -43,10 +46,63 @@ def _copies(path: Path, count: int, tag: str) -> list[Any]:
     return out
 
 
+def bench_results(data: Path, tmp: Path) -> dict[str, Any]:
+    """``medassist results`` on a scored 3-image study: seconds per study for a first issue (the first
+    run in the process imports captum, as the command does), for a new issue once warm (a fresh store
+    each time), and for issuing an unchanged study again; and the bytes of what goes to the PACS and the EHR."""
+    from medassist.hospital.results import export_study
+    from medassist.hospital.scoring import Scorer
+    from medassist.hospital.store import ObjectHeader
+    from medassist.inference.service import InferenceService
+    from medassist.jobs import run_job
+
+    files = [data / "dicom" / "chest_radiographs" / name for name in RESULTS_STUDY]
+    if not all(path.is_file() for path in files):
+        return {"note": "the RG1 chest radiographs are not available"}
+    service = InferenceService(audit=AuditLog(tmp / "results-audit.jsonl"))
+
+    def scored(run: int) -> tuple[StudyStore, str]:
+        store = StudyStore(tmp / f"results-node-{run}")
+        scorer = Scorer(store, lambda: service)
+        for path in files:
+            header = ObjectHeader.from_dataset(pydicom.dcmread(path, stop_before_pixels=True))
+            store.add(header, path.read_bytes(), "bench", "cxr-pneumonia")
+            row = store.claim_next()
+            assert row is not None
+            scorer.score_one(row["sop_instance_uid"], row["path"], row["model"], row["patient_id"])
+        return store, store.entries()[0]["study_instance_uid"]
+
+    seconds, exported = [], None
+    for run in range(RESULTS_RUNS):
+        store, study = scored(run)
+        start = time.perf_counter()
+        exported = run_job(export_study(store, study, tmp / f"results-{run}", service=service,
+                                        audit=AuditLog(tmp / "results-audit.jsonl")))
+        seconds.append(time.perf_counter() - start)
+    assert exported is not None
+    start = time.perf_counter()
+    again = run_job(export_study(store, study, tmp / "results-again", service=service,
+                                 audit=AuditLog(tmp / "results-audit.jsonl")))
+    unchanged = time.perf_counter() - start
+    assert again.reused
+    return {
+        "study": f"{len(files)} images of {files[0].name.split('_')[0]} (1955x1841 CR)",
+        "results_first_s": round(seconds[0], 2),
+        "results_warm_s_median": round(statistics.median(seconds[1:]), 2),
+        "results_unchanged_again_s": round(unchanged, 2),
+        "dicom_objects_sent": 1 + len(exported.ai_maps),
+        "dicom_bytes_sent_per_study": exported.dicom_bytes,
+        "fhir_bytes_per_study": exported.fhir_report.stat().st_size if exported.fhir_report else 0,
+        "pdf_bytes_per_study": exported.pdf.stat().st_size if exported.pdf else 0,
+    }
+
+
 def bench_hospital() -> dict[str, Any]:
     data = shared_data_dir()
     if data is None or not (data / SOURCE).is_file():
         return {"note": f"{SOURCE} not available"}
+    with tempfile.TemporaryDirectory(prefix="medassist-bench-results-") as tmp:
+        results = bench_results(data, Path(tmp))
     source = data / SOURCE
     scored_at: dict[str, float] = {}
     done = threading.Condition()
@@ -114,6 +170,7 @@ def bench_hospital() -> dict[str, Any]:
         "delay_ack_to_score_ms_median": round(1000 * statistics.median(from_ack), 1),
         "delay_send_start_to_score_ms_max": round(1000 * max(to_score), 1),
         "single_objects": SINGLES,
+        "results": results,
     }
 
 

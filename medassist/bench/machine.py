@@ -59,6 +59,13 @@ def describe_machine() -> dict[str, Any]:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process so far (MiB): VmHWM on Linux (``ru_maxrss`` there also
+    counts the memory of the parent it was forked from, before exec), ``resource.getrusage`` elsewhere."""
+    status = "/proc/self/status"
+    if os.path.exists(status):
+        with open(status, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / 1024 if platform.system() != "Darwin" else peak / 1024 / 1024, 1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
-import resource
 import tempfile
 import time
 import tracemalloc
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medassist.bench import machine
 from medassist.paths import shared_data_dir
 from medassist.records.importer import import_records
 
@@ -58,21 +58,10 @@ def largest_synthea_cohort() -> Path | None:
     return max(folders, key=lambda folder: sum(1 for _ in open(folder / "patients.csv", "rb")))
 
 
-def _peak_rss_kib() -> int:
-    """This process's peak resident memory; VmHWM on Linux (ru_maxrss there also counts the
-    parent's memory inherited at exec), ru_maxrss elsewhere."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def _peak_rss_child(path: str, queue: "multiprocessing.Queue[float]") -> None:
-    baseline = _peak_rss_kib()  # MedAssist and pandas are imported by now
+    baseline = machine.peak_rss_mib()  # MedAssist and pandas are imported by now
     import_records(path)
-    queue.put((_peak_rss_kib() - baseline) / 1024)
+    queue.put(machine.peak_rss_mib() - baseline)
 
 
 def peak_rss_mib(path: Path) -> float:

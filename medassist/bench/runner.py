@@ -22,6 +22,7 @@ AREA_SECTIONS: dict[str, str] = {
     "record_models": "medassist.bench.record_models:bench_record_models",
     "reporting": "medassist.bench.reporting:bench_reporting",
     "hospital": "medassist.bench.hospital:bench_hospital",
+    "reading": "medassist.bench.reading:bench_reading",
 }
 APP_MODEL = "cxr-pneumonia"
 

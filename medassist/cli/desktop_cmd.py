@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from medassist import APP_NAME, __version__, paths
+from medassist.atomic import atomic_write_bytes, atomic_write_text
 
 DESKTOP_FILE = "medassist.desktop"
 ICON_SIZE = 256
@@ -75,10 +76,10 @@ def install(data_home: Path, command: list[str]) -> tuple[Path, Path | None]:
     if source.is_file():
         icon_path = data_home / "icons" / "hicolor" / f"{ICON_SIZE}x{ICON_SIZE}" / "apps" / "medassist.png"
         icon_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, icon_path)
+        atomic_write_bytes(icon_path, source.read_bytes())
     entry_path = data_home / "applications" / DESKTOP_FILE
     entry_path.parent.mkdir(parents=True, exist_ok=True)
-    entry_path.write_text(desktop_entry(command, str(icon_path) if icon_path else "medassist"), encoding="utf-8")
+    atomic_write_text(entry_path, desktop_entry(command, str(icon_path) if icon_path else "medassist"))
     entry_path.chmod(0o755)
     return entry_path, icon_path
 

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from medassist.atomic import atomic_write
 from medassist.errors import InputError
 from medassist.imaging.image import WindowLevel
 from medassist.imaging.loader import load_image
@@ -80,6 +81,7 @@ def run_render(args: argparse.Namespace) -> int:
         raise InputError(f"frame {args.frame} does not exist (the image has {image.n_frames} frame(s), 0-{image.n_frames - 1})", args.file)
     shown = image.display_frame(args.frame, args.window)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(shown, "RGB" if shown.ndim == 3 else "L").save(args.out, format="PNG")
+    picture = Image.fromarray(shown, "RGB" if shown.ndim == 3 else "L")
+    atomic_write(args.out, lambda handle: picture.save(handle, format="PNG"))
     print(f"wrote {args.out} ({shown.shape[1]} x {shown.shape[0]}, frame {args.frame})")
     return 0

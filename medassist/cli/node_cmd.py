@@ -88,9 +88,9 @@ def run_worklist(args: argparse.Namespace) -> int:
     for e in entries:
         gate = e["gate"]
         verdict = "" if gate is None else ("gate: accepted" if gate["accepted"] else "gate: REFUSED")
-        score = f"{e['top_finding']} {e['top_probability']:.3f}" if e["top_probability"] is not None else ""
-        print(f"{e['status']:<9} {e['modality']:<3} {e['patient_id'][:16]:<16} {e['study_date']:<8} "
-              f"{score:<28} {verdict:<15} {e['sop_instance_uid']}")
+        findings = "; ".join(f["text"] for f in e["findings"])
+        print(f"{e['status']:<9} {e['modality']:<3} {e['patient_id'][:16]:<16} {e['accession_number'][:16]:<16} "
+              f"{e['study_date']:<8} {findings:<40} {verdict:<15} {e['sop_instance_uid']}")
     if not entries:
         print("the worklist is empty", file=sys.stderr)
     return 0

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from medassist.atomic import atomic_write
+from medassist.bounded import NOTE_FILE, log_lines
 from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 from medassist.domain.tasks import Task
 from medassist.errors import InputError
@@ -73,10 +75,7 @@ def text_input(text: str | None, files: list[Path]) -> TextInput:
     if len(files) != 1:
         raise InputError("a text model needs --text or exactly one note file")
     path = files[0]
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read note ({exc.strerror})", path) from exc
+    raw = NOTE_FILE.read_bytes(path)
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,18 +107,18 @@ def _human(row: dict[str, Any]) -> str:
 
 
 def already_scored(output: Path) -> set[str]:
-    """Files with a complete line in ``output`` (a torn last line from a crash is ignored)."""
+    """Files with a complete line in ``output`` (a torn last line from a crash is ignored; a line too
+    long to be a result refuses the file: it is not the output of ``predict``)."""
     done: set[str] = set()
     if not output.exists():
         return done
-    with open(output, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "file" in row and "error" not in row:
-                done.add(row["file"])
+    for line in log_lines(output, "predict --output"):
+        try:
+            row = json.loads(line.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(row, dict) and "file" in row and "error" not in row:
+            done.add(row["file"])
     return done
 
 
@@ -229,7 +228,7 @@ def run_explain(args: argparse.Namespace) -> int:
         from medassist.imaging.overlay import save_overlay_png
 
         raw = args.out.with_suffix(".npy")
-        np.save(raw, np.asarray(explanation.values, dtype=np.float32))
+        atomic_write(raw, lambda handle: np.save(handle, np.asarray(explanation.values, dtype=np.float32)))
         save_overlay_png(source.image, source.frame, explanation.values, args.out)
         summary.update({"overlay": str(args.out), "map": str(raw)})
     print(json.dumps(summary, ensure_ascii=False))

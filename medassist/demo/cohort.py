@@ -47,7 +47,7 @@ _LABS = {
     "glucose", "fasting_glucose", "hba1c", "insulin", "total_cholesterol", "ldl", "hdl", "triglycerides",
     "creatinine", "egfr", "urea_nitrogen", "sodium", "potassium", "hemoglobin", "hematocrit", "wbc", "platelets",
     "crp", "procalcitonin", "albumin", "urine_specific_gravity", "urine_protein", "urine_glucose",
-    "red_blood_cells", "pregnancy_test",
+    "red_blood_cells", "pregnancy_test", "urine_acr",
 }
 
 
@@ -143,7 +143,7 @@ class _CohortWriter:
         """One vital or lab in MedAssist's unit, coded with the measure's preferred LOINC code."""
         spec = MEASURES[name]
         number = self.draw(value, _DECIMALS.get(name, 1))
-        category = "laboratory" if name in _LABS else "vital-signs"
+        category = "laboratory" if name in _LABS else "imaging" if name == "lvef" else "vital-signs"
         self.observation(pid, encounter, spec.codes[0], spec.description, number, spec.unit, category)
         return number
 
@@ -325,6 +325,7 @@ def _atrial_fibrillation_warfarin(w: _CohortWriter) -> None:
         w.observation(pid, clinic, "6301-6", "INR in Platelet poor plasma by Coagulation assay",
                       w.draw(inr, 1), "{INR}", "laboratory")
     w.visit(pid, clinic, creatinine=(0.9, 1.05), egfr=(58, 66), hemoglobin=(12.4, 13.2), platelets=(210, 260))
+    w.visit(pid, clinic, potassium=4.3, lvef=60)  # fixed values: the treatment rules read them (no draw, no shift)
     w.note(pid, 3, "Anticoagulation clinic",
            "76-year-old woman with permanent atrial fibrillation (CHA2DS2-VASc 4: age, female, hypertension) on "
            "warfarin, target INR 2-3; today's INR in range. Slipped on a wet floor last week and struck her head; "
@@ -352,6 +353,8 @@ def _ckd_on_metformin(w: _CohortWriter) -> None:
                 body_weight=(88, 90))
         w.visit(pid, clinic, egfr=egfr, creatinine=creatinine, potassium=(5.0, 5.5), urea_nitrogen=(38, 46),
                 hba1c=(7.2, 7.8), glucose=(150, 175), hemoglobin=(10.6, 11.4), urine_protein=(100, 200))
+        if days_ago <= 60:
+            w.visit(pid, clinic, urine_acr=520 if days_ago == 2 else 480)  # fixed (A3): the CKD rules read it
     w.note(pid, 2, "Diabetes and kidney review",
            "69-year-old man with type 2 diabetes, hypertension and progressive diabetic kidney disease. eGFR now "
            "below 30 (stage 4) with potassium at the upper limit. Still taking metformin 1 g twice daily. "
@@ -432,6 +435,8 @@ def _heart_failure(w: _CohortWriter) -> None:
                 respiratory_rate=(16, 18) if days_ago > 1 else (20, 22),
                 body_weight=weight)
         w.visit(pid, clinic, sodium=(134, 138), potassium=(4.7, 5.2), creatinine=(1.3, 1.5), egfr=(44, 52))
+        if days_ago == 180:
+            w.visit(pid, clinic, lvef=30)  # echocardiogram, coded: the heart failure rules read it
         w.observation(pid, clinic, "33762-6", "NT-proBNP", w.draw(bnp, 0), "pg/mL", "laboratory")
     w.note(pid, 1, "Heart failure clinic",
            "78-year-old man with ischaemic cardiomyopathy, ejection fraction 30% on last echocardiogram. Three days "

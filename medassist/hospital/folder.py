@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pydicom
 from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 
 from medassist.errors import InputError
 from medassist.hashing import sha256_file
 from medassist.hospital.store import ObjectHeader, Status, StudyStore
+from medassist.imaging import dicom
 from medassist.imaging.loader import image_files
 from medassist.jobs import Job, Progress
 
@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 def header_of(path: Path, folder: Path) -> ObjectHeader:
     """The file's DICOM identity, or one derived from its bytes and its folder for a picture."""
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True)
-        if "SOPInstanceUID" in dataset and "StudyInstanceUID" in dataset:
-            return ObjectHeader.from_dataset(dataset)
-    except (pydicom.errors.InvalidDicomError, OSError, ValueError, InputError):
+        if dicom.has_dicm_preamble(path):
+            dataset = dicom.read_header(path)  # bounded like every image read
+            if "SOPInstanceUID" in dataset and "StudyInstanceUID" in dataset:
+                return ObjectHeader.from_dataset(dataset)
+    except (ValueError, InputError):
         pass
     folder_uid = generate_uid(entropy_srcs=[str(folder.resolve())])
     return ObjectHeader(sop_instance_uid=generate_uid(entropy_srcs=[sha256_file(path)]),

@@ -1,69 +1,87 @@
-"""Results back where they belong: for an analysed study, a DICOM Comprehensive SR with the
-findings, a Secondary Capture of each saliency map marked as an AI map (both in the source
-study, for PACS), and a FHIR R4 DiagnosticReport with Observations (for the EHR).
+"""Results back where they belong: for an analysed study, an IHE AI Results SR (TID 1500,
+:mod:`medassist.hospital.sr`), an AI-map Secondary Capture per accepted image
+(:mod:`medassist.hospital.capture`), a PDF of the findings and a FHIR R4 DiagnosticReport that
+carries it (:mod:`medassist.hospital.fhir`); optionally sent to the PACS.
 
-Every object says which model produced it (name, version, weights SHA-256), what its input
-gate decided, and that it is decision support, not a diagnosis. Files are written atomically.
+* Values copied from the films are made valid first (:mod:`medassist.hospital.dicom_values`);
+  names keep their character set, or go to UTF-8 when it cannot hold the text written.
+* Every object is kept under ``<store>/results/<StudyInstanceUID>/`` and recorded
+  (:class:`~medassist.hospital.outbox.Outbox`): an unchanged study gets the same SR, maps and
+  report again; a changed one a new SR version naming the last as predecessor. AI maps keep
+  their UIDs, so nothing reaches the PACS twice under two UIDs.
+* Sending skips what the PACS already acknowledged (unless ``resend``); a PACS that fails puts
+  the study in the persistent retry queue, and the result says so (never a silent failure).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import highdicom as hd
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from medassist import DECISION_SUPPORT_NOTICE, __version__
+from medassist import __version__
+from medassist.audit import AuditLog
+from medassist.domain.findings import findings_of
 from medassist.errors import InputError
-from medassist.settings.node import PacsSettings
+from medassist.hospital import dicom_values
+from medassist.hospital.capture import ai_map_capture, fitted, map_uid
+from medassist.hospital.fhir import FhirTargets, diagnostic_report_bundle
+from medassist.hospital.outbox import Outbox
+from medassist.hospital.reported import reported
+from medassist.hospital.sr import AnalysedImage, measurement_report
 from medassist.hospital.store import StudyStore
+from medassist.hospital.worklist import prediction_of
+from medassist.imaging.overlay import blend
 from medassist.jobs import Job, Progress
-from medassist.persistence.atomic import atomic_write, atomic_write_bytes
+from medassist.atomic import atomic_write, atomic_write_bytes
+from medassist.settings.node import PacsSettings, Timeouts
 
 if TYPE_CHECKING:
+    from medassist.imaging.image import MedicalImage
     from medassist.inference.service import ModelService
 
-MANUFACTURER = "MedAssist"
-SCHEME = "99MEDASSIST"  # private coding scheme for concepts with no standard code
 ANALYSED = ("scored", "refused")
-AI_MAP_DESCRIPTION = "AI saliency map (Grad-CAM) - decision support, not for diagnosis"
-PROBABILITY_UNIT = hd.sr.CodedConcept("1", "UCUM", "no units")
-
-
-def _concept(value: str, meaning: str) -> hd.sr.CodedConcept:
-    return hd.sr.CodedConcept(value, SCHEME, meaning)
-
-
-REPORT_TITLE = hd.sr.CodedConcept("18748-4", "LN", "Diagnostic imaging report")
-GATE_VERDICT = _concept("GATE", "Input gate verdict")
-WEIGHTS_SHA256 = _concept("WSHA256", "Model weights SHA-256")
-POSITIVE_AT_THRESHOLD = _concept("POSITIVE", "Positive at threshold")
+SR_FORMAT = "tid1500-v1"  # part of the SR fingerprint: a new layout makes a new version
+METHOD = "Grad-CAM"
+TYPE2_PATIENT_STUDY = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                       "ReferringPhysicianName", "StudyID", "AccessionNumber")
 
 
 @dataclass
 class ExportedResults:
-    """Where one study's results went."""
+    """Where one study's results went, and what was reused, sent or queued."""
 
     study_instance_uid: str
     structured_report: Path
+    version: int
+    reused: bool  # the study had not changed: the last SR (and maps, PDF, FHIR) were issued again
+    supersedes: str | None = None  # SOP Instance UID of the SR version this one replaces
     ai_maps: list[Path] = field(default_factory=list)
+    pdf: Path | None = None
     fhir_report: Path | None = None
+    dicom_bytes: int = 0  # SR + AI maps: what goes to the PACS
     sent_to: str | None = None
+    already_at_pacs: int = 0  # objects not sent again because the PACS had acknowledged them
+    queued_for: str | None = None
+    send_error: str | None = None
+    sanitised: list[str] = field(default_factory=list)  # copied values made valid ("Patient's Age '58' -> '058Y'")
 
     def to_dict(self) -> dict[str, Any]:
         return {"study_instance_uid": self.study_instance_uid, "structured_report": str(self.structured_report),
-                "ai_maps": [str(p) for p in self.ai_maps], "fhir_report": str(self.fhir_report) if self.fhir_report else None,
-                "sent_to": self.sent_to}
+                "version": self.version, "reused": self.reused, "supersedes": self.supersedes,
+                "ai_maps": [str(p) for p in self.ai_maps], "pdf": str(self.pdf) if self.pdf else None,
+                "fhir_report": str(self.fhir_report) if self.fhir_report else None, "dicom_bytes": self.dicom_bytes,
+                "sent_to": self.sent_to, "already_at_pacs": self.already_at_pacs, "queued_for": self.queued_for,
+                "send_error": self.send_error, "sanitised": self.sanitised}
 
 
 def analysed_entries(store: StudyStore, study_instance_uid: str) -> list[dict[str, Any]]:
@@ -74,251 +92,199 @@ def analysed_entries(store: StudyStore, study_instance_uid: str) -> list[dict[st
     return entries
 
 
-TYPE2_PATIENT_STUDY = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
-                       "ReferringPhysicianName", "StudyID", "AccessionNumber")
-
-
-def with_empty_type2(source: Dataset) -> Dataset:
-    """Real files often lack type 2 patient/study attributes (e.g. no PatientID); the derived
-    objects copy them, so absent ones become present-but-empty, as DICOM allows for type 2."""
+def source_header(path: Path) -> tuple[Dataset, list[str]]:
+    """The film's attributes as MedAssist copies them: decoded, valid for their VRs, with the type 2
+    patient and study attributes present (empty when the film lacks them); and what was changed."""
+    header = dicom_values.read_header(path)
+    changes = dicom_values.sanitise(header)
     for keyword in TYPE2_PATIENT_STUDY:
-        if keyword not in source:
-            setattr(source, keyword, "")
-    return source
+        if keyword not in header:
+            setattr(header, keyword, "")
+    return header, changes
 
 
-# DICOM Structured Report ---------------------------------------------------------------------
-def _text(name: hd.sr.CodedConcept, value: str) -> hd.sr.TextContentItem:
-    return hd.sr.TextContentItem(name=name, value=value[:1024] or "-", relationship_type="CONTAINS")
+def fingerprint(images: list[AnalysedImage]) -> str:
+    """What the SR says, hashed: the same study, results and format give the same fingerprint."""
+    said = [[str(i.header.SOPInstanceUID), i.prediction.model, i.prediction.version, i.prediction.weights_sha256,
+             None if i.prediction.gate is None else i.prediction.gate.accepted,
+             [[f.label, f.status.value, round(f.score, 6), f.threshold] for f in i.findings]] for i in images]
+    return hashlib.sha256(json.dumps([SR_FORMAT, __version__, said]).encode("utf-8")).hexdigest()
 
 
-def _image_findings(entry: dict[str, Any], source: Dataset) -> hd.sr.ContainerContentItem:
-    result = entry["result"] or {}
-    container = hd.sr.ContainerContentItem(name=codes.DCM.Finding, relationship_type="CONTAINS")
-    items: list[Any] = [
-        hd.sr.ImageContentItem(name=codes.DCM.SourceImage, referenced_sop_class_uid=source.SOPClassUID,
-                               referenced_sop_instance_uid=source.SOPInstanceUID, relationship_type="CONTAINS"),
-    ]
-    gate = entry["gate"]
-    if gate is not None:
-        verdict = "accepted" if gate["accepted"] else "REFUSED"
-        items.append(_text(GATE_VERDICT, f"{verdict}: {gate['reason']}"))
-    for label, probability in sorted(entry["outputs"].items()):
-        items.append(hd.sr.NumContentItem(name=_concept(f"P-{label}"[:16].upper(), f"Probability of {label}"),
-                                          value=round(float(probability), 6), unit=PROBABILITY_UNIT,
-                                          relationship_type="CONTAINS"))
-    for label, threshold in sorted(entry["thresholds"].items()):
-        items.append(hd.sr.NumContentItem(name=_concept(f"T-{label}"[:16].upper(), f"Decision threshold for {label}"),
-                                          value=float(threshold), unit=PROBABILITY_UNIT, relationship_type="CONTAINS"))
-    if gate is None or gate["accepted"]:
-        items.append(_text(POSITIVE_AT_THRESHOLD, ", ".join(entry["positive"]) or "none"))
-    items.append(_text(codes.DCM.AlgorithmName, str(result.get("model", entry["model"]))))
-    items.append(_text(codes.DCM.AlgorithmVersion, str(result.get("version", ""))))
-    items.append(_text(WEIGHTS_SHA256, str(result.get("weights_sha256", ""))))
-    container.ContentSequence = hd.sr.ContentSequence(items, is_root=False)
-    return container
+def _save(dataset: Dataset, path: Path) -> Path:
+    dicom_values.encode_fully(dataset)
+    return atomic_write(path, lambda handle: dataset.save_as(handle, enforce_file_format=True))
 
 
-def structured_report(entries: list[dict[str, Any]], sources: list[Dataset]) -> hd.sr.ComprehensiveSR:
-    """A Comprehensive SR in the source study: one Finding container per analysed image."""
-    root = hd.sr.ContainerContentItem(name=REPORT_TITLE)
-    items: list[Any] = [_text(codes.DCM.Comment, DECISION_SUPPORT_NOTICE)]
-    items += [_image_findings(entry, source) for entry, source in zip(entries, sources, strict=True)]
-    root.ContentSequence = hd.sr.ContentSequence(items, is_root=False)
-    report = hd.sr.ComprehensiveSR(
-        evidence=sources,
-        content=root,
-        series_instance_uid=generate_uid(),
-        series_number=9001,
-        sop_instance_uid=generate_uid(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
-        is_complete=True,
-        is_final=False,  # preliminary until a clinician verifies it
-        is_verified=False,
-    )
-    report.SeriesDescription = "MedAssist AI findings - decision support, not a diagnosis"
-    return report
+def _predecessor(path: Path) -> Dataset:
+    return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID",
+                                                                           "StudyInstanceUID", "SeriesInstanceUID"])
 
 
-# Secondary Capture of the saliency map -------------------------------------------------------
-AI_MAP_LABEL = "AI MAP (Grad-CAM) - decision support, not for diagnosis"
+def _patient_block(header: Dataset) -> Any:
+    """The PDF's patient block from the film's header (the node has no record of the patient)."""
+    from medassist.reporting.content import PatientBlock
+
+    name = header.get("PatientName", "")
+    groups = [g for g in (getattr(name, "alphabetic", ""), getattr(name, "ideographic", ""),
+                          getattr(name, "phonetic", "")) if g]
+    shown = " = ".join(g.replace("^", " ").strip() for g in groups) or "(no name)"
+    birth = str(header.get("PatientBirthDate", "") or "")
+    born = _dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:])) if len(birth) == 8 and birth.isdigit() else None
+    age = str(header.get("PatientAge", "") or "")
+    units = {"Y": "years", "M": "months", "W": "weeks", "D": "days"}
+    return PatientBlock(name=shown, patient_id=str(header.get("PatientID", "") or "-"), birth_date=born,
+                        age=f"{int(age[:3])} {units[age[3]]}" if len(age) == 4 else "unknown",
+                        sex=str(header.get("PatientSex", "") or "unknown"), location="",
+                        record_ids=[str(header.get("AccessionNumber", "") or "")])
 
 
-def labelled_overlay(overlay_rgb: np.ndarray, label: str = AI_MAP_LABEL) -> np.ndarray:
-    """Burn a banner into the top of the overlay so that no viewer can show the map unlabelled."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    picture = Image.fromarray(np.ascontiguousarray(overlay_rgb, dtype=np.uint8), mode="RGB")
-    size = max(10, picture.width // 45)
-    font = ImageFont.load_default(size=size)
-    draw = ImageDraw.Draw(picture)
-    box = draw.textbbox((0, 0), label, font=font)
-    draw.rectangle((0, 0, min(picture.width, box[2] + 2 * size), box[3] + size), fill=(0, 0, 0))
-    draw.text((size, size // 2), label, fill=(255, 220, 0), font=font)
-    return np.asarray(picture)
-
-def saliency_capture(source: Dataset, overlay_rgb: np.ndarray, method: str, target: str, model: str,
-                     version: str, series_instance_uid: str, instance_number: int) -> hd.sc.SCImage:
-    """The overlay as an RGB Secondary Capture in the source study, labelled as an AI map."""
-    orientation = tuple(str(v) for v in source.get("PatientOrientation", None) or ())
-    known = len(orientation) == 2 and all(orientation)
-    image = hd.sc.SCImage.from_ref_dataset(
-        ref_dataset=source,
-        pixel_array=labelled_overlay(overlay_rgb),
-        photometric_interpretation="RGB",
-        bits_allocated=8,
-        coordinate_system="PATIENT",
-        patient_orientation=(orientation[0], orientation[1]) if known else ("A", "F"),  # replaced by "unknown" below when not known
-        series_instance_uid=series_instance_uid,
-        series_number=9002,
-        sop_instance_uid=generate_uid(),
-        instance_number=instance_number,
-        manufacturer=MANUFACTURER,
-    )
-    if not known:
-        # type 2: the source does not say, so neither does the map (highdicom types the attribute as a list)
-        image.PatientOrientation = ""  # type: ignore[assignment]
-    image.SeriesDescription = AI_MAP_DESCRIPTION
-    image.ImageType = ["DERIVED", "SECONDARY", "AI_MAP"]
-    image.BurnedInAnnotation = "NO"
-    image.ImageComments = (f"AI map: {method} for '{target}' by {model} {version} (MedAssist {__version__}). "
-                           f"{DECISION_SUPPORT_NOTICE}")[:10240]
-    image.DerivationDescription = f"{method} saliency of {model} {version} blended over the source image"[:1024]
-    reference = Dataset()
-    reference.ReferencedSOPClassUID = source.SOPClassUID
-    reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
-    image.SourceImageSequence = [reference]
-    return image
-
-
-# FHIR R4 DiagnosticReport --------------------------------------------------------------------
-def fhir_report(entries: list[dict[str, Any]], study_instance_uid: str) -> dict[str, Any]:
-    """A FHIR R4 ``collection`` Bundle: one preliminary DiagnosticReport and one Observation per probability."""
-    from fhir.resources.R4B.bundle import Bundle
-
-    first = entries[0]
-    if first["patient_id"]:
-        subject = {"identifier": {"value": first["patient_id"]}, "display": first["patient_name"] or first["patient_id"]}
-    else:
-        subject = {"display": "unknown patient (the DICOM header has no Patient ID)"}
-    imaging = {"identifier": {"system": "urn:dicom:uid", "value": f"urn:oid:{study_instance_uid}"}}
-    observations: list[dict[str, Any]] = []
-    lines: list[str] = []
-    for entry in entries:
-        result = entry["result"] or {}
-        model = f"{result.get('model', entry['model'])} {result.get('version', '')} (weights SHA-256 {result.get('weights_sha256', '')})"
-        gate = entry["gate"]
-        if gate is not None and not gate["accepted"]:
-            lines.append(f"Image {entry['sop_instance_uid']}: refused by the input gate ({gate['reason']}).")
-        else:
-            lines.append(f"Image {entry['sop_instance_uid']}: positive at threshold: {', '.join(entry['positive']) or 'none'}.")
-        for label, probability in sorted(entry["outputs"].items()):
-            threshold = entry["thresholds"].get(label)
-            observation: dict[str, Any] = {
-                "resourceType": "Observation",
-                "id": str(uuid.uuid4()),
-                "status": "preliminary",
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                          "code": "imaging", "display": "Imaging"}]}],
-                "code": {"text": f"Probability of {label} ({result.get('model', entry['model'])})"},
-                "subject": subject,
-                "effectiveDateTime": entry["scored_at"],
-                "valueQuantity": {"value": round(float(probability), 6), "unit": "probability",
-                                  "system": "http://unitsofmeasure.org", "code": "1"},
-                "method": {"text": model},
-                "derivedFrom": [imaging],
-                "note": [{"text": DECISION_SUPPORT_NOTICE}],
-            }
-            if threshold is not None:
-                positive = label in entry["positive"]
-                observation["interpretation"] = [{"text": f"{'at or above' if positive else 'below'} the decision "
-                                                          f"threshold {threshold}"}]
-            observations.append(observation)
-    issued = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": str(uuid.uuid4()),
-        "status": "preliminary",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD",
-                                  "display": "Radiology"}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}],
-                 "text": "MedAssist AI findings"},
-        "subject": subject,
-        "issued": issued,
-        "performer": [{"display": f"MedAssist {__version__} (decision support software)"}],
-        "result": [{"reference": f"urn:uuid:{o['id']}"} for o in observations],
-        "imagingStudy": [imaging],
-        "conclusion": " ".join(lines) + " " + DECISION_SUPPORT_NOTICE,
-    }
-    resources = [report, *observations]
-    bundle = {"resourceType": "Bundle", "type": "collection", "timestamp": issued,
-              "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]}
-    return json.loads(Bundle.model_validate(bundle).model_dump_json(exclude_none=True))
-
-
-# the export job --------------------------------------------------------------------------------
-def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, service: "ModelService | None" = None,
-                 pacs: PacsSettings | None = None, calling_ae_title: str = "MEDASSIST",
-                 saliency: bool = True) -> Job[ExportedResults]:
-    """Write the SR, the AI-map Secondary Captures and the FHIR report of one analysed study
-    to ``out_dir``; with ``pacs``, also C-STORE the SR and the captures there."""
-    from medassist.imaging.loader import load_image
-    from medassist.imaging.overlay import overlay_image
-    from medassist.domain.inputs import ImageInput
+def results_pdf(images: list[AnalysedImage]) -> bytes:
+    """The findings as the app's report lays them out (patient, findings, explanations, models), for
+    the EHR. The films and AI maps are in the PACS: the PDF carries the words only, which keeps it
+    small and quick to make."""
     from medassist.jobs import run_job
+    from medassist.reporting.content import collect_report
+    from medassist.reporting.pdf import build_pdf
+    from medassist.session import Session
 
+    session = Session()
+    key = str(images[0].header.get("PatientID", "") or "study")
+    for image in images:
+        prediction = reported(image.prediction, image.findings)
+        prediction.patient_id = key
+        session.add_prediction(prediction)
+    content = collect_report(session, key)
+    content.patient = _patient_block(images[0].header)
+    return run_job(build_pdf(content))
+
+
+def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, service: "ModelService | None" = None,
+                 pacs: PacsSettings | None = None, calling_ae_title: str = "MEDASSIST", saliency: bool = True,
+                 resend: bool = False, targets: FhirTargets | None = None, outbox: Outbox | None = None,
+                 audit: AuditLog | None = None, timeouts: Timeouts | None = None) -> Job[ExportedResults]:
+    """Issue (or issue again, unchanged) the study's SR, AI maps, PDF and FHIR report, copy them to
+    ``out_dir`` and, with ``pacs``, send what that PACS does not hold yet (everything with ``resend``)."""
+    from medassist.imaging.loader import load_image
+
+    outbox = outbox or Outbox(store)
+    audit = audit or AuditLog()
     entries = analysed_entries(store, study_instance_uid)
-    out_dir.mkdir(parents=True, exist_ok=True)
     # highdicom warns about single-component patient names it copies verbatim from the source files
     warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name", category=UserWarning)
-    sources = [with_empty_type2(_source_dataset(Path(e["path"]))) for e in entries]
+    images, sanitised = [], []
+    for entry in entries:
+        header, changes = source_header(Path(entry["path"]))
+        prediction = prediction_of(entry)
+        assert prediction is not None  # analysed rows hold a result
+        images.append(AnalysedImage(header, prediction, findings_of(prediction)))
+        sanitised += [f"{entry['sop_instance_uid']}: {c}" for c in changes]
+    archive = outbox.results_dir(study_instance_uid)
+    archive.mkdir(parents=True, exist_ok=True)
     yield Progress(0.05, "Writing the structured report")
-    report = structured_report(entries, sources)
-    sr_path = out_dir / f"SR_{report.SOPInstanceUID}.dcm"
-    _save_dataset(report, sr_path)
-    exported = ExportedResults(study_instance_uid, sr_path)
+    charset = dicom_values.writable_character_set(dicom_values.character_set(images[0].header))
+    print_ = fingerprint(images)
+    latest = outbox.latest_report(study_instance_uid)
+    reused = latest is not None and latest.fingerprint == print_ and latest.path.is_file()
+    if reused:
+        assert latest is not None
+        sr_path, version, supersedes = latest.path, latest.version, None
+        sr: Dataset = pydicom.dcmread(sr_path, stop_before_pixels=True)
+    else:
+        version = latest.version + 1 if latest else 1
+        predecessors = [_predecessor(latest.path)] if latest and latest.path.is_file() else []
+        supersedes = latest.sop_instance_uid if latest else None
+        series = latest.series_instance_uid if latest else generate_uid()
+        sr = measurement_report(images, charset, series, generate_uid(), version, predecessors)
+        sr_path = _save(sr, archive / f"SR_{sr.SOPInstanceUID}.dcm")
+        outbox.record_issued(sr, "sr", sr_path, print_, version, supersedes)
 
-    if saliency:
-        if service is None:
-            from medassist.inference.service import InferenceService
+    maps: list[Path] = []
+    accepted = [image for image in images if not image.prediction.refused]
+    new_maps = False
+    if saliency and accepted:
+        for number, image in enumerate(accepted, 1):
+            uid = map_uid(image.header, image.prediction, METHOD)
+            kept = outbox.issued_path(uid)
+            if kept is not None:  # the same film, weights and format: the map already issued
+                maps.append(kept)
+                continue
+            yield Progress(0.1 + 0.6 * (number - 1) / len(accepted), f"AI map {number}/{len(accepted)}")
+            if service is None:  # imports torch and loads the model: only when a map has to be made
+                from medassist.inference.service import InferenceService
 
-            service = InferenceService()
-        series_uid = generate_uid()
-        accepted = [(e, s) for e, s in zip(entries, sources, strict=True) if e["gate"] is None or e["gate"]["accepted"]]
-        for index, (entry, source) in enumerate(accepted, 1):
-            yield Progress(0.1 + 0.7 * (index - 1) / max(len(accepted), 1), f"Saliency map {index}/{len(accepted)}")
-            image = load_image(entry["path"])
-            explanation = run_job(service.explain(entry["model"], ImageInput(image), "gradcam"))
-            result = entry["result"] or {}
-            capture = saliency_capture(source, overlay_image(image, 0, explanation.values), "Grad-CAM",
-                                       explanation.target, result.get("model", entry["model"]),
-                                       str(result.get("version", "")), series_uid, index)
-            path = out_dir / f"SC_{capture.SOPInstanceUID}.dcm"
-            _save_dataset(capture, path)
-            exported.ai_maps.append(path)
+                service = InferenceService()
+            explanation, film = _explain(service, image, load_image)
+            display = film.display_frame(0)
+            capture = ai_map_capture(image.header, blend(fitted(display), np.asarray(explanation.values)),
+                                     image.prediction, METHOD, explanation.target, charset, number)
+            path = _save(capture, archive / f"SC_{capture.SOPInstanceUID}.dcm")
+            outbox.record_issued(capture, "ai_map", path)
+            maps.append(path)
+            new_maps = True
 
-    yield Progress(0.85, "Writing the FHIR DiagnosticReport")
-    fhir_path = out_dir / f"DiagnosticReport_{study_instance_uid}.json"
-    atomic_write_bytes(fhir_path, json.dumps(fhir_report(entries, study_instance_uid), indent=1).encode("utf-8"))
-    exported.fhir_report = fhir_path
+    pdf_path = archive / f"Report_{study_instance_uid}.pdf"
+    fhir_path = archive / f"DiagnosticReport_{study_instance_uid}.json"
+    if not (reused and not new_maps and pdf_path.is_file() and fhir_path.is_file()):
+        yield Progress(0.75, "Writing the PDF and the FHIR DiagnosticReport")
+        pdf = results_pdf(images)
+        atomic_write_bytes(pdf_path, pdf)
+        map_headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in maps]
+        bundle = diagnostic_report_bundle(images, targets or FhirTargets(), sr, map_headers, pdf,
+                                          _dt.datetime.now(_dt.timezone.utc))
+        atomic_write_bytes(fhir_path, json.dumps(bundle, indent=1, ensure_ascii=False).encode("utf-8"))
 
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copies = {path: out_dir / path.name for path in (sr_path, *maps, pdf_path, fhir_path)}
+    for source, target in copies.items():
+        if source.resolve() != target.resolve():
+            atomic_write_bytes(target, source.read_bytes())  # results are small (a JPEG map, an SR, a PDF)
+    exported = ExportedResults(study_instance_uid, copies[sr_path], version, reused, supersedes,
+                               [copies[p] for p in maps], copies[pdf_path], copies[fhir_path],
+                               sum(p.stat().st_size for p in (sr_path, *maps)), sanitised=sanitised)
+    audit.append("results_exported", study_instance_uid=study_instance_uid, sr_sop_instance_uid=str(sr.SOPInstanceUID),
+                 version=version, reused=reused, supersedes=supersedes, ai_maps=len(maps), sanitised=sanitised)
     if pacs is not None:
-        from medassist.hospital.pacs import send_files
-
         yield Progress(0.9, f"Sending to {pacs.ae_title}")
-        send_files(pacs, calling_ae_title, [sr_path, *exported.ai_maps])
-        exported.sent_to = f"{pacs.ae_title}@{pacs.host}:{pacs.port}"
+        _send(outbox, audit, exported, pacs, calling_ae_title, [sr_path, *maps], resend, timeouts)
     yield Progress(1.0, "Results exported")
     return exported
 
 
-def _source_dataset(path: Path) -> Dataset:
+def _explain(service: "ModelService", image: AnalysedImage, load: Any) -> tuple[Any, "MedicalImage"]:
+    from medassist.domain.inputs import ImageInput
+    from medassist.jobs import run_job
+
+    film = load(image.prediction.image.path if image.prediction.image else image.prediction.source)
+    return run_job(service.explain(image.prediction.model, ImageInput(film), "gradcam")), film
+
+
+def _send(outbox: Outbox, audit: AuditLog, exported: ExportedResults, pacs: PacsSettings, calling_ae_title: str,
+          files: list[Path], resend: bool, timeouts: Timeouts | None) -> None:
+    """Send what ``pacs`` does not hold yet; a failure queues the rest for retry and is reported."""
+    from medassist.hospital.pacs import PacsError, send_files
+
+    uids = {path: str(pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"]).SOPInstanceUID)
+            for path in files}
+    held = set() if resend else outbox.sent_to(pacs.label, list(uids.values()))
+    todo = [path for path in files if uids[path] not in held]
+    exported.already_at_pacs = len(files) - len(todo)
+    if not todo:
+        exported.sent_to = pacs.label
+        return
     try:
-        return pydicom.dcmread(path)
-    except (pydicom.errors.InvalidDicomError, OSError) as exc:
-        raise InputError("not a DICOM object: SR and FHIR results are made for DICOM studies only", path) from exc
+        stored = send_files(pacs, calling_ae_title, todo, timeouts)
+    except PacsError as exc:
+        outbox.record_sent(pacs.label, exc.stored)
+        left = [path for path in todo if uids[path] not in set(exc.stored)]
+        exported.send_error = exc.reason
+        outbox.enqueue(exported.study_instance_uid, pacs, calling_ae_title, left, exc.reason)
+        exported.queued_for = pacs.label
+        audit.append("results_queued", study_instance_uid=exported.study_instance_uid, destination=pacs.label,
+                     reason=exc.reason, objects=len(left))
+        return
+    outbox.record_sent(pacs.label, stored)
+    exported.sent_to = pacs.label
+    audit.append("results_sent", study_instance_uid=exported.study_instance_uid, destination=pacs.label,
+                 objects=len(stored), from_retry_queue=False)
 
-
-def _save_dataset(dataset: Dataset, path: Path) -> None:
-    atomic_write(path, lambda handle: dataset.save_as(handle, enforce_file_format=True))

@@ -1,4 +1,4 @@
-"""The node, its store and its scoring workers as one thing to start and stop (GUI and CLI)."""
+"""The node, its store, its scoring workers and its retry worker as one thing to start and stop (GUI and CLI)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ from typing import Any, Callable
 from medassist.audit import AuditLog
 from medassist.settings.node import NodeSettings
 from medassist.hospital.node import DicomNode
+from medassist.hospital.outbox import Outbox, RetryWorker
 from medassist.hospital.scoring import Scorer
 from medassist.hospital.store import NodeLock, StudyStore
 from medassist.inference.registry import ModelRegistry
 
 
 class HospitalNode:
-    """Receive (:class:`DicomNode`), keep (:class:`StudyStore`) and score (:class:`Scorer`)."""
+    """Receive (:class:`DicomNode`), keep (:class:`StudyStore`), score (:class:`Scorer`) and send
+    again what a PACS that was down could not take (:class:`RetryWorker`)."""
 
     def __init__(self, settings: NodeSettings, store: StudyStore | None = None, audit: AuditLog | None = None,
                  service_factory: Callable[[], Any] | None = None,
                  on_stored: Callable[[dict[str, Any]], None] | None = None,
-                 on_scored: Callable[[str, str], None] | None = None, catalogue: ModelRegistry | None = None) -> None:
+                 on_scored: Callable[[str, str], None] | None = None, catalogue: ModelRegistry | None = None,
+                 on_sent: Callable[[], None] | None = None, retry_poll_s: float = 5.0) -> None:
         self.settings = settings
         self.store = store or StudyStore()
         self.audit = audit or AuditLog()
@@ -27,6 +30,8 @@ class HospitalNode:
                              on_scored=on_scored)
         self.node = DicomNode(settings, self.store, self.scorer, self.audit, registry=self.catalogue,
                               on_stored=on_stored)
+        self.outbox = Outbox.of(settings, self.store)
+        self.retry = RetryWorker(self.outbox, self.audit, retry_poll_s, on_sent)
         self._lock: NodeLock | None = None
 
     def _new_service(self) -> Any:
@@ -49,11 +54,13 @@ class HospitalNode:
             self.scorer.stop()
             self._lock.release()
             raise
+        self.retry.start()
         return requeued
 
     def stop(self) -> None:
         """Stop listening first, then let the workers finish the objects in hand."""
         self.node.stop()
+        self.retry.stop()
         self.scorer.stop()
         if self._lock is not None:
             self._lock.release()

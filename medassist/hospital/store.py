@@ -1,7 +1,7 @@
 """Where received studies live: DICOM files under the user data folder and a SQLite worklist.
 
-A file is written to a temporary name, fsynced and hard-linked to its final name, so a
-reader never sees half an object and an existing object is never overwritten; its row is
+A file is written atomically, never over an existing object (:func:`medassist.atomic.atomic_write`
+with ``keep_existing``), so a reader never sees half an object and an object never changes; its row is
 committed (SQLite, WAL, synchronous FULL) before the sender is told it was stored. The row's
 status moves received/queued -> scoring -> scored | refused | error; a guarded update makes
 each object's result commit exactly once, and :meth:`StudyStore.requeue_unfinished` puts
@@ -15,16 +15,17 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from medassist import paths
+from medassist.atomic import atomic_write_bytes
 from medassist.errors import InputError, MedAssistError
+from medassist.hospital.worklist import summarise, urgency
 
-Status = Literal["received", "queued", "scoring", "scored", "refused", "error"]
+Status = Literal["received", "kept", "queued", "scoring", "scored", "refused", "error"]
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 _SCHEMA = """
@@ -45,9 +46,6 @@ CREATE TABLE IF NOT EXISTS objects (
     status TEXT NOT NULL,
     model TEXT,
     result_json TEXT,
-    top_finding TEXT,
-    top_probability REAL,
-    positive INTEGER,
     error TEXT,
     scored_at TEXT,
     score_count INTEGER NOT NULL DEFAULT 0,
@@ -55,7 +53,40 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 CREATE INDEX IF NOT EXISTS objects_status ON objects(status, received_at);
 CREATE INDEX IF NOT EXISTS objects_study ON objects(study_instance_uid);
+CREATE TABLE IF NOT EXISTS issued (
+    sop_instance_uid TEXT PRIMARY KEY,
+    sop_class_uid TEXT NOT NULL,
+    study_instance_uid TEXT NOT NULL,
+    series_instance_uid TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    issued_at TEXT NOT NULL,
+    superseded_by TEXT
+);
+CREATE INDEX IF NOT EXISTS issued_study ON issued(study_instance_uid, kind, version);
+CREATE TABLE IF NOT EXISTS sent (
+    sop_instance_uid TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (sop_instance_uid, destination)
+);
+CREATE TABLE IF NOT EXISTS retry_queue (
+    study_instance_uid TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    pacs_json TEXT NOT NULL,
+    calling_ae_title TEXT NOT NULL,
+    files_json TEXT NOT NULL,
+    queued_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (study_instance_uid, destination)
+);
 """
+# columns added after the first release: a worklist written by an older MedAssist gets them on open
+_ADDED_COLUMNS = {"accession_number": "TEXT NOT NULL DEFAULT ''", "study_time": "TEXT NOT NULL DEFAULT ''"}
 
 
 def check_uid(value: str, what: str) -> str:
@@ -84,6 +115,8 @@ class ObjectHeader:
     study_description: str = ""
     modality: str = ""
     view_position: str = ""
+    accession_number: str = ""
+    study_time: str = ""
 
     @classmethod
     def from_dataset(cls, dataset: Any) -> "ObjectHeader":
@@ -102,6 +135,8 @@ class ObjectHeader:
             study_description=text("StudyDescription"),
             modality=text("Modality"),
             view_position=text("ViewPosition"),
+            accession_number=text("AccessionNumber"),
+            study_time=text("StudyTime"),
         )
 
 
@@ -122,12 +157,16 @@ class StudyStore:
         self.objects_dir = self.root / "objects"
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "worklist.sqlite"
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(objects)")}
+            for column, declaration in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE objects ADD COLUMN {column} {declaration}")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
         """A short-lived connection per call: safe from any thread, committed or rolled back."""
         db = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
         db.row_factory = sqlite3.Row
@@ -145,31 +184,24 @@ class StudyStore:
     def object_path(self, header: ObjectHeader) -> Path:
         return self.objects_dir / header.study_instance_uid / f"{header.sop_instance_uid}.dcm"
 
-    def add(self, header: ObjectHeader, encoded: bytes, origin: str, model: str | None) -> StoreOutcome:
+    def add(self, header: ObjectHeader, encoded: bytes, origin: str, model: str | None,
+            image: bool = True) -> StoreOutcome:
         """Store one encoded DICOM file (preamble + meta + dataset) and its worklist row.
 
         ``model`` is the model that applies to it (the row is queued for scoring) or None (kept
-        as received). An object already held is left untouched and reported as a duplicate.
+        as received: an image no model reads, or a non-image object such as an SR, a presentation
+        state, a key object selection or a segmentation). An object already held is left untouched
+        and reported as a duplicate.
         """
         final = self.object_path(header)
-        with self._connect() as db:
+        with self.connect() as db:
             row = db.execute("SELECT path FROM objects WHERE sop_instance_uid = ?", (header.sop_instance_uid,)).fetchone()
         if row is not None:
             return StoreOutcome(header.sop_instance_uid, Path(row["path"]), duplicate=True)
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(encoded)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(tmp, final)  # fails if the name exists: never overwrite an object
-            except FileExistsError:
-                pass  # written by an earlier attempt that died before its row was committed
-        finally:
-            os.unlink(tmp)
-        status: Status = "queued" if model else "received"
+        # an object already there was written by an earlier attempt that died before its row was committed
+        atomic_write_bytes(final, encoded, keep_existing=True)
+        status: Status = "queued" if model else "received" if image else "kept"
         added = self._insert(header, final, origin, status, model)
         return StoreOutcome(header.sop_instance_uid, final, duplicate=not added)
 
@@ -181,26 +213,27 @@ class StudyStore:
 
     def _insert(self, header: ObjectHeader, path: Path, origin: str, status: Status, model: str | None) -> bool:
         """One worklist row for ``header``; False when its SOP Instance UID is already listed."""
-        with self._connect() as db:
+        with self.connect() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO objects (sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid,"
-                " patient_id, patient_name, study_date, study_description, modality, view_position, path, origin,"
-                " received_at, status, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " patient_id, patient_name, study_date, study_description, modality, view_position, accession_number,"
+                " study_time, path, origin, received_at, status, model) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (header.sop_instance_uid, header.sop_class_uid, header.study_instance_uid, header.series_instance_uid,
                  header.patient_id, header.patient_name, header.study_date, header.study_description, header.modality,
-                 header.view_position, str(path), origin, _now(), status, model),
+                 header.view_position, header.accession_number, header.study_time, str(path), origin, _now(), status,
+                 model),
             )
         return cursor.rowcount == 1
 
     # scoring -----------------------------------------------------------------------------
     def requeue_unfinished(self) -> int:
         """Objects left 'scoring' by a process that died go back to the queue (call once at start)."""
-        with self._connect() as db:
+        with self.connect() as db:
             return db.execute("UPDATE objects SET status = 'queued' WHERE status = 'scoring'").rowcount
 
     def claim_next(self) -> sqlite3.Row | None:
         """Take the oldest queued object for scoring; two workers never get the same one."""
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 row = db.execute(
@@ -217,39 +250,34 @@ class StudyStore:
     def finish(self, sop_instance_uid: str, status: Status, result: dict[str, Any] | None = None,
                error: str | None = None) -> bool:
         """Record the outcome of scoring; only an object being scored takes it (exactly once)."""
-        top_finding, top_probability, positive = _summary(result) if result else (None, None, None)
-        with self._connect() as db:
+        with self.connect() as db:
             cursor = db.execute(
-                "UPDATE objects SET status = ?, result_json = ?, top_finding = ?, top_probability = ?, positive = ?,"
-                " error = ?, scored_at = ?, score_count = score_count + 1"
+                "UPDATE objects SET status = ?, result_json = ?, error = ?, scored_at = ?, score_count = score_count + 1"
                 " WHERE sop_instance_uid = ? AND status = 'scoring'",
-                (status, json.dumps(result) if result else None, top_finding, top_probability, positive, error, _now(),
-                 sop_instance_uid),
+                (status, json.dumps(result) if result else None, error, _now(), sop_instance_uid),
             )
         return cursor.rowcount == 1
 
     def pending_count(self) -> int:
-        with self._connect() as db:
+        with self.connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM objects WHERE status IN ('queued', 'scoring')").fetchone()[0])
 
     # reading -----------------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:
         """Every worklist row, most urgent first (:func:`~medassist.hospital.worklist.urgency`), then oldest first."""
-        from medassist.hospital.worklist import urgency
-
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute("SELECT * FROM objects ORDER BY received_at, sop_instance_uid").fetchall()
         return sorted((worklist_entry(row) for row in rows), key=urgency, reverse=True)
 
     def entry(self, sop_instance_uid: str) -> dict[str, Any]:
-        with self._connect() as db:
+        with self.connect() as db:
             row = db.execute("SELECT * FROM objects WHERE sop_instance_uid = ?", (sop_instance_uid,)).fetchone()
         if row is None:
             raise InputError(f"no object with SOP Instance UID {sop_instance_uid} on the worklist", self.db_path)
         return worklist_entry(row)
 
     def study_entries(self, study_instance_uid: str) -> list[dict[str, Any]]:
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute(
                 "SELECT * FROM objects WHERE study_instance_uid = ? ORDER BY received_at", (study_instance_uid,)
             ).fetchall()
@@ -258,7 +286,7 @@ class StudyStore:
         return [worklist_entry(row) for row in rows]
 
     def mark_read(self, sop_instance_uid: str, read: bool = True) -> None:
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("UPDATE objects SET is_read = ? WHERE sop_instance_uid = ?", (int(read), sop_instance_uid))
 
 
@@ -285,22 +313,12 @@ class NodeLock:
             self._fd = None
 
 
-def _summary(result: dict[str, Any]) -> tuple[str | None, float | None, int | None]:
-    """Top finding of a prediction row: the thresholded output with the highest probability."""
-    outputs: dict[str, float] = result.get("outputs") or {}
-    thresholds: dict[str, float] = result.get("thresholds") or {}
-    if not outputs:
-        return None, None, None
-    label = max(thresholds or outputs, key=lambda name: outputs.get(name, 0.0))
-    positives = result.get("positive") or []
-    return (positives[-1] if positives else f"no {label}"), float(outputs.get(label, 0.0)), int(bool(positives))
-
-
 def worklist_entry(row: sqlite3.Row) -> dict[str, Any]:
-    """One worklist row as plain data (what `medassist worklist --json` prints and the tab shows)."""
+    """One worklist row as plain data (what `medassist worklist --json` prints and the tab shows), with
+    its findings (:func:`~medassist.hospital.worklist.summarise`)."""
     result = json.loads(row["result_json"]) if row["result_json"] else None
     gate = (result or {}).get("gate")
-    return {
+    return summarise({
         "sop_instance_uid": row["sop_instance_uid"],
         "study_instance_uid": row["study_instance_uid"],
         "series_instance_uid": row["series_instance_uid"],
@@ -311,6 +329,8 @@ def worklist_entry(row: sqlite3.Row) -> dict[str, Any]:
         "study_description": row["study_description"],
         "modality": row["modality"],
         "view_position": row["view_position"],
+        "accession_number": row["accession_number"],
+        "study_time": row["study_time"],
         "path": row["path"],
         "origin": row["origin"],
         "received_at": row["received_at"],
@@ -319,12 +339,9 @@ def worklist_entry(row: sqlite3.Row) -> dict[str, Any]:
         "gate": gate,
         "outputs": (result or {}).get("outputs") or {},
         "thresholds": (result or {}).get("thresholds") or {},
-        "positive": (result or {}).get("positive") or [],
-        "top_finding": row["top_finding"],
-        "top_probability": row["top_probability"],
         "error": row["error"],
         "scored_at": row["scored_at"],
         "score_count": row["score_count"],
         "read": bool(row["is_read"]),
         "result": result,
-    }
+    })

@@ -1,34 +1,87 @@
-"""What the Worklist tab and ``medassist worklist`` share: urgency order, filters, and turning
-a stored result back into a :class:`Prediction` for the Diagnosis tab."""
+"""What the Worklist tab and ``medassist worklist`` share: each row's findings, urgency order,
+filters, and turning a stored result back into a :class:`Prediction` for the Diagnosis tab.
+
+A row's findings are :func:`~medassist.domain.findings.findings_of` its stored result: each with its
+own probability and its own threshold ("Pneumonia 62.9% (threshold 30.8%)"), positive only when it
+counts now; a subtype is never listed (:mod:`medassist.hospital.reported`).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from medassist.domain.prediction import GateVerdict, Prediction
+from medassist.domain.findings import findings_of
+from medassist.domain.prediction import GateVerdict, ImageLink, Prediction, PopulationNotice
+from medassist.domain.result_text import finding_text
 
-WorklistFilter = Literal["all", "unread", "positive", "refused", "pending"]
+WorklistFilter = Literal["all", "unread", "positive", "refused", "pending", "kept"]
 FILTERS: dict[str, str] = {
-    "all": "All studies",
+    "all": "All images",
     "unread": "Unread",
     "positive": "Positive at threshold",
     "refused": "Refused by the input gate / errors",
     "pending": "Waiting to be scored",
+    "kept": "Other objects of the studies (SR, PR, KO, SEG)",
 }
+
+
+def prediction_of(entry: dict[str, Any]) -> Prediction | None:
+    """The stored model result of a worklist row as a Prediction (None when not analysed); everything
+    the result held comes back (image link, population notice), so the Diagnosis tab shows it whole."""
+    result = entry.get("result")
+    if not result:
+        return None
+    gate = result.get("gate")
+    image = result.get("image")
+    notice = result.get("population_notice")
+    return Prediction(
+        model=result["model"], version=result["version"], weights_sha256=result["weights_sha256"],
+        task=result["task"], device=result["device"], source=result["file"], input_sha256=result["input_sha256"],
+        outputs=dict(result["outputs"]), thresholds=dict(result["thresholds"]), positive=list(result["positive"]),
+        gate=GateVerdict(**gate) if gate else None, missing_inputs=list(result.get("missing_inputs") or []),
+        elapsed_ms=float(result.get("elapsed_ms") or 0.0), patient_id=result.get("patient_id"),
+        population_notice=PopulationNotice(**notice) if notice else None,
+        image=ImageLink(**image) if image else None,
+        created=result.get("created") or "", extra=dict(result.get("extra") or {}),
+    )
+
+
+def summarise(entry: dict[str, Any]) -> dict[str, Any]:
+    """Add the row's findings to a worklist row: ``findings`` (each with its own probability and
+    threshold and its words), ``positive`` (the findings that count now), ``top_finding`` and
+    ``top_probability`` (the first positive finding, else the most probable one)."""
+    prediction = prediction_of(entry) if entry["status"] == "scored" else None
+    findings = findings_of(prediction) if prediction is not None else []
+    rows: list[dict[str, Any]] = []
+    for finding in findings:
+        rows.append({"label": finding.label, "name": finding.name, "status": finding.status.value,
+                     "probability": finding.score, "threshold": finding.threshold, "text": finding_text(finding)})
+    entry["findings"] = rows
+    entry["positive"] = [f.label for f in findings if f.counts_now]
+    top = next((r for r in rows if r["label"] in entry["positive"]), None) or max(
+        rows, key=lambda r: float(r["probability"]), default=None)
+    entry["top_finding"] = top["text"] if top else None
+    entry["top_probability"] = top["probability"] if top else None
+    return entry
 
 
 def urgency(entry: dict[str, Any]) -> tuple[int, float]:
     """Sort key, most urgent first when sorted descending: positive findings by probability, then
-    negatives by probability, then objects still waiting, then refused or failed ones."""
+    negatives by probability, then objects still waiting, then refused or failed ones, then
+    non-image objects kept with their studies."""
     if entry["status"] == "scored":
-        return (3 if entry["positive"] else 2, float(entry["top_probability"] or 0.0))
+        return (4 if entry["positive"] else 3, float(entry["top_probability"] or 0.0))
     if entry["status"] in ("queued", "scoring"):
-        return (1, 0.0)
-    return (0, 0.0)
+        return (2, 0.0)
+    if entry["status"] == "kept":
+        return (0, 0.0)
+    return (1, 0.0)
 
 
 def matches(entry: dict[str, Any], which: WorklistFilter, text: str = "") -> bool:
-    """Whether a worklist row passes the chosen filter and contains ``text`` (patient, ID, finding)."""
+    """Whether a worklist row passes the chosen filter and contains ``text`` (patient, ID, accession, finding)."""
+    if (which == "kept") != (entry["status"] == "kept"):
+        return False
     if which == "unread" and entry["read"]:
         return False
     if which == "positive" and not (entry["status"] == "scored" and entry["positive"]):
@@ -40,25 +93,10 @@ def matches(entry: dict[str, Any], which: WorklistFilter, text: str = "") -> boo
     needle = text.strip().lower()
     if not needle:
         return True
-    haystack = " ".join(str(entry.get(k) or "") for k in ("patient_name", "patient_id", "top_finding", "modality",
-                                                           "study_description", "status", "origin"))
+    haystack = " ".join(str(entry.get(k) or "") for k in ("patient_name", "patient_id", "accession_number",
+                                                           "top_finding", "modality", "study_description", "status",
+                                                           "origin"))
     return needle in haystack.lower()
-
-
-def prediction_of(entry: dict[str, Any]) -> Prediction | None:
-    """The stored model result of a worklist row as a Prediction (None when not analysed)."""
-    result = entry.get("result")
-    if not result:
-        return None
-    gate = result.get("gate")
-    return Prediction(
-        model=result["model"], version=result["version"], weights_sha256=result["weights_sha256"],
-        task=result["task"], device=result["device"], source=result["file"], input_sha256=result["input_sha256"],
-        outputs=dict(result["outputs"]), thresholds=dict(result["thresholds"]), positive=list(result["positive"]),
-        gate=GateVerdict(**gate) if gate else None, missing_inputs=list(result.get("missing_inputs") or []),
-        elapsed_ms=float(result.get("elapsed_ms") or 0.0), patient_id=result.get("patient_id"),
-        created=result.get("created") or "", extra=dict(result.get("extra") or {}),
-    )
 
 
 def analysed_studies(entries: list[dict[str, Any]], sop_instance_uids: list[str]) -> list[str]:

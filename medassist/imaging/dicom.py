@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import warnings
+import zlib
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -16,8 +17,11 @@ import numpy as np
 import pydicom
 from pydicom import uid
 from pydicom.dataset import Dataset
+from pydicom import filereader
+from pydicom.tag import BaseTag
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, get_decoder, pixel_array
 
+from medassist.bounded import IMAGE_FILE, TimedReader, size_text
 from medassist.errors import InputError
 from medassist.imaging.image import MedicalImage, WindowLevel
 
@@ -29,6 +33,34 @@ MAX_TOTAL_PIXELS = 2**28
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_PIXEL_TAG_NUMBERS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+# Elements of a dataset are in ascending tag order (PS3.5 section 7.1) and every stored object
+# carries SOP Common (0008,0016): a dataset without the Part 10 preamble starts in group 0002
+# (file meta), 0004 (directory) or 0008. Checked on the first four bytes, before any parsing.
+_FIRST_GROUPS = frozenset({0x0002, 0x0004, 0x0008})
+# The same element read this many times in a row is no dataset (e.g. a run of zero bytes, read
+# as empty (0000,0000) elements, which pydicom would otherwise walk 8 bytes at a time: 16 MiB of
+# zeros took 24 s). Element headers are never all zero bytes, so neither is a run of small reads.
+_REPEATED_ELEMENTS = 16
+_SMALL_READ = 16
+
+
+class _DatasetReader(TimedReader):
+    """The file as pydicom reads it: within the image time budget, and refused at a run of small
+    reads that return only zero bytes (pydicom's command-set step walks zeros with no other hook)."""
+
+    zero_reads = 0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        if 0 < len(data) <= _SMALL_READ and data.count(0) == len(data):
+            self.zero_reads += 1
+            if self.zero_reads >= _REPEATED_ELEMENTS:
+                raise InputError("runs of zero bytes where DICOM elements belong: not a DICOM dataset "
+                                 "(damaged, or a file of zeros)", self.deadline.path)
+        else:
+            self.zero_reads = 0
+        return data
 
 
 def has_dicm_preamble(path: Path) -> bool:
@@ -39,6 +71,23 @@ def has_dicm_preamble(path: Path) -> bool:
     except OSError:
         return False
     return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def starts_like_a_dataset(path: Path) -> bool:
+    """Whether a file without the preamble begins with an element of a group a dataset starts with,
+    in either byte order (a cheap check before pydicom is let loose on an unknown file)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return _group_starts_a_dataset(head)
+
+
+def _group_starts_a_dataset(head: bytes) -> bool:
+    if len(head) < 4:
+        return False
+    return int.from_bytes(head[:2], "little") in _FIRST_GROUPS or int.from_bytes(head[:2], "big") in _FIRST_GROUPS
 
 
 def read_header(path: Path) -> Dataset:
@@ -52,18 +101,61 @@ def read_dataset(path: Path) -> Dataset:
 
 def _read(path: Path, stop_before_pixels: bool) -> Dataset:
     """Read and convert every top-level element now: pydicom converts lazily, and a corrupt
-    element would otherwise fail later, far from the file, with an unexpected exception."""
+    element would otherwise fail later, far from the file, with an unexpected exception.
+
+    Reading is bounded (:data:`medassist.bounded.IMAGE_FILE`): the file's size is checked first,
+    every read checks the time budget, and a run of one repeated element is refused at once."""
+    previous: list[BaseTag | None] = [None]
+    repeats = [0]
+
+    def stop_when(tag: BaseTag, _vr: str | None, _length: int) -> bool:
+        repeats[0] = repeats[0] + 1 if tag == previous[0] else 0
+        if repeats[0] >= _REPEATED_ELEMENTS:
+            raise InputError(f"element {tag} repeats {_REPEATED_ELEMENTS} times in a row: not a DICOM dataset "
+                             "(damaged, or a file of zeros)", path)
+        previous[0] = tag
+        return stop_before_pixels and tag in _PIXEL_TAG_NUMBERS
+
+    preamble = has_dicm_preamble(path)
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=not has_dicm_preamble(path))
-        for _meta in getattr(ds, "file_meta", None) or ():
-            pass
-        for _element in ds:
-            pass
+        with IMAGE_FILE.open(path, _DatasetReader) as handle:
+            if preamble:
+                handle.seek(132)
+                if not _group_starts_a_dataset(handle.read(4)):
+                    raise InputError("no DICOM elements after the DICM prefix (damaged, or not DICOM)", path)
+                _check_inflated_size(path, handle)
+                handle.seek(0)
+            ds = filereader.read_partial(handle, stop_when, force=not preamble)
+            for _meta in getattr(ds, "file_meta", None) or ():
+                pass
+            for _element in ds:
+                pass
         return ds
+    except InputError:
+        raise
     except MemoryError as exc:
         raise InputError("header declares more data than can be read", path) from exc
     except Exception as exc:  # pydicom raises many types for corrupt headers; each becomes one line
         raise InputError(f"not a readable DICOM file ({_first_line(exc)})", path) from exc
+
+
+def _check_inflated_size(path: Path, handle: TimedReader) -> None:
+    """A Deflated Explicit VR file is inflated whole by pydicom: refuse one whose data would
+    inflate beyond the image size limit (a deflate bomb), by inflating it once, in chunks, first.
+    The file meta group is read as pydicom reads it; the deflated stream starts where it ends."""
+    handle.seek(132)
+    meta = filereader.read_dataset(handle, is_implicit_VR=False, is_little_endian=True,
+                                   stop_when=lambda tag, _vr, _length: tag >> 16 != 2)
+    if meta.get("TransferSyntaxUID") != uid.DeflatedExplicitVRLittleEndian:
+        return
+    inflater, inflated = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    while (chunk := handle.read(1 << 20)) and inflated <= IMAGE_FILE.max_bytes:
+        inflated += len(inflater.decompress(chunk, IMAGE_FILE.max_bytes))
+        while inflater.unconsumed_tail and inflated <= IMAGE_FILE.max_bytes:
+            inflated += len(inflater.decompress(inflater.unconsumed_tail, IMAGE_FILE.max_bytes))
+    if inflated > IMAGE_FILE.max_bytes:
+        raise InputError(f"deflated data inflates to more than {size_text(IMAGE_FILE.max_bytes)}, "
+                         f"the limit for {IMAGE_FILE.what}; not read", path)
 
 
 @contextmanager

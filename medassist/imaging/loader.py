@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 from pydicom.dataset import Dataset
 
+from medassist.bounded import IMAGE_FILE
 from medassist.errors import InputError
 from medassist.hashing import sha256_bytes, sha256_file
 from medassist.imaging import dicom
@@ -49,6 +50,8 @@ def file_kind(path: Path) -> str:
 
 def _looks_like_raw_dicom(path: Path) -> bool:
     """A DICOM dataset without the Part 10 preamble (older ACR-NEMA style files)."""
+    if not dicom.starts_like_a_dataset(path):
+        return False
     try:
         ds = dicom.read_header(path)
     except InputError:
@@ -63,7 +66,7 @@ def load_image(path: str | Path) -> MedicalImage:
         raise InputError("file not found", path)
     if path.is_dir():
         raise InputError("is a folder; open it as a folder to read its series", path)
-    if path.stat().st_size == 0:
+    if IMAGE_FILE.check_size(path) == 0:
         raise InputError("file is empty", path)
     kind = file_kind(path)
     if kind == "dicom":
@@ -178,6 +181,12 @@ def _open_files(files: list[Path], batch: ImageBatch, report_unknown: bool) -> J
     for i, path in enumerate(files):
         if i % 10 == 0:
             yield Progress(0.3 * i / total, f"Reading headers ({i}/{len(files)})")
+        try:
+            IMAGE_FILE.check_size(path)
+        except InputError as exc:
+            if report_unknown or path.suffix.lower() in DICOM_SUFFIXES | PICTURE_SUFFIXES:
+                batch.problems.append(str(exc))
+            continue
         kind = file_kind(path)
         if kind == "picture":
             pictures.append(path)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from medassist.atomic import atomic_write
 from medassist.imaging.image import MedicalImage
 
 # A perceptually ordered colormap (black-red-yellow-white "hot"), sampled at 256 levels.
@@ -52,5 +53,5 @@ def overlay_image(image: MedicalImage, frame: int, heatmap: np.ndarray, opacity:
 def save_overlay_png(image: MedicalImage, frame: int, heatmap: np.ndarray, out: str | Path, opacity: float = 0.45) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(overlay_image(image, frame, heatmap, opacity)).save(out)
-    return out
+    picture = Image.fromarray(overlay_image(image, frame, heatmap, opacity))
+    return atomic_write(out, lambda handle: picture.save(handle, format="PNG"))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from medassist.bounded import IMAGE_FILE
 from medassist.errors import InputError
 from medassist.imaging.dicom import MAX_FRAME_PIXELS, check_pixel_budget
 from medassist.imaging.image import MedicalImage, WindowLevel
@@ -19,11 +21,11 @@ _GREY_MODES = {"L", "I", "F", "I;16", "I;16B", "I;16L", "I;16N", "1"}
 
 
 def is_picture(path: Path) -> bool:
-    """True when Pillow recognises the file (reads only the header)."""
+    """True when Pillow recognises the file (reads only the header, within the image read limits)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as picture:
+            with IMAGE_FILE.open(path) as handle, Image.open(handle) as picture:
                 return picture.format is not None
     except Image.DecompressionBombError:
         return True  # a picture, too large: read_picture says so
@@ -46,19 +48,29 @@ def _frame_array(picture: Image.Image) -> np.ndarray:
 
 
 def read_picture(path: Path, sha256: str) -> MedicalImage:
-    """Decode every page of a picture file; the size is checked before decoding."""
+    """Decode every page of a picture file; the size is checked before decoding, and every read of the
+    file checks the time budget (:data:`medassist.bounded.IMAGE_FILE`)."""
+    with IMAGE_FILE.open(path) as handle:
+        return _read_picture(handle, path, sha256)
+
+
+def _read_picture(handle: BinaryIO, path: Path, sha256: str) -> MedicalImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            picture = Image.open(path)
+            picture = Image.open(handle)
     except Image.DecompressionBombError as exc:
         raise InputError(f"image is above the viewer's limit of {MAX_FRAME_PIXELS:,} pixels per frame ({exc})", path) from exc
+    except InputError:
+        raise
     except Exception as exc:  # Pillow raises many types for files it cannot parse
         raise InputError("not an image file Pillow can read (PNG, JPEG, TIFF, BMP)", path) from exc
     with picture:
         try:
             columns, rows = picture.size
             pages = int(getattr(picture, "n_frames", 1) or 1)
+        except InputError:
+            raise
         except Exception as exc:  # a corrupt multi-page index fails while counting pages
             raise InputError(f"image header is corrupt ({type(exc).__name__}: {exc})", path) from exc
         check_pixel_budget(rows, columns, pages, path)
@@ -71,6 +83,8 @@ def read_picture(path: Path, sha256: str) -> MedicalImage:
                 frames.append(_frame_array(picture))
         except MemoryError as exc:
             raise InputError("not enough memory to decode this image", path) from exc
+        except InputError:
+            raise
         except Exception as exc:  # truncated or corrupt data surfaces as many exception types
             raise InputError(f"image data is truncated or corrupt ({type(exc).__name__}: {exc})", path) from exc
     if not frames:

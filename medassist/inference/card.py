@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from medassist.bounded import MODEL_CARD, MODEL_FILE
 from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 
@@ -21,6 +22,24 @@ if TYPE_CHECKING:
     from medassist.imaging.image import MedicalImage
 
 CARD_FILE = "metadata.json"
+# One spelling per figure, so what reads a card (the population notice, the model card dialog, the
+# report) finds what the training script wrote: a 95% interval is "<figure>_ci95" beside its figure,
+# AUROC is "auroc" and PR-AUC "prauc" (medassist.training.metrics writes them so).
+_INTERVAL = re.compile(r"(?i)(^|_)(ci|ci95|95ci|95)(_|$)")
+_AREA = re.compile(r"(?i)^(auc|roc|pr_auc|auprc)$|(^|_)(roc_?auc|auc_?roc)$")  # not a deletion curve's "deletion_auc"
+
+
+def check_metric_keys(metrics: dict[str, Any], where: str = "metrics") -> None:
+    """Raise ValueError at the first metric key spelled another way than the one way (at any depth)."""
+    for key, value in metrics.items():
+        name = str(key)
+        if _INTERVAL.search(name) and not (name.endswith("_ci95") and name[:-len("_ci95")] in metrics):
+            raise ValueError(f"{where}.{name}: a 95% interval is spelled '<figure>_ci95' beside its figure "
+                             f"(e.g. 'auroc_ci95' beside 'auroc')")
+        if _AREA.search(name):
+            raise ValueError(f"{where}.{name}: the area under the ROC curve is spelled 'auroc' (PR-AUC: 'prauc')")
+        if isinstance(value, dict):
+            check_metric_keys(value, f"{where}.{name}")
 
 
 class TensorSpec(BaseModel):
@@ -84,6 +103,12 @@ class Population(BaseModel):
     sexes: list[Literal["female", "male"]] | None = Field(default=None, description="None: any sex")
     metrics: dict[str, Any] = Field(default_factory=dict, description="headline held-out figures in this population")
 
+    @field_validator("metrics")
+    @classmethod
+    def _metric_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_metric_keys(value)
+        return value
+
     def contains(self, age_years: float | None, sex: str | None) -> bool | None:
         """True/False when the patient is inside/outside; None when age or sex needed to decide is unknown."""
         if (self.age_min_years is not None or self.age_max_years is not None) and age_years is None:
@@ -146,6 +171,12 @@ class ModelCard(BaseModel):
     minimum_inputs: MinimumInputs | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("metrics")
+    @classmethod
+    def _metric_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_metric_keys(value)
+        return value
+
     @field_validator("limitations")
     @classmethod
     def _has_limitations(cls, value: list[str]) -> list[str]:
@@ -165,8 +196,8 @@ def read_card(folder: str | Path) -> ModelCard:
     if not path.is_file():
         raise ModelError(f"no {CARD_FILE} model card", folder)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(MODEL_CARD.read_bytes(path))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ModelError(f"model card is not readable JSON ({exc})", path) from exc
     if not isinstance(raw, dict):
         raise ModelError("model card must be a JSON object", path)
@@ -183,7 +214,12 @@ def read_card(folder: str | Path) -> ModelCard:
     if card.weights.format == "state_dict" and card.architecture is None:
         raise ModelError("state_dict weights need an 'architecture' naming a MedAssist network", path)
     for name in named_files(raw):
-        card_file(folder, name)
+        named = card_file(folder, name)
+        if named.is_file():
+            try:
+                MODEL_FILE.check_size(named)  # weights and gates are hashed, then loaded whole
+            except ModelError as exc:
+                raise ModelError(f"{name}: {exc.reason}", folder) from exc
     return card
 
 

@@ -1,1 +1,1 @@
-"""Session files, autosave and crash recovery, and atomic writes (Qt-free)."""
+"""Session files, autosave and crash recovery (Qt-free); their writes go through :mod:`medassist.atomic`."""

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medassist import paths
+from medassist.atomic import atomic_write_text
+from medassist.bounded import STATE_FILE
+from medassist.errors import InputError
 from medassist.persistence.session_file import SUFFIX, SessionSnapshot, capture, write_snapshot
 from medassist.session import Session
 
@@ -75,9 +78,9 @@ def find_crash_recovery(folder: Path | None = None) -> CrashRecovery | None:
     found: list[CrashRecovery] = []
     for marker in folder.glob("running-*.json"):
         try:
-            info = json.loads(marker.read_text(encoding="utf-8"))
+            info = json.loads(STATE_FILE.read_bytes(marker))
             pid = int(info["pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (InputError, ValueError, KeyError, TypeError, RecursionError):
             continue
         if _pid_alive(pid):
             continue
@@ -111,7 +114,7 @@ class Autosaver:
 
     def start(self) -> None:
         started = _dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        self.marker.write_text(json.dumps({"pid": os.getpid(), "started": started}), encoding="utf-8")
+        atomic_write_text(self.marker, json.dumps({"pid": os.getpid(), "started": started}))
 
     def take_snapshot(self) -> SessionSnapshot | None:
         """A copy to save if the session changed since the last save (call on the GUI thread)."""

@@ -39,7 +39,8 @@ from medassist.imaging.image import MedicalImage
 from medassist.domain.clinical import FilmContext
 from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction, SubtypeSplit
 from medassist.jobs import Job, Progress
-from medassist.persistence.atomic import atomic_write
+from medassist.atomic import atomic_write
+from medassist.bounded import SESSION_FILE, size_text
 from medassist.records.schema import PatientRecords
 from medassist.domain.decisions import FilmAttachment, FindingReview, TreatmentDecision
 from medassist.session import PER_PATIENT_FIELDS, Session, SessionState
@@ -129,10 +130,19 @@ class ArrayError(ValueError):
     """An explanation array in a session file cannot be decoded (damaged or implausibly large)."""
 
 
-def decode_array(data: bytes, dtype: str) -> np.ndarray:
-    """Decode an array stored by :func:`encode_array`. The ``.npy`` header is read first and its
-    shape checked against :data:`MAX_ARRAY_BYTES`, then exactly that many bytes are decompressed,
-    so a damaged header or a compression bomb is refused before any large allocation."""
+@dataclass
+class _ArrayHeader:
+    inflater: Any  # zlib's decompressor, positioned after the header
+    body: bytes  # what was inflated past the header
+    shape: tuple[int, ...]
+    fortran: bool
+    stored: np.dtype
+    count: int
+    size: int  # bytes the header declares
+
+
+def _array_header(data: bytes) -> _ArrayHeader:
+    """The ``.npy`` header of an encoded array, inflating no more than the header's own limit."""
     inflater = zlib.decompressobj()
     try:
         head = inflater.decompress(data, _NPY_HEADER_BYTES)
@@ -145,21 +155,39 @@ def decode_array(data: bytes, dtype: str) -> np.ndarray:
         if stored.hasobject:
             raise ArrayError("array holds Python objects")
         count = int(np.prod(shape, dtype=object))
-        size = count * stored.itemsize
-        if size > MAX_ARRAY_BYTES:
-            raise ArrayError(f"array declares {size:,} bytes (shape {shape}), more than the {MAX_ARRAY_BYTES:,} allowed")
-        body = head[stream.tell():]
-        wanted = size + 1 - len(body)  # one byte more than declared shows trailing data
-        if wanted > 0:  # (a max_length of 0 would mean "no limit")
-            body += inflater.decompress(inflater.unconsumed_tail, wanted)
     except (zlib.error, SyntaxError, tokenize.TokenError, ValueError, TypeError, OverflowError, MemoryError,
             RecursionError) as exc:  # numpy parses the header with ast.literal_eval
         if isinstance(exc, ArrayError):
             raise
         raise ArrayError(f"array header is damaged ({type(exc).__name__}: {exc})") from exc
+    return _ArrayHeader(inflater, head[stream.tell():], shape, fortran, stored, count, count * stored.itemsize)
+
+
+def _declared_bytes(data: bytes) -> int:
+    """What an encoded array declares; 0 for a damaged one (refused where its result is read)."""
+    try:
+        return _array_header(data).size
+    except ArrayError:
+        return 0
+
+
+def decode_array(data: bytes, dtype: str) -> np.ndarray:
+    """Decode an array stored by :func:`encode_array`. The ``.npy`` header is read first and its
+    shape checked against :data:`MAX_ARRAY_BYTES`, then exactly that many bytes are decompressed,
+    so a damaged header or a compression bomb is refused before any large allocation."""
+    header = _array_header(data)
+    size, body = header.size, header.body
+    if size > MAX_ARRAY_BYTES:
+        raise ArrayError(f"array declares {size:,} bytes (shape {header.shape}), more than the {MAX_ARRAY_BYTES:,} allowed")
+    wanted = size + 1 - len(body)  # one byte more than declared shows trailing data
+    try:
+        if wanted > 0:  # (a max_length of 0 would mean "no limit")
+            body += header.inflater.decompress(header.inflater.unconsumed_tail, wanted)
+    except (zlib.error, MemoryError) as exc:
+        raise ArrayError(f"array data is damaged ({type(exc).__name__}: {exc})") from exc
     if len(body) != size:
         raise ArrayError(f"array holds {len(body):,} bytes where its header declares {size:,}")
-    values = np.frombuffer(body, dtype=stored, count=count).reshape(shape, order="F" if fortran else "C")
+    values = np.frombuffer(body, dtype=header.stored, count=header.count).reshape(header.shape, order="F" if header.fortran else "C")
     return values.astype(dtype) if str(values.dtype) != dtype else values.copy()
 
 
@@ -602,14 +630,28 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
 
 
 def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest and the array members, within the session limits (:data:`medassist.bounded.SESSION_FILE`):
+    the file's size, what its members unpack to in all, and the time spent reading."""
+    if not path.exists():
+        raise InputError("file not found", path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with SESSION_FILE.open(path) as handle, zipfile.ZipFile(handle) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+            if unpacked > SESSION_FILE.max_bytes:
+                raise InputError(f"the session unpacks to {size_text(unpacked)}, above the "
+                                 f"{size_text(SESSION_FILE.max_bytes)} limit for {SESSION_FILE.what}; not read", path)
             raw = json.loads(_read_member(archive, MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8"))
             manifest = _validated(raw, path)
             arrays = {
                 name[len(ARRAY_FOLDER):].split(".")[0]: _read_member(archive, name, MAX_ARRAY_BYTES + _NPY_HEADER_BYTES)
                 for name in archive.namelist() if name.startswith(ARRAY_FOLDER)
             }
+        declared = sum(_declared_bytes(data) for data in arrays.values())
+        if declared > SESSION_FILE.max_bytes:  # each array is compressed: a small file can declare gigabytes
+            raise InputError(f"the session's arrays declare {size_text(declared)}, above the "
+                             f"{size_text(SESSION_FILE.max_bytes)} limit for {SESSION_FILE.what}; not read", path)
+    except InputError:
+        raise
     except FileNotFoundError as exc:
         raise InputError("file not found", path) from exc
     except RecursionError as exc:

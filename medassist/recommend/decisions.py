@@ -1,20 +1,16 @@
 """The clinician's decision on a treatment option, built one way for the Treatment tab and the CLI.
 
-A decision's ``detail`` is what the report prints beside it; it used to be built twice (warnings
-as strings in one place, as dicts in the other), so a decision from the GUI printed a raw dict
-into the PDF. Both paths now call :func:`decision_for`, and :func:`warning_line` reads the stored
-form (and the older string form found in saved sessions).
+A decision's ``detail`` is what the report prints beside it (through
+:func:`medassist.domain.treatment_text.detail_lines`): plain JSON values, the same words the tab shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from medassist.recommend.engine import CurrentTherapy, Recommendation, TreatmentOption
+from medassist.domain import treatment_text as text
 from medassist.domain.decisions import DECISION_STATUSES, TreatmentDecision
-
-
+from medassist.domain.treatment import CurrentTherapy, Recommendation, TreatmentOption
 
 
 def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendation) -> dict[str, Any]:
@@ -29,18 +25,22 @@ def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendati
         "order": [position, item.rank if item.rank is not None else 10_000],
         "rank": item.rank,
         "excluded": item.excluded,
-        "warnings": [{"severity": w.severity, "kind": w.kind, "message": w.message, "source": w.source} for w in item.warnings],
+        "action": item.action,
+        "warnings": [{"severity": w.severity, "kind": w.kind, "message": w.message, "source": w.source, "not_now": w.not_now}
+                     for w in item.warnings],
         "setting": result.setting_note,
         "plan_generated_at": result.generated_at,  # tells the report which decisions belong to an earlier plan
         "knowledge_version": result.knowledge_version,
         "interaction_table": result.interaction_table,
         "alerts": list(result.alerts),
+        "score_lines": [text.score_line(s) for s in result.scores],
         "model": result.model,
     }
     if isinstance(item, TreatmentOption):
         detail.update({
             "line": item.line,
-            "ordering": item.ordering.describe(),
+            "ordering": text.ordering_text(item.ordering),
+            "grade_line": text.option_grade(item),
             "exclusion_reasons": list(item.exclusion_reasons),
             "dose": item.dose,
             "dose_for_patient": item.dose_for_patient,
@@ -54,7 +54,7 @@ def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendati
 
 def decision_for(item: TreatmentOption | CurrentTherapy, result: Recommendation, status: str = "pending",
                  comment: str = "") -> TreatmentDecision:
-    """The one way a decision on an option (or on continuing a current drug) is made."""
+    """The one way a decision on an option (or on a current drug) is made."""
     if status not in DECISION_STATUSES:
         raise ValueError(f"unknown decision status {status!r}")
     return TreatmentDecision(item.option_id, item.label, status, comment, decision_detail(item, result))
@@ -64,10 +64,3 @@ def considered_options(result: Recommendation) -> list[TreatmentDecision]:
     """Every option and current therapy of ``result`` as a decision still to be made (the report lists them all)."""
     items: list[TreatmentOption | CurrentTherapy] = [*result.current_therapy, *result.options, *result.excluded]
     return [decision_for(item, result) for item in items]
-
-
-def warning_line(warning: Mapping[str, Any] | str) -> str:
-    """A stored warning as one readable line: 'MAJOR: message'."""
-    if isinstance(warning, str):
-        return warning
-    return f"{str(warning.get('severity', '')).upper()}: {warning.get('message', '')}"

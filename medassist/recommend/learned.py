@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from medassist.clinical.concepts import default_concepts
+from medassist.domain.clinical import EvidenceKind
 from medassist.errors import ModelError
 from medassist.inference.card import ModelCard
-from medassist.recommend.engine import match_conditions
 from medassist.recommend.features import MODEL_NAME, FeatureSpace
 from medassist.recommend.knowledge import KnowledgeBase
 from medassist.recommend.patient import PatientContext
@@ -49,10 +50,19 @@ class LearnedRanker:
         return {"name": card.name, "version": card.version, "weights_sha256": card.weights.sha256}
 
     def condition_codes(self, ctx: PatientContext) -> set[str]:
-        """Record codes, plus the SNOMED codes of conditions named only by findings or diagnoses."""
-        codes = {c.code for c in ctx.conditions if c.origin == "record" and c.code}
-        for condition, _ in match_conditions(self.kb, ctx):
-            codes.update(condition.snomed[:1])
+        """Record codes of the active problems, plus, for a problem named only by the clinician (a confirmed
+        finding, a diagnosis given), the first SNOMED code of its concept that the model knows."""
+        codes: set[str] = set()
+        known = set(self.space.condition_codes)
+        concepts = default_concepts()
+        for problem in ctx.picture.problems:
+            recorded = [e.detail.split()[-1] for e in problem.evidence if e.kind == EvidenceKind.RECORD and e.detail]
+            codes.update(recorded)
+            if not recorded and problem.kinds == {EvidenceKind.CLINICIAN}:
+                try:
+                    codes.update(sorted(concepts.get(problem.concept).snomed & known)[:1])
+                except KeyError:  # a problem outside the concept table ("record:..." ids)
+                    pass
         return codes
 
     def scores(self, ctx: PatientContext, ingredients: list[str]) -> dict[str, float]:

@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from medassist.audit import AuditLog
+from medassist.clinical.picture import build_picture
+from medassist.domain.clinical import CareSettingName, ClinicalPicture
+from medassist.domain.treatment import Recommendation
+from medassist.domain.treatment_text import ordering_text
 from medassist.errors import MedAssistError
 from medassist.jobs import Job, Progress
-from medassist.recommend.engine import Recommendation, recommend
+from medassist.recommend.engine import recommend
 from medassist.recommend.knowledge import KnowledgeBase, default_knowledge
 from medassist.recommend.patient import build_context
 from medassist.records.schema import PatientRecords
@@ -27,16 +31,24 @@ def recommendation_job(
     *,
     confirmed_findings: list[str] | None = None,
     diagnoses: list[str] | None = None,
-    setting: str | None = None,
+    setting: CareSettingName | None = None,
     service: "ModelService | None" = None,
     use_model: bool = True,
     audit: AuditLog | None = None,
     kb: KnowledgeBase | None = None,
+    picture: ClinicalPicture | None = None,
 ) -> Job[Recommendation]:
-    """Build, rank and audit-log the recommendation for one patient."""
+    """Build, rank and audit-log the recommendation for one patient.
+
+    The clinical picture is the caller's when given (the app layer builds it once); otherwise it is built
+    here from the records, the confirmed findings and the diagnoses given (both as the clinician's evidence).
+    """
     yield Progress(0.05, "Loading treatment tables")
     kb = kb or default_knowledge()
-    ctx = build_context(records, patient_id, kb, confirmed_findings=confirmed_findings, diagnoses=diagnoses, setting=setting)
+    if picture is None:
+        named = list(dict.fromkeys([*(confirmed_findings or []), *(diagnoses or [])]))
+        picture = build_picture(records, patient_id, confirmed_findings=named, setting=setting)
+    ctx = build_context(records, picture, kb, diagnoses=diagnoses)
     scorer = None
     model_info = None
     model_note = None
@@ -70,7 +82,8 @@ def recommendation_job(
         setting=result.setting,
         alerts=result.alerts,
         current_therapy=[t.record_label for t in result.current_therapy],
-        options=[{"id": o.option_id, "rank": o.rank, "ordering": o.ordering.describe()} for o in result.options],
+        options=[{"id": o.option_id, "rank": o.rank, "ordering": ordering_text(o.ordering)} for o in result.options],
+        current_therapy_actions={t.record_label: t.action for t in result.current_therapy},
         excluded=[{"id": o.option_id, "reasons": o.exclusion_reasons} for o in result.excluded],
         warnings=sum(len(o.warnings) for o in result.options),
         questions=result.questions,

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from medassist.bounded import RECORDS_FILE, Deadline
 from medassist.errors import InputError
 from medassist.records.reading import FILE_COLUMN, WHERE_COLUMN, finish, read_text
 from medassist.records.schema import ImportReport, PatientRecords
@@ -81,14 +82,15 @@ def read_fhir(paths: list[Path], report: ImportReport | None = None) -> PatientR
     unreadable: list[InputError] = []
     for path in paths:
         report.files.append(str(path))
+        deadline = RECORDS_FILE.deadline(path)
         try:
             entries = _ndjson_entries(path, report) if path.suffix.lower() in (".ndjson", ".jsonl") else _json_entries(path, report)
+            rows = _Rows(path.name)
+            _read_entries(entries, rows, report, deadline)
         except InputError as exc:
             unreadable.append(exc)
             report.add(path.name, "", f"{exc.reason}; file skipped", "error")
             continue
-        rows = _Rows(path.name)
-        _read_entries(entries, rows, report)
         for table, items in rows.rows.items():
             tables.setdefault(table, []).extend(items)
     if unreadable and len(unreadable) == len(paths):
@@ -173,7 +175,9 @@ def _ndjson_entries(path: Path, report: ImportReport) -> list[_Entry]:
 
 
 # -- entries -> rows -------------------------------------------------------------------------
-def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> None:
+def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport, deadline: Deadline) -> None:
+    """Validate each entry as its FHIR model, then read the ones MedAssist uses; stops at the
+    file's time budget (validating a resource is the slow step, about a millisecond each)."""
     from pydantic import ValidationError
 
     from fhir.resources.R4B import get_fhir_model_class
@@ -181,6 +185,7 @@ def _read_entries(entries: list[_Entry], rows: _Rows, report: ImportReport) -> N
     resolved: list[tuple[_Entry, Any]] = []
     by_reference: dict[str, Any] = {}
     for entry in entries:
+        deadline.check()
         resource = entry.resource
         if not isinstance(resource, dict):
             report.add(rows.file, entry.where, "entry has no resource object; skipped")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medassist.bounded import RECORDS_FILE
 from medassist.errors import InputError
 from medassist.records.codes import CODE_TO_MEASURE
 from medassist.records.schema import EARLIEST_DATE, LATEST_DATE, SCHEMA, TABLES, ImportReport, PatientRecords
 from medassist.records.units import UnitError, convert, normalize_unit
 
 MAX_COLUMNS = 10_000  # wide lab panels have hundreds; more is a damaged or non-record file
+_ROWS_PER_CHECK = 1024  # rows between checks of the time budget
+_SNIFF_BYTES = 8192  # a NUL byte here (outside UTF-16) means a binary file
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 FILE_COLUMN = "origin_file"  # reader bookkeeping columns, dropped by :func:`finish`
 WHERE_COLUMN = "origin_where"
 
@@ -37,18 +42,24 @@ _LOOSE_DATE = re.compile(r"^\s*(\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|.*\b[A-Za-z]{3,9
 
 def read_text(path: Path, report: ImportReport) -> str:
     """The file's text: UTF-8 (with or without BOM) or UTF-16 with a BOM; otherwise cp1252 or
-    latin-1, reported, because a guessed encoding can change names and units."""
-    data = path.read_bytes()
+    latin-1, reported, because a guessed encoding can change names and units. A file above the
+    records size limit is refused before it is read (:data:`medassist.bounded.RECORDS_FILE`)."""
+    with RECORDS_FILE.open(path) as handle:
+        data = handle.read(_SNIFF_BYTES)
+        if data[:2] not in _UTF16_BOMS and b"\x00" in data:
+            raise InputError("binary file, not patient records", path)  # refused before the rest is read
+        handle.seek(0)
+        data = handle.read(RECORDS_FILE.max_bytes + 1)
+    if len(data) > RECORDS_FILE.max_bytes:  # a file that grew while read, or a device with no size
+        raise RECORDS_FILE.too_large(path)
     if not data.strip():
         raise InputError("the file is empty", path)
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if data[:2] in _UTF16_BOMS:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:  # odd byte count or a broken surrogate pair
             report.add(path.name, f"byte {exc.start}", f"UTF-16 text is damaged ({exc.reason}); unreadable bytes replaced")
             return data.decode("utf-16", errors="replace")
-    if b"\x00" in data[:8192]:
-        raise InputError("binary file, not patient records", path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -96,8 +107,10 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     """Every well-formed row of a CSV, as strings; each malformed row is reported and skipped.
 
     A row with an unbalanced quote would swallow the rest of the file in a plain CSV parser;
-    here it is reported and reading resumes on the next line.
+    here it is reported and reading resumes on the next line (each such restart re-reads up to the
+    csv module's field limit, so crafted rows could make reading slow: it stops at the time budget).
     """
+    deadline = RECORDS_FILE.deadline(path)
     text = read_text(path, report)
     lines = list(io.StringIO(text, newline=""))
     if not lines:  # e.g. nothing but a byte-order mark
@@ -117,7 +130,9 @@ def read_csv_rows(path: Path, report: ImportReport, delimiter: str = ",") -> Raw
     rows: list[list[str]] = []
     starts: list[int] = []
     reader = csv.reader(feeder, delimiter=delimiter)
-    while True:
+    for step in itertools.count():
+        if step % _ROWS_PER_CHECK == 0:
+            deadline.check()
         start = feeder.pos
         try:
             record = next(reader)

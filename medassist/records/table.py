@@ -9,13 +9,14 @@ so the next export from the same system opens without asking again.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from medassist.atomic import atomic_write_text
+from medassist.bounded import RECORDS_FILE, STATE_FILE, TimedReader, size_text
 from medassist.errors import InputError
 from medassist.paths import user_config_dir
 from medassist.records.reading import (
@@ -95,8 +96,8 @@ def _load_mappings() -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(STATE_FILE.read_bytes(path))
+    except (InputError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -113,10 +114,7 @@ def remember_mapping(columns: list[str], mapping: dict[str, str]) -> None:
     """Keep ``mapping`` for files with this layout (written atomically)."""
     mappings = _load_mappings()
     mappings[layout_key(columns)] = dict(mapping)
-    path = _mappings_path()
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(mappings, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write_text(_mappings_path(), json.dumps(mappings, indent=2, sort_keys=True))
 
 
 def check_mapping(mapping: dict[str, str], columns: list[str], source: Path) -> None:
@@ -134,22 +132,35 @@ def check_mapping(mapping: dict[str, str], columns: list[str], source: Path) -> 
 
 
 def read_table_frame(path: Path, report: ImportReport, rows: int | None = None) -> tuple[pd.DataFrame, pd.Series]:
-    """The table as strings, and where each row is (``line N`` for text, ``row N`` for sheets)."""
+    """The table as strings, and where each row is (``line N`` for text, ``row N`` for sheets).
+
+    Bounded like every records file (:data:`medassist.bounded.RECORDS_FILE`): the file's size, what a
+    workbook or Parquet file unpacks to, and the time spent reading (every read of the file checks it)."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        try:
-            frame = pd.read_excel(path, dtype=object, nrows=rows, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            raise InputError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", path) from None
+        with RECORDS_FILE.open(path) as handle:
+            try:
+                _check_unpacked_size(path, _workbook_unpacked_size(handle))
+                handle.seek(0)
+                frame = pd.read_excel(handle, dtype=object, nrows=rows, engine="openpyxl")
+            except InputError:
+                raise
+            except Exception as exc:  # openpyxl raises many types for a damaged workbook
+                raise InputError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", path) from None
         where = pd.Series([f"row {i + 2}" for i in range(len(frame))], index=frame.index, dtype=object)
     elif suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several error types for a damaged file
-            raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
-        if rows is not None:
-            frame = frame.head(rows)
-        frame = _parquet_text(frame, path, report)
+        with RECORDS_FILE.open(path) as handle:
+            try:
+                _check_unpacked_size(path, _parquet_unpacked_size(handle))
+                handle.seek(0)
+                frame = pd.read_parquet(handle)
+            except InputError:
+                raise
+            except Exception as exc:  # pyarrow raises several error types for a damaged file
+                raise InputError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+            if rows is not None:
+                frame = frame.head(rows)
+            frame = _parquet_text(frame, path, handle, report)
         where = pd.Series(np.char.add("row ", np.arange(1, len(frame) + 1).astype(str)).astype(object), index=frame.index)
     else:
         raw = read_csv_rows(path, report, delimiter=sniff_delimiter(path))
@@ -164,7 +175,32 @@ def read_table_frame(path: Path, report: ImportReport, rows: int | None = None) 
     return frame, where
 
 
-def _parquet_text(frame: pd.DataFrame, path: Path, report: ImportReport) -> pd.DataFrame:
+def _check_unpacked_size(path: Path, unpacked: int) -> None:
+    """A compressed table (a workbook is a zip, Parquet pages are compressed) is refused when what it
+    unpacks to is above the records limit: a few megabytes can unpack to gigabytes."""
+    if unpacked > RECORDS_FILE.max_bytes:
+        raise InputError(f"the table unpacks to {size_text(unpacked)}, above the {size_text(RECORDS_FILE.max_bytes)} "
+                         f"limit for {RECORDS_FILE.what}; not read", path)
+
+
+def _workbook_unpacked_size(handle: TimedReader) -> int:
+    import zipfile
+
+    with zipfile.ZipFile(handle) as archive:
+        return sum(member.file_size for member in archive.infolist())
+
+
+def _parquet_unpacked_size(handle: TimedReader) -> int:
+    """Its pages uncompressed, and at least two bytes a cell (as in a text table: a character and a
+    comma), since dictionary encoding lets a few bytes stand for millions of cells."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(handle).metadata
+    pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    return max(pages, 2 * metadata.num_rows * metadata.num_columns)
+
+
+def _parquet_text(frame: pd.DataFrame, path: Path, handle: TimedReader, report: ImportReport) -> pd.DataFrame:
     """Text columns as Python strings, decoded now rather than lazily later: Arrow defers UTF-8
     checks, so a damaged column would fail far from the file. Invalid bytes are replaced and reported."""
     import pyarrow as pa
@@ -178,7 +214,10 @@ def _parquet_text(frame: pd.DataFrame, path: Path, report: ImportReport) -> pd.D
             frame.isetitem(position, values.astype(object))
         except (pa.ArrowException, UnicodeDecodeError, ValueError):
             try:
-                raw = pq.read_table(path, columns=[str(name)]).column(0).cast(pa.binary()).to_pylist()[: len(frame)]
+                handle.seek(0)
+                raw = pq.read_table(handle, columns=[str(name)]).column(0).cast(pa.binary()).to_pylist()[: len(frame)]
+            except InputError:
+                raise
             except Exception as exc:  # pyarrow raises several error types for a damaged file
                 raise InputError(f"not a readable Parquet file (column {name}: {type(exc).__name__}: {exc})", path) from None
             decoded = [None if v is None else v.decode("utf-8", "replace") for v in raw]

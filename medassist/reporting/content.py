@@ -34,8 +34,7 @@ from medassist.domain.result_text import (
     share_lines,
     study_text,
 )
-from medassist.recommend.decisions import warning_line
-from medassist.recommend.engine import ORDERING_RULE
+from medassist.domain.treatment_text import detail_lines, report_group, report_notes
 from medassist.records import summary
 from medassist.session import Session
 from medassist.settings import Settings
@@ -332,37 +331,12 @@ def _attribution_rows(explanation: Explanation) -> list[Attribution]:
     return ranked
 
 
-def _treatment_detail(detail: Mapping[str, Any]) -> str:
-    """One option's recommender detail for the report: what it is, where it ranked and why, what to watch."""
-    if detail.get("kind") == "current therapy":
-        parts = [f"Current therapy: {detail.get('current_plan', 'continue / review')}"]
-    elif detail.get("excluded"):
-        return "Not offered: " + "; ".join(detail.get("exclusion_reasons") or ["contraindicated"])
-    else:
-        parts = [f"Ranked {detail['rank']}" + (f" ({detail['ordering']})" if detail.get("ordering") else "")] if detail.get("rank") else []
-    return "\n".join(parts + [warning_line(w) for w in detail.get("warnings") or []])
-
-
-def _treatment_group(detail: Mapping[str, Any], latest_plan: str) -> str:
-    if detail.get("plan_generated_at", latest_plan) != latest_plan:
-        return f"Decided under an earlier plan (care setting: {detail.get('setting', 'not recorded')})"
-    if not detail.get("condition"):
-        return ""
-    role = str(detail.get("group_role", ""))
-    role = "" if role.lower() == str(detail["condition"]).lower() else f" ({role})"
-    return f"{detail['condition']}{role}: {detail.get('plan', '')}"
-
-
 def _treatment_notes(decisions: list[Any]) -> list[str]:
-    """Said once above the options: the ordering rule, the interaction table's version and limits, sepsis alerts."""
+    """Said once above the options: the plan's setting, alerts, scores, ordering rule and tables (latest plan)."""
     details = [d.detail for d in decisions if d.detail.get("knowledge_version")]
     if not details:
         return []
-    latest = max(details, key=lambda d: str(d.get("plan_generated_at", "")))
-    notes = [f"Care setting: {latest['setting']}."] if latest.get("setting") else []
-    notes += list(latest.get("alerts") or [])
-    notes += [ORDERING_RULE, latest.get("interaction_table", ""), f"Knowledge tables: {latest['knowledge_version']}."]
-    return [n for n in notes if n]
+    return report_notes(max(details, key=lambda d: str(d.get("plan_generated_at", ""))))
 
 
 def collect_report(
@@ -457,7 +431,7 @@ def collect_report(
                                   *(d.detail.get("order") or (10_000, 10_000))))
     content.treatments = [
         TreatmentRow(d.label, "Excluded" if d.status == "pending" and d.detail.get("excluded") else STATUS_WORDS.get(d.status, d.status),
-                     d.comment, _treatment_detail(d.detail), _treatment_group(d.detail, latest_plan)) for d in decisions
+                     d.comment, "\n".join(detail_lines(d.detail)), report_group(d.detail, latest_plan)) for d in decisions
     ]
     content.treatment_notes = _treatment_notes(decisions)
     used: dict[tuple[str, str, str], ModelRow] = {}

@@ -42,7 +42,7 @@ from reportlab.platypus import (
 
 from medassist import DEMO_NOTICE, __version__
 from medassist.jobs import Job, Progress, run_job
-from medassist.persistence.atomic import atomic_write_bytes
+from medassist.atomic import atomic_write_bytes
 from medassist.reporting.content import DatedItem, ImagePanel, ReportContent
 from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap
@@ -104,8 +104,86 @@ STYLES = {
 }
 
 
+# Names from DICOM headers come in every character set. The page fonts (Helvetica) hold Latin-1
+# only; runs of other characters are set in reportlab's built-in CID fonts (Adobe's Japanese,
+# Chinese and Korean sets) for CJK text, and in DejaVu Sans (shipped inside matplotlib, which
+# captum needs) for Greek, Cyrillic and the other alphabets, so no font file has to ship here.
+_CID_FONTS = {"japanese": "HeiseiMin-W3", "chinese": "STSong-Light", "korean": "HYSMyeongJo-Medium"}
+_registered: set[str] = set()
+
+
+def _alphabet_font() -> str | None:
+    """DejaVu Sans from matplotlib's data, embedded (subset); None when matplotlib is absent."""
+    if "DejaVuSans" not in _registered:
+        try:
+            import matplotlib
+            from reportlab.pdfbase import pdfmetrics
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            pdfmetrics.registerFont(TTFont("DejaVuSans", str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" /
+                                                             "DejaVuSans.ttf")))
+        except (ImportError, OSError):
+            return None
+        _registered.add("DejaVuSans")
+    return "DejaVuSans"
+
+
+def _cid_font(text: str) -> str:
+    """The font for a text outside Latin-1: Korean with Hangul, Japanese with kana, Chinese with other
+    CJK ideographs, DejaVu Sans for other alphabets (Greek, Cyrillic, ...)."""
+    if any("\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" for ch in text):
+        kind = "korean"
+    elif any("\u3040" <= ch <= "\u30ff" for ch in text):
+        kind = "japanese"
+    elif any("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef" for ch in text):
+        kind = "chinese"
+    else:
+        kind = "japanese"
+        alphabet = _alphabet_font()
+        if alphabet is not None:
+            return alphabet
+    name = _CID_FONTS[kind]
+    if name not in _registered:
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
+        _registered.add(name)
+    return name
+
+
+def _latin1(ch: str) -> bool:
+    return ord(ch) < 0x100
+
+
+def _marked(text: str) -> str:
+    """Escaped paragraph markup with every run outside Latin-1 in a CID font that has its glyphs."""
+    if all(_latin1(ch) for ch in text):
+        return escape(text)
+    font = _cid_font(text)  # one font for the whole text: kanji beside kana are Japanese, hanja beside hangul Korean
+    out, run = [], ""
+    for ch in text + "\0":
+        if ch != "\0" and not _latin1(ch) or (run and ch == " "):
+            run += ch
+            continue
+        if run:
+            trailing = len(run) - len(run.rstrip(" "))
+            core = run.rstrip(" ")
+            out.append(f'<font name="{font}">{escape(core)}</font>' + " " * trailing)
+            run = ""
+        if ch != "\0":
+            out.append(escape(ch))
+    return "".join(out)
+
+
+def _draw(canvas: pdfcanvas.Canvas, x: float, y: float, text: str, font: str, size: float, right: bool = False) -> None:
+    """A header or footer line; one outside Latin-1 is drawn in a CID font that has its glyphs."""
+    canvas.setFont(font if all(_latin1(ch) for ch in text) else _cid_font(text), size)
+    (canvas.drawRightString if right else canvas.drawString)(x, y, text)
+
+
 def _p(text: Any, style: str = "cell") -> Paragraph:
-    return Paragraph(escape(str(text)).replace("\n", "<br/>"), STYLES[style])
+    return Paragraph(_marked(str(text)).replace("\n", "<br/>"), STYLES[style])
 
 
 def _fmt_date(value: _dt.date | _dt.datetime | None) -> str:
@@ -484,7 +562,7 @@ def _decorator(c: ReportContent) -> Callable[[pdfcanvas.Canvas, int, int], None]
         canvas.setFillColor(GREY)
         canvas.setFont("Helvetica", 7.5)
         canvas.drawString(left, top - 4 * mm, c.facility_address)
-        canvas.drawRightString(right, top - 4 * mm, ident)
+        _draw(canvas, right, top - 4 * mm, ident, "Helvetica", 7.5, right=True)
         canvas.setStrokeColor(NAVY)
         canvas.setLineWidth(0.8)
         canvas.line(left, top - 6 * mm, right, top - 6 * mm)

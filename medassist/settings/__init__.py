@@ -7,15 +7,15 @@ results or reports (device, threads, facility, clinician) lives here so the CLI 
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from medassist import paths
+from medassist.atomic import atomic_write_text
+from medassist.bounded import STATE_FILE
+from medassist.errors import InputError
 from medassist.settings.node import NodeSettings
 
 SETTINGS_FILE = "settings.json"
@@ -37,15 +37,12 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls) -> "Settings":
-        """Read settings; a missing or damaged file gives defaults (never blocks start-up)."""
+        """Read settings; a missing, damaged or oversized file gives defaults (never blocks start-up)."""
         try:
-            return cls.model_validate_json(cls.path().read_text(encoding="utf-8"))
-        except (OSError, ValidationError, ValueError):
+            return cls.model_validate_json(STATE_FILE.read_bytes(cls.path()))
+        except (InputError, ValidationError, ValueError):
             return cls()
 
     def save(self) -> None:
-        target = self.path()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".settings-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.model_dump(), handle, indent=2)
-        os.replace(tmp, target)
+        """Written atomically: a crash while saving leaves the previous settings, never half a file."""
+        atomic_write_text(self.path(), self.model_dump_json(indent=2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
@@ -23,12 +24,48 @@ def _ae_title(value: str) -> str:
     return title
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """DICOM timeouts in seconds: ACSE (association set-up and release), DIMSE (a reply), network (silence)."""
+
+    acse_s: float = 15.0
+    dimse_s: float = 60.0
+    network_s: float = 60.0
+
+
+def _tls_files(*names: str) -> None:
+    for name in names:
+        if name and not Path(name).is_file():
+            raise InputError("TLS file not found", name)
+
+
 class PacsSettings(BaseModel):
     """The PACS that receives results (C-STORE) and answers Query/Retrieve."""
 
     ae_title: str = "PACS"
     host: str = "127.0.0.1"
     port: int = Field(default=104, ge=1, le=65535)
+    tls: bool = False  # DICOM over TLS to the PACS (the PACS's certificate is always verified)
+    tls_ca_certificate: str = ""  # PEM of the CA that signed the PACS's certificate (empty: the system's CAs)
+    tls_certificate: str = ""  # PEM: this workstation's certificate, for a PACS that requires one
+    tls_key: str = ""
+    # DICOMweb base URL (e.g. https://pacs.example/dicom-web): when set, results go by STOW-RS instead of
+    # C-STORE (for a site without DIMSE); Query/Retrieve still use DIMSE
+    dicomweb_url: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the destination is named in messages, the sent log and the retry queue: ``AET@HOST:PORT``,
+        or the DICOMweb URL when results go by STOW-RS."""
+        return self.dicomweb_url.rstrip("/") or f"{self.ae_title}@{self.host}:{self.port}"
+
+    @field_validator("dicomweb_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        url = value.strip()
+        if url and not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return url
 
     @classmethod
     def parse(cls, text: str) -> "PacsSettings":
@@ -46,6 +83,19 @@ class PacsSettings(BaseModel):
     def _check_title(cls, value: str) -> str:
         return _ae_title(value)
 
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """Client TLS context (server certificate and host name verified), or None for plain DICOM."""
+        if not self.tls:
+            return None
+        _tls_files(self.tls_ca_certificate, self.tls_certificate, self.tls_key)
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.tls_ca_certificate or None)
+        try:
+            if self.tls_certificate:
+                context.load_cert_chain(self.tls_certificate, self.tls_key or None)
+        except ssl.SSLError as exc:
+            raise InputError(f"TLS certificate or key cannot be used ({exc.reason})", self.tls_certificate) from exc
+        return context
+
 
 class NodeSettings(BaseModel):
     """What the DICOM node answers to and where it listens."""
@@ -60,7 +110,20 @@ class NodeSettings(BaseModel):
     tls_key: str = ""
     tls_ca_certificate: str = ""  # when set, callers must present a certificate signed by it
     score_workers: int = Field(default=2, ge=1, le=16)
+    # timeouts (seconds): ACSE bounds how long a connection may stay silent before its association
+    # request (half-open connections are dropped after it), DIMSE a reply, network any silence
+    acse_timeout_s: float = Field(default=15.0, ge=1.0, le=600.0)
+    dimse_timeout_s: float = Field(default=60.0, ge=1.0, le=3600.0)
+    network_timeout_s: float = Field(default=60.0, ge=1.0, le=3600.0)
+    maximum_associations: int = Field(default=32, ge=1, le=512)  # associations at once (half-open ones not counted)
+    listen_backlog: int = Field(default=128, ge=1, le=4096)  # connections the OS holds before the node accepts them
     pacs: PacsSettings | None = None
+    retry_queue_limit: int = Field(default=100, ge=1, le=10_000)  # studies waiting for a PACS that is down
+    retry_interval_s: float = Field(default=60.0, ge=1.0, le=86_400.0)  # first retry; doubles up to 32x
+    # FHIR: the system (URI) of the hospital's MRN, so an interface engine matches the DICOM Patient ID
+    # to its patient; and of its accession numbers, so it matches the report to its order
+    fhir_patient_id_system: str = ""
+    fhir_accession_system: str = ""
 
     @field_validator("ae_title")
     @classmethod
@@ -72,6 +135,9 @@ class NodeSettings(BaseModel):
     def _check_titles(cls, values: list[str]) -> list[str]:
         return [_ae_title(v) for v in values]
 
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.acse_timeout_s, self.dimse_timeout_s, self.network_timeout_s)
+
     def caller_allowed(self, ae_title: str, address: str) -> bool:
         """Whether an association from ``ae_title`` at ``address`` may be accepted."""
         title_ok = not self.allowed_calling_ae_titles or ae_title.strip() in self.allowed_calling_ae_titles
@@ -82,9 +148,7 @@ class NodeSettings(BaseModel):
         """Server TLS context from the configured PEM files, or None for plain DICOM."""
         if not self.tls_certificate:
             return None
-        for name in (self.tls_certificate, self.tls_key, self.tls_ca_certificate):
-            if name and not Path(name).is_file():
-                raise InputError("TLS file not found", name)
+        _tls_files(self.tls_certificate, self.tls_key, self.tls_ca_certificate)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(self.tls_certificate, self.tls_key or None)

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medassist.hashing import sha256_file
 from medassist.models.notes import (
     ENCODER_PACKAGE,
     NotesClassifier,
@@ -43,13 +42,16 @@ from medassist.models.notes import (
     note_vector,
 )
 from medassist.models.problem_mentions import PROBLEM_LEXICON, note_problems
-from medassist.training.metrics import auroc, f1_scores
+from medassist.atomic import atomic_write
+from medassist.training.bundle import torch_bytes, write_bundle
+from medassist.training.metrics import auroc, calibration_error, f1_scores, rounded
 
 SEED = 7
 CHUNK_TOKENS = 256
 MAX_CHUNKS = 16
 TARGET_PRECISION = 0.8
 VERSION = "2.0.0"
+WEIGHTS = "head.pt"
 IU_REPORTS = 600
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "notes-embeddings"
@@ -136,7 +138,7 @@ def embed_notes(texts: list[str], encoder_sha: str, batch_chunks: int = 16,
 
     def save() -> None:
         CACHE.mkdir(parents=True, exist_ok=True)
-        np.savez(store_path, keys=np.array(list(store)), vectors=np.stack(list(store.values())))
+        atomic_write(store_path, lambda handle: np.savez(handle, keys=np.array(list(store)), vectors=np.stack(list(store.values()))))
 
     started, done_chunks, block = time.time(), 0, 32
     for first in range(0, len(per_note), block):
@@ -243,9 +245,7 @@ def precision_thresholds(probs: np.ndarray, truth: np.ndarray, target: float = T
 def calibration(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> dict[str, float]:
     """Brier score and expected calibration error over every (note, label) pair."""
     p, y = probs.reshape(-1), truth.reshape(-1)
-    edges = np.minimum((p * bins).astype(int), bins - 1)
-    ece = sum(abs(p[edges == b].mean() - y[edges == b].mean()) * (edges == b).mean() for b in range(bins) if (edges == b).any())
-    return {"brier": round(float(np.mean((p - y) ** 2)), 4), "ece": round(float(ece), 4)}
+    return {"brier": round(float(np.mean((p - y) ** 2)), 4), "ece": round(calibration_error(y, p, bins)[0], 4)}
 
 
 def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, labels: list[str]) -> dict:
@@ -255,7 +255,7 @@ def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, label
     for j, label in enumerate(labels):
         tp = int((predicted[:, j] & truth[:, j]).sum())
         per_label[label] = {
-            "auroc": auroc(truth[:, j], probs[:, j]),
+            "auroc": rounded(auroc(truth[:, j], probs[:, j])),
             "precision": round(tp / predicted[:, j].sum(), 4) if predicted[:, j].sum() else None,
             "recall": round(tp / truth[:, j].sum(), 4) if truth[:, j].sum() else None,
             "f1": round(f1_scores(truth[:, j : j + 1], predicted[:, j : j + 1])["micro_f1"], 4),
@@ -349,17 +349,13 @@ def main(argv: list[str] | None = None) -> dict:
         "against the radiologists' MeSH major terms: an independent reference for the rule layer")
 
     print(json.dumps(metrics, indent=1))
-    args.out.mkdir(parents=True, exist_ok=True)
-    card_path = args.out / "metadata.json"
-    history = previous_versions(card_path)
-    weights = args.out / "head.pt"
-    torch.save({f"head.{k}": v for k, v in head.state_dict().items()}, weights)
+    history = previous_versions(args.out / "metadata.json")
     counts = {s: {label: int(notes.loc[notes["split"] == s, label].sum()) for label in labels} for s in ("train", "val", "test")}
-    card = build_card(labels, thresholds, metrics, weights, version, encoder_sha, args.hidden, counts, best_epoch,
+    card = build_card(labels, thresholds, metrics, version, encoder_sha, args.hidden, counts, best_epoch,
                       len(notes), n_distinct, int((tokens > (CHUNK_TOKENS - 2) * MAX_CHUNKS).sum()), args.target_precision,
                       history)
-    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out} (weights SHA-256 {card['weights']['sha256']})")
+    written = write_bundle(args.out, card, {WEIGHTS: torch_bytes({f"head.{k}": v for k, v in head.state_dict().items()})})
+    print(f"wrote {args.out} (weights SHA-256 {written.weights.sha256})")
     return metrics
 
 
@@ -390,7 +386,7 @@ def previous_versions(card_path: Path) -> list[dict]:
     return old.get("history", []) + [entry]
 
 
-def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any], weights: Path, version: str,
+def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any], version: str,
                encoder_sha: str, hidden: int, counts: dict[str, dict[str, int]], best_epoch: int, n_notes: int,
                n_distinct: int, n_truncated: int, target_precision: float, history: list[dict]) -> dict[str, Any]:
     return {
@@ -409,7 +405,7 @@ def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any
             "256-token windows; a small trained head gives each problem a calibrated probability from the mean and "
             "max of the window vectors, which ranks the suggestions."
         ),
-        "weights": {"file": weights.name, "format": "state_dict", "sha256": sha256_file(weights)},
+        "weights": {"file": WEIGHTS, "format": "state_dict", "sha256": None},  # set by the bundle writer
         "architecture": {
             "name": "notes-minilm-head",
             "kwargs": {

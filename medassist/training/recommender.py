@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import sys
 from dataclasses import dataclass
@@ -22,16 +21,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import average_precision_score
-
-from medassist.hashing import sha256_file
 from medassist.models.recommender import build_medication_recommender
 from medassist.paths import install_root, shared_data_dir
 from medassist.recommend.features import MODEL_NAME, FeatureSpace
 from medassist.recommend.knowledge import KnowledgeBase, default_knowledge
 from medassist.recommend.patient import IngredientMatcher
+from medassist.training.bundle import torch_bytes, write_bundle
+from medassist.training.metrics import set_metrics
 
 ARCHITECTURE = "medication-recommender-mlp"
+WEIGHTS = "model.pt"
 COHORTS = ("cohort_a_california_59pts", "cohort_b_nebraska_111pts", "cohort_c_uk_543pts")
 SEED = 20261122
 MIN_CONDITION_PATIENTS = 5
@@ -147,36 +146,6 @@ def ddi_pairs(space: FeatureSpace, kb: KnowledgeBase) -> np.ndarray:
     return matrix
 
 
-def set_metrics(y_true: np.ndarray, probs: np.ndarray, threshold: float, ddi: np.ndarray, with_prauc: bool = True) -> dict[str, float]:
-    """SafeDrug-style metrics averaged over examples (rows with at least one known item)."""
-    keep = y_true.sum(axis=1) > 0
-    y_true, probs = y_true[keep], probs[keep]
-    pred = probs >= threshold
-    truth = y_true > 0.5
-    inter = (pred & truth).sum(axis=1)
-    union = (pred | truth).sum(axis=1)
-    jaccard = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-    precision = np.where(pred.sum(axis=1) > 0, inter / np.maximum(pred.sum(axis=1), 1), 0.0)
-    recall = inter / np.maximum(truth.sum(axis=1), 1)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    prauc = np.array([average_precision_score(t, p) for t, p in zip(truth, probs, strict=True)]) if with_prauc else np.zeros(1)
-    all_pairs = ddi_hits = 0
-    for row in pred:
-        chosen = np.flatnonzero(row)
-        if len(chosen) > 1:
-            sub = ddi[np.ix_(chosen, chosen)]
-            ddi_hits += int(sub.sum() // 2)
-            all_pairs += len(chosen) * (len(chosen) - 1) // 2
-    return {
-        "jaccard": float(jaccard.mean()),
-        "f1": float(f1.mean()),
-        "prauc": float(prauc.mean()),
-        "ddi_rate": float(ddi_hits / all_pairs) if all_pairs else 0.0,
-        "avg_recommended": float(pred.sum(axis=1).mean()),
-        "examples": int(keep.sum()),
-    }
-
-
 def predict(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
     model.eval()
     with torch.no_grad():
@@ -270,9 +239,6 @@ def main(argv: list[str] | None = None) -> int:
     print("BASELINE (training-set popularity) all: " + " ".join(f"{k}={v:.4f}" for k, v in baseline["all"].items() if isinstance(v, float)))
     print(f"DDI rate of the real prescribed sets (test): {truth_ddi:.4f}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / "model.pt"
-    torch.save(model.state_dict(), weights)
     floor = {k: round(test["all"][k] * FLOOR_FRACTION, 4) for k in ("jaccard", "f1", "prauc")}
     card = {
         "schema_version": "1",
@@ -283,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "modality": "ehr",
         "description": "Scores RxNorm ingredients for a patient from active SNOMED-CT conditions, age band and sex. "
         "Used only to order guideline options that passed the safety checks; it never adds or removes an option.",
-        "weights": {"file": weights.name, "format": "state_dict", "sha256": sha256_file(weights)},
+        "weights": {"file": WEIGHTS, "format": "state_dict", "sha256": None},  # set by the bundle writer
         "architecture": {"name": ARCHITECTURE, "kwargs": {"n_features": space.size, "n_items": len(space.items), "hidden": args.hidden}},
         "inputs": [{"name": "features", "type": "tabular", "shape": ["batch", space.size], "dtype": "float32",
                     "value_range": [0, 1], "preprocessing": "multi-hot condition codes + one-hot age band + one-hot sex (medassist.recommend.features)"}],
@@ -320,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "training_script": "python -m medassist.training.recommender",
         "extra": {"features": space.to_dict(), "knowledge_version": kb.version},
     }
-    (args.out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_bundle(args.out, card, {WEIGHTS: torch_bytes(model.state_dict())})
     print(f"floor for tests: {floor}")
     print(f"wrote {args.out}")
     return 0

@@ -13,6 +13,7 @@ ones written into each ``models/<name>/metadata.json``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medassist.hashing import sha256_file
 from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows
+from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.metrics import binary_metrics
 
 SEED = 7
 DROP_RATE = 0.15
+WEIGHTS = "model.pt"
 REPO = Path(__file__).resolve().parents[2]
 F = FeatureSpec
 
@@ -306,10 +308,10 @@ def write_card(name: str, data: Path, out_root: Path) -> dict:
     out = out_root / name
     old = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
     model = TabularRiskNet(**old["architecture"]["kwargs"])
-    model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
+    weights = (out / WEIGHTS).read_bytes()
+    model.load_state_dict(torch.load(io.BytesIO(weights), weights_only=True))
     model.eval()
-    card = build_card(name, recipe, dataset, model, old["metrics"], out / "model.pt")
-    (out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_bundle(out, build_card(name, recipe, dataset, model, old["metrics"]), {WEIGHTS: weights})
     return old["metrics"]
 
 
@@ -323,12 +325,7 @@ def train_one(name: str, data: Path, out_root: Path) -> dict:
     if name == "heart-disease":
         metrics["cleveland_303_cv10"] = cross_validate(dataset, dataset.splits["cleveland_all"], recipe)
     print(f"== {name}\n{json.dumps(metrics, indent=1)}")
-    out = out_root / name
-    out.mkdir(parents=True, exist_ok=True)
-    weights = out / "model.pt"
-    torch.save(model.state_dict(), weights)
-    card = build_card(name, recipe, dataset, model, metrics, weights)
-    (out / "metadata.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_bundle(out_root / name, build_card(name, recipe, dataset, model, metrics), {WEIGHTS: torch_bytes(model.state_dict())})
     return metrics
 
 
@@ -394,7 +391,7 @@ LIMITATIONS = {
 }
 
 
-def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNet, metrics: dict, weights: Path) -> dict:
+def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNet, metrics: dict) -> dict:
     target = recipe.target
     n_columns = int(model.center.numel())
     counts = {split: {"n": int(len(index)), "positives": int(dataset.outcome[index].sum())} for split, index in dataset.splits.items()}
@@ -410,7 +407,7 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
             f"({recipe.hidden} hidden units{', with a missing flag per input' if recipe.missing_flags else ''}), "
             "temperature-scaled on a validation split. Inputs missing from the record are listed with each prediction."
         ),
-        "weights": {"file": weights.name, "format": "state_dict", "sha256": sha256_file(weights)},
+        "weights": {"file": WEIGHTS, "format": "state_dict", "sha256": None},  # set by the bundle writer
         "architecture": {"name": "tabular-risk-mlp", "kwargs": {"n_columns": n_columns, "n_features": len(dataset.features), "hidden": recipe.hidden,
                                                                    "missing_flags": recipe.missing_flags}},
         "inputs": [

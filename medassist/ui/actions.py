@@ -106,10 +106,12 @@ def reset_demo(context: AppContext) -> None:
 
 
 def export_study_results(context: AppContext, study_instance_uid: str, parent) -> None:
-    """Ask for a folder (and whether to send to the PACS), then write the study's SR, AI maps and
+    """Ask for a folder (and whether to send to the PACS), then write the study's SR, AI maps, PDF and
     FHIR report in a worker: the Worklist and Report tabs both call this."""
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+    from medassist.hospital.fhir import FhirTargets
+    from medassist.hospital.outbox import Outbox
     from medassist.hospital.results import export_study
     from medassist.hospital.store import StudyStore
 
@@ -119,18 +121,27 @@ def export_study_results(context: AppContext, study_instance_uid: str, parent) -
     node = context.settings.node
     pacs = node.pacs
     send = pacs is not None and QMessageBox.question(
-        parent, "Send to PACS", f"Also send the SR and AI maps to {pacs.ae_title} at {pacs.host}:{pacs.port}?"
+        parent, "Send to PACS", f"Also send the SR and AI maps to {pacs.ae_title} at {pacs.host}:{pacs.port}? "
+        "What it already holds is not sent again."
     ) == QMessageBox.StandardButton.Yes
 
     def job():
-        return (yield from export_study(StudyStore(), study_instance_uid, Path(out_dir), service=context.inference(),
-                                        pacs=pacs if send else None, calling_ae_title=node.ae_title))
+        store = StudyStore()
+        return (yield from export_study(store, study_instance_uid, Path(out_dir), service=context.inference(),
+                                        pacs=pacs if send else None, calling_ae_title=node.ae_title,
+                                        targets=FhirTargets.of(node), outbox=Outbox.of(node, store),
+                                        audit=context.audit, timeouts=node.timeouts()))
 
     def done(exported) -> None:
-        context.audit.append("results_exported", **exported.to_dict())
-        context.show_message("Results exported", f"Structured report: {exported.structured_report}\n"
-                             f"AI maps: {len(exported.ai_maps)}\nFHIR report: {exported.fhir_report}"
-                             + (f"\nSent to {exported.sent_to}" if exported.sent_to else ""))
+        sent = (f"\nSent to {exported.sent_to}" + (f" ({exported.already_at_pacs} objects it already held were not sent "
+                                                   "again)" if exported.already_at_pacs else "")
+                if exported.sent_to else "")
+        queued = (f"\nNOT SENT: {exported.send_error}. Queued for retry to {exported.queued_for} (Worklist tab)."
+                  if exported.queued_for else "")
+        version = f"version {exported.version}" + (" (unchanged, issued again)" if exported.reused else "")
+        context.show_message("Results exported", f"Structured report ({version}): {exported.structured_report}\n"
+                             f"AI maps: {len(exported.ai_maps)}\nPDF: {exported.pdf}\nFHIR report: {exported.fhir_report}"
+                             + sent + queued)
 
     context.runner.submit("Export results", job, on_result=done,
                           on_error=lambda message: context.show_message("Could not export results", message))

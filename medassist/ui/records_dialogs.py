@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from medassist.atomic import atomic_write_text
 from medassist.records.schema import ImportReport
 from medassist.records.table import FIELDS, REQUIRED_FIELDS, guess_mapping, remember_mapping, remembered_mapping, table_columns
 
@@ -63,7 +64,7 @@ class ImportReportDialog(QDialog):
             self.save(Path(path))
 
     def save(self, path: Path) -> None:
-        path.write_text(self.text.toPlainText(), encoding="utf-8")
+        atomic_write_text(path, self.text.toPlainText())
 
 
 class ColumnMappingDialog(QDialog):

@@ -114,7 +114,8 @@ def test_gate_accepts_icu_style_adult_ap_films(shared_data, service, tmp_path):
     from PIL import Image
 
     from medassist.imaging.loader import load_image
-    from medassist.training.cxr_pneumonia import file_pixels, icu_film
+    from medassist.training.cxr_pneumonia.augmentation import icu_film
+    from medassist.training.cxr_pneumonia.data import file_pixels
 
     table = pd.read_csv(shared_data / "cxr" / "labels.csv")
     films = table[table.source.isin(["nih_cxr14_pneumonia_subset300", "nih_cxr14_1024"]) & (table.split == "val")

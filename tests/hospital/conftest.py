@@ -190,10 +190,13 @@ class OrthancPacs:
 
     AET = "ORTHANC"
 
-    def __init__(self, binary: str, folder: Path, node_port: int) -> None:
+    DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+
+    def __init__(self, binary: str, folder: Path, node_port: int, port: int | None = None,
+                 tls: tuple[Path, Path] | None = None, dicomweb: bool = False) -> None:
         from medassist.settings.node import PacsSettings
 
-        self.port = free_port()
+        self.port = port or free_port()
         folder.mkdir(parents=True, exist_ok=True)
         config = {
             "Name": "MedAssistTestPACS",
@@ -215,11 +218,52 @@ class OrthancPacs:
             "Plugins": [],
             "SaveJobs": False,
         }
+        self.http_port = 0
+        if dicomweb:  # the DICOMweb plugin on loopback HTTP, without authentication (a test PACS only)
+            self.http_port = free_port()
+            config.update({"HttpServerEnabled": True, "HttpPort": self.http_port, "AuthenticationEnabled": False,
+                           "Plugins": [str(self.DICOMWEB_PLUGIN)],
+                           "DicomWeb": {"Enable": True, "Root": "/dicom-web/"}})
+        if tls is not None:  # DICOM over TLS only (Orthanc >= 1.9); callers need no certificate of their own
+            certificate, key = tls
+            config.update({"DicomTlsEnabled": True, "DicomTlsCertificate": str(certificate),
+                           "DicomTlsPrivateKey": str(key), "DicomTlsTrustedCertificates": str(certificate),
+                           "DicomTlsRemoteCertificateRequired": False})
         (folder / "orthanc.json").write_text(json.dumps(config), encoding="utf-8")
         self.log = open(folder / "orthanc.log", "w+", encoding="utf-8")
         self.proc = subprocess.Popen([binary, str(folder / "orthanc.json")], stdout=self.log, stderr=subprocess.STDOUT)
-        self.settings = PacsSettings(ae_title=self.AET, host="127.0.0.1", port=self.port)
+        self.settings = PacsSettings(ae_title=self.AET, host="127.0.0.1", port=self.port, tls=tls is not None,
+                                     tls_ca_certificate=str(tls[0]) if tls else "")
         wait_until(self._answers, 60, "Orthanc to answer C-ECHO")
+
+    def count(self, study_instance_uid: str) -> dict[str, int]:
+        """Instances of the study Orthanc holds, by modality (C-FIND, image level)."""
+        from medassist.hospital.pacs import association
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind
+
+        query = Dataset()
+        query.QueryRetrieveLevel = "IMAGE"
+        query.StudyInstanceUID = study_instance_uid
+        query.SeriesInstanceUID = ""
+        query.SOPInstanceUID = ""
+        query.Modality = ""
+        counts: dict[str, int] = {}
+        with association(self.settings, NODE_AET, [(StudyRootQueryRetrieveInformationModelFind, None)]) as assoc:
+            # image-level C-FIND needs the series: ask per series
+            series_query = Dataset()
+            series_query.QueryRetrieveLevel = "SERIES"
+            series_query.StudyInstanceUID = study_instance_uid
+            series_query.SeriesInstanceUID = ""
+            series_query.Modality = ""
+            series = [(str(i.SeriesInstanceUID), str(i.get("Modality", "")))
+                      for status, i in assoc.send_c_find(series_query, StudyRootQueryRetrieveInformationModelFind)
+                      if status and status.Status in (0xFF00, 0xFF01) and i is not None]
+            for uid, modality in series:
+                query.SeriesInstanceUID = uid
+                found = [i for status, i in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind)
+                         if status and status.Status in (0xFF00, 0xFF01) and i is not None]
+                counts[modality] = counts.get(modality, 0) + len(found)
+        return counts
 
     def _answers(self) -> bool:
         from medassist.hospital.pacs import PacsError, echo
@@ -257,3 +301,87 @@ def orthanc(hospital_node, tmp_path) -> Iterator[OrthancPacs]:
         yield pacs
     finally:
         pacs.stop()
+
+
+def orthanc_binary() -> str:
+    import shutil
+
+    binary = shutil.which("Orthanc") or next((p for p in ("/usr/sbin/Orthanc", "/usr/bin/Orthanc") if Path(p).exists()),
+                                            None)
+    if binary is None:
+        pytest.skip("the Orthanc binary is not installed (apt-get install orthanc)")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory) -> Iterator[Path]:
+    """One user folder for a whole test module (its node, worklist, results and settings)."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MEDASSIST_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="module")
+def shared_node(module_home) -> Iterator:
+    """One node for a module (tests use studies of their own); its retry worker polls every 0.5 s."""
+    from medassist.hospital.service import HospitalNode
+    from medassist.settings.node import NodeSettings
+
+    settings = NodeSettings(enabled=True, ae_title=NODE_AET, port=0, allowed_calling_ae_titles=[SENDER_AET, "ORTHANC"],
+                            allowed_addresses=["127.0.0.1"], score_workers=2, retry_interval_s=1.0,
+                            fhir_patient_id_system="urn:oid:1.2.3.4.5.6.7", fhir_accession_system="urn:oid:1.2.3.4.5.6.8")
+    node = HospitalNode(settings, retry_poll_s=0.5)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_orthanc(shared_node, tmp_path_factory) -> Iterator[OrthancPacs]:
+    """One real PACS (Orthanc) on loopback for a module; skips without Orthanc."""
+    pacs = OrthancPacs(orthanc_binary(), tmp_path_factory.mktemp("orthanc"), shared_node.port)
+    try:
+        yield pacs
+    finally:
+        pacs.stop()
+
+
+def dciodvfy_errors(path: Path) -> list[str]:
+    """dicom3tools' validator's error lines for one file (an empty list when it finds none)."""
+    import shutil
+
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy is not installed (apt-get install dicom3tools)")
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, errors="replace", timeout=60)
+    return [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
+
+
+def new_study(source: Path, tag: str, count: int = 1, **attributes) -> list[Dataset]:
+    """``count`` copies of a real radiograph as a new study of its own (new Study, Series and SOP
+    Instance UIDs derived from ``tag``), with ``attributes`` set (e.g. a character set and a name)."""
+    from pydicom.uid import generate_uid
+
+    study, series = generate_uid(entropy_srcs=[tag, "study"]), generate_uid(entropy_srcs=[tag, "series"])
+    out = []
+    for index in range(count):
+        dataset = pydicom.dcmread(source)
+        dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study, series
+        dataset.SOPInstanceUID = generate_uid(entropy_srcs=[tag, str(index)])
+        dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+        dataset.InstanceNumber = index + 1
+        for keyword, value in attributes.items():
+            setattr(dataset, keyword, value)
+        out.append(dataset)
+    return out
+
+
+def send_and_score(node, datasets: list[Dataset], timeout: float = 180) -> list[dict]:
+    """C-STORE ``datasets`` to the node and wait until each is analysed; returns their worklist rows."""
+    assert Sender(node.port).send(datasets) == [0] * len(datasets)
+    uids = [str(d.SOPInstanceUID) for d in datasets]
+    wait_until(lambda: all(node.store.entry(u)["status"] not in ("queued", "scoring") for u in uids), timeout,
+               "the radiographs to be scored")
+    return [node.store.entry(u) for u in uids]

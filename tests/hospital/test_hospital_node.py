@@ -182,3 +182,75 @@ def test_a_study_no_bundled_model_reads_is_kept_but_not_queued(hospital_node, sh
     assert row["sop_instance_uid"] == dataset.SOPInstanceUID and row["modality"] == "CT"
     assert row["status"] == "received" and row["model"] is None and row["score_count"] == 0
     assert hospital_node.store.pending_count() == 0
+
+
+def test_half_open_connections_do_not_lock_out_real_callers(user_home, node_settings):
+    """20 connections that never send an association request, on a node allowing 4 associations:
+    a real caller still gets in at once (half-open ones are not counted, and are dropped after the
+    ACSE timeout)."""
+    import socket
+
+    from medassist.hospital.service import HospitalNode
+
+    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 4, "acse_timeout_s": 2.0}))
+    node.start()
+    idle = [socket.create_connection(("127.0.0.1", node.port), timeout=5) for _ in range(20)]
+    try:
+        assoc = Sender(node.port).associate()
+        assert assoc.is_established and assoc.send_c_echo().Status == 0
+        assoc.release()
+        idle[0].settimeout(10)
+        assert idle[0].recv(1) == b""  # the node dropped the silent connection after its ACSE timeout
+    finally:
+        for sock in idle:
+            sock.close()
+        node.stop()
+
+
+def test_the_association_limit_counts_requested_associations(user_home, node_settings):
+    from medassist.hospital.service import HospitalNode
+
+    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 2}))
+    node.start()
+    held = [Sender(node.port).associate() for _ in range(2)]
+    try:
+        assert all(a.is_established for a in held)
+        third = Sender(node.port).associate()
+        assert third.is_rejected and third.acceptor.primitive.diagnostic == 0x02  # local limit exceeded
+        refused = [line for line in node.audit.read() if line["event"] == "dicom_association_refused"]
+        assert "maximum associations (2)" in refused[-1]["reason"]
+    finally:
+        for assoc in held:
+            assoc.release()
+        node.stop()
+
+
+def test_sr_pr_ko_and_seg_objects_are_kept_with_their_study_and_not_scored(hospital_node, chest_dicom_files):
+    from pydicom.uid import generate_uid
+
+    from tests.hospital.conftest import new_study
+
+    (film,) = new_study(next(p for p in chest_dicom_files if p.name == SMALL_CHEST), "kept", 1)
+    classes = {"SR": "1.2.840.10008.5.1.4.1.1.88.34", "PR": "1.2.840.10008.5.1.4.1.1.11.1",
+               "KO": "1.2.840.10008.5.1.4.1.1.88.59", "SEG": "1.2.840.10008.5.1.4.1.1.66.4"}
+    others = []
+    for modality, sop_class in classes.items():
+        dataset = pydicom.Dataset()
+        for keyword in ("PatientID", "PatientName", "StudyInstanceUID", "StudyDate"):
+            setattr(dataset, keyword, film.get(keyword, ""))
+        dataset.SOPClassUID, dataset.Modality = sop_class, modality
+        dataset.SOPInstanceUID = generate_uid(entropy_srcs=["kept", modality])
+        dataset.SeriesInstanceUID = generate_uid(entropy_srcs=["kept-series", modality])
+        dataset.file_meta = pydicom.dataset.FileMetaDataset()
+        dataset.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+        others.append(dataset)
+    assert Sender(hospital_node.port).send([film, *others]) == [0] * 5
+    rows = {e["modality"]: e for e in hospital_node.store.study_entries(str(film.StudyInstanceUID))}
+    assert set(rows) == {"CR", *classes}
+    for modality in classes:
+        assert rows[modality]["status"] == "kept" and rows[modality]["model"] is None
+        assert rows[modality]["score_count"] == 0
+        assert pydicom.dcmread(rows[modality]["path"]).SOPClassUID == classes[modality]
+    from medassist.hospital.worklist import matches
+
+    assert not matches(rows["SR"], "all") and matches(rows["SR"], "kept")

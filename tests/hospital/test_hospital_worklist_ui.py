@@ -50,6 +50,27 @@ def test_worklist_tab_shows_received_studies_by_urgency_and_opens_them(worklist_
     assert keys == sorted(keys, reverse=True)  # most urgent first
     assert all(not e["read"] for e in shown)
 
+    # each finding with its own probability and threshold; never a subtype (the model's raw positives list one)
+    findings = tab.model.COLUMNS.index("Findings")
+    for row in range(tab.proxy.rowCount()):
+        entry, text = tab.entry_at(row), tab.proxy.index(row, findings).data()
+        if entry["status"] == "scored":
+            assert text.startswith("Pneumonia ") and "(threshold 30.8%)" in text, text
+            assert f"{entry['outputs']['pneumonia'] * 100:.1f}%" in text
+        assert "bacterial" not in text and "viral" not in text
+    # a study whose PACS was down waits in the retry queue, shown under the table
+    from medassist.hospital.outbox import Outbox
+    from medassist.settings.node import PacsSettings
+
+    down = PacsSettings(ae_title="PACS", host="127.0.0.1", port=1)
+    Outbox(tab.store).enqueue(shown[0]["study_instance_uid"], down, NODE_AET, [Path(shown[0]["path"])],
+                              "did not answer")
+    tab.refresh()
+    assert tab.queue_label.text().startswith("Retry queue: 1 of at most 100 studies wait for PACS@127.0.0.1:1")
+    assert tab.retry_button.isEnabled()
+    results = tab.model.COLUMNS.index("Results")
+    assert any("queued for PACS@127.0.0.1:1" in str(tab.proxy.index(r, results).data()) for r in range(tab.proxy.rowCount()))
+
     win.tabs.setCurrentWidget(tab)
     tab.table.selectRow(0)
     qtbot.wait(50)

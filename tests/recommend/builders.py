@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import pandas as pd
 
+from medassist.clinical.picture import build_picture
+from medassist.domain.clinical import CareSetting
 from medassist.recommend.knowledge import default_knowledge
 from medassist.recommend.patient import PatientContext, build_context
 from medassist.records.schema import PatientRecords
@@ -17,6 +21,14 @@ CONDITION_CODES = {
     "hyperlipidaemia": ("55822004", "Hyperlipidemia (disorder)"),
     "septic_shock": ("76571007", "Septic shock (disorder)"),
     "sepsis": ("91302008", "Sepsis (disorder)"),
+    "atrial_fibrillation": ("49436004", "Atrial fibrillation (disorder)"),
+    "coronary": ("53741008", "Coronary arteriosclerosis (disorder)"),
+    "stroke": ("230690007", "Cerebrovascular accident (disorder)"),
+    "dementia": ("52448006", "Dementia (disorder)"),
+    "osteoarthritis": ("239873007", "Osteoarthritis of knee (disorder)"),
+    "falls": ("", "History of falls"),
+    "mechanical_valve": ("", "Mechanical mitral valve replacement"),
+    "obesity": ("414916001", "Obesity (disorder)"),
 }
 MEDICATION_CODES = {
     "warfarin": ("855332", "Warfarin Sodium 5 MG Oral Tablet"),
@@ -31,9 +43,40 @@ MEDICATION_CODES = {
     "atorvastatin": ("617312", "Atorvastatin 20 MG Oral Tablet"),
     "metoprolol": ("866924", "Metoprolol Tartrate 25 MG Oral Tablet"),
     "norepinephrine": ("242969", "4 ML norepinephrine 1 MG/ML Injection"),
+    # Further lines carry the ingredient's RxNorm code (as the demo cohort does) or none.
+    "ramipril": ("35296", "Ramipril 5 MG Oral Capsule"),
+    "bisoprolol": ("19484", "Bisoprolol fumarate 5 MG Oral Tablet"),
+    "carvedilol": ("20352", "Carvedilol 6.25 MG Oral Tablet"),
+    "atenolol": ("1202", "Atenolol 50 MG Oral Tablet"),
+    "spironolactone": ("9997", "Spironolactone 25 MG Oral Tablet"),
+    "furosemide": ("4603", "Furosemide 40 MG Oral Tablet"),
+    "dapagliflozin": ("1488564", "Dapagliflozin 10 MG Oral Tablet"),
+    "sacubitril_valsartan": ("", "sacubitril 49 MG / valsartan 51 MG Oral Tablet [Entresto]"),
+    "aspirin": ("1191", "Aspirin 81 MG Oral Tablet"),
+    "naproxen": ("7258", "Naproxen 500 MG Oral Tablet"),
+    "apixaban": ("1364430", "Apixaban 5 MG Oral Tablet"),
+    "rivaroxaban": ("", "Rivaroxaban 20 MG Oral Tablet"),
+    "diltiazem": ("3443", "Diltiazem hydrochloride 120 MG Extended Release Oral Capsule"),
+    "glyburide": ("4815", "Glyburide 5 MG Oral Tablet"),
+    "glipizide": ("4821", "Glipizide 5 MG Oral Tablet"),
+    "diphenhydramine": ("3498", "Diphenhydramine hydrochloride 25 MG Oral Capsule"),
+    "lorazepam": ("6470", "Lorazepam 1 MG Oral Tablet"),
+    "zolpidem": ("39993", "Zolpidem tartrate 10 MG Oral Tablet"),
+    "amitriptyline": ("704", "Amitriptyline hydrochloride 25 MG Oral Tablet"),
+    "digoxin": ("3407", "Digoxin 0.25 MG Oral Tablet"),
+    "trimethoprim": ("10829", "Trimethoprim 100 MG Oral Tablet"),
+    "amiloride": ("644", "Amiloride hydrochloride 5 MG Oral Tablet"),
+    "verapamil": ("11170", "Verapamil hydrochloride 80 MG Oral Tablet"),
 }
 OBSERVATION_CODES = {"egfr": ("33914-3", "mL/min/{1.73_m2}"), "creatinine": ("2160-0", "mg/dL"),
-                     "potassium": ("6298-4", "mmol/L"), "weight": ("29463-7", "kg"), "lactate": ("2524-7", "mmol/L")}
+                     "potassium": ("6298-4", "mmol/L"), "weight": ("29463-7", "kg"), "lactate": ("2524-7", "mmol/L"),
+                     "lvef": ("10230-1", "%"), "systolic_bp": ("8480-6", "mm[Hg]"), "heart_rate": ("8867-4", "/min"),
+                     "acr": ("9318-7", "mg/g"), "inr": ("6301-6", "{INR}"), "sodium": ("2951-2", "mmol/L")}
+
+
+def born(years: float) -> str:
+    """A birth date ``years`` before today, so a vignette's age (and its age criteria) does not drift with the date."""
+    return (_dt.date.today() - _dt.timedelta(days=round(years * 365.25))).isoformat()
 
 
 def make_records(
@@ -65,8 +108,17 @@ def make_records(
     return PatientRecords.from_frames(**frames)
 
 
-def context(records: PatientRecords, patient_id: str = "p1", **kwargs) -> PatientContext:
-    return build_context(records, patient_id, default_knowledge(), **kwargs)
+def context(records: PatientRecords, patient_id: str = "p1", confirmed_findings: list[str] | None = None,
+            diagnoses: list[str] | None = None, setting: str | None = None, suggested: str | None = None,
+            reason: str = "", sepsis_signs: list[str] | None = None) -> PatientContext:
+    """The treatment context on the patient's clinical picture; ``suggested``/``reason`` stand for what the
+    severity scores suggest (the picture's care setting), ``sepsis_signs`` for the picture's sepsis signs."""
+    named = list(dict.fromkeys([*(confirmed_findings or []), *(diagnoses or [])]))
+    picture = build_picture(records, patient_id, confirmed_findings=named, setting=setting)  # type: ignore[arg-type]
+    if suggested is not None:
+        picture.care_setting = CareSetting(chosen=picture.care_setting.chosen, suggested=suggested, reason=reason)  # type: ignore[arg-type]
+    picture.sepsis_signs = list(sepsis_signs or [])
+    return build_context(records, picture, default_knowledge(), diagnoses=diagnoses)
 
 
 PENICILLIN_ANAPHYLAXIS = ("7984", "Penicillin V", "Anaphylaxis (disorder)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from medassist.clinical.renal import ckd_epi_2021
 from medassist.recommend.engine import recommend
 from medassist.recommend.knowledge import default_knowledge
-from medassist.recommend.patient import ckd_epi_2021
 
 from .builders import PENICILLIN_ANAPHYLAXIS, PENICILLIN_RASH, context, make_records
 
@@ -89,16 +89,18 @@ def test_creatinine_only_gives_ckd_epi_2021_egfr_and_says_so():
     assert ckd_epi_2021(1.0, 50, female=True) == pytest.approx(68.6, abs=0.5)
     assert ckd_epi_2021(1.0, 50, female=False) == pytest.approx(91.7, abs=0.7)
     ctx = context(make_records(birth_date="1950-01-01", sex="male", conditions=("diabetes",), observations={"creatinine": 3.0}))
-    assert ctx.kidney.egfr is not None and ctx.kidney.egfr < 30
-    assert "CKD-EPI 2021" in ctx.kidney.egfr_note
+    egfr, note = ctx.kidney_value("eGFR")
+    assert egfr is not None and egfr < 30
+    assert "CKD-EPI 2021" in note
     assert recommend(ctx).option("t2d_metformin").excluded
 
 
 def test_missing_kidney_function_and_potassium_are_asked_for():
     result = recommend(context(make_records(conditions=("diabetes", "heart_failure"))))
     assert any("No eGFR or creatinine" in q and "metformin" in q for q in result.questions)
-    assert any("No potassium" in q for q in result.questions)
     assert any("ejection fraction" in q for q in result.questions)
+    with_ef = recommend(context(make_records(conditions=("heart_failure",), observations={"lvef": 30.0})))
+    assert any("No potassium" in q for q in with_ef.questions)
 
 
 def test_child_gets_high_dose_amoxicillin_first_and_no_fluoroquinolone_or_doxycycline_first_line():

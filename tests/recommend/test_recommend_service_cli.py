@@ -94,7 +94,7 @@ def test_cli_json_lists_ranked_options_exclusions_warnings(fake_importer, capsys
 def test_cli_text_output_and_unknown_patient(fake_importer, capsys, tmp_path):
     assert main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--no-model"]) == 0
     out = capsys.readouterr().out
-    assert "Community-acquired pneumonia (this visit): new options" in out and "(excluded, not offered)" in out
+    assert "Community-acquired pneumonia - this visit: new options" in out and "(excluded, not offered)" in out
     assert "Questions" in out and "Ordering rule:" in out and "not exhaustive" in out
     assert main(["recommend", "--records", str(tmp_path), "--patient", "nobody", "--no-model"]) == 2
     assert "no patient with ID nobody" in capsys.readouterr().err

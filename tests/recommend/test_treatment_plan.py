@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from medassist.recommend.decisions import considered_options, decision_for, warning_line
-from medassist.recommend.engine import ORDERING_RULE, recommend
-from medassist.recommend.knowledge import SEVERITY_ORDER, default_knowledge
+from medassist.domain.treatment import SEVERITY_ORDER
+from medassist.domain.treatment_text import ORDERING_RULE, warning_line
+from medassist.recommend.decisions import considered_options, decision_for
+from medassist.recommend.engine import recommend
+from medassist.recommend.knowledge import default_knowledge
 
 from .builders import context, make_records
 
@@ -202,7 +204,7 @@ def test_decisions_have_one_shape_and_read_back_as_lines():
     result = recommend(ctx)
     option = next(o for o in result.options if o.ordering.major_warning)
     decision = decision_for(option, result, "accepted", "ECG first")
-    assert all(isinstance(w, dict) and set(w) == {"severity", "kind", "message", "source"} for w in decision.detail["warnings"])
+    assert all(isinstance(w, dict) and set(w) == {"severity", "kind", "message", "source", "not_now"} for w in decision.detail["warnings"])
     assert warning_line(decision.detail["warnings"][0]).startswith("MAJOR: ")
     assert warning_line("major: a warning stored by an older version") == "major: a warning stored by an older version"
     pending = considered_options(result)
@@ -225,7 +227,7 @@ def test_report_states_the_plan_and_deidentification_shifts_the_lactate_date():
     content = collect_report(session, "p1", cards={})
     assert content.treatment_notes[0].startswith("Care setting: severe / ICU, because of sepsis signs")
     assert any("beyond the options shown" in n and "2026-10-01" in n for n in content.treatment_notes)
-    assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia (this visit)")
+    assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia - this visit: ")
     anonymous = deidentify(content)
     assert not any("2026-10-01" in n for n in anonymous.treatment_notes)
     assert any("beyond the options shown" in n for n in anonymous.treatment_notes)

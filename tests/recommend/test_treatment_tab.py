@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.audit import AuditLog
@@ -78,16 +79,19 @@ def test_tab_groups_options_by_condition_with_current_therapy_rule_and_warnings(
     assert all(int(m.text(0)) > int(c.text(0)) for m in majors for c in children(first_group)
                if c.text(0) and not c.text(5).startswith("MAJOR")), "major warnings go below every option without one"
     rows = {r.data(0, 256): r for r in all_rows(tab.tree) if r.data(0, 256)}
-    assert not any(option_id.startswith(("t2d_", "htn_")) for option_id in rows), "treated chronic conditions get no new drugs"
+    assert not any(option_id.startswith("htn_") for option_id in rows), "treated hypertension gets no new drugs"
     metformin = rows["current_metformin"]
     assert metformin.text(1).startswith("Current therapy:") and metformin.text(2).startswith("contraindicated")
+    # metformin at eGFR 27 must be stopped: its row says so, and the diabetes group offers its replacements
+    assert metformin.text(4) == "current: stop / replace" and result.therapy("metformin").replacements
+    assert all(r in rows for r in result.therapy("metformin").replacements)
     assert "Missing inputs" in tab.questions.text() and "Outpatient is assumed" in tab.questions.text()
     assert "How options are ordered" in tab.rule.text() and "not exhaustive" in tab.rule.text()
     assert result.interaction_table.split(":")[0] in tab.rule.text() and "switched off" in tab.rule.text()
     tab.tree.setCurrentItem(majors[0])
     assert "Warnings" in tab.detail.toHtml() and "Sources" in tab.detail.toHtml()
     tab.tree.setCurrentItem(metformin)
-    assert "Not offered again as a new option" in tab.detail.toPlainText()
+    assert "Not offered again as a new option" in tab.detail.toPlainText() and "stop / replace" in tab.detail.toPlainText()
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert tab.grab().save(str(SHOTS / "treatment_tab.png"))
 
@@ -203,3 +207,56 @@ def test_confirmed_finding_triggers_recompute(tab, qtbot):
     tab.session.confirm_finding("Pneumonia")
     qtbot.waitUntil(lambda: tab.result is not None and bool(tab.result.options), timeout=30000)
     assert tab.result.options[0].option_id == "cap_child_op_amoxicillin"
+
+
+def vignette(name):
+    """The treatment vignettes of issue 26 and the demo patients with a plan, for the 1024x700 screenshots."""
+    from .builders import born
+
+    if name == "hfref_k56":
+        return make_records(patient_id="v1", birth_date=born(68), sex="male", conditions=("heart_failure", "hypertension"),
+                            medications=("ramipril", "spironolactone", "furosemide"),
+                            observations={"egfr": 55.0, "potassium": 5.6, "lvef": 30.0, "systolic_bp": 118.0, "heart_rate": 82.0})
+    if name == "ckd4_metformin":
+        return make_records(patient_id="v2", birth_date=born(70), sex="male", conditions=("diabetes", "ckd4", "hypertension"),
+                            medications=("metformin", "lisinopril", "atorvastatin"),
+                            observations={"egfr": 24.0, "potassium": 5.3, "acr": 450.0}, weight_kg=88)
+    if name == "af_nsaid":
+        return make_records(patient_id="v3", birth_date=born(72), sex="female", conditions=("atrial_fibrillation", "hypertension"),
+                            medications=("naproxen",), observations={"creatinine": 0.9, "egfr": 62.0, "heart_rate": 84.0}, weight_kg=70)
+    if name == "af_reduced_dose":
+        return make_records(patient_id="v4", birth_date=born(83), sex="female", conditions=("atrial_fibrillation", "hypertension"),
+                            observations={"creatinine": 1.3, "egfr": 38.0, "heart_rate": 88.0}, weight_kg=55)
+    if name == "older_beers":
+        return make_records(patient_id="v5", birth_date=born(81), sex="female", conditions=("falls", "osteoarthritis"),
+                            medications=("diphenhydramine", "zolpidem", "lorazepam", "naproxen"), observations={"egfr": 52.0})
+    if name == "t2d_glyburide":
+        return make_records(patient_id="v6", birth_date=born(74), sex="female", conditions=("diabetes",), medications=("glyburide",),
+                            observations={"egfr": 40.0, "potassium": 4.5}, weight_kg=70)
+    from medassist.demo.cohort import build_demo
+
+    return build_demo().records
+
+
+@pytest.mark.parametrize("name, patient_id", [
+    ("hfref_k56", "v1"), ("ckd4_metformin", "v2"), ("af_nsaid", "v3"), ("af_reduced_dose", "v4"), ("older_beers", "v5"),
+    ("t2d_glyburide", "v6"), ("demo", "DEMO-03"), ("demo", "DEMO-04"), ("demo", "DEMO-07"), ("demo", "DEMO-01"),
+])
+def test_plans_read_at_1024_by_700(tab, qtbot, name, patient_id):
+    tab.use_model.setChecked(False)
+    tab.resize(1024, 700)
+    records = vignette(name)
+    tab.session.set_records(records)
+    tab.session.set_current_patient(patient_id)
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.patient_id == patient_id and tab.showing_content, timeout=30000)
+    rows = all_rows(tab.tree)
+    assert rows and all(r.toolTip(1) for r in rows if r.text(1)), "every row carries its full text as a tooltip"
+    assert tab.tree.textElideMode() == Qt.TextElideMode.ElideNone and tab.tree.wordWrap()
+    long_rows = [r for r in rows if len(r.text(1)) > 60]
+    single = tab.tree.fontMetrics().height()
+    assert all(tab.tree.visualItemRect(r).height() > single * 1.5 for r in long_rows if not r.isHidden()
+               and tab.tree.visualItemRect(r).height()), "long names wrap onto more lines instead of being cut"
+    if tab.result.groups and tab.result.groups[0].pillars:
+        assert any(r.text(1).startswith(tab.result.groups[0].pillars[0].pillar[:1].upper()) for r in rows)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert tab.grab().save(str(SHOTS / f"treatment_1024_{name}_{patient_id}.png"))

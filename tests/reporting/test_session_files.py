@@ -17,8 +17,8 @@ from tests.reporting.builders import PATIENT
 from medassist import __version__
 from medassist.errors import InputError
 from medassist.jobs import run_job
-from medassist.persistence import atomic
-from medassist.persistence.atomic import WriteError, atomic_write, atomic_write_bytes
+from medassist import atomic
+from medassist.atomic import WriteError, atomic_write, atomic_write_bytes
 from medassist.persistence.autosave import Autosaver, find_crash_recovery
 from medassist.persistence.session_file import decode_array, encode_array, read_session, save_session
 from medassist.session import Session

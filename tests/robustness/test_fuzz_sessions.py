@@ -12,8 +12,8 @@ import pytest
 
 from medassist.errors import InputError
 from medassist.jobs import run_job
-from medassist.persistence import atomic
-from medassist.persistence.atomic import TEMP_SUFFIX, WriteError
+from medassist import atomic
+from medassist.atomic import TEMP_SUFFIX, WriteError
 from medassist.persistence.session_file import read_session, save_session
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
@@ -30,9 +34,10 @@ from PySide6.QtWidgets import (
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.app.treatment import DecisionNeedsComment, consider_plan, decide, plan_treatment
-from medassist.jobs import Job
-from medassist.recommend.engine import CurrentTherapy, Recommendation, SafetyWarning, TreatmentOption
+from medassist.domain import treatment_text as text
 from medassist.domain.decisions import TreatmentDecision
+from medassist.domain.treatment import CurrentTherapy, PillarStatus, Recommendation, SafetyWarning, TreatmentOption
+from medassist.jobs import Job
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
@@ -53,30 +58,42 @@ COLUMNS = ["#", "Option", "Warnings", "Decision", "Guideline line", "Safety", "S
 WARNING_COLUMN, DECISION_COLUMN = 2, 3
 
 
-def severity_badge(severity: str) -> str:
+# Colours of what the plan does with a current drug, and of a pillar's status: red asks to stop, orange to change.
+ACTION_COLOURS = {"stop": "#c62828", "hold": "#c62828", "dose": "#b35c00", "review": "#b35c00", "switch": "#1f4e79",
+                  "titrate": "#1f4e79", "continue": "#1f4e79", "acute review": "#b35c00"}
+PILLAR_COLOURS = {"in place": "#1f4e79", "start": "#1b5e20", "switch": "#1f4e79", "titrate": "#1f4e79", "review": "#b35c00",
+                  "not now": "#b35c00", "excluded": "#6a1b1b", "undecided": "#b35c00", "not indicated": "#627d98"}
+
+
+def severity_badge(severity: str, label: str | None = None) -> str:
     background, foreground = SEVERITY_COLOURS[severity]
     return (f'<span style="background:{background}; color:{foreground}; font-weight:bold; padding:1px 4px;">'
-            f"&nbsp;{severity.upper()}&nbsp;</span>")
+            f"&nbsp;{html.escape(label or severity.upper())}&nbsp;</span>")
 
 
 def warning_html(warning: SafetyWarning) -> str:
     source = f'<br><span style="color:#627d98;">Source: {html.escape(warning.source)}</span>' if warning.source else ""
-    return f"<p>{severity_badge(warning.severity)} {html.escape(warning.message)}{source}</p>"
+    badge = severity_badge(warning.severity, "NOT NOW" if warning.not_now else None)
+    return f"<p>{badge} {html.escape(warning.message)}{source}</p>"
 
 
 def option_html(option: TreatmentOption) -> str:
-    """The detail pane for one option: its place by the ordering rule, dose, why, warnings, sources."""
+    """The detail pane for one option: status, place by the ordering rule, guideline and grade, dose, why, warnings."""
     parts = [f"<h3>{html.escape(option.label)}</h3>"]
     if option.excluded:
-        parts.append(f"<p>{severity_badge('contraindicated')} <b>Not offered for this patient.</b></p>")
+        label = "NOT NOW" if option.not_now else None
+        parts.append(f"<p>{severity_badge('contraindicated', label)} <b>Not offered for this patient"
+                     f"{' now' if option.not_now else ''}.</b></p>")
         parts += [f"<p>{html.escape(r)}</p>" for r in option.exclusion_reasons]
     else:
         parts.append(f"<p><b>Rank {option.rank}</b> &middot; {html.escape(option.condition)} &middot; "
-                     f"{html.escape(option.ordering.describe())}</p>")
+                     f"{html.escape(text.ordering_text(option.ordering))}</p>")
+        parts.append(f"<p><b>Status:</b> {html.escape(text.option_status(option))}</p>")
+    parts.append(f"<p><b>Guideline:</b> {html.escape(text.option_grade(option))}</p>")
     parts.append(f"<p><b>Dose:</b> {html.escape(option.dose)}</p>")
     if option.dose_for_patient:
         parts.append(f"<p><b>For this patient:</b> {html.escape(option.dose_for_patient)}</p>")
-    ingredients = ", ".join(f"{i['name']} (RxNorm {i['rxcui']})" for i in option.ingredients) or "no drug"
+    ingredients = ", ".join(f"{i['name']} (RxNorm {i['rxcui']})" if i["rxcui"] else i["name"] for i in option.ingredients) or "no drug"
     parts.append(f"<p><b>Ingredients:</b> {html.escape(ingredients)}</p>")
     parts.append("<p><b>Why</b></p><ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in option.rationale) + "</ul>")
     if option.note:
@@ -88,17 +105,41 @@ def option_html(option: TreatmentOption) -> str:
 
 
 def therapy_html(therapy: CurrentTherapy, result: Recommendation) -> str:
-    """The detail pane for a drug the patient already takes: what it treats, the plan, problems found."""
+    """The detail pane for a drug the patient already takes: what it treats, what to do with it and why."""
     treats = [g.label for g in result.groups if therapy.option_id in g.current_therapy and g.condition_id != "other_medications"]
+    colour = ACTION_COLOURS[therapy.action]
     parts = [f"<h3>{html.escape(therapy.label)}</h3>",
-             f"<p><b>Current therapy:</b> {html.escape(therapy.plan)}. Not offered again as a new option.</p>",
+             f"<p><b>Plan:</b> <span style='color:{colour}; font-weight:bold;'>{html.escape(therapy.plan)}</span>. "
+             "Not offered again as a new option.</p>",
              f"<p><b>Treats:</b> {html.escape(', '.join(treats) or 'no condition in the treatment tables')}</p>"]
     if therapy.warnings:
         parts.append("<p><b>Problems found</b></p>" + "".join(warning_html(w) for w in therapy.warnings))
     else:
-        parts.append("<p>No interaction, kidney or pregnancy problem found in the tables (which are not exhaustive).</p>")
-    parts.append("<p style='color:#627d98;'>Accept = continue; Reject = stop or hold; Modify = change (say how).</p>")
+        parts.append("<p>No interaction, kidney, potassium, older-adult or pregnancy problem found in the tables "
+                     "(which are not exhaustive).</p>")
+    parts.append(f"<p style='color:#627d98;'>{html.escape(text.therapy_decision_hint(therapy.action))}</p>")
     return "".join(parts)
+
+
+class WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped text at the column's width, so a long drug name wraps instead of being cut
+    (Qt's default size hint ignores the column width); the full text is also each row's tooltip."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        said = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        spanned = index.column() == 0 and not index.parent().isValid()  # a condition's heading spans the row
+        column = self.tree.viewport().width() if spanned else self.tree.columnWidth(index.column())
+        width = column - 8 - (self.tree.indentation() if index.column() == 0 else 0)
+        if not said or width <= 20:
+            return hint
+        font = index.data(Qt.ItemDataRole.FontRole) or option.font  # type: ignore[attr-defined]
+        wrapped = QFontMetrics(font).boundingRect(QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), said)
+        return QSize(hint.width(), max(hint.height(), wrapped.height() + 4))
 
 
 class TreatmentTab(Tab):
@@ -129,8 +170,8 @@ class TreatmentTab(Tab):
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Care setting:"))
         self.setting = ChoiceCombo()  # changes only by a pick from its list, never by a navigation key
-        for text, value in SETTING_CHOICES:
-            self.setting.addItem(text, value)
+        for shown, value in SETTING_CHOICES:
+            self.setting.addItem(shown, value)
         self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
         controls.addWidget(self.setting)
         self.use_model = QCheckBox("Break ties with learned recommender")
@@ -150,6 +191,7 @@ class TreatmentTab(Tab):
 
         self.conditions = QLabel("")
         self.conditions.setWordWrap(True)
+        self.conditions.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.conditions)
         self.alerts = QLabel("")
         self.alerts.setWordWrap(True)
@@ -164,6 +206,11 @@ class TreatmentTab(Tab):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setWordWrap(True)  # long drug names wrap at 1024 px; the full text is in each row's tooltip
+        self.tree.setUniformRowHeights(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setItemDelegate(WrappingDelegate(self.tree))
+        self.tree.header().sectionResized.connect(lambda *_: self.tree.doItemsLayout())
         self.tree.setRootIsDecorated(True)
         self.tree.setIndentation(14)
         self.tree.setAlternatingRowColors(True)
@@ -191,16 +238,32 @@ class TreatmentTab(Tab):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([900, 480])
-        layout.addWidget(splitter, 1)
 
+        # Missing inputs and the ordering rule sit under the plan in a panel the clinician can shrink or scroll,
+        # so the plan keeps most of a 1024x700 window.
+        below = QWidget()
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
         self.questions = QLabel("")
         self.questions.setWordWrap(True)
         self.questions.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.questions)
+        below_layout.addWidget(self.questions)
         self.rule = QLabel("")
         self.rule.setWordWrap(True)
         self.rule.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.rule)
+        below_layout.addWidget(self.rule)
+        below_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(below)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(splitter)
+        vertical.addWidget(scroll)
+        vertical.setStretchFactor(0, 4)
+        vertical.setStretchFactor(1, 1)
+        vertical.setSizes([560, 140])
+        layout.addWidget(vertical, 1)
         self._set_decision_enabled(False)
 
     # computing -----------------------------------------------------------------------------
@@ -257,7 +320,11 @@ class TreatmentTab(Tab):
         self.status.setText(f"{len(result.options)} options, {len(result.excluded)} excluded, "
                             f"{len(result.current_therapy)} current drugs")
         model = "" if result.model is None else f"   |   tie-break: {result.model['name']} {result.model['version']}"
-        self.conditions.setText(f"Care setting in use: {result.setting_note}{model}")
+        setting = html.escape(result.setting_note)
+        if result.setting_source == "suggested":  # never silently assumed: shown in orange until the clinician confirms
+            setting = f"<span style='color:#b35c00; font-weight:bold;'>{setting}</span>"
+        scores = "".join(f"<br><b>Score:</b> {html.escape(text.score_line(s))}" for s in result.scores)
+        self.conditions.setText(f"<b>Care setting in use:</b> {setting}{html.escape(model)}{scores}")
         self.alerts.setText("".join(f"<p><b>Beyond the options shown.</b> {html.escape(a)}</p>" for a in result.alerts))
         self.alerts.setVisible(bool(result.alerts))
         # Problems with current drugs are shown on each current-therapy row; here only general notes.
@@ -266,14 +333,18 @@ class TreatmentTab(Tab):
         self.tree.clear()
         first: QTreeWidgetItem | None = None
         for group in result.groups:
-            role = "" if group.role.lower() == group.label.lower() else f" - {group.role}"
-            header = QTreeWidgetItem([f"{group.label}{role}: {group.plan}"])
+            heading = text.group_heading(group.label, group.role, group.plan)
+            header = QTreeWidgetItem([heading])
             font = header.font(0)
             font.setBold(True)
             header.setFont(0, font)
-            header.setToolTip(0, f"{group.label}: {group.plan}\nFrom: {group.evidence}")
+            header.setToolTip(0, "\n".join([heading, f"From: {group.evidence}", *group.findings]))
             self.tree.addTopLevelItem(header)
             header.setFirstColumnSpanned(True)
+            if group.findings:
+                header.addChild(self._note_item("Read: " + "; ".join(group.findings), "#486581"))
+            for pillar in group.pillars:
+                header.addChild(self._pillar_item(pillar))
             for option_id in group.current_therapy:
                 header.addChild(self._therapy_item(result.item(option_id)))
             for option_id in group.options + group.excluded:
@@ -281,17 +352,17 @@ class TreatmentTab(Tab):
                 header.addChild(item)
                 first = first or item
             for reason in group.not_offered:
-                note = QTreeWidgetItem(["", f"Not offered: {reason}"])
-                note.setForeground(1, QBrush(QColor("#627d98")))
-                note.setToolTip(1, reason)
-                header.addChild(note)
+                header.addChild(self._note_item(f"Not offered: {reason}", "#627d98"))
             header.setExpanded(True)
         self._add_earlier_decisions(result)
         for column in range(self.tree.columnCount()):
             self.tree.resizeColumnToContents(column)
+            self.tree.setColumnWidth(column, self.tree.columnWidth(column) + 12)  # room so a fitting text never wraps
         self.tree.setColumnWidth(0, 64)
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 320))
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 300))
         self.tree.setColumnWidth(4, min(self.tree.columnWidth(4), 150))
+        self.tree.setColumnWidth(5, min(self.tree.columnWidth(5), 150))
+        self.tree.doItemsLayout()  # row heights for the final column widths (wrapped names)
         if result.questions:
             self.questions.setText(
                 "<b>Missing inputs that matter:</b><ul style='margin:0;'>"
@@ -325,11 +396,35 @@ class TreatmentTab(Tab):
             header.addChild(item)
         header.setExpanded(True)
 
+    @staticmethod
+    def _note_item(said: str, colour: str) -> QTreeWidgetItem:
+        """A line under a condition that is not an option (what was read, why an option was not offered)."""
+        item = QTreeWidgetItem(["", said])
+        item.setForeground(1, QBrush(QColor(colour)))
+        item.setToolTip(1, said)
+        item.setFirstColumnSpanned(False)
+        return item
+
+    @staticmethod
+    def _pillar_item(pillar: PillarStatus) -> QTreeWidgetItem:
+        said = text.pillar_line(pillar)
+        item = QTreeWidgetItem(["", said, "", "", pillar.status])
+        item.setToolTip(1, said)
+        item.setToolTip(4, said)
+        font = item.font(1)
+        font.setItalic(True)
+        item.setFont(1, font)
+        colour = QBrush(QColor(PILLAR_COLOURS[pillar.status]))
+        item.setForeground(1, colour)
+        item.setForeground(4, colour)
+        return item
+
     def _therapy_item(self, therapy: CurrentTherapy) -> QTreeWidgetItem:
         severity = therapy.worst_severity
         item = QTreeWidgetItem(["", therapy.label, "" if severity is None else f"{severity} ({len(therapy.warnings)})", "",
-                                "current: " + therapy.plan, "", ""])
+                                "current: " + text.ACTION_WORDS[therapy.action], "", ""])
         item.setToolTip(4, therapy.plan)
+        item.setForeground(4, QBrush(QColor(ACTION_COLOURS[therapy.action])))
         item.setData(0, OPTION_ROLE, therapy.option_id)
         item.setToolTip(1, therapy.label)
         item.setForeground(1, QBrush(QColor("#1f4e79")))
@@ -340,7 +435,7 @@ class TreatmentTab(Tab):
         severity = "contraindicated" if option.excluded else option.worst_severity
         warning_text = "" if severity is None else f"{severity} ({len(option.warnings)})"
         ordering = option.ordering
-        safety = "excluded" if option.excluded else "MAJOR: placed below" if ordering.major_warning else "no major warning"
+        safety = option.action if option.excluded else "MAJOR: placed below" if ordering.major_warning else "no major warning"
         similarity = ("" if option.excluded or not ranked_by_model else
                       "not known" if ordering.similarity is None else f"{ordering.similarity:.2f}")
         item = QTreeWidgetItem([
@@ -348,7 +443,8 @@ class TreatmentTab(Tab):
             option.line.replace("_", " ").replace("conditional", "stated circumstances"), safety, similarity,
         ])
         item.setData(0, OPTION_ROLE, option.option_id)
-        item.setToolTip(1, option.label)
+        item.setToolTip(1, f"{option.label}\n{text.option_status(option)}")
+        item.setToolTip(4, text.option_grade(option))
         self._colour_warning(item, severity)
         if ordering.major_warning and not option.excluded:
             item.setForeground(5, QBrush(QColor(SEVERITY_COLOURS["major"][0])))

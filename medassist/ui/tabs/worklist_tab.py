@@ -1,6 +1,8 @@
 """The Worklist tab: studies received by the DICOM node (or retrieved from PACS), most urgent
-first, with the gate's verdict and the model's top finding; opening a row loads the study into
-Images and its stored result into Diagnosis.
+first, with the gate's verdict, each finding with its own probability and threshold, the
+accession number, and what happened to the study's results (sent, or waiting in the retry queue
+for a PACS that is down); opening a row loads the study into Images and its stored result into
+Diagnosis.
 
 The tab only shows the core's state (:class:`~medassist.hospital.store.StudyStore`) and starts
 or stops the core's :class:`~medassist.hospital.service.HospitalNode`; it never talks DICOM itself.
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from medassist.errors import MedAssistError
+from medassist.hospital.outbox import Outbox, QueuedSend
 from medassist.hospital.store import StudyStore
 from medassist.hospital.worklist import FILTERS, matches, prediction_of, urgency
 from medassist.ui.context import AppContext, TabKind
@@ -45,16 +48,18 @@ NODE_OFF_HINT = ("The DICOM node is off. An administrator turns it on in Setting
 class WorklistModel(QAbstractTableModel):
     """Worklist rows (plain dicts from the store) as a table; unread rows are bold."""
 
-    COLUMNS = ("Urgency", "Patient", "Patient ID", "Received (UTC)", "Study date", "Modality", "Status", "Input gate",
-               "Top finding", "From")
+    COLUMNS = ("Urgency", "Patient", "Patient ID", "Accession", "Study date", "Received (UTC)", "Modality", "Status",
+               "Input gate", "Findings", "Results", "From")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.entries: list[dict[str, Any]] = []
+        self.results: dict[str, str] = {}  # study UID -> what happened to its results
 
-    def set_entries(self, entries: list[dict[str, Any]]) -> None:
+    def set_entries(self, entries: list[dict[str, Any]], results: dict[str, str] | None = None) -> None:
         self.beginResetModel()
         self.entries = entries
+        self.results = results or {}
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 (Qt API)
@@ -91,21 +96,24 @@ class WorklistModel(QAbstractTableModel):
                 return MUTED_COLOUR
         if role == Qt.ItemDataRole.ToolTipRole:
             gate = entry["gate"]
+            if column == "Findings" and entry["findings"]:
+                return "\n".join(f"{f['text']} - {f['status']}" for f in entry["findings"])
             return entry["error"] or (gate["reason"] if gate else None)
         return None
 
-    @staticmethod
-    def _text(entry: dict[str, Any], column: str) -> str:
+    def _text(self, entry: dict[str, Any], column: str) -> str:
         gate = entry["gate"]
         if column == "Urgency":
             if entry["status"] == "scored":
-                marker = "POSITIVE" if entry["positive"] else "negative"
-                return f"{marker} {entry['top_probability']:.2f}"
-            return {"queued": "waiting", "scoring": "scoring", "received": "-"}.get(entry["status"], entry["status"])
+                return "POSITIVE" if entry["positive"] else "negative"
+            return {"queued": "waiting", "scoring": "scoring", "received": "-", "kept": "-"}.get(entry["status"],
+                                                                                                  entry["status"])
         if column == "Patient":
-            return entry["patient_name"].replace("^", " ").strip() or "(no name)"
+            return " = ".join(g.replace("^", " ").strip() for g in entry["patient_name"].split("=") if g) or "(no name)"
         if column == "Patient ID":
             return entry["patient_id"] or "-"
+        if column == "Accession":
+            return entry["accession_number"] or "-"
         if column == "Received (UTC)":
             return entry["received_at"][:19].replace("T", " ")
         if column == "Study date":
@@ -117,8 +125,10 @@ class WorklistModel(QAbstractTableModel):
             return ("" if entry["read"] else "unread, ") + entry["status"]
         if column == "Input gate":
             return "-" if gate is None else ("accepted" if gate["accepted"] else "REFUSED")
-        if column == "Top finding":
-            return entry["top_finding"] or (entry["error"] or "-")
+        if column == "Findings":
+            return "; ".join(f["text"] for f in entry["findings"]) or (entry["error"] or "-")
+        if column == "Results":
+            return self.results.get(entry["study_instance_uid"], "-")
         return entry["origin"]
 
 
@@ -137,6 +147,7 @@ class WorklistTab(Tab):
         self.store: StudyStore | None = None
         self.node: Any = None  # HospitalNode while it runs
         self.all_entries: list[dict[str, Any]] = []
+        self.results: dict[str, str] = {}
         self.events = _NodeEvents(self)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -158,7 +169,7 @@ class WorklistTab(Tab):
             self.filter_box.addItem(label, key)
         self.filter_box.currentIndexChanged.connect(self.apply_filter)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter: patient, ID, finding…")
+        self.search.setPlaceholderText("Filter: patient, ID, accession number, finding…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.apply_filter)
 
@@ -182,8 +193,16 @@ class WorklistTab(Tab):
         self.open_button.clicked.connect(lambda: self.open_row(self._selected_row()))
         self.read_button = QPushButton("Mark unread")
         self.read_button.clicked.connect(self.mark_unread)
-        self.export_button = QPushButton("Export results (SR, AI map, FHIR)…")
+        self.export_button = QPushButton("Export results (SR, AI map, PDF, FHIR)…")
         self.export_button.clicked.connect(self.export_selected)
+        self.send_button = QPushButton("Send results to PACS")
+        self.send_button.setToolTip("Issue the selected study's results and send what the PACS does not hold yet "
+                                    "(a changed study gets a new SR version that supersedes the last)")
+        self.send_button.clicked.connect(self.send_selected)
+        self.queue_label = QLabel()
+        self.queue_label.setWordWrap(True)
+        self.retry_button = QPushButton("Retry now")
+        self.retry_button.clicked.connect(self.retry_now)
 
         header = QHBoxLayout()
         header.addWidget(self.node_label, 1)
@@ -197,13 +216,18 @@ class WorklistTab(Tab):
         actions.addWidget(self.open_button)
         actions.addWidget(self.read_button)
         actions.addStretch(1)
+        actions.addWidget(self.send_button)
         actions.addWidget(self.export_button)
+        queue = QHBoxLayout()
+        queue.addWidget(self.queue_label, 1)
+        queue.addWidget(self.retry_button)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
+        layout.addLayout(queue)
         # the empty page keeps the node controls reachable
         self.empty.layout().addWidget(self._empty_controls())
 
@@ -242,7 +266,8 @@ class WorklistTab(Tab):
         node = HospitalNode(settings, audit=self.context.audit, service_factory=self.context.inference,
                             catalogue=self.context.catalogue,
                             on_stored=lambda _entry: self.events.changed.emit(),
-                            on_scored=lambda _uid, _status: self.events.changed.emit())
+                            on_scored=lambda _uid, _status: self.events.changed.emit(),
+                            on_sent=self.events.changed.emit)
         try:
             node.start()
         except MedAssistError as exc:
@@ -266,6 +291,9 @@ class WorklistTab(Tab):
         if self.store is None:
             self.store = StudyStore()
         self.all_entries = self.store.entries()
+        outbox = self._outbox()
+        self.results = outbox.study_states()
+        self._show_queue(outbox.queued())
         self.apply_filter()
         pending = sum(e["status"] in ("queued", "scoring") for e in self.all_entries)
         unread = sum(not e["read"] for e in self.all_entries)
@@ -286,10 +314,33 @@ class WorklistTab(Tab):
                             if self.node is not None else NODE_OFF_HINT)
         self.show_content(bool(self.all_entries))
 
+    def _outbox(self) -> Outbox:
+        """The running node's outbox (one lock for its retry worker and "Retry now"), else the store's."""
+        if self.node is not None:
+            return self.node.outbox
+        assert self.store is not None
+        return Outbox.of(self.context.settings.node, self.store)
+
+    def _show_queue(self, queued: list[QueuedSend]) -> None:
+        """The retry queue in one line: how many studies wait for which PACS, when the next try is, why."""
+        if not queued:
+            self.queue_label.setText("Retry queue: empty (every result sent was acknowledged).")
+            self.retry_button.setEnabled(False)
+            return
+        first = queued[0]
+        places = sorted({q.pacs.label for q in queued})
+        self.queue_label.setText(
+            f"Retry queue: {len(queued)} of at most {self.context.settings.node.retry_queue_limit} studies wait for "
+            f"{', '.join(places)}; next try {first.next_attempt_at[11:19]} UTC (tries so far: {first.attempts}; last "
+            f"error: {first.last_error}). " + ("The node retries them while it runs." if self.node is not None
+                                               else "Start the node, or Retry now."))
+        self.queue_label.setStyleSheet(f"color: {POSITIVE_COLOUR.name()}")
+        self.retry_button.setEnabled(True)
+
     def apply_filter(self) -> None:
         which = self.filter_box.currentData() or "all"
         shown = [e for e in self.all_entries if matches(e, which, self.search.text())]
-        self.model.set_entries(shown)
+        self.model.set_entries(shown, self.results)
 
     def _selected_row(self) -> int:
         rows = self.table.selectionModel().selectedRows()
@@ -337,6 +388,54 @@ class WorklistTab(Tab):
 
             export_study_results(self.context, entry["study_instance_uid"], self)
 
+    def send_selected(self) -> None:
+        """Issue the selected study's results and send what the configured PACS does not hold yet."""
+        entry = self.entry_at(self._selected_row())
+        settings = self.context.settings.node
+        if entry is None:
+            return
+        if settings.pacs is None:
+            self.context.show_message("No PACS configured", "Set the PACS in Settings > Preferences > DICOM node.")
+            return
+        from medassist.hospital.fhir import FhirTargets
+        from medassist.hospital.results import export_study
+
+        assert self.store is not None
+        store, outbox, study, context = self.store, self._outbox(), entry["study_instance_uid"], self.context
+
+        def job():
+            return (yield from export_study(store, study, outbox.results_dir(study), service=context.inference(),
+                                            pacs=settings.pacs, calling_ae_title=settings.ae_title,
+                                            targets=FhirTargets.of(settings), outbox=outbox, audit=context.audit,
+                                            timeouts=settings.timeouts()))
+
+        def done(exported) -> None:
+            self.refresh()
+            if exported.queued_for:
+                self.context.show_message("Results NOT sent", f"{exported.send_error}\nThe study waits in the retry "
+                                          f"queue for {exported.queued_for}.")
+            else:
+                self.context.show_message("Results sent", f"SR version {exported.version} is at {exported.sent_to}"
+                                          + (f" ({exported.already_at_pacs} objects it already held were not sent "
+                                             "again)." if exported.already_at_pacs else "."))
+
+        self.context.runner.submit("Send results", job, on_result=done,
+                                   on_error=lambda message: self.context.show_message("Could not send results", message))
+
+    def retry_now(self) -> None:
+        """Send everything in the retry queue now (a worker job)."""
+        from medassist.jobs import single_step
+
+        outbox, audit = self._outbox(), self.context.audit
+
+        def done(result: tuple[int, int]) -> None:
+            self.refresh()
+            self.context.show_message("Retry queue", f"{result[0]} studies sent, {result[1]} still waiting.")
+
+        self.context.runner.submit("Retry sending results", lambda: single_step(outbox.drain(audit, due_only=False)),
+                                   on_result=done, on_error=lambda message: self.context.show_message("Retry failed",
+                                                                                                      message))
+
     def score_folder(self, folder: str | None = None) -> None:
         """Run the batch engine of `medassist predict` over a folder; each image joins the worklist."""
         if folder is None:
@@ -375,27 +474,38 @@ class WorklistTab(Tab):
             self.context.show_message("DICOM node is not running", "Start the node first: retrieved studies arrive "
                                       "through it. " + ("" if settings.enabled else NODE_OFF_HINT))
             return
-        patient_id, ok = QInputDialog.getText(self, "Query PACS", "Patient ID (empty: all studies)")
+        patient_id, ok = QInputDialog.getText(self, "Query PACS",
+                                              "Patient ID or accession number (empty: all studies)")
         if not ok:
             return
+        key = patient_id.strip()
         from medassist.hospital import pacs as scu
         from medassist.jobs import single_step
 
         def found(matches) -> None:
             if not matches:
-                self.context.show_message("Query PACS", f"No studies for patient '{patient_id}'.")
+                self.context.show_message("Query PACS", f"No studies for patient or accession number '{key}'.")
                 return
-            labels = [f"{m.study_date} {m.modalities} {m.patient_name} - {m.study_description} ({m.study_instance_uid})"
-                      for m in matches]
+            labels = [f"{m.study_date} {m.modalities} {m.patient_name} - {m.study_description} "
+                      f"(accession {m.accession_number or '-'}, {m.study_instance_uid})" for m in matches]
             choice, chosen = QInputDialog.getItem(self, "Retrieve a study", "Study to retrieve into the node", labels, 0,
                                                   False)
             if chosen:
                 study = matches[labels.index(choice)].study_instance_uid
                 self.context.runner.submit(
                     "Retrieve study", lambda: single_step(scu.move_study(settings.pacs, settings.ae_title, study,
-                                                                         settings.ae_title)),
+                                                                         settings.ae_title, settings.timeouts())),
                     on_error=lambda message: self.context.show_message("Retrieve failed", message))
 
-        self.context.runner.submit(
-            "Query PACS", lambda: single_step(scu.find_studies(settings.pacs, settings.ae_title, patient_id.strip())),
-            on_result=found, on_error=lambda message: self.context.show_message("Query failed", message))
+        def find() -> list:
+            """By Patient ID, then (an order) by accession number; each study once."""
+            assert settings.pacs is not None
+            timeouts = settings.timeouts()
+            found_studies = scu.find_studies(settings.pacs, settings.ae_title, key, timeouts=timeouts)
+            if key:
+                found_studies += scu.find_studies(settings.pacs, settings.ae_title, accession_number=key,
+                                                  timeouts=timeouts)
+            return list({m.study_instance_uid: m for m in found_studies}.values())
+
+        self.context.runner.submit("Query PACS", lambda: single_step(find()), on_result=found,
+                                   on_error=lambda message: self.context.show_message("Query failed", message))
