@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +21,7 @@ import pandas as pd
 import pydicom  # imported with the module, not first in a worker thread (two threads importing it can half-initialise it)
 
 from medassist import paths
+from medassist.atomic import atomic_write_bytes
 from medassist.demo.images import DESCRIPTIONS, PUBLIC_IMAGE_NOTICE, public_dicom
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
@@ -204,8 +203,8 @@ def _dicom_age(birth: date, on: date) -> str:
 def _film_for(original: Path, patient: dict, taken: date, today: date) -> Path:
     """A copy of a public test film whose identity header is the demo patient's (name, ID, birth date,
     sex, age) and whose study date is ``taken``; the pixels and everything else are the original's.
-    Written once per day under the user data folder; the same patient and day give the same bytes (two
-    builds at once, as a demo job and a restore may run, each write a whole file and the last one stays)."""
+    Written once per day under the user data folder (atomically: two builds at once, as a demo job and a
+    restore may run, each write a whole file and the last one stays); the same patient and day give the same bytes."""
     # one folder per patient, named without the patient's ID (a path is shown where identifiers are not)
     folder = hashlib.sha256(str(patient["patient_id"]).encode("utf-8")).hexdigest()[:12]
     target = paths.user_data_dir() / "demo-films" / today.isoformat() / folder / original.name
@@ -224,10 +223,7 @@ def _film_for(original: Path, patient: dict, taken: date, today: date) -> Path:
     data = buffer.getvalue()
     if not target.is_file() or target.read_bytes() != data:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".partial",
-                                         delete=False) as partial:
-            partial.write(data)
-        os.replace(partial.name, target)
+        atomic_write_bytes(target, data)
     return target
 
 
