@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from medassist.events import Signal
 from medassist.imaging.image import MedicalImage
-from medassist.domain.decisions import REVIEW_STATUSES, FindingReview, TreatmentDecision
+from medassist.domain.decisions import REVIEW_STATUSES, FilmAttachment, FindingReview, TreatmentDecision
+from medassist.domain.clinical import FilmContext
 from medassist.domain.prediction import Explanation, Prediction
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class SessionState:
     clinician_notes: dict[str, str] = field(default_factory=dict, metadata=_PER_PATIENT)
     confirmed_findings: dict[str, list[str]] = field(default_factory=dict, metadata=_PER_PATIENT)
     finding_reviews: dict[str, dict[str, FindingReview]] = field(default_factory=dict, metadata=_PER_PATIENT)
+    film_attachments: dict[str, dict[str, FilmAttachment]] = field(default_factory=dict, metadata=_PER_PATIENT)
     demo: bool = False
     clinician_name: str = ""
 
@@ -47,7 +49,8 @@ class SessionState:
 PER_PATIENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(SessionState) if f.metadata.get("per_patient"))
 # the session signal a change of each is announced with (results and reviews show with the decisions)
 _SIGNAL_OF = {"images": "images_changed", "clinician_notes": "notes_changed"} | {
-    name: "decisions_changed" for name in ("predictions", "decisions", "confirmed_findings", "finding_reviews")}
+    name: "decisions_changed" for name in ("predictions", "decisions", "confirmed_findings", "finding_reviews",
+                                           "film_attachments")}
 
 
 def _copied(per_patient: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +81,7 @@ class Session:
         self.clinician_notes: dict[str, str] = {}
         self.confirmed_findings: dict[str, list[str]] = {}
         self.finding_reviews: dict[str, dict[str, FindingReview]] = {}
+        self.film_attachments: dict[str, dict[str, FilmAttachment]] = {}
         self.clinician_name: str = ""
         self._lock = threading.RLock()
 
@@ -261,3 +265,15 @@ class Session:
 
     def current_finding_reviews(self) -> dict[str, FindingReview]:
         return dict(self.finding_reviews.get(self.patient_key, {}))
+
+    def attach_film(self, attachment: FilmAttachment, patient_id: str) -> None:
+        """The clinician reads a film whose header does not match as this patient's (the app's
+        ``attach_film`` use case re-decides the results and writes the audit line). Emits ``decisions_changed``."""
+        with self._lock:
+            self.film_attachments.setdefault(patient_id, {})[attachment.image_key] = attachment
+        self.decisions_changed.emit(patient_id)
+
+    def set_film(self, prediction: Prediction, film: FilmContext | None) -> None:
+        """Set whose film and from when a result was made on (decided by ``clinical.films``)."""
+        with self._lock:
+            prediction.film = film

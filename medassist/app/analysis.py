@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from medassist.app.films import film_for
+from medassist.domain.findings import current_findings, findings_of
+from medassist.domain.inputs import ImageInput
 from medassist.domain.prediction import Prediction
 from medassist.domain.tasks import Task
 from medassist.errors import MedAssistError
@@ -36,9 +39,10 @@ class Analysis:
 
 
 def explain_target(prediction: Prediction) -> str | None:
-    """The output worth explaining: the first positive one, else the most probable."""
-    if prediction.positive:
-        return prediction.positive[0]
+    """The output worth explaining: the first suggested finding, else the most probable output."""
+    suggested = [f.label for f in findings_of(prediction) if f.counts_now]
+    if suggested:
+        return suggested[0]
     return max(prediction.outputs, key=lambda label: prediction.outputs[label]) if prediction.outputs else None
 
 
@@ -63,6 +67,8 @@ def analyse_patient(session: Session, service: "ModelService", patient_id: str |
         except MedAssistError as exc:
             analysis.problems.append(f"{run.label}: {exc}")
             continue
+        if isinstance(run.source, ImageInput) and patient_id:
+            prediction.film = film_for(session, patient_id, run.source.image)
         session.add_prediction(prediction)
         analysis.predictions.append(prediction)
         card = cards.get(run.model)
@@ -81,5 +87,6 @@ def analyse_patient(session: Session, service: "ModelService", patient_id: str |
 
 
 def positive_findings(session: Session, patient_id: str) -> list[str]:
-    """Every finding a model reported positive for the patient (refused results left out)."""
-    return sorted({label for p in session.predictions.get(patient_id, []) if not p.refused for label in p.positive})
+    """Every finding that counts for the patient now (``domain.findings``: suggested, on a current film
+    of theirs; refused results, priors and withheld films left out)."""
+    return sorted(f.label for f in current_findings(session.predictions.get(patient_id, [])))

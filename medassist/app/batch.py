@@ -1,8 +1,9 @@
 """Score many image files with one model, as result rows (``medassist predict``, the DICOM node's
 folder scoring and the Ray engine share these): one row per file, in input order.
 
-A row is :meth:`Prediction.to_dict` with its refusal worded (plus the explanation when asked), or
-``{"file", "model", "error"}`` for a file that could not be scored: one bad file never stops a batch.
+A row is :func:`medassist.domain.result_text.result_json` (the result's values, its findings with their
+status and the sentences the views show; plus the explanation when asked), or ``{"file", "model",
+"error"}`` for a file that could not be scored: one bad file never stops a batch.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from medassist.domain.inputs import ImageInput, RecordInput, TextInput
-from medassist.domain.result_text import refusal_text
+from medassist.domain.result_text import result_json
 from medassist.errors import MedAssistError
 from medassist.imaging.loader import load_image
 from medassist.jobs import run_job
@@ -30,7 +31,7 @@ def prediction_row(service: "ModelService", model: str, source: ImageInput | Tex
     prediction = run_job(service.predict(model, source))
     if explain and not prediction.refused:
         prediction.explanations.append(run_job(service.explain(model, source, explain)))
-    return {**prediction.to_dict(), "refusal": refusal_text(prediction)}
+    return result_json(prediction)
 
 
 def file_row(service: "ModelService", model: str, path: Path, explain: str | None) -> Row:

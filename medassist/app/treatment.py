@@ -4,8 +4,8 @@ The Treatment tab and ``medassist report`` both compute the plan with :func:`pla
 and store it with :func:`consider_plan` (every option and current drug is listed in the report,
 decided or not); the tab records a verdict with :func:`decide`, which checks it and writes
 its audit line. Which findings the plan treats is the caller's choice: the clinician's
-confirmed findings in the GUI, the model-positive ones in a headless report. ``medassist
-recommend`` computes the same plan for a records file with :func:`plan_for_records`.
+confirmed findings in the GUI, the ones that count now (``domain.findings``) in a headless report.
+``medassist recommend`` computes the same plan for a records file with :func:`plan_for_records`.
 """
 
 from __future__ import annotations

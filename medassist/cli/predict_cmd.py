@@ -101,11 +101,9 @@ def _human(row: dict[str, Any]) -> str:
         return f"{row['file']}: ERROR {row['error']}"
     if row.get("refusal"):
         return f"{row['file']}: {row['refusal']}"
-    outputs = ", ".join(f"{k}={v:.3f}" for k, v in row["outputs"].items())
-    positive = ", ".join(row["positive"]) or "none"
     missing = f"; missing inputs: {', '.join(row['missing_inputs'])}" if row.get("missing_inputs") else ""
     notice = f"\n  NOTICE: {row['population_notice']['message']}" if row.get("population_notice") else ""
-    return f"{row['file']}: {outputs}; positive at threshold: {positive}{missing} ({row['elapsed_ms']:.0f} ms){notice}"
+    return f"{row['file']}: {row['summary']}{missing} ({row['elapsed_ms']:.0f} ms){notice}"
 
 
 def already_scored(output: Path) -> set[str]:
@@ -207,6 +205,7 @@ def _predict_images(args: argparse.Namespace, service: InferenceService, model: 
 
 def run_explain(args: argparse.Namespace) -> int:
     from medassist.inference.service import InferenceService
+    from medassist.domain.result_text import faithfulness_text
     from medassist.jobs import run_job
 
     service = InferenceService()
@@ -224,6 +223,7 @@ def run_explain(args: argparse.Namespace) -> int:
         source = record_input(args.records, args.patient)
     explanation = run_job(service.explain(card.name, source, args.method, args.target))
     summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
+    summary["faithfulness_text"] = faithfulness_text(explanation.faithfulness)
     if isinstance(source, ImageInput):
         from medassist.imaging.overlay import save_overlay_png
 

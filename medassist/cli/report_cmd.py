@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     service = InferenceService()
     analysis = run_job(analyse_patient(session, service, args.patient, explain=not args.no_explain), on_progress=progress)
     problems = list(analysis.problems)
-    try:  # headless, the model-positive findings stand in for the clinician's confirmation
+    try:  # headless, the findings that count now stand in for the clinician's confirmation
         plan = run_job(plan_treatment(session, args.patient, positive_findings(session, args.patient),
                                       service, service.audit))
         consider_plan(session, plan)
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     rendered = run_job(patient_report(session, args.patient, settings, args.deidentify), on_progress=progress)
     out = run_job(export_report(rendered, args.out, service.audit))
     content = rendered.content
-    findings = sum(1 for f in content.findings if f.positive)
-    print(f"Report written: {out} ({len(content.findings)} results, {findings} positive, "
-          f"{len(content.treatments)} treatment options{', de-identified' if args.deidentify else ''})")
+    suggested = sum(1 for f in content.findings if f.counts_now)
+    print(f"Report written: {out} ({len(content.findings)} findings, {suggested} suggested now, "
+          f"{len(content.not_answered)} model(s) did not answer, {len(content.treatments)} treatment options"
+          f"{', de-identified' if args.deidentify else ''})")
     return 0

@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from medassist.app.analysis import analyse_patient, positive_findings
+    from medassist.domain.result_text import result_json
     from medassist.app.images import load_images
     from medassist.app.report import export_report, patient_report
     from medassist.app.treatment import consider_plan, decide, plan_treatment
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         analysis = run_job(analyse_patient(session, service, pid, explain=explain))
         if analysis.problems:
             raise RuntimeError("; ".join(analysis.problems))
-        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": p.to_dict()["positive"],
+        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": result_json(p)["positive"],
                           "gate": p.gate.accepted if p.gate else None, "missing_inputs": p.missing_inputs,
                           "explained": [e.method for e in p.explanations]}
                 for p in session.predictions.get(pid, [])}

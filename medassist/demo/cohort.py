@@ -10,13 +10,18 @@ a seeded generator: the same seed and day give identical records. Dates are coun
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pydicom  # imported with the module, not first in a worker thread (two threads importing it can half-initialise it)
 
+from medassist import paths
+from medassist.atomic import atomic_write_bytes
 from medassist.demo.images import DESCRIPTIONS, PUBLIC_IMAGE_NOTICE, public_dicom
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
@@ -167,9 +172,13 @@ class _CohortWriter:
             "title": title, "text": text, "source": SOURCE,
         })
 
-    def attach_images(self, pid: str, days_ago: float, *names: str) -> None:
-        """Attach public test images and say so in the patient's notes."""
-        self.images[pid] = [public_dicom(name) for name in names]
+    def attach_images(self, pid: str, days_ago: float, *names: str, study_date: str | None = None) -> None:
+        """Attach public test images and say so in the patient's notes. Their headers name other people,
+        so each is attached as a copy whose identity is this patient's (:func:`_film_for`), taken on the
+        attach date (``study_date``: an archived film's own date, as its note gives it)."""
+        row = next(r for r in self.rows["patients"] if r["patient_id"] == pid)
+        taken = pd.Timestamp(study_date) if study_date else self.when(days_ago)
+        self.images[pid] = [_film_for(public_dicom(name), row, taken.date(), self.today.date()) for name in names]
         listed = "; ".join(f"{name} ({DESCRIPTIONS[name]})" for name in names)
         # Filed an hour before the visit's clinical note, so the newest note (what a notes model reads) is clinical.
         self.note(pid, days_ago, "Demo imaging (public test images)", f"{PUBLIC_IMAGE_NOTICE} Attached: {listed}.", hour=10)
@@ -183,6 +192,39 @@ class _CohortWriter:
         frames["patients"]["weight_kg"] = frames["patients"]["patient_id"].map(latest)
         return PatientRecords.from_frames(**frames)
 
+
+
+def _dicom_age(birth: date, on: date) -> str:
+    """DICOM Patient's Age (AS) at ``on``: whole years, or months under 2 years."""
+    months = (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+    return f"{months // 12:03d}Y" if months >= 24 else f"{max(months, 0):03d}M"
+
+
+def _film_for(original: Path, patient: dict, taken: date, today: date) -> Path:
+    """A copy of a public test film whose identity header is the demo patient's (name, ID, birth date,
+    sex, age) and whose study date is ``taken``; the pixels and everything else are the original's.
+    Written once per day under the user data folder (atomically: two builds at once, as a demo job and a
+    restore may run, each write a whole file and the last one stays); the same patient and day give the same bytes."""
+    # one folder per patient, named without the patient's ID (a path is shown where identifiers are not)
+    folder = hashlib.sha256(str(patient["patient_id"]).encode("utf-8")).hexdigest()[:12]
+    target = paths.user_data_dir() / "demo-films" / today.isoformat() / folder / original.name
+    ds = pydicom.dcmread(original)
+    birth = pd.Timestamp(patient["birth_date"]).date()
+    ds.PatientName = f"{patient['family_name']}^{patient['given_name']}"
+    ds.PatientID = str(patient["patient_id"])
+    ds.PatientBirthDate = birth.strftime("%Y%m%d")
+    ds.PatientSex = {"female": "F", "male": "M"}.get(str(patient["sex"]), "O")
+    ds.PatientAge = _dicom_age(birth, taken)
+    for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
+        if keyword == "StudyDate" or keyword in ds:
+            setattr(ds, keyword, taken.strftime("%Y%m%d"))
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    data = buffer.getvalue()
+    if not target.is_file() or target.read_bytes() != data:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, data)
+    return target
 
 
 # Codes used by several stories ---------------------------------------------------------------
@@ -529,7 +571,7 @@ def _shoulder_pain(w: _CohortWriter) -> None:
            "movements and at night. Painful arc 70-120 degrees, weak external rotation. Previous MR of the "
            "shoulder from August 2004 (attached) for comparison. Impression: rotator cuff tendinopathy. Plan: "
            "physiotherapy, limit the NSAID course (age 76: kidney function and stomach).")
-    w.attach_images(pid, 5, "MR2_UNCR.dcm")
+    w.attach_images(pid, 5, "MR2_UNCR.dcm", study_date="2004-08-26")  # his archived MR, as the note says
 
 
 def _teen_tibia(w: _CohortWriter) -> None:
@@ -681,7 +723,7 @@ def _osteoarthritis_elderly(w: _CohortWriter) -> None:
            "causes bronchospasm, so NSAIDs are avoided. Iron-deficiency anaemia responding to oral iron; "
            "gastroscopy normal. Lives alone, independent. Archived chest radiograph from 26 August 2004 "
            "(attached) for comparison; its report is not on file. No cough, breathlessness or fever.")
-    w.attach_images(pid, 8, "RG1_UNCR.dcm")
+    w.attach_images(pid, 8, "RG1_UNCR.dcm", study_date="2004-08-26")  # her archived film, as the note says
 
 
 def _severe_pneumonia_elderly(w: _CohortWriter) -> None:

@@ -12,7 +12,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -115,19 +115,47 @@ class FilmIdentity(StrEnum):
 
 
 @dataclass(frozen=True)
+class IdentityProblem:
+    """One way the film's header contradicts the record (``result_text.film_text`` words it)."""
+
+    item: Literal["name", "patient ID", "birth date", "sex", "age at the study", "study date"]
+    header: str  # what the header says ("SMITH^JOHN", "M", "064Y", "2004-08-26")
+    record: str  # what the record says ("Agnes Specimen-Smith", "female", "86 years")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"item": self.item, "header": self.header, "record": self.record}
+
+
+@dataclass(frozen=True)
 class FilmContext:
     """Whose film and from when, decided against the record before the film's findings count."""
 
     study_date: _dt.date | None
     relation: FilmRelation
     identity: FilmIdentity
-    identity_problems: tuple[str, ...] = ()  # "the header names Smith^John, the record Agnes Specimen-Smith"
+    identity_problems: tuple[IdentityProblem, ...] = ()
     attached_by_clinician: str = ""  # the clinician's reason when they attached a mismatched film anyway
+    episode_start: _dt.date | None = None  # the current episode's start the study date was compared with
 
     @property
     def withheld(self) -> bool:
         """True when the film's findings must not be shown as this patient's."""
         return self.identity == FilmIdentity.MISMATCH and not self.attached_by_clinician
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study_date": self.study_date.isoformat() if self.study_date else None, "relation": str(self.relation),
+                "identity": str(self.identity), "identity_problems": [p.to_dict() for p in self.identity_problems],
+                "attached_by_clinician": self.attached_by_clinician,
+                "episode_start": self.episode_start.isoformat() if self.episode_start else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FilmContext":
+        def day(value: Any) -> _dt.date | None:
+            return _dt.date.fromisoformat(value) if value else None
+
+        return cls(day(data.get("study_date")), FilmRelation(data["relation"]), FilmIdentity(data["identity"]),
+                   tuple(IdentityProblem(**p) for p in data.get("identity_problems") or ()),
+                   str(data.get("attached_by_clinician") or ""), day(data.get("episode_start")))
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,15 @@ class FindingReview:
     note: str = ""
     model: str = ""
     reviewed: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+@dataclass
+class FilmAttachment:
+    """The clinician's choice to read a film whose header does not match the record as this patient's,
+    with the reason they gave; keyed by the film (``image_key``) so a re-run keeps it."""
+
+    image_key: str  # the image's SHA-256, else its path
+    path: str
+    reason: str
+    clinician: str = ""
+    attached: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))

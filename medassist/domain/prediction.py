@@ -118,6 +118,24 @@ class ImageLink:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SubtypeSplit:
+    """How a finding splits into subtypes (bacterial vs viral of pneumonia), and whether the split
+    may be shown for this patient: only inside the population it was validated in (the card's
+    ``subtype_populations``). :func:`medassist.domain.findings.subtype_shares` decides what is shown."""
+
+    finding: str  # the finding that is split ("pneumonia")
+    shares: dict[str, float]  # subtype output -> its share of the finding (they sum to 1)
+    applies: bool  # the patient's age at the study is inside the validated population
+    age_years: float | None  # the age the decision used (None: not known)
+    validated_min_years: float | None = None  # the validated population's age range; both None when the
+    validated_max_years: float | None = None  # card names no population for this split
+    validated: bool = True  # False when the card names no population: the split is never shown
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Prediction:
     """One model's output on one input, with everything needed to trace it."""
@@ -140,6 +158,7 @@ class Prediction:
     population_notice: PopulationNotice | None = None
     image: ImageLink | None = None  # set by image models
     film: FilmContext | None = None  # whose film and from when, set when a film is analysed for a patient
+    subtypes: list[SubtypeSplit] = field(default_factory=list)  # image models whose card splits a finding
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -149,10 +168,11 @@ class Prediction:
         return self.gate is not None and not self.gate.accepted
 
     def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
-        """The values (no sentences: where a result is shown, its wording is added from ``result_text``)."""
+        """The result's values (no wording: ``result_text.result_json`` adds the sentences where results are shown)."""
         return {
             "file": self.source,
             "image": self.image.to_dict() if self.image else None,
+            "film": self.film.to_dict() if self.film else None,
             "model": self.model,
             "version": self.version,
             "weights_sha256": self.weights_sha256,
@@ -165,6 +185,7 @@ class Prediction:
             "positive": [] if self.refused else self.positive,
             "gate": self.gate.to_dict() if self.gate else None,
             "population_notice": None if self.refused or self.population_notice is None else self.population_notice.to_dict(),
+            "subtypes": [] if self.refused else [s.to_dict() for s in self.subtypes],
             "missing_inputs": self.missing_inputs,
             "elapsed_ms": round(self.elapsed_ms, 1),
             "created": self.created,

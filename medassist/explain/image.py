@@ -147,7 +147,7 @@ def explain_image(loaded: LoadedModel, image_source: object, method: Method, tar
             extra.update({"ig_steps": IG_STEPS, "baseline": "black image", "completeness_gap": round(gap, 5)})
     elapsed = (time.perf_counter() - start) * 1000.0
     yield Progress(0.9, "Measuring faithfulness (deletion / insertion)")
-    faithfulness = deletion_insertion(_probability(scorer, loaded.lock), x.cpu(), saliency.cpu().numpy())
+    faithfulness = deletion_insertion(probability_of(scorer, loaded.lock), x.cpu(), saliency.cpu().numpy())
     explanation = Explanation(
         method=method,
         target=target,
@@ -164,7 +164,7 @@ def explain_image(loaded: LoadedModel, image_source: object, method: Method, tar
     return explanation
 
 
-def _probability(scorer: TargetLogProb, lock: threading.Lock) -> Callable[[torch.Tensor], torch.Tensor]:
+def probability_of(scorer: TargetLogProb, lock: threading.Lock) -> Callable[[torch.Tensor], torch.Tensor]:
     device = next(scorer.network.parameters()).device
 
     def score(batch: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from pydicom.valuerep import PersonName
 
 from medassist import DECISION_SUPPORT_NOTICE, __version__
 from medassist.domain.findings import FindingStatus
-from medassist.domain.result_text import FindingLine, gate_text, refusal_text, result_sentence
+from medassist.domain.result_text import finding_text, finding_value_text, gate_text, refusal_text, result_sentence
 from medassist.hospital import codes
 from medassist.hospital.reported import reported
 from medassist.hospital.sr import AnalysedImage, device_uid, tracking_uid
@@ -214,14 +214,13 @@ def _observations(images: list[AnalysedImage], subject: dict[str, Any], study: d
         gate = [gate_text(prediction.gate)] if prediction.gate is not None else []
         for finding in image.findings:
             concept = codes.finding_concept(finding.label, finding.name)
-            line = FindingLine(finding.label, finding.name, finding.score, finding.threshold or 0.0, finding.counts_now)
             observation: dict[str, Any] = {
                 **common, "id": str(uuid.uuid4()), "code": concept.fhir(finding.name),
                 "identifier": [{"system": DICOM_UID_SYSTEM, "value": _oid(tracking_uid(image, finding.label))}],
                 "valueQuantity": {"value": round(finding.score, 6), "unit": "probability",
                                   "system": codes.FHIR_SYSTEMS["UCUM"], "code": "1"},
                 "note": [{"text": text} for text in (*gate, DECISION_SUPPORT_NOTICE)],
-                "text": _narrative([f"Image {number}: {line.text}", *gate]),
+                "text": _narrative([f"Image {number}: {finding_text(finding)}", *gate]),
             }
             if finding.threshold is not None:
                 observation["referenceRange"] = [{
@@ -233,7 +232,7 @@ def _observations(images: list[AnalysedImage], subject: dict[str, Any], study: d
                 observation["interpretation"] = [{
                     "coding": [{"system": codes.INTERPRETATION_SYSTEM, "code": "POS" if positive else "NEG",
                                 "display": "Positive" if positive else "Negative"}],
-                    "text": line.value_text}]
+                    "text": finding_value_text(finding)}]
             observations.append(observation)
     return observations
 

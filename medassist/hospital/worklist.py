@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from medassist.domain.findings import findings_of
 from medassist.domain.prediction import GateVerdict, ImageLink, Prediction, PopulationNotice
-from medassist.domain.result_text import FindingLine
+from medassist.domain.result_text import finding_text
 
 WorklistFilter = Literal["all", "unread", "positive", "refused", "pending", "kept"]
 FILTERS: dict[str, str] = {
@@ -54,9 +54,8 @@ def summarise(entry: dict[str, Any]) -> dict[str, Any]:
     findings = findings_of(prediction) if prediction is not None else []
     rows: list[dict[str, Any]] = []
     for finding in findings:
-        line = FindingLine(finding.label, finding.name, finding.score, finding.threshold or 0.0, finding.counts_now)
         rows.append({"label": finding.label, "name": finding.name, "status": finding.status.value,
-                     "probability": finding.score, "threshold": finding.threshold, "text": line.text})
+                     "probability": finding.score, "threshold": finding.threshold, "text": finding_text(finding)})
     entry["findings"] = rows
     entry["positive"] = [f.label for f in findings if f.counts_now]
     top = next((r for r in rows if r["label"] in entry["positive"]), None) or max(

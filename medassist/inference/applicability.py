@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from medassist.clinical.films import dicom_date
 from medassist.domain.tasks import Task
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import image_applies
@@ -19,7 +20,6 @@ from medassist.domain.inputs import ImageInput, RecordInput, TextInput
 from medassist.inference.registry import ModelRegistry
 from medassist.records.summary import age_years
 from medassist.session import Session
-
 
 
 @dataclass
@@ -48,6 +48,12 @@ def newest_note(session: Session, patient_id: str) -> TextInput | None:
     return TextInput(text=str(row["text"]), source=f"{title} ({when}, {row['note_id']})")
 
 
+def _age_at_study(session: Session, patient_id: str, image: MedicalImage) -> float | None:
+    """The patient's age from the record on the film's study date (today's age for an undated film)."""
+    study = dicom_date(image.metadata.get("study_date"))
+    return age_years(session.records, patient_id, on=pd.Timestamp(study) if study is not None else None)
+
+
 def applicable_runs(
     session: Session,
     registry: ModelRegistry,
@@ -63,10 +69,11 @@ def applicable_runs(
         card = entry.card
         assert card is not None
         if card.task == Task.IMAGE:
-            age = age_years(session.records, key) if has_records else None
             for image in pictures:
                 if image_applies(card, image):
-                    runs.append(ApplicableRun(card.name, card.title, card.task, ImageInput(image, 0, age), image.path.name))
+                    runs.append(ApplicableRun(card.name, card.title, card.task,
+                                              ImageInput(image, 0, _age_at_study(session, key, image) if has_records else None),
+                                              image.path.name))
         elif card.task == Task.TEXT and has_records:
             note = newest_note(session, key)
             if note is not None:

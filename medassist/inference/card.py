@@ -164,6 +164,10 @@ class ModelCard(BaseModel):
     training_script: str | None = None
     validated_populations: list[Population] = Field(default_factory=list)
     outside_population: Literal["refuse", "notice"] = "notice"
+    subtype_populations: dict[str, Population] = Field(
+        default_factory=dict,
+        description="finding -> the population its subtype split (extra.subtypes) was validated in; the split is "
+                    "shown only for patients inside it, and never for a finding this does not name")
     minimum_inputs: MinimumInputs | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 

@@ -5,7 +5,9 @@ The card's ``extra`` says how to use the network:
 - ``preprocessing``: ``size`` [H, W], ``mean``, ``std`` (grayscale, resized without keeping the
   aspect ratio, exactly as the training script did through :func:`prepare_pixels`);
 - ``classes`` (softmax order) and ``outputs``: each output label's probability is the sum of the
-  listed classes' probabilities; ``subtypes``: outputs that split a parent output;
+  listed classes' probabilities; ``subtypes``: outputs that split a parent output (never findings
+  of their own: the result carries each split with whether the patient's age at the study is
+  inside the population the card's ``subtype_populations`` validates it in);
 - ``temperature``: divides the logits (fitted on validation data);
 - ``gate``: a Mahalanobis gate over the network's gate features (one Gaussian per training
   population, nearest one counts), with its own file whose SHA-256 is verified before it is used.
@@ -29,8 +31,9 @@ from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
 from medassist.inference.card import ModelCard, card_file, image_applies
 from medassist.domain.inputs import ImageInput
-from medassist.inference.population import dicom_age_years, population_notice
-from medassist.domain.prediction import GateVerdict, ImageLink, Prediction
+from medassist.clinical.films import header_age_years
+from medassist.inference.population import population_notice
+from medassist.domain.prediction import GateVerdict, ImageLink, Prediction, SubtypeSplit
 from medassist.domain.tasks import Task
 from medassist.domain.result_text import compared
 from medassist.inference.runtime import LoadedModel
@@ -151,12 +154,27 @@ class ImageModelSpec:
         by_class = dict(zip(self.classes, probs, strict=True))
         return {label: float(sum(by_class[c] for c in members)) for label, members in self.outputs.items()}
 
-    def positives(self, outputs: dict[str, float], thresholds: dict[str, float]) -> list[str]:
-        positive = [label for label, t in thresholds.items() if outputs.get(label, 0.0) >= t]
+    @staticmethod
+    def positives(outputs: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+        """Outputs at or above their operating threshold (a subtype has none, so it is never one)."""
+        return [label for label, t in thresholds.items() if outputs.get(label, 0.0) >= t]
+
+    def splits(self, card: ModelCard, outputs: dict[str, float], age: float | None) -> list[SubtypeSplit]:
+        """Each finding's subtype shares, with whether the split was validated in people of this age."""
+        found = []
         for parent, children in self.subtypes.items():
-            if parent in positive and children:
-                positive.append(max(children, key=lambda c: outputs.get(c, 0.0)))
-        return positive
+            total = outputs.get(parent, 0.0)
+            if total <= 0 or not children:
+                continue
+            population = card.subtype_populations.get(parent)
+            inside = population is not None and age is not None and population.contains(age, None) is True
+            found.append(SubtypeSplit(
+                finding=parent, shares={c: outputs.get(c, 0.0) / total for c in children}, applies=inside,
+                age_years=None if age is None else round(age, 2),
+                validated_min_years=population.age_min_years if population else None,
+                validated_max_years=population.age_max_years if population else None,
+                validated=population is not None))
+        return found
 
 
 _SPECS: dict[tuple[str, str], ImageModelSpec] = {}
@@ -174,7 +192,7 @@ def model_spec(loaded: LoadedModel) -> ImageModelSpec:
 
 def patient_age(source: ImageInput) -> tuple[float | None, str]:
     """Age at the film (DICOM PatientAge, else birth date vs study date), else the record's age."""
-    age = dicom_age_years(source.image.metadata)
+    age = header_age_years(source.image.metadata)
     if age is not None:
         return age, "DICOM"
     if source.patient_age_years is not None:
@@ -272,10 +290,7 @@ class ImageClassificationHandler:
         card = loaded.card
         refused = result.gate is not None and not result.gate.accepted
         extra: dict[str, Any] = {"frame": src.frame, "input_size": list(spec.size), "temperature": spec.temperature}
-        for parent, children in spec.subtypes.items():
-            total = result.outputs.get(parent, 0.0)
-            if not refused and total > 0:
-                extra[f"{parent} subtype share"] = {c: result.outputs[c] / total for c in children}
+        age, age_source = patient_age(src)
         prediction = Prediction(
             model=card.name,
             version=card.version,
@@ -289,8 +304,9 @@ class ImageClassificationHandler:
             positive=[] if refused else spec.positives(result.outputs, card.thresholds),
             gate=result.gate,
             elapsed_ms=(time.perf_counter() - start) * 1000.0,
-            population_notice=None if refused else population_notice(card, *patient_age(src)),
+            population_notice=None if refused else population_notice(card, age, age_source),
             image=ImageLink(str(src.image.path), src.frame, src.image.sha256),
+            subtypes=[] if refused else spec.splits(card, result.outputs, age),
             extra=extra,
         )
         yield Progress(0.9, "Gate refused the image" if refused else "Findings ready")

@@ -8,33 +8,8 @@ probability is never read as if it had been measured on people like this patient
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
-
 from medassist.inference.card import ModelCard, Population
 from medassist.domain.prediction import PopulationNotice
-
-_AGE_UNITS = {"Y": 1.0, "M": 1.0 / 12.0, "W": 7.0 / 365.25, "D": 1.0 / 365.25}
-
-
-def _dicom_date(value: str) -> _dt.date | None:
-    try:
-        return _dt.datetime.strptime(value.strip()[:8], "%Y%m%d").date()
-    except ValueError:
-        return None
-
-
-def dicom_age_years(metadata: dict) -> float | None:
-    """Age at the study from DICOM PatientAge ('045Y', '006M', '010W', '003D'; a bare number, as
-    in NIH's DICOMs, is years), else from PatientBirthDate and StudyDate; None when neither is usable."""
-    match = re.fullmatch(r"(\d{1,3})\s*([YMWD]?)", str(metadata.get("patient_age", "")).strip().upper())
-    if match:
-        return int(match.group(1)) * _AGE_UNITS[match.group(2) or "Y"]
-    birth = _dicom_date(str(metadata.get("patient_birth_date", "")))
-    study = _dicom_date(str(metadata.get("study_date", "")))
-    if birth is None or study is None or study < birth:
-        return None
-    return (study - birth).days / 365.25
 
 
 def _distance_years(population: Population, age: float) -> float:

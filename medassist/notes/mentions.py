@@ -151,20 +151,3 @@ def problem_evidence(problems: NoteProblems, outputs: dict[str, float], names: d
     ]
     return {"suggestions": suggestions, "mentioned_not_suggested": mentioned}
 
-
-def describe_not_suggested(items: list[dict]) -> list[str]:
-    """One line per problem a note mentions but does not suggest (a prediction's
-    ``extra["mentioned_not_suggested"]``): "Pleural effusion: mentioned, negated"."""
-    lines = []
-    for item in items:
-        statuses = sorted({e["assertion"] for e in item["evidence"]}, key=[e["assertion"] for e in item["evidence"]].index)
-        status = "past episode" if statuses == ["historical"] else ", ".join(statuses)
-        lines.append(f"{item['name']}: mentioned, {status}")
-    return lines
-
-
-def note_evidence_lines(extra: dict) -> list[str]:
-    """What a notes prediction rests on, one line each: every suggestion with its first evidence
-    sentence, then what the note mentions without it being suggested. Empty for other models."""
-    lines = [f"{s['name']}: \u201c{s['evidence'][0]['sentence']}\u201d" for s in extra.get("suggestions", []) if s["evidence"]]
-    return lines + describe_not_suggested(extra.get("mentioned_not_suggested", []))

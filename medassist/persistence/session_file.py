@@ -1,8 +1,9 @@
 """Session files (``.medassist``): everything a clinician did, so closing MedAssist loses nothing.
 
 A ``.medassist`` file is a zip holding ``session.json`` (record sources and image paths with
-their SHA-256, predictions, accepted treatments, comments, notes, confirmed findings, the
-MedAssist version and the models' hashes) and one compressed ``.npy`` per explanation array
+their SHA-256, predictions with their film's context, accepted treatments, comments, notes,
+confirmed findings, films the clinician attached despite their header, the MedAssist version and the
+models' hashes; a file written before film contexts existed reads with none) and one compressed ``.npy`` per explanation array
 under ``arrays/``. Large saliency maps (more than 512 x 512 values) are kept at half precision
 (about three significant digits, far finer than the 8-bit colours they are drawn with); every
 other array is exact. Each array is compressed once and the bytes reused by later saves, so
@@ -35,12 +36,13 @@ from medassist import __version__
 from medassist.errors import InputError, MedAssistError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
-from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction
+from medassist.domain.clinical import FilmContext
+from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction, SubtypeSplit
 from medassist.jobs import Job, Progress
 from medassist.atomic import atomic_write
 from medassist.bounded import SESSION_FILE, size_text
 from medassist.records.schema import PatientRecords
-from medassist.domain.decisions import FindingReview, TreatmentDecision
+from medassist.domain.decisions import FilmAttachment, FindingReview, TreatmentDecision
 from medassist.session import PER_PATIENT_FIELDS, Session, SessionState
 
 SUFFIX = ".medassist"
@@ -243,6 +245,8 @@ def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) ->
         "gate": prediction.gate.to_dict() if prediction.gate else None,
         "population_notice": prediction.population_notice.to_dict() if prediction.population_notice else None,
         "image": prediction.image.to_dict() if prediction.image else None,
+        "film": prediction.film.to_dict() if prediction.film else None,
+        "subtypes": [split.to_dict() for split in prediction.subtypes],
         "missing_inputs": list(prediction.missing_inputs),
         "elapsed_ms": prediction.elapsed_ms,
         "patient_id": prediction.patient_id,
@@ -286,6 +290,8 @@ def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Pred
         patient_id=data.get("patient_id"),
         population_notice=PopulationNotice(**data["population_notice"]) if data.get("population_notice") else None,
         image=ImageLink(**data["image"]) if data.get("image") else None,
+        film=FilmContext.from_dict(data["film"]) if data.get("film") else None,
+        subtypes=[SubtypeSplit(**split) for split in data.get("subtypes") or []],
         created=data["created"],
         extra=data.get("extra") or {},
     )
@@ -350,6 +356,7 @@ def capture(session: Session) -> SessionSnapshot:
         "clinician_notes": state.clinician_notes,
         "confirmed_findings": state.confirmed_findings,
         "finding_reviews": {k: [vars(r).copy() for r in v.values()] for k, v in state.finding_reviews.items() if v},
+        "film_attachments": {k: [vars(a).copy() for a in v.values()] for k, v in state.film_attachments.items() if v},
         "models": models_used(predictions),
     }
     return SessionSnapshot(manifest, arrays)
@@ -426,6 +433,8 @@ class RestoredSession:
             confirmed_findings={k: list(v) for k, v in data.get("confirmed_findings", {}).items()},
             finding_reviews={key: {r["finding"]: FindingReview(**r) for r in items}
                              for key, items in data.get("finding_reviews", {}).items()},
+            film_attachments={key: {a["image_key"]: FilmAttachment(**a) for a in items}
+                              for key, items in data.get("film_attachments", {}).items()},
             demo=bool(data.get("demo", False)),
             clinician_name=data.get("clinician_name") or "",
         )
@@ -501,6 +510,31 @@ class _ImageLink(_Entry):
     image_sha256: str
 
 
+class _IdentityProblem(_Entry):
+    item: Literal["name", "patient ID", "birth date", "sex", "age at the study", "study date"]
+    header: str
+    record: str
+
+
+class _Film(_Entry):
+    study_date: str | None = None
+    relation: Literal["current", "prior", "undated"]
+    identity: Literal["matches", "not checked", "mismatch"]
+    identity_problems: list[_IdentityProblem] = []
+    attached_by_clinician: str = ""
+    episode_start: str | None = None
+
+
+class _Subtypes(_Entry):
+    finding: str
+    shares: dict[str, float]
+    applies: bool
+    age_years: float | None = None
+    validated_min_years: float | None = None
+    validated_max_years: float | None = None
+    validated: bool = True
+
+
 class _PredictionEntry(_Entry):
     model: str
     version: str
@@ -520,6 +554,8 @@ class _PredictionEntry(_Entry):
     extra: dict[str, Any] | None = None
     population_notice: _PopulationNotice | None = None
     image: _ImageLink | None = None
+    film: _Film | None = None
+    subtypes: list[_Subtypes] = []
     explanations: list[_ExplanationEntry] = []
 
 
@@ -537,6 +573,14 @@ class _FindingReview(_Entry):
     note: str = ""
     model: str = ""
     reviewed: str
+
+
+class _FilmAttachment(_Entry):
+    image_key: str
+    path: str
+    reason: str
+    clinician: str = ""
+    attached: str
 
 
 class SessionManifest(_Entry):
@@ -557,6 +601,7 @@ class SessionManifest(_Entry):
     clinician_notes: dict[str, str] = {}
     confirmed_findings: dict[str, list[str]] = {}
     finding_reviews: dict[str, list[_FindingReview]] = {}
+    film_attachments: dict[str, list[_FilmAttachment]] = {}
     models: dict[str, dict[str, Any]] = {}
 
 

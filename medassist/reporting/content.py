@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from functools import partial
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,14 +21,25 @@ from medassist.imaging.image import MedicalImage
 from medassist.inference.card import CARD_FILE, ModelCard, read_card
 from medassist.domain.prediction import Explanation, Prediction, linked_image
 from medassist.domain.tasks import Task
+from medassist.clinical.films import dicom_date
 from medassist.clinical.ranges import flagged_values
 from medassist.domain.clinical import ClinicalPicture
-from medassist.domain.result_text import attributions_withheld, finding_lines, gate_text, refusal_text, result_sentence, share_lines
+from medassist.domain.findings import FindingStatus, listed_findings
+from medassist.domain.result_text import (
+    attributions_withheld,
+    faithfulness_text,
+    film_identity_text,
+    finding_value_text,
+    gate_text,
+    refusal_text,
+    result_sentence,
+    share_lines,
+    study_text,
+)
 from medassist.domain.treatment_text import detail_lines, report_group, report_notes
 from medassist.domain.result_text import (age_text, care_setting_text, fact_line, flag_line, picture_rows,
                                           problem_line, score_item_line, score_sentence)
 from medassist.records import summary
-from medassist.records.film_match import film_mismatch
 from medassist.session import Session
 from medassist.settings import Settings
 
@@ -60,20 +70,34 @@ class PatientBlock:
 
 @dataclass
 class FindingRow:
-    """One output of one model run; a refused input has no label, probability or threshold."""
+    """One finding of one model run, as :mod:`medassist.domain.findings` decides it and
+    :mod:`medassist.domain.result_text` words it."""
 
     model: str
     version: str
     input_label: str
     run_at: _dt.datetime | None
-    label: str | None
-    probability: float | None
-    threshold: float | None
-    positive: bool
+    label: str  # the finding's clinical name
+    status: str  # a FindingStatus value
+    counts_now: bool  # suggested for the patient now (the only rows printed in red)
+    text: str  # the finding's value in words ("suggested from the note: “...” (model score 6.8%)")
+    score: float
+    threshold: float | None  # None for a note's finding (its sentence decides)
+    study: str  # "study of 2026-12-07", "prior study (2004-08-26)", "study date unknown"; "" for notes and records
     gate: str
-    refused: bool
-    note: str = ""  # quantities without a threshold that belong to this finding ("if pneumonia: bacterial 66%")
+    note: str = ""  # the finding's subtype split, as a share or why it is not shown
     review: str = ""  # "confirmed" | "rejected" by the clinician, "" when not reviewed
+
+
+@dataclass
+class NotAnsweredRow:
+    """A model run that gave no answer (refused by its input gate, or no output): one line, after the findings."""
+
+    model: str
+    version: str
+    input_label: str
+    run_at: _dt.datetime | None
+    reason: str
 
 
 @dataclass
@@ -96,7 +120,8 @@ class ImagePanel:
     findings: list[str]
     overlays: list[Explanation] = field(default_factory=list)
     omitted_reason: str | None = None
-    mismatch: str | None = None  # why the image cannot be of this patient (film_mismatch)
+    mismatch: str | None = None  # why the image may not be this patient's (result_text.film_identity_text)
+    study: str = ""  # "study of 2026-12-07", "prior study (2004-08-26)", "study date unknown"
     pixels: np.ndarray | None = None  # the frame as printed when it differs from the file's (burned-in text blacked out)
     cleaning: str = ""  # how the picture was cleaned, said under it
 
@@ -196,6 +221,7 @@ class ReportContent:
     generated: _dt.datetime
     patient: PatientBlock
     findings: list[FindingRow] = field(default_factory=list)
+    not_answered: list[NotAnsweredRow] = field(default_factory=list)
     images: list[ImagePanel] = field(default_factory=list)
     explanations: list[ExplanationRow] = field(default_factory=list)
     attributions: list[AttributionBlock] = field(default_factory=list)
@@ -238,12 +264,6 @@ def installed_cards() -> dict[str, ModelCard]:
     return cards
 
 
-def format_faithfulness(scores: Mapping[str, float] | None) -> str:
-    if not scores:
-        return "not measured"
-    return ", ".join(f"{name.replace('_auc', ' AUC').replace('_', ' ')} {float(value):.3f}" for name, value in scores.items())
-
-
 def _date(value: Any) -> _dt.date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
@@ -283,20 +303,26 @@ def _patient_block(session: Session, patient_id: str, on: pd.Timestamp) -> Patie
     )
 
 
+_STATUS_ORDER = {FindingStatus.SUGGESTED: 0, FindingStatus.PRIOR: 1, FindingStatus.WITHHELD: 2, FindingStatus.NOT_SUGGESTED: 3}
+
+
 def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
-    row = partial(FindingRow, model=title, version=prediction.version, input_label=_source_label(prediction),
-                  run_at=_created(prediction))
-    refusal = refusal_text(prediction)
-    if refusal is not None:
-        return [row(label=None, probability=None, threshold=None, positive=False, gate=refusal, refused=True)]
+    """The result's findings (for a note, the ones it affirms or scores high without a sentence); none when refused."""
+    if refusal_text(prediction) is not None:
+        return []
     gate = gate_text(prediction.gate) if prediction.gate is not None else "no input gate"
     if prediction.missing_inputs:
         gate += "; missing inputs: " + ", ".join(prediction.missing_inputs)
+    film = prediction.film
+    if film is not None and (identity := film_identity_text(film)):
+        gate = f"{identity} {gate}"
     note = "; ".join(share_lines(prediction))
     rows = [
-        row(label=line.name, probability=line.probability, threshold=line.threshold,
-                   positive=line.positive, gate=gate, refused=False, note=note)
-        for line in finding_lines(prediction)
+        FindingRow(model=title, version=prediction.version, input_label=_source_label(prediction),
+                   run_at=_created(prediction), label=f.name, status=str(f.status), counts_now=f.counts_now,
+                   text=finding_value_text(f), score=f.score, threshold=f.threshold,
+                   study=study_text(film) if film is not None else "", gate=gate, note=note)
+        for f in listed_findings(prediction)
     ]
     notice = prediction.population_notice
     if notice is not None and rows:  # once per run, on its first output
@@ -304,8 +330,21 @@ def _finding_rows(prediction: Prediction, title: str) -> list[FindingRow]:
     return rows
 
 
+def _not_answered(prediction: Prediction, title: str) -> NotAnsweredRow | None:
+    reason = refusal_text(prediction)
+    if reason is None:
+        return None
+    return NotAnsweredRow(title, prediction.version, _source_label(prediction), _created(prediction), reason)
+
+
 def _result_summary(prediction: Prediction) -> str:
     return result_sentence(prediction)
+
+
+def _header_study(image: MedicalImage) -> str:
+    """An image not analysed for the patient: its header's study date as written."""
+    study = dicom_date(image.metadata.get("study_date"))
+    return f"study of {study.isoformat()}" if study else "study date unknown"
 
 
 def _attribution_rows(explanation: Explanation) -> list[Attribution]:
@@ -407,13 +446,15 @@ def collect_report(
     )
     verdicts = {r.finding: r.status for r in reviews}
     for prediction in predictions:
-        content.findings.extend(replace(row, review=verdicts.get(row.label or "", ""))
+        content.findings.extend(replace(row, review=verdicts.get(row.label, ""))
                                 for row in _finding_rows(prediction, title(prediction)))
+        if (unanswered := _not_answered(prediction, title(prediction))) is not None:
+            content.not_answered.append(unanswered)
         for explanation in prediction.explanations:
             if explanation.kind == "image_map":
                 content.explanations.append(
                     ExplanationRow(title(prediction), _source_label(prediction), explanation.method, explanation.target,
-                                   format_faithfulness(explanation.faithfulness))
+                                   faithfulness_text(explanation.faithfulness))
                 )
             elif not prediction.refused:
                 withheld = attributions_withheld(explanation) if explanation.kind == "feature_scores" else None
@@ -423,14 +464,16 @@ def collect_report(
                         summary=_result_summary(prediction), method=explanation.method, target=explanation.target,
                         kind=explanation.kind, rows=[] if withheld else _attribution_rows(explanation),
                         missing_inputs=list(prediction.missing_inputs),
-                        faithfulness=format_faithfulness(explanation.faithfulness), withheld=withheld,
+                        faithfulness=faithfulness_text(explanation.faithfulness), withheld=withheld,
                     )
                 )
 
+    content.findings.sort(key=lambda row: _STATUS_ORDER[FindingStatus(row.status)])  # stable: run order within a status
     for image in images:
         links = [(p, found[1]) for p in predictions if p.task == Task.IMAGE and (found := linked_image(p, [image]))]
         linked = [p for p, _ in links]
         frame = links[0][1] if links else 0
+        film = next((p.film for p in linked if p.film is not None), None)
         content.images.append(
             ImagePanel(
                 label=image.path.name,
@@ -438,7 +481,8 @@ def collect_report(
                 frame=min(frame, image.n_frames - 1),
                 findings=[f"{title(p)} {p.version}: {_result_summary(p)}" for p in linked] or ["not analysed by a model"],
                 overlays=[e for p in linked if not p.refused for e in p.explanations if e.kind == "image_map"],
-                mismatch=film_mismatch(image.metadata, session.records, patient_id),
+                mismatch=film_identity_text(film) if film is not None else None,
+                study=study_text(film) if film is not None else _header_study(image),
             )
         )
 

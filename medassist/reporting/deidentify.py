@@ -70,7 +70,7 @@ def _cleaned_panel(panel: ImagePanel, number: int, tool: Deidentifier, salt: byt
     return replace(
         panel, label=f"Image {number}", image=replace(image, path=Path(f"image-{number}"), metadata=metadata),
         findings=[tool.scrub(f) for f in panel.findings], mismatch=tool.scrub(panel.mismatch) if panel.mismatch else None,
-        omitted_reason=f"left out: {cleaned.problem}" if cleaned.problem else None,
+        study=tool.scrub(panel.study), omitted_reason=f"left out: {cleaned.problem}" if cleaned.problem else None,
         pixels=cleaned.pixels, cleaning=cleaned.describe(),
     )
 
@@ -145,8 +145,11 @@ def deidentify(content: ReportContent, extra_identifiers: list[str] | None = Non
     def source(label: str) -> str:
         return labels.get(label) or tool.scrub(label)
 
-    out.findings = [replace(f, input_label=source(f.input_label), run_at=tool.shift_date(f.run_at), gate=tool.scrub(f.gate))
+    out.findings = [replace(f, input_label=source(f.input_label), run_at=tool.shift_date(f.run_at), gate=tool.scrub(f.gate),
+                            text=tool.scrub(f.text), study=tool.scrub(f.study), note=tool.scrub(f.note))
                     for f in content.findings]
+    out.not_answered = [replace(n, input_label=source(n.input_label), run_at=tool.shift_date(n.run_at),
+                                reason=tool.scrub(n.reason)) for n in content.not_answered]
     out.explanations = [replace(e, input_label=source(e.input_label)) for e in content.explanations]
     out.attributions = [
         replace(a, input_label=source(a.input_label), summary=tool.scrub(a.summary),

@@ -46,7 +46,6 @@ from medassist.atomic import atomic_write_bytes
 from medassist.reporting.content import DatedItem, ImagePanel, ReportContent
 from medassist.reporting.deidentify import deidentify
 from medassist.imaging.overlay import blend, heat_colormap
-from medassist.domain.result_text import percent
 
 rl_config.useA85 = 0  # embed JPEG/Flate streams as binary: a quarter smaller than ASCII85
 
@@ -65,7 +64,6 @@ HEAD_BG = colors.HexColor("#E8EDF3")
 ZEBRA = colors.HexColor("#F7F9FB")
 POSITIVE = colors.HexColor("#A0202A")
 REFUSED = colors.HexColor("#8A5A00")
-REFUSED_BG = colors.HexColor("#FFF4DC")
 ACCEPTED = colors.HexColor("#1E6B3A")
 NOTICE_BG = colors.HexColor("#F2F5F8")
 
@@ -199,10 +197,6 @@ def _fmt_date(value: _dt.date | _dt.datetime | None) -> str:
     return value.isoformat()
 
 
-def _fmt_prob(value: float | None) -> str:
-    return "-" if value is None else percent(value)
-
-
 def _table_heading(text: str, style: str = "h2flow") -> list[Flowable]:
     """A heading over a long table: the table may start on this page and continue on the next
     (repeating its header), so the heading only needs room for itself and a few rows."""
@@ -289,7 +283,7 @@ class _ColourBar(Flowable):
 
 def _image_block(panel: ImagePanel, shots: list[tuple[bytes, int, int]], number: int) -> list[Flowable]:
     image = panel.image
-    facts = [image.modality, f"{image.shape[1]} x {image.shape[0]} px"]
+    facts = [image.modality, panel.study or "study date unknown", f"{image.shape[1]} x {image.shape[0]} px"]
     if image.n_frames > 1:
         facts.append(f"frame {panel.frame + 1} of {image.n_frames}")
     heading = _p(f"Image {number}: {panel.label}  ({', '.join(facts)})" if panel.label != f"Image {number}"
@@ -363,30 +357,36 @@ def _context_section(c: ReportContent) -> list[Flowable]:
 
 
 def _findings_section(c: ReportContent) -> list[Flowable]:
+    """Every finding, those suggested for the patient now first, each with its model, input and study date."""
     story: list[Flowable] = _table_heading("Findings")
     if not c.findings:
-        return story + [_p("No model was run for this patient.", "body")]
-    header = ["Model", "Input", "Finding", "Probability", "Threshold", "Result", "Input gate"]
+        said = "No model gave an answer for this patient." if c.not_answered else "No model was run for this patient."
+        return story + [_p(said, "body")]
+    header = ["Finding", "Result", "Model", "Input and study", "Input gate and notices"]
     rows: list[list[Any]] = [[_p(h, "head") for h in header]]
-    extra: list[tuple] = []
     for f in c.findings:
-        model = _p(f"{f.model}\nv{f.version}", "cell")
-        source = _p(f.input_label + (f"\n{_fmt_date(f.run_at)}" if f.run_at else ""), "cell")
-        if f.refused:
-            extra += [("SPAN", (2, len(rows)), (5, len(rows))), ("BACKGROUND", (0, len(rows)), (-1, len(rows)), REFUSED_BG)]
-            rows.append([model, source, _p("No probability shown.", "refused"), "", "", "", _p(f.gate, "refused")])
-            continue
-        style = "positive" if f.positive else "cell"
-        label = _p((f.label or "") + (f"\n{f.note}" if f.note else ""), style)  # only a refused row has no label
-        result = ("POSITIVE" if f.positive else "negative") + (f"\n{f.review} by clinician" if f.review else "")
-        rows.append([model, source, label, _p(_fmt_prob(f.probability), style),
-                     _p(_fmt_prob(f.threshold)), _p(result, style), _p(f.gate, "small")])
-    widths = [x * mm for x in (28, 33, 25, 17.5, 16, 16)]
+        style = "positive" if f.counts_now else "cell"
+        result = f.text + (f"\n{f.note}" if f.note else "") + (f"\n{f.review.capitalize()} by clinician" if f.review else "")
+        source = f.input_label + (f"\n{f.study}" if f.study else "") + (f"\nrun {_fmt_date(f.run_at)}" if f.run_at else "")
+        rows.append([_p(f.label, style), _p(result, style), _p(f"{f.model}\nv{f.version}"), _p(source),
+                     _p(f.gate, "small")])
+    widths = [x * mm for x in (30, 52, 26, 30)]
     widths.append(WIDTH - sum(widths))
-    return story + [_table(rows, widths, extra=extra), Spacer(1, 1 * mm),
-                    _p("Probabilities are the models' outputs (each model card states how they were calibrated); a result is "
-                       "positive when the probability reaches the model's operating threshold. Inputs the model was not made for are refused by its input gate and "
-                       "get no probability.", "caption")]
+    return story + [_table(rows, widths), Spacer(1, 1 * mm),
+                    _p("Suggested findings (red) are those the models suggest for this patient now: an image or record "
+                       "model's probability at or above its operating threshold on a current film of this patient, or "
+                       "a problem a sentence of the note affirms (its number is the notes model's score, not a "
+                       "probability). A finding on a prior study is shown with its date and is not current; a film "
+                       "whose header does not match the patient gives no findings until a clinician attaches it.",
+                       "caption")]
+
+
+def _not_answered_section(c: ReportContent) -> list[Flowable]:
+    """Models that gave no answer, one line each, after the findings."""
+    if not c.not_answered:
+        return []
+    lines = [_p(f"{n.model} v{n.version} on {n.input_label}: {n.reason}", "small") for n in c.not_answered]
+    return [_p("Models that did not answer", "h3"), *lines]
 
 
 def _picture_section(c: ReportContent) -> list[Flowable]:
@@ -440,11 +440,12 @@ def _explanations_section(c: ReportContent) -> list[Flowable]:
         return []
     rows = [[_p(h, "head") for h in ("Model", "Input", "Method", "Target", "Faithfulness")]]
     rows += [[_p(e.model), _p(e.input_label), _p(e.method), _p(e.target), _p(e.faithfulness)] for e in c.explanations]
-    return [_p("Explanation methods and faithfulness", "h2"), _table(rows, [32 * mm, 40 * mm, 30 * mm, 24 * mm, WIDTH - 126 * mm]),
+    return [_p("Explanation methods and faithfulness", "h2"), _table(rows, [32 * mm, 36 * mm, 26 * mm, 22 * mm, WIDTH - 116 * mm]),
             Spacer(1, 1 * mm),
-            _p("Faithfulness scores how well a map tracks the model: removing the highlighted pixels first should make the "
-               "output drop fast (deletion AUC: lower is better); revealing them first should make it rise fast "
-               "(insertion AUC: higher is better).", "caption")]
+            _p("Faithfulness compares the map with random ones: removing the highlighted pixels first should make the "
+               "output drop faster than removing them in random order (deletion AUC: lower is better), and revealing "
+               "them first should make it rise faster (insertion AUC: higher is better). A map that random maps match "
+               "1 time in 20 is called no better than random.", "caption")]
 
 
 def _bar(score: float, scale: float, width: float = 28 * mm, height: float = 3 * mm) -> Drawing:
@@ -622,7 +623,8 @@ def build_pdf(content: ReportContent) -> Job[bytes]:
     yield Progress(0.85, "Laying out pages")
     story: list[Flowable] = []
     for section in (
-        _title_block(content), _context_section(content), _findings_section(content), _picture_section(content),
+        _title_block(content), _findings_section(content), _not_answered_section(content), _picture_section(content),
+        _context_section(content),
         _images_section(content, pictures), _explanations_section(content), _attributions_section(content),
         _review_section(content), _signature_section(content), _models_section(content),
     ):

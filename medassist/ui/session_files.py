@@ -32,7 +32,11 @@ def open_session(context: AppContext, path: str | Path, on_done: Callable[[Resto
     path = Path(path)
 
     def done(restored: RestoredSession) -> None:
+        from medassist.app.films import decide_films
+
         restored.apply_to(context.session)
+        for patient_id in restored.predictions:  # a file saved before film contexts existed gets them now
+            decide_films(context.session, patient_id, missing_only=True)
         if not restored.complete:
             context.show_message("Session opened with missing or changed sources", restored.summary())
         if on_done is not None:

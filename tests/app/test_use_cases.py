@@ -19,7 +19,7 @@ from medassist.cli.main import main
 from medassist.demo import build_demo
 from medassist.demo.images import public_dicom
 from medassist.domain.prediction import linked_image
-from medassist.domain.result_text import finding_lines
+from medassist.domain.findings import findings_of
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.persistence.session_file import read_session, save_session
@@ -49,7 +49,7 @@ def two_frame_chest_film(folder: Path) -> Path:
 
 
 def test_a_multi_frame_film_that_was_analysed_shows_as_analysed(demo, tmp_path):
-    from medassist.ui.tabs.explanations_tab import image_for
+    from medassist.app.explain import image_for
 
     session = Session()
     session.set_records(demo.records)
@@ -81,8 +81,9 @@ def _comparable(content: ReportContent) -> dict:
     the clinician's review (only the GUI has a clinician), and explanations (computed on demand in
     the GUI: a note's evidence shows as soon as its result does)."""
     return {
-        "findings": sorted((f.model, f.version, f.input_label, f.label, f.probability, f.threshold, f.positive,
-                            f.gate, f.refused, f.note) for f in content.findings),
+        "findings": sorted((f.model, f.version, f.input_label, f.label, f.status, f.text, f.score, f.threshold,
+                            f.study, f.gate, f.note) for f in content.findings),
+        "not_answered": sorted((n.model, n.version, n.input_label, n.reason) for n in content.not_answered),
         "images": [(p.label, p.frame, p.findings) for p in content.images],
         "treatments": sorted((t.label, t.status, t.detail, t.group) for t in content.treatments),
         "models": sorted((m.name, m.version, m.weights_sha256) for m in content.models),
@@ -116,7 +117,7 @@ def test_gui_and_cli_give_the_same_findings_and_report(qtbot, window, demo, monk
     diagnosis.run()
     qtbot.waitUntil(lambda: diagnosis.handle is None, timeout=180_000)
     positive = positive_findings(session, patient)
-    confirmed = [(p.model, line.name) for p in session.predictions[patient] for line in finding_lines(p) if line.positive]
+    confirmed = [(p.model, f.name) for p in session.predictions[patient] for f in findings_of(p) if f.counts_now]
     for model, finding in confirmed:  # as the card's Confirm button does
         diagnosis.review(model, finding, "confirmed", "")
     treatment = window.tab_pages["Treatment"]
@@ -132,8 +133,8 @@ def test_gui_and_cli_give_the_same_findings_and_report(qtbot, window, demo, monk
 
     assert cli.findings and cli.treatments and cli.images
     assert _comparable(gui) == _comparable(cli)
-    assert sum(f.positive for f in cli.findings) == len(confirmed)  # subtype shares are a note, not findings
-    assert all(f.review == "confirmed" for f in gui.findings if f.positive)
+    assert sum(f.counts_now for f in cli.findings) == len(confirmed)  # subtype shares are a note, not findings
+    assert all(f.review == "confirmed" for f in gui.findings if f.counts_now)
     if patient == PATIENT:
         assert any(p.findings[0].startswith("Chest X-ray") for p in cli.images)
     else:

@@ -66,7 +66,8 @@ def test_predictions_match_training_script_reference(load_radiograph, model_fold
         assert prediction.outputs.keys() == row["outputs"].keys()
         for label, expected in row["outputs"].items():
             assert prediction.outputs[label] == pytest.approx(expected, abs=1e-4), (row["file"], label)
-        assert prediction.positive == row["positive"]
+        # a subtype is never positive (the reference, written before that rule, lists the likelier subtype too)
+        assert prediction.positive == [label for label in row["positive"] if label in prediction.thresholds]
 
 
 def test_outputs_are_consistent_probabilities(kermany_image, service, card_json):

@@ -10,7 +10,8 @@ import pytest
 from medassist.imaging.loader import load_image
 from medassist.inference.card import read_card
 from medassist.domain.inputs import ImageInput
-from medassist.inference.population import dicom_age_years, population_notice
+from medassist.clinical.films import header_age_years
+from medassist.inference.population import population_notice
 from medassist.jobs import run_job
 
 MODEL = "cxr-pneumonia"
@@ -38,7 +39,7 @@ def test_card_states_children_and_nih_adults(card):
      ({"patient_birth_date": "19400305", "study_date": "20040826"}, 64.47), ({"patient_age": "abc"}, None), ({}, None)],
 )
 def test_age_from_dicom_header(metadata, years):
-    age = dicom_age_years(metadata)
+    age = header_age_years(metadata)
     assert age == pytest.approx(years, abs=0.01) if years is not None else age is None
 
 

@@ -73,7 +73,7 @@ def test_each_finding_shows_its_own_probability_and_threshold_and_no_subtype():
     row = _row({"pneumonia": 0.629, "bacterial pneumonia": 0.410, "viral pneumonia": 0.219},
                ["pneumonia", "bacterial pneumonia"], GateVerdict(0.2, 0.5, True, "inside"))
     assert row["positive"] == ["pneumonia"]
-    assert row["top_finding"] == "Pneumonia 62.9% (threshold 30.8%)" and row["top_probability"] == 0.629
+    assert row["top_finding"] == "Pneumonia \u2014 suggested: 62.9% (threshold 30.8%)" and row["top_probability"] == 0.629
     assert [f["label"] for f in row["findings"]] == ["pneumonia"]
     assert "bacterial" not in str(row["findings"]) and "bacterial" not in row["top_finding"]
     assert urgency(row) == (4, 0.629)
@@ -82,7 +82,7 @@ def test_each_finding_shows_its_own_probability_and_threshold_and_no_subtype():
 def test_a_negative_row_shows_its_finding_below_threshold():
     # 0.12 < 0.3075: not suggested, 12.0% against 30.8%
     row = _row({"pneumonia": 0.12, "bacterial pneumonia": 0.07, "viral pneumonia": 0.05}, [])
-    assert row["positive"] == [] and row["top_finding"] == "Pneumonia 12.0% (threshold 30.8%)"
+    assert row["positive"] == [] and row["top_finding"] == "Pneumonia \u2014 not suggested: 12.0% (threshold 30.8%)"
     assert urgency(row) == (3, 0.12)
 
 

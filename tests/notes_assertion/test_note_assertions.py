@@ -16,8 +16,9 @@ from medassist.domain.inputs import TextInput
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
+from medassist.domain.result_text import note_evidence_lines
 from medassist.notes.assertion import Assertion
-from medassist.notes.mentions import describe_not_suggested, note_problems
+from medassist.notes.mentions import note_problems
 
 NOTES = json.loads((Path(__file__).parent / "notes.json").read_text(encoding="utf-8"))["notes"]
 MODEL = "notes-problems"
@@ -90,7 +91,7 @@ def test_a_denied_problem_is_listed_as_negated_not_suggested(service, text, prob
     assert not prediction.extra["suggestions"]
     mentioned = {m["problem"]: m for m in prediction.extra["mentioned_not_suggested"]}
     assert mentioned[problem]["assertion"] == Assertion.NEGATED.value
-    assert describe_not_suggested(prediction.extra["mentioned_not_suggested"])[0].endswith("mentioned, negated")
+    assert note_evidence_lines(prediction)[0].endswith("mentioned, negated")
 
 
 def test_a_healthy_check_up_yields_no_problem(predictions):
@@ -165,9 +166,13 @@ def test_evidence_view_shows_the_sentence_and_strikes_what_is_not_taken(qtbot, s
 
 
 def test_a_finding_row_says_when_evidence_and_score_disagree():
-    """Notes suggestions come from affirmed sentences; the row explains a score on the other side of its mark."""
-    from medassist.domain.result_text import FindingLine
+    """Notes suggestions come from affirmed sentences; the head's number is called a score, never a probability."""
+    from medassist.domain.findings import Finding, FindingStatus
+    from medassist.domain.result_text import finding_text
 
-    assert FindingLine("htn", "Hypertension", 0.068, 0.86, True).value_text.endswith("suggested from the note's evidence)")
-    assert "no sentence of the note affirms it" in FindingLine("eff", "Pleural effusion", 0.55, 0.37, False).value_text
-    assert FindingLine("pna", "Pneumonia", 0.53, 0.31, True).value_text == "53.0% (threshold 31.0%)"
+    htn = Finding("htn", "Hypertension", FindingStatus.SUGGESTED, 0.068, None, "note evidence", ("BP 168/98, hypertension.",))
+    assert finding_text(htn) == "Hypertension \u2014 suggested from the note: \u201cBP 168/98, hypertension.\u201d (model score 6.8%)"
+    effusion = Finding("eff", "Pleural effusion", FindingStatus.NOT_SUGGESTED, 0.551, None, "note evidence")
+    assert finding_text(effusion) == "Pleural effusion \u2014 not suggested: no sentence of the note affirms it (score 55.1%)"
+    film = Finding("pna", "Pneumonia", FindingStatus.SUGGESTED, 0.53, 0.31, "threshold")
+    assert finding_text(film) == "Pneumonia \u2014 suggested: 53.0% (threshold 31.0%)"

@@ -56,7 +56,8 @@ def report_with_every_string() -> ReportContent:
     content.models = [ModelRow("m", text, "1.0.0", "a" * 64, "CPU", text, [text]) for text in card_strings()]
     content.treatment_notes = scrubbed_strings()
     content.treatments = [TreatmentRow(text, "Not decided", "", detail=text) for text in scrubbed_strings()]
-    content.findings = [FindingRow("m", "1.0.0", "record", None, "x", 0.5, 0.4, True, text, False) for text in scrubbed_strings()]
+    content.findings = [FindingRow("m", "1.0.0", "record", None, label="x", status="suggested", counts_now=True, text=text,
+                                   score=0.5, threshold=0.4, study="", gate=text) for text in scrubbed_strings()]
     return content
 
 
@@ -74,7 +75,7 @@ def test_no_string_of_a_report_that_is_not_about_the_patient_is_changed():
         [(m.title, m.intended_use, m.limitations) for m in content.models]
     assert anonymous.treatment_notes == content.treatment_notes
     assert [(t.label, t.detail) for t in anonymous.treatments] == [(t.label, t.detail) for t in content.treatments]
-    assert [f.gate for f in anonymous.findings] == [f.gate for f in content.findings]
+    assert [(f.gate, f.text) for f in anonymous.findings] == [(f.gate, f.text) for f in content.findings]
 
 
 @pytest.mark.parametrize("text,expected", [

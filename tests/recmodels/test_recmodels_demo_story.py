@@ -1,7 +1,8 @@
 """The demo tells one true story: each patient's images, notes and model outputs agree.
 
 Checked by computing, so the test re-checks itself when a bundled model changes (a new chest X-ray
-model, new demo images): every attached image can be of its patient (``film_mismatch``); a chest
+model, new demo images): every attached image is its patient's (``clinical.films``: the demo attaches
+copies of public films with the patient's identity in the header); a chest
 film the notes call clear is scored below the CXR model's operating threshold, and one the notes
 say shows pneumonia at or above it (a film whose report is not on file is shown as the model reads it); a note that
 claims a radiographic pneumonia has such a film; a note that says "(attached)" has an image attached.
@@ -19,7 +20,9 @@ from medassist.imaging.loader import load_image
 from medassist.domain.inputs import ImageInput
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.records.film_match import film_mismatch
+from medassist.app.films import film_for
+from medassist.domain.clinical import FilmIdentity
+from medassist.session import Session
 
 CXR = "cxr-pneumonia"
 FILM = re.compile(r"\b(radiograph|x-ray|film|cxr)\b", re.IGNORECASE)
@@ -72,11 +75,14 @@ def _notes(demo, pid: str) -> str:
     return " ".join(demo.records.for_patient("notes", pid)["text"])
 
 
-def test_every_attached_image_can_be_of_its_patient(demo):
+def test_every_attached_image_is_its_patients(demo):
     attached = [(pid, path) for pid, paths in demo.image_paths.items() for path in paths]
     assert len(attached) >= 6
+    session = Session()
+    session.set_records(demo.records)
     for pid, path in attached:
-        assert film_mismatch(load_image(path).metadata, demo.records, pid) is None, (pid, path.name)
+        film = film_for(session, pid, load_image(path))
+        assert film is not None and film.identity == FilmIdentity.MATCHES, (pid, path.name, film)
 
 
 def test_a_note_saying_attached_has_an_image(demo):

@@ -1,15 +1,13 @@
-"""How a result reads (medassist.domain.result_text), a re-run replacing its earlier result, the
-clinician's verdict on a finding, and whether an image can be of the record's patient."""
+"""How a result reads (medassist.domain.result_text), a re-run replacing its earlier result and the
+clinician's verdict on a finding (whose film a result is: tests/clinical/test_films.py)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from medassist.domain.prediction import GateVerdict, Prediction
-from medassist.domain.result_text import compared, deciding_pair, finding_lines, percent, refusal_text, result_sentence, share_lines
-from medassist.records.film_match import film_mismatch
-from medassist.records.schema import PatientRecords
+from medassist.domain.findings import findings_of
+from medassist.domain.prediction import GateVerdict, Prediction, SubtypeSplit
+from medassist.domain.result_text import compared, deciding_pair, percent, result_json, result_sentence, share_lines
 from medassist.domain.decisions import FindingReview
 from medassist.session import Session
 
@@ -35,18 +33,20 @@ def test_gate_numbers_carry_the_decimals_that_decide():
 
 def test_a_subtype_share_is_shown_as_a_share_of_its_finding_never_as_a_finding():
     prediction = _cxr({"pneumonia": 0.8, "bacterial pneumonia": 0.528, "viral pneumonia": 0.272})
-    assert [line.name for line in finding_lines(prediction)] == ["Pneumonia"]
-    assert share_lines(prediction) == ["if pneumonia: bacterial 66.0%", "if pneumonia: viral 34.0%"]
-    assert result_sentence(prediction) == ("Pneumonia 80.0% (threshold 39.7%). Suggested: Pneumonia "
-                                           "(if pneumonia: bacterial 66.0%; if pneumonia: viral 34.0%).")
+    prediction.subtypes = [SubtypeSplit("pneumonia", {"bacterial pneumonia": 0.66, "viral pneumonia": 0.34}, True, 3.0, 1, 5)]
+    assert [f.name for f in findings_of(prediction)] == ["Pneumonia"]
+    assert share_lines(prediction) == ["if pneumonia: bacterial 66.0%, viral 34.0%"]
+    assert result_sentence(prediction) == ("Pneumonia \u2014 suggested: 80.0% (threshold 39.7%). Suggested: Pneumonia "
+                                           "(if pneumonia: bacterial 66.0%, viral 34.0%).")
 
 
 def test_a_refused_result_shows_no_number():
     prediction = _cxr({"pneumonia": 0.93}, gate=GateVerdict(0.5, 0.2, False, "does not look like a chest radiograph"))
-    assert finding_lines(prediction) == [] and share_lines(prediction) == []
+    assert findings_of(prediction) == [] and share_lines(prediction) == []
     assert result_sentence(prediction) == ("No answer. Outside the data the model knows: "
                                            "does not look like a chest radiograph")
-    assert refusal_text(prediction) == result_sentence(prediction) and prediction.to_dict()["outputs"] == {}
+    row = result_json(prediction)
+    assert row["refusal"] == result_sentence(prediction) and row["outputs"] == {} and row["positive"] == []
 
 
 def test_rerun_replaces_the_earlier_result_of_the_same_model_and_input():
@@ -68,18 +68,3 @@ def test_review_finding_keeps_confirmed_findings_and_tells_the_tabs():
     assert session.finding_reviews["p1"]["Pneumonia"].note == "film clear on review"
     with pytest.raises(ValueError):
         session.review_finding(FindingReview("Pneumonia", "maybe"), "p1")
-
-
-def _person(sex: str, born: str) -> PatientRecords:
-    return PatientRecords.from_frames(patients=pd.DataFrame([{"patient_id": "p1", "birth_date": born, "sex": sex}]))
-
-
-def test_film_mismatch_names_sex_and_age_that_cannot_be_the_patient():
-    infant = {"patient_sex": "M", "patient_age": "000Y", "study_date": "20250101"}
-    assert film_mismatch(infant, _person("male", "1968-06-19"), "p1") == (
-        "This image cannot be of this patient: the header gives age 0 months at the study, the record 56 years on 2025-01-01.")
-    woman = {"patient_sex": "F", "patient_birth_date": "19400305", "study_date": "20040826"}
-    assert "header says female, the record male" in film_mismatch(woman, _person("male", "1940-03-05"), "p1")
-    assert "before the patient's birth" in film_mismatch(woman, _person("female", "2022-01-01"), "p1")
-    assert film_mismatch(woman, _person("female", "1940-03-05"), "p1") is None
-    assert film_mismatch({"patient_sex": "", "study_date": "20040826"}, _person("male", "1968-06-19"), "p1") is None

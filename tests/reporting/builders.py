@@ -4,6 +4,7 @@ scores, a structured-data finding with feature scores, treatments and clinician 
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ from PIL import Image
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.inference.card import ModelCard
-from medassist.domain.prediction import Explanation, GateVerdict, Prediction
+from medassist.domain.clinical import FilmContext, FilmIdentity, FilmRelation
+from medassist.domain.prediction import Explanation, GateVerdict, Prediction, SubtypeSplit
 from medassist.records.schema import PatientRecords
 from medassist.domain.decisions import FindingReview, TreatmentDecision
 from medassist.session import Session
@@ -87,16 +89,20 @@ def make_images(folder: Path) -> list[MedicalImage]:
 def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
     chest, ct = images
     gradcam = Explanation("Grad-CAM", "pneumonia", "image_map", blob(chest.shape, 0.55, 0.3) * 0.8,
-                          faithfulness={"deletion_auc": 0.118, "insertion_auc": 0.804}, elapsed_ms=41.0)
+                          faithfulness={"deletion_auc": 0.25, "insertion_auc": 0.61, "random_deletion_auc": 0.25,
+                                        "random_insertion_auc": 0.42, "score": 0.19}, elapsed_ms=41.0)
     integrated = Explanation("Integrated Gradients", "pneumonia", "image_map",
                              blob(chest.shape, 0.6, 0.32) - 0.3 * blob(chest.shape, 0.3, 0.7),
-                             faithfulness={"deletion_auc": 0.164, "insertion_auc": 0.742}, elapsed_ms=910.0)
+                             faithfulness={"deletion_auc": 0.118, "insertion_auc": 0.804, "random_deletion_auc": 0.30,
+                                           "random_insertion_auc": 0.45, "score": 0.536}, elapsed_ms=910.0)
     cxr = Prediction(
         model="cxr-pneumonia", version="1.2.0", weights_sha256=CXR_WEIGHTS, task="image-classification", device="CPU, 2 threads",
         source=str(chest.path), input_sha256=chest.sha256,
         outputs={"pneumonia": 0.873, "bacterial pneumonia": 0.62, "viral pneumonia": 0.253}, thresholds={"pneumonia": 0.41},
         positive=["pneumonia"], gate=GateVerdict(0.021, 0.065, True, "frontal chest radiograph"),
         elapsed_ms=38.0, explanations=[gradcam, integrated], patient_id=PATIENT, created=RUN_DATE,
+        film=FilmContext(_dt.date(2024, 3, 5), FilmRelation.CURRENT, FilmIdentity.NOT_CHECKED, episode_start=_dt.date(2024, 3, 4)),
+        subtypes=[SubtypeSplit("pneumonia", {"bacterial pneumonia": 0.71, "viral pneumonia": 0.29}, False, 65.9, 1, 5)],
     )
     refused = Prediction(
         model="cxr-pneumonia", version="1.2.0", weights_sha256=CXR_WEIGHTS, task="image-classification", device="CPU, 2 threads",
@@ -109,6 +115,10 @@ def make_predictions(images: list[MedicalImage]) -> list[Prediction]:
         model="notes-problems", version="0.3.1", weights_sha256=NOTES_WEIGHTS, task="text-classification", device="CPU, 2 threads",
         source="Admission note N-1", input_sha256="e" * 64, outputs={"pneumonia": 0.781, "heart failure": 0.094},
         thresholds={"pneumonia": 0.5, "heart failure": 0.5}, positive=["pneumonia"], patient_id=PATIENT, created=RUN_DATE,
+        extra={"label_names": {"pneumonia": "Pneumonia", "heart failure": "Heart failure"},
+               "suggestions": [{"problem": "pneumonia", "name": "Pneumonia", "probability": 0.781, "assertion": "affirmed",
+                                "evidence": [{"sentence": "Maria Lopez-Garrido, 65F, productive cough and fever for 4 days.",
+                                              "assertion": "affirmed"}]}]},
         explanations=[Explanation("Integrated Gradients", "pneumonia", "token_scores",
                                   np.array([0.05, 0.31, 0.42, 0.38, 0.0, 0.01, 0.02, 0.27, 0.08, 0.11], dtype=np.float32),
                                   labels=tokens)],

@@ -45,13 +45,18 @@ def test_report_states_patient_findings_models_and_treatments(content, tmp_path)
     for finding in ("Pneumonia", "Heart failure", "Heart disease"):
         assert finding in text
     assert "87.3%" in text and "41.0%" in text  # probability and threshold of the image finding
-    assert "if pneumonia: bacterial 71.0%" in text  # a subtype share, shown with its finding, never as one
-    assert "confirmed by clinician" in text  # the finding row carries the clinician's verdict
+    # a 65-year-old: the bacterial/viral split (validated in children only) is one line, never a share or a finding
+    assert "bacterial vs viral not shown: validated in children aged 1-5 only" in text and "71.0%" not in text
+    assert "Confirmed by clinician" in text  # the finding row carries the clinician's verdict
+    assert "study of 2024-03-05" in text  # the film's study date
+    assert "POSITIVE" not in text and "negative" not in text
     assert "Confirmed Crackles right base match the film." in text and "Rejected Normal BNP, no oedema." in text
     assert "v1.2.0" in text and CXR_WEIGHTS[:16] in text
     assert "Doxycycline 100 mg twice daily, 5 days" in text and "Accepted" in text
     assert "Rejected" in text and "Not decided" in text
-    assert "Grad-CAM" in text and "deletion AUC 0.118" in text  # explanation method with its faithfulness
+    # explanation method with its faithfulness verdict against random maps, in the window's words
+    assert "Grad-CAM" in text and "Faithfulness: no better than random \u2014 do not rely on this map" in text
+    assert "deletion AUC 0.25 vs random 0.25" in text and "Faithfulness: moderate" in text  # the IG map
     assert "cough" in text and "systolic blood pressure" in text  # top attributions of record-based models
     assert "Trained mostly on paediatric radiographs." in text  # limitations from the card
     assert flat(DECISION_SUPPORT_NOTICE) in text
@@ -64,8 +69,9 @@ def test_refused_input_shows_gate_verdict_and_no_probability(content, tmp_path):
     text = flat(pdf_text(run_job(write_pdf(content, tmp_path / "r.pdf"))))
     assert "Outside the data the model knows: not a chest radiograph" in text
     assert "0.9317" not in text and "0.932" not in text  # the refused run's output never appears
-    refused = [f for f in content.findings if f.refused]
-    assert len(refused) == 1 and refused[0].probability is None
+    [refused] = content.not_answered  # one line in the group after the findings, never a finding row
+    assert refused.reason.startswith("No answer. Outside the data the model knows")
+    assert all(f.input_label != refused.input_label for f in content.findings)
 
 
 def test_pdf_embeds_each_image_and_each_overlay(content, tmp_path):

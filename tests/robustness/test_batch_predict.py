@@ -18,6 +18,7 @@ from medassist.app import batch
 from medassist.imaging.loader import image_files
 from medassist.cli.main import main
 from medassist.demo import public_dicom
+from medassist.domain.prediction import Prediction
 from medassist.imaging.loader import load_image
 
 MODEL = "cxr-pneumonia"
@@ -102,16 +103,10 @@ def test_resume_after_an_interruption_scores_only_the_rest(image_folder, full_ru
     assert [Path(row["file"]).name for row in again] == ["cxr05b-broken.png", "cxr09b-torn.dcm"]
 
 
-class _Scored:
-    refused = False
-    gate = None  # a result row words its refusal (none here: accepted, with an output)
-    outputs = {"x": 0.5}
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def to_dict(self) -> dict:
-        return {"model": MODEL, "outputs": {"x": 0.5}, "source": self.name}
+def _scored(name: str) -> Prediction:
+    """A result that names the input it was made on (its input hash stands for the decoded file)."""
+    return Prediction(model=MODEL, version="1", weights_sha256="0" * 64, task="image-classification", device="CPU",
+                      source=name, input_sha256=name, outputs={"x": 0.5}, thresholds={}, positive=[])
 
 
 def test_decode_ahead_never_holds_more_than_twice_the_workers(tmp_path, monkeypatch):
@@ -135,13 +130,13 @@ def test_decode_ahead_never_holds_more_than_twice_the_workers(tmp_path, monkeypa
             with lock:
                 consumed += 1
                 most_waiting = max(most_waiting, len(decoded) - consumed)
-            return _Scored(source)
+            return _scored(source)
             yield  # a job: a generator that returns its result
 
     monkeypatch.setattr(batch, "_image_input", counting_loader)
     rows = list(batch.image_rows(SlowService(), MODEL, files, workers, None))
     assert [row["file"] for row in rows] == [str(f) for f in files]
-    assert [row["source"] for row in rows] == [f.name for f in files]
+    assert [row["input_sha256"] for row in rows] == [f.name for f in files]
     assert 0 < most_waiting <= 2 * workers
 
 

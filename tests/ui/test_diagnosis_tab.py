@@ -53,7 +53,7 @@ def test_refusal_reads_the_same_in_tab_cli_and_report(qtbot, window, demo, monke
     assert row["refusal"] == shown and row["outputs"] == {}
 
     report = collect_report(session, "DEMO-01")
-    assert [f.gate for f in report.findings if f.model.startswith("Diabetes")] == [shown]
+    assert [n.reason for n in report.not_answered if n.model.startswith("Diabetes")] == [shown]
     SHOTS.mkdir(exist_ok=True)
     tab.results.grab().save(str(SHOTS / "DEMO-01.png"))
 

@@ -28,17 +28,28 @@ from PySide6.QtWidgets import (
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
-from medassist.domain.prediction import Prediction
-from medassist.domain.result_text import FindingLine, finding_lines, gate_text, percent, refusal_text, share_lines
-from medassist.records.film_match import film_mismatch
+from medassist.domain.prediction import Prediction, linked_image
+from medassist.domain.clinical import FilmIdentity, FilmRelation
+from medassist.domain.findings import Finding, FindingStatus, findings_of, listed_findings
+from medassist.domain.result_text import (
+    film_text,
+    finding_value_text,
+    gate_text,
+    note_evidence_lines,
+    refusal_text,
+    score_text,
+    share_lines,
+    suggested_text,
+)
 from medassist.domain.decisions import FindingReview
 from medassist.app.analysis import Analysis, analyse_patient
 from medassist.jobs import Job
-from medassist.notes.mentions import note_evidence_lines
+from medassist.ui.attach_film import ask_and_attach
 from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.workers import JobHandle
 
 SCOPE_CURRENT = "Current image"
@@ -46,20 +57,32 @@ SCOPE_IMAGES = "All of the patient's images"
 SCOPE_PATIENT = "Everything that applies (images, notes, record)"
 
 
-class ProbabilityBar(QWidget):
-    """A horizontal probability bar with the operating threshold drawn as a tick."""
+# Colour follows the finding's status, never its number: red means suggested for the patient now.
+STATUS_COLOURS = {
+    FindingStatus.SUGGESTED: "#c0392b",
+    FindingStatus.NOT_SUGGESTED: "#4a78a8",
+    FindingStatus.PRIOR: "#8d96a0",
+    FindingStatus.WITHHELD: "#8d96a0",
+}
 
-    def __init__(self, probability: float, threshold: float | None, positive: bool) -> None:
+
+class ProbabilityBar(QWidget):
+    """A horizontal bar of a finding's number (probability, or a note head's score) with the operating
+    threshold drawn as a tick when there is one; its colour is the finding's status."""
+
+    def __init__(self, finding: Finding) -> None:
         super().__init__()
-        self.probability = float(probability)
-        self.threshold = threshold
-        self.positive = positive
+        withheld = finding.status == FindingStatus.WITHHELD  # a film that may be someone else's: no number at all
+        self.probability = 0.0 if withheld else float(finding.score)
+        self.threshold = None if withheld else finding.threshold
+        self.status = finding.status
         self.setMinimumSize(180, 18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        tip = f"P = {percent(self.probability)}"
-        if threshold is not None:
-            tip += f"; operating threshold {percent(threshold)}"
-        self.setToolTip(tip)
+        self.setToolTip("" if withheld else score_text(finding))
+
+    @property
+    def colour(self) -> str:
+        return STATUS_COLOURS[self.status]
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
@@ -69,7 +92,7 @@ class ProbabilityBar(QWidget):
         painter.drawRect(rect)
         fill = QRectF(rect.x(), rect.y(), rect.width() * max(0.0, min(1.0, self.probability)), rect.height())
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#c0392b" if self.positive else "#4a78a8"))
+        painter.setBrush(QColor(self.colour))
         painter.drawRect(fill)
         if self.threshold is not None:
             x = rect.x() + rect.width() * self.threshold
@@ -79,41 +102,43 @@ class ProbabilityBar(QWidget):
 
 
 class FindingRow(QWidget):
-    """A finding: calibrated probability against its operating threshold, and the clinician's verdict."""
+    """A finding as :mod:`medassist.domain.result_text` words it, its number as a bar, and the clinician's verdict."""
 
     review_requested = Signal(str, str, str)  # finding, "confirmed" | "rejected", note
 
-    def __init__(self, line: FindingLine, review: FindingReview | None) -> None:
+    def __init__(self, finding: Finding, review: FindingReview | None) -> None:
         super().__init__()
+        self.finding = finding
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        name = QLabel(line.name)
+        name = QLabel(finding.name)
         name.setTextFormat(Qt.TextFormat.PlainText)
         name.setWordWrap(True)
         name.setMinimumWidth(220)
-        if line.positive:
-            name.setStyleSheet("font-weight: bold")
+        if finding.counts_now:
+            name.setStyleSheet(f"font-weight: bold; color: {STATUS_COLOURS[finding.status]}")
         row.addWidget(name)
-        self.bar = ProbabilityBar(line.probability, line.threshold, line.positive)
+        self.bar = ProbabilityBar(finding)
         row.addWidget(self.bar, 1)
-        value = QLabel(line.value_text)
-        value.setWordWrap(True)
-        value.setMinimumWidth(170)
-        row.addWidget(value)
+        self.value = QLabel(finding_value_text(finding))
+        self.value.setTextFormat(Qt.TextFormat.PlainText)
+        self.value.setWordWrap(True)
+        self.value.setMinimumWidth(260)
+        row.addWidget(self.value, 1)
         layout.addLayout(row)
 
         self.note: QLineEdit | None = None
         self.status: QLabel | None = None
-        if not (line.positive or review):
-            return  # only suggested findings (and ones already reviewed) ask for a verdict
+        if not (finding.counts_now or review):
+            return  # only findings that count now (and ones already reviewed) ask for a verdict
         verdict = QHBoxLayout()
         self.note = QLineEdit(review.note if review else "")
         self.note.setPlaceholderText("Clinician's note on this finding (optional)")
         self.confirm_button = QPushButton("Confirm")
         self.reject_button = QPushButton("Reject")
-        self.confirm_button.clicked.connect(lambda: self.review_requested.emit(line.name, "confirmed", self.note.text()))
-        self.reject_button.clicked.connect(lambda: self.review_requested.emit(line.name, "rejected", self.note.text()))
+        self.confirm_button.clicked.connect(lambda: self.review_requested.emit(finding.name, "confirmed", self.note.text()))
+        self.reject_button.clicked.connect(lambda: self.review_requested.emit(finding.name, "rejected", self.note.text()))
         self.status = QLabel(f"{review.status.capitalize()} by clinician" if review else "Not reviewed")
         self.status.setStyleSheet("color:#1e7b34; font-weight:bold" if review and review.status == "confirmed" else
                                   "color:#b00020; font-weight:bold" if review else "color:#5f6b7a")
@@ -124,15 +149,17 @@ class FindingRow(QWidget):
 
 class PredictionCard(QFrame):
     """One model result, read the same way for every model (see :mod:`medassist.domain.result_text`):
-    where the input came from, inside/outside the data the model knows, findings against their
-    thresholds with the clinician's verdict, subtype shares as shares, and any warning about the input."""
+    where the input came from, whose film and from when, inside/outside the data the model knows,
+    findings with their status (suggested, not suggested, prior, withheld) and the clinician's verdict,
+    subtype shares only inside their validated population."""
 
     explain_requested = Signal(object)
     review_requested = Signal(str, str, str, str)  # model, finding, status, note
+    attach_requested = Signal(object)  # the Prediction whose film the clinician wants to attach
 
     def __init__(self, prediction: Prediction, open_card: Callable[[str], None], title: str | None = None,
-                 reviews: dict[str, FindingReview] | None = None, warnings: list[str] | None = None,
-                 source: str | None = None) -> None:
+                 reviews: dict[str, FindingReview] | None = None, source: str | None = None,
+                 presenting: bool = False) -> None:
         super().__init__()
         self.prediction = prediction
         reviews = reviews or {}
@@ -157,7 +184,21 @@ class PredictionCard(QFrame):
         header.addWidget(self.explain_button)
         layout.addLayout(header)
 
-        self.warning_labels = [self._line(text, "color:#b00020; font-weight:bold") for text in warnings or []]
+        film = prediction.film
+        self.film_label: QLabel | None = None
+        self.attach_button: QPushButton | None = None
+        if film is not None:
+            text = film_text(film, show_values=not presenting)
+            style = ("color:#b00020; font-weight:bold" if film.withheld else
+                     "color:#8a5a00; font-weight:bold" if film.identity == FilmIdentity.MISMATCH
+                     or film.relation == FilmRelation.PRIOR else "color:#5f6b7a")
+            self.film_label = self._line(text, style)
+            if film.withheld and not prediction.refused:
+                self.attach_button = QPushButton("Attach to this patient\u2026")
+                self.attach_button.setToolTip("Read this film as the patient's although its header does not match "
+                                              "(asks for your reason; recorded in the audit trail)")
+                self.attach_button.clicked.connect(lambda: self.attach_requested.emit(prediction))
+                layout.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignLeft)
         refusal = refusal_text(prediction)
         self.gate_label: QLabel | None = None
         if prediction.gate is not None:
@@ -174,19 +215,21 @@ class PredictionCard(QFrame):
         self.finding_rows: dict[str, FindingRow] = {}
         if refusal is not None and (prediction.gate is None or prediction.gate.accepted):
             self._line(refusal, "color:#b00020")
-        for line in finding_lines(prediction):
-            row = FindingRow(line, reviews.get(line.name))
-            row.review_requested.connect(lambda finding, status, note: self.review_requested.emit(prediction.model, finding, status, note))
-            self.bars[line.label] = row.bar
-            self.finding_rows[line.name] = row
+        listed = listed_findings(prediction)
+        listed += [f for f in findings_of(prediction) if f not in listed and f.name in reviews]
+        for finding in listed:
+            row = FindingRow(finding, reviews.get(finding.name))
+            row.review_requested.connect(lambda name, status, note: self.review_requested.emit(prediction.model, name, status, note))
+            self.bars[finding.label] = row.bar
+            self.finding_rows[finding.name] = row
             layout.addWidget(row)
         shares = share_lines(prediction)
         self.shares_label = self._line("; ".join(shares), "color:#5f6b7a") if shares else None
+        self.suggested_label: QLabel | None = None
         if refusal is None:
-            positive = [line.name for line in finding_lines(prediction) if line.positive]
-            self._line("Suggested: " + ", ".join(positive) if positive else "None at the operating threshold",
-                       "font-weight:bold" if positive else "")
-            for line in note_evidence_lines(prediction.extra):
+            suggested = suggested_text(prediction)
+            self.suggested_label = self._line(suggested, "font-weight:bold" if suggested.startswith("Suggested") else "")
+            for line in note_evidence_lines(prediction):
                 self._line(line, "color:#5f6b7a")
 
     def _line(self, text: str, style: str) -> QLabel:
@@ -237,7 +280,8 @@ class DiagnosisTab(Tab):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.status = QLabel()
+        self.status = PatientStatusLabel()
+        self.run_patient: str | None = None  # whose analysis is running (its progress is said about them)
         for widget in (QLabel("Run on:"), self.scope, QLabel("Image:"), self.image_choice, self.run_button,
                        self.cancel_button, self.progress):
             controls.addWidget(widget)
@@ -263,6 +307,9 @@ class DiagnosisTab(Tab):
     def on_patient_changed(self, patient_id: str | None) -> None:
         self.patient_label.setText(f"Patient: {self.context.shown(patient_id).label(with_id=True)}"
                                    if patient_id else "No patient selected")
+        self.status.show_patient(patient_id)
+        if self.handle is not None and patient_id != self.run_patient:
+            self.status.setText("Models are running for another patient; their results go to that patient.")
         self.refresh_inputs()
         self.refresh_results()
 
@@ -290,11 +337,12 @@ class DiagnosisTab(Tab):
         for prediction in reversed(predictions):
             shown = self.context.shown(prediction.patient_id)
             source = shown.text(shown.file_label(_short_source(prediction.source)))
-            card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews,
-                                  self.input_warnings(prediction), source)
+            card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews, source,
+                                  shown.presenting)
             apply_policy(card, shown)  # presentation mode: ages banded, dates shifted in the card's sentences
             card.explain_requested.connect(self._explain)
             card.review_requested.connect(self.review)
+            card.attach_requested.connect(self.ask_to_attach)
             self.results_layout.insertWidget(self.results_layout.count() - 1, card)
         if predictions:
             self.show_content(True)
@@ -307,15 +355,13 @@ class DiagnosisTab(Tab):
             self._titles = {key: card.title for key, card in installed_cards().items()}
         return self._titles.get(name, name)
 
-    def input_warnings(self, prediction: Prediction) -> list[str]:
-        """A warning when the analysed image cannot be of this patient."""
-        patient_id = self.session.current_patient_id
-        image = next((i for i in self.session.current_images()
-                      if (i.sha256 and i.sha256 == prediction.input_sha256) or str(i.path) == prediction.source), None)
-        if image is None or patient_id is None:
-            return []
-        warning = film_mismatch(image.metadata, self.session.records, patient_id)
-        return [warning] if warning else []
+    def ask_to_attach(self, prediction: Prediction) -> None:
+        """The clinician reads a film whose header does not match as this patient's (with a reason)."""
+        found = linked_image(prediction, self.session.current_images())
+        if found is None:
+            self.context.show_message("Attach film", "The film of this result is no longer loaded.")
+            return
+        ask_and_attach(self, self.context, found[0])
 
     def review(self, model: str, finding: str, status: str, note: str) -> None:
         """The clinician's verdict on a finding goes to the session (which tells every tab)."""
@@ -338,12 +384,13 @@ class DiagnosisTab(Tab):
         patient_id = self.session.current_patient_id
         session = self.session
         context = self.context
+        self.run_patient = patient_id
 
         def make_job() -> Job[Analysis]:
             return analyse_patient(session, context.inference(), patient_id, images=images,
                                    image_models_only=scope != SCOPE_PATIENT)
 
-        self.status.setText("Starting...")
+        self.status.say(patient_id, "Starting...")
         self.progress.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -359,16 +406,17 @@ class DiagnosisTab(Tab):
     def cancel(self) -> None:
         if self.handle is not None:
             self.handle.cancel()
-            self.status.setText("Cancelling...")
+            self.status.say(self.run_patient, "Cancelling...")
 
     def _progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(100 * fraction))
-        self.status.setText(message)
+        self.status.say(self.run_patient, message)
 
     def _done(self, message: str) -> None:
         self.handle = None
         self.cancel_button.setEnabled(False)
-        self.status.setText(message)
+        self.status.say(self.run_patient, message)
+        self.status.show_patient(self.session.current_patient_id)  # "running for another patient" is over
         self.refresh_inputs()
 
     def _finished(self, analysis: Analysis) -> None:

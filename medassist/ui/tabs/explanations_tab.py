@@ -27,11 +27,15 @@ from PySide6.QtWidgets import (
 
 from medassist.domain.tasks import Task, method_name
 from medassist import DECISION_SUPPORT_NOTICE
+from medassist.app.explain import explain_result, image_for, source_for
+from medassist.domain.prediction import Explanation, Prediction
+from medassist.domain.findings import findings_of, subtype_shares
+from medassist.domain.result_text import faithfulness_text, faithfulness_verdict, percent
 from medassist.imaging.image import MedicalImage
-from medassist.domain.prediction import Explanation, Prediction, linked_image
-from medassist.session import Session
+from medassist.jobs import Job
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
 
@@ -39,24 +43,6 @@ VIEW_MODULES = {
     "token_scores": ("medassist.ui.widgets.token_view", "TokenScoresView"),
     "feature_scores": ("medassist.ui.widgets.feature_view", "FeatureScoresView"),
 }
-
-
-def image_for(session: Session, prediction: Prediction) -> tuple[MedicalImage, int] | None:
-    """The loaded image (and frame) a prediction was made on, following its typed link."""
-    return linked_image(prediction, (image for images in session.images.values() for image in images))
-
-
-def describe_faithfulness(explanation: Explanation) -> str:
-    f = explanation.faithfulness or {}
-    if not f:
-        return "Faithfulness: not measured"
-    score = f.get("score", 0.0)
-    verdict = "good" if score >= 0.2 else "moderate" if score >= 0.05 else "weak - do not rely on this map"
-    return (
-        f"Faithfulness {score:+.2f} vs a random pixel order ({verdict}): insertion AUC "
-        f"{f.get('insertion_auc', 0):.2f} (random {f.get('random_insertion_auc', 0):.2f}), deletion AUC "
-        f"{f.get('deletion_auc', 0):.2f} (random {f.get('random_deletion_auc', 0):.2f})"
-    )
 
 
 class ExplanationsTab(Tab):
@@ -114,7 +100,8 @@ class ExplanationsTab(Tab):
         self.faithfulness = QLabel()
         self.faithfulness.setObjectName("faithfulnessLabel")
         self.faithfulness.setWordWrap(True)
-        self.status = QLabel()
+        self.status = PatientStatusLabel()
+        self.explaining_for: str | None = None  # whose result is being explained (its progress is said about them)
         outer.addWidget(self.faithfulness)
         outer.addWidget(self.status)
 
@@ -131,6 +118,7 @@ class ExplanationsTab(Tab):
 
     # choices -------------------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
+        self.status.show_patient(patient_id)
         self.refresh()
 
     def refresh(self) -> None:
@@ -180,12 +168,15 @@ class ExplanationsTab(Tab):
 
     @staticmethod
     def _target_items(prediction: Prediction) -> list[tuple[str, str]]:
-        """The outputs to explain; for a note, its suggestions first, then what it mentions otherwise."""
+        """The outputs to explain: an image or record model's findings (and a subtype only where its share
+        may be shown); for a note, its suggestions first, then what it mentions otherwise."""
         outputs = sorted(prediction.outputs, key=lambda k: -prediction.outputs[k])
         if prediction.task != Task.TEXT:
-            return [(f"{label} ({prediction.outputs[label]:.0%})", label) for label in outputs]
+            items = [(f"{f.name}: {f.status}", f.label) for f in findings_of(prediction)]
+            return items + [(f"{label} (share of {shares.finding})", label)
+                            for shares in subtype_shares(prediction) for label in shares.shares]
         names = prediction.extra.get("label_names", {})
-        items = [(f"{s['name']}: suggested ({s['probability']:.0%})", s["problem"])
+        items = [(f"{s['name']}: suggested (model score {percent(s['probability'])})", s["problem"])
                  for s in prediction.extra.get("suggestions", [])]
         items += [(f"{m['name']}: mentioned, {m['assertion']}", m["problem"])
                   for m in prediction.extra.get("mentioned_not_suggested", [])]
@@ -216,17 +207,18 @@ class ExplanationsTab(Tab):
             return
         method = self.method_choice.currentData()
         target = self.target_choice.currentData()
-        source = self._source_for(prediction)
-        if source is None:
-            self.status.setText("The input of this result is no longer loaded; open it again to explain it.")
+        patient_id = self.explaining_for = self.session.current_patient_id
+        if source_for(self.session, prediction) is None:
+            self.status.say(patient_id, "The input of this result is no longer loaded; open it again to explain it.")
             return
         context = self.context
+        session = self.session
 
-        def make_job():
-            return context.inference().explain(prediction.model, source, method, target)
+        def make_job() -> Job[Explanation]:
+            return explain_result(session, context.inference(), prediction, method, target)
 
         self.progress.setValue(0)
-        self.status.setText(f"Computing {method_name(method)} for {target}...")
+        self.status.say(patient_id, f"Computing {method_name(method)} for {target}...")
         self.explain_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.handle = context.runner.submit(
@@ -234,25 +226,9 @@ class ExplanationsTab(Tab):
             make_job,
             on_result=lambda explanation: self._finished(prediction, explanation),
             on_error=self._failed,
-            on_progress=lambda f, m: (self.progress.setValue(int(100 * f)), self.status.setText(m)),
+            on_progress=lambda f, m: (self.progress.setValue(int(100 * f)), self.status.say(patient_id, m)),
             on_cancelled=lambda: self._done("Cancelled"),
         )
-
-    def _source_for(self, prediction: Prediction):
-        from medassist.domain.inputs import ImageInput, RecordInput, TextInput
-
-        found = image_for(self.session, prediction)
-        if found is not None:
-            return ImageInput(found[0], found[1])
-        if prediction.task == Task.RECORD and prediction.patient_id:
-            return RecordInput(self.session.records, prediction.patient_id)
-        if prediction.task == Task.TEXT and prediction.patient_id:
-            from medassist.inference.applicability import newest_note
-
-            note = newest_note(self.session, prediction.patient_id)
-            if isinstance(note, TextInput) and note.sha256 == prediction.input_sha256:
-                return note
-        return None
 
     def cancel(self) -> None:
         if self.handle is not None:
@@ -262,13 +238,12 @@ class ExplanationsTab(Tab):
         self.handle = None
         self.explain_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self.status.setText(message)
+        self.status.say(self.explaining_for, message)
 
     def _failed(self, message: str) -> None:
         self._done(f"Failed: {message}")
 
     def _finished(self, prediction: Prediction, explanation: Explanation) -> None:
-        self.session.add_explanation(prediction, explanation)
         self.progress.setValue(100)
         self._done(f"{method_name(explanation.method)} for {explanation.target} "
                    f"in {explanation.elapsed_ms:.0f} ms")
@@ -279,7 +254,7 @@ class ExplanationsTab(Tab):
     def display(self, prediction: Prediction, explanation: Explanation) -> None:
         """Show an explanation in the view for its kind."""
         self.current = (prediction, explanation)
-        self.faithfulness.setText(describe_faithfulness(explanation))
+        self.faithfulness.setText(faithfulness_text(explanation.faithfulness))
         if explanation.kind == "image_map":
             found = image_for(self.session, prediction)
             if found is None:
@@ -292,9 +267,9 @@ class ExplanationsTab(Tab):
                 return
             if gray.ndim == 3:
                 gray = (gray.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.uint8)
-            name = method_name(explanation.method)
-            score = (explanation.faithfulness or {}).get("score")
-            caption = f"{name}: {explanation.target}" + (f"  (faithfulness {score:+.2f})" if score is not None else "")
+            verdict = faithfulness_verdict(explanation.faithfulness)
+            caption = f"{method_name(explanation.method)}: {explanation.target}" + (
+                f"  (faithfulness: {verdict})" if verdict is not None else "")
             self.map_view.set_content(gray, np.asarray(explanation.values, dtype=np.float32), caption)
             self.map_view.set_opacity(self.opacity.value() / 100)
             self.views.setCurrentWidget(self.map_view)
@@ -385,4 +360,4 @@ class ExplanationsTab(Tab):
         label = f"{method_name(explanation.method)}: {explanation.target}"
         if found is None or not self.context.navigation.show_overlay(found[0], found[1],
                                                                      np.array(explanation.values, copy=True), label):
-            self.status.setText("The Images viewer cannot show overlays in this build.")
+            self.status.say(self.session.current_patient_id, "The Images viewer cannot show overlays in this build.")

@@ -14,12 +14,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout
 
 from medassist.imaging.image import MedicalImage
-from medassist.records.film_match import film_mismatch
+from medassist.app.films import film_for
+from medassist.domain.clinical import FilmIdentity, FilmRelation
+from medassist.domain.result_text import film_text
 from medassist.privacy import WITHHELD, ShownPolicy
+from medassist.ui.attach_film import ask_and_attach
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
 
+BANNER_WITHHELD = "background:#fde2e1; color:#8b0000; font-weight:bold; padding:4px; border:1px solid #d9534f;"
+BANNER_NOTICE = "background:#fff4ce; color:#6b4a00; font-weight:bold; padding:4px; border:1px solid #e0c060;"
 FILE_FILTER = "Images (*.dcm *.dicom *.png *.jpg *.jpeg *.tif *.tiff *.bmp);;All files (*)"
 
 
@@ -59,11 +64,19 @@ class ImagesTab(Tab):
         self.mismatch.setObjectName("imagePatientMismatch")
         self.mismatch.setTextFormat(Qt.TextFormat.PlainText)
         self.mismatch.setWordWrap(True)
-        self.mismatch.setStyleSheet("background:#fde2e1; color:#8b0000; font-weight:bold; padding:4px; border:1px solid #d9534f;")
+        self.attach_button = QPushButton("Attach to this patient\u2026")
+        self.attach_button.setToolTip("Read this film as the patient's although its header does not match "
+                                      "(asks for your reason; recorded in the audit trail)")
+        self.attach_button.clicked.connect(lambda: self.viewer.image is not None
+                                           and ask_and_attach(self, self.context, self.viewer.image))
+        banner = QHBoxLayout()
+        banner.addWidget(self.mismatch, 1)
+        banner.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignTop)
         self.mismatch.hide()
+        self.attach_button.hide()
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.mismatch)
+        layout.addLayout(banner)
         layout.addWidget(splitter, 1)
         layout.addLayout(strip)
 
@@ -71,12 +84,14 @@ class ImagesTab(Tab):
         self.viewer.guard.ready.connect(self._pixels_checked)
         self.thumbnails.image_chosen.connect(self.show_image)
         context.bridge.images_changed.connect(self._images_changed)
+        context.bridge.decisions_changed.connect(lambda _key: self.show_film_context(self.viewer.image))
         self.on_patient_changed(self.session.current_patient_id)
 
     # following the session ----------------------------------------------------------------------
     def on_patient_changed(self, patient_id: str | None) -> None:
         self.refresh()
         self._show_details(self.viewer.image)  # presentation mode may have changed what they may show
+        self.show_film_context(self.viewer.image)
 
     def _images_changed(self, patient_key: str) -> None:
         if patient_key == self.session.patient_key:
@@ -122,14 +137,21 @@ class ImagesTab(Tab):
             return
         self.viewer.set_image(image, frame)
         self._show_details(image)
-        warning = None if image is None or self.session.current_patient_id is None else \
-            film_mismatch(image.metadata, self.session.records, self.session.current_patient_id)
-        if warning is not None and image is not None:
-            warning = self.context.shown().image_text(warning, image.metadata)
-        self.mismatch.setText(warning or "")
-        self.mismatch.setVisible(warning is not None)
+        self.show_film_context(image)
         if image is not None:
             self.thumbnails.select(image)
+
+    def show_film_context(self, image: MedicalImage | None) -> None:
+        """The banner over a film that may not be this patient's, or that is a prior study (app.films decides)."""
+        patient_id = self.session.current_patient_id
+        film = None if image is None or patient_id is None else film_for(self.session, patient_id, image)
+        shown = film is not None and (film.identity == FilmIdentity.MISMATCH or film.relation == FilmRelation.PRIOR)
+        policy = self.context.shown()  # presentation mode: the header's identifiers gone, dates shifted
+        self.mismatch.setText(policy.image_text(film_text(film, show_values=not policy.presenting), image.metadata)
+                              if film is not None and image is not None and shown else "")
+        self.mismatch.setStyleSheet(BANNER_WITHHELD if film is not None and film.withheld else BANNER_NOTICE)
+        self.mismatch.setVisible(shown)
+        self.attach_button.setVisible(film is not None and film.withheld)
 
     def show_overlay(self, image: MedicalImage, frame: int, heatmap: np.ndarray | None, label: str) -> None:
         """Lay an explanation heatmap over ``image`` at ``frame`` (``None`` removes it); called by other tabs."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +30,7 @@ from medassist.ui.records_dialogs import ImportReportDialog
 from medassist.ui.records_model import PatientFilterProxy, PatientTableModel, empty_patient_list
 from medassist.ui.records_panel import PatientPanel
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.keyboard_safety import PatientTable
 
 _COLUMN_WIDTHS = (180, 90, 55, 80, 40, 65, 150)
 _SEARCH_DELAY_MS = 150
@@ -65,7 +65,7 @@ class RecordsTab(Tab):
         self.report_button = QPushButton("Import report")
         self.report_button.clicked.connect(self.show_report)
 
-        self.table = QTableView()
+        self.table = PatientTable()  # Tab leaves it; focus alone never opens a patient
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -16,7 +16,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -43,6 +42,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.keyboard_safety import ChoiceCombo
 
 # Background / text colours per severity: clear, distinct, readable (white or dark text).
 SEVERITY_COLOURS: dict[str, tuple[str, str]] = {
@@ -169,7 +169,7 @@ class TreatmentTab(Tab):
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Care setting:"))
-        self.setting = QComboBox()
+        self.setting = ChoiceCombo()  # changes only by a pick from its list, never by a navigation key
         for shown, value in SETTING_CHOICES:
             self.setting.addItem(shown, value)
         self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
