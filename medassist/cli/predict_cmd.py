@@ -117,7 +117,7 @@ def already_scored(output: Path) -> set[str]:
             row = json.loads(line.decode("utf-8", errors="replace"))
         except (ValueError, RecursionError):
             continue
-        if isinstance(row, dict) and "file" in row and "error" not in row:
+        if isinstance(row, dict) and "file" in row and "error" not in row:  # every values version names it "file"
             done.add(row["file"])
     return done
 
@@ -205,7 +205,7 @@ def _predict_images(args: argparse.Namespace, service: InferenceService, model: 
 
 def run_explain(args: argparse.Namespace) -> int:
     from medassist.inference.service import InferenceService
-    from medassist.domain.result_text import faithfulness_text
+    from medassist.domain.result_text import explanation_json
     from medassist.jobs import run_job
 
     service = InferenceService()
@@ -222,8 +222,7 @@ def run_explain(args: argparse.Namespace) -> int:
     else:
         source = record_input(args.records, args.patient)
     explanation = run_job(service.explain(card.name, source, args.method, args.target))
-    summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
-    summary["faithfulness_text"] = faithfulness_text(explanation.faithfulness)
+    summary = explanation_json(explanation, with_values=card.task != Task.IMAGE)
     if isinstance(source, ImageInput):
         from medassist.imaging.overlay import save_overlay_png
 

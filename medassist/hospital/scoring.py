@@ -102,5 +102,5 @@ class Scorer:
             self.store.finish(sop_instance_uid, "error", error=f"{type(exc).__name__}: {exc}")
             return "error"
         status: Status = "refused" if prediction.refused else "scored"
-        self.store.finish(sop_instance_uid, status, result=prediction.to_dict())
+        self.store.finish(sop_instance_uid, status, result=prediction)
         return status

@@ -145,7 +145,7 @@ class ModelCard(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     version: str
     display_name: str | None = None
-    task: str = Field(description="image-classification | text-classification | tabular-classification | recommendation")
+    task: Task
     modality: str
     description: str
     weights: WeightsSpec

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from medassist.clinical.concepts import default_concepts
 from medassist.domain.clinical import EvidenceKind
+from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 from medassist.inference.card import ModelCard
 from medassist.recommend.features import MODEL_NAME, FeatureSpace
@@ -26,7 +27,7 @@ class LearnedRanker:
     """Scores ingredients for a patient with the bundled recommender model."""
 
     def __init__(self, card: ModelCard, service: "ModelService", kb: KnowledgeBase) -> None:
-        if card.task != "recommendation":
+        if card.task != Task.RECOMMENDATION:
             raise ModelError(f"model '{card.name}' is a {card.task} model, not a recommender")
         try:
             self.space = FeatureSpace.from_dict(card.extra["features"])

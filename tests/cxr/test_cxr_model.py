@@ -17,6 +17,7 @@ from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
 from medassist.inference.image_task import load_gate
 from medassist.domain.inputs import ImageInput
+from medassist.domain.result_text import result_json
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import load_network
 from medassist.jobs import run_job
@@ -77,7 +78,7 @@ def test_outputs_are_consistent_probabilities(kermany_image, service, card_json)
     assert 0.0 <= out["pneumonia"] <= 1.0
     threshold = card_json["thresholds"]["pneumonia"]
     assert ("pneumonia" in prediction.positive) == (out["pneumonia"] >= threshold)
-    record = prediction.to_dict()
+    record = result_json(prediction)
     assert record["weights_sha256"] == card_json["weights"]["sha256"]
     assert record["gate"]["accepted"] is True
 
@@ -156,7 +157,7 @@ def test_refused_input_has_no_probabilities_and_no_explanation(service):
     prediction = run_job(service.predict(MODEL, ImageInput(noise)))
     assert prediction.refused
     assert prediction.outputs == {} and prediction.positive == []
-    assert prediction.to_dict()["gate"]["score"] > prediction.gate.threshold
+    assert result_json(prediction)["gate"]["score"] > prediction.gate.threshold
     with pytest.raises(InputError, match="gate refused"):
         run_job(service.explain(MODEL, ImageInput(noise), "gradcam", "pneumonia"))
 

@@ -10,6 +10,7 @@ import pytest
 from medassist.imaging.loader import load_image
 from medassist.inference.card import read_card
 from medassist.domain.inputs import ImageInput
+from medassist.domain.result_text import result_json
 from medassist.clinical.films import header_age_years
 from medassist.inference.population import population_notice
 from medassist.jobs import run_job
@@ -69,10 +70,10 @@ def test_prediction_carries_the_notice_from_the_record_age(shared_data, load_rad
     film = load_radiograph(ADULT_FILM)
     adult = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=52.0)))
     assert not adult.refused and adult.population_notice is None
-    assert adult.to_dict()["population_notice"] is None
+    assert result_json(adult)["population_notice"] is None
     child = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=8.0)))
     assert child.outputs == adult.outputs
-    row = child.to_dict()["population_notice"]
+    row = result_json(child)["population_notice"]
     assert row["age_source"] == "patient record" and row["patient_age_years"] == 8.0
     assert "Guangzhou" in row["population"]
 

@@ -327,7 +327,7 @@ def test_a_study_with_an_image_the_gate_refused(shared_node, shared_data, tmp_pa
                          outputs={}, thresholds={"pneumonia": 0.3075}, positive=[],
                          gate=GateVerdict(4.2, 1.0, False, "not a frontal chest radiograph (distance 4.20 > 1.00)"))
     assert shared_node.store.add_analysed(header, shared_data / "dicom" / "ct" / "CT_small.dcm", "test",
-                                          "cxr-pneumonia", "refused", refused.to_dict())
+                                          "cxr-pneumonia", "refused", refused)
     exported = _export(shared_node, header.study_instance_uid, tmp_path / "out")
     assert exported.ai_maps == []  # no map for a refused image
     assert dciodvfy_errors(exported.structured_report) == []
