@@ -89,7 +89,7 @@ def json_value(value: Any) -> Any:
         return None
     if isinstance(value, _dt.date) or hasattr(value, "isoformat"):  # dates, datetimes, pandas timestamps
         return value.isoformat()
-    raise CodecError(f"cannot store a {type(value).__name__} in a MedAssist value")
+    raise CodecError(f"cannot store a value of type {type(value).__name__} in a MedAssist value")
 
 
 def encode(value: Any, arrays: ArrayChannel) -> dict[str, Any]:
