@@ -28,7 +28,6 @@ Versions:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -37,7 +36,7 @@ import numpy as np
 
 from medassist.domain.arrays import ArrayChannel, ArrayShapes, InlineArrays
 from medassist.domain.decisions import FilmAttachment, FindingReview, TreatmentDecision
-from medassist.domain.figures import Figures
+from medassist.domain.figures import typed_figures
 from medassist.domain.prediction import Explanation, Prediction
 
 FORMAT = "medassist-values"
@@ -196,32 +195,12 @@ def _v1_explanation(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-_FIGURE_KEYS = {f.name for f in dataclasses.fields(Figures)}
-
-
-def _v1_figures(metrics: Any) -> Any:
-    """A version-1 notice's figures as :class:`Figures` allows them: evaluation sets keep the known keys
-    (``positives`` read as ``n_positive``), single numbers stay; anything else is left out."""
-    if not isinstance(metrics, dict):
-        return metrics
-    kept: dict[str, Any] = {}
-    for name, row in metrics.items():
-        if isinstance(row, dict) and "n" in row:
-            row = dict(row)
-            if "positives" in row:
-                row.setdefault("n_positive", row.pop("positives"))
-            kept[name] = {k: v for k, v in row.items() if k in _FIGURE_KEYS}
-        elif isinstance(row, (int, float)) and not isinstance(row, bool):
-            kept[name] = row
-    return kept
-
-
 def _v1_prediction(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     data["explanations"] = [_v1_explanation(e) if isinstance(e, dict) else e for e in data.get("explanations") or []]
     notice = data.get("population_notice")
     if isinstance(notice, dict):
-        data["population_notice"] = {**notice, "metrics": _v1_figures(notice.get("metrics", {}))}
+        data["population_notice"] = {**notice, "metrics": typed_figures(notice.get("metrics", {}))}
     return data
 
 

@@ -9,7 +9,8 @@ shown as missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 Interval = tuple[float, float]
 
@@ -35,3 +36,23 @@ class Figures:
 
 # A validated population's figures: evaluation sets by name, and single figures (e.g. a subtype accuracy).
 PopulationFigures = dict[str, Figures | float]
+
+
+def typed_figures(metrics: Any) -> Any:
+    """Free-form figures of an older format (a version-1 result's notice, a format-1 card's population) as
+    :data:`PopulationFigures` takes them: an evaluation set keeps the keys :class:`Figures` has
+    (``positives`` read as ``n_positive``), a single number stays, anything else (a note, a nested table)
+    is left out; nothing is renamed that had another meaning."""
+    if not isinstance(metrics, dict):
+        return metrics
+    known = {f.name for f in fields(Figures)}
+    kept: dict[str, Any] = {}
+    for name, row in metrics.items():
+        if isinstance(row, dict) and "n" in row:
+            row = dict(row)
+            if "positives" in row:
+                row.setdefault("n_positive", row.pop("positives"))
+            kept[name] = {k: v for k, v in row.items() if k in known}
+        elif isinstance(row, (int, float)) and not isinstance(row, bool):
+            kept[name] = row
+    return kept

@@ -29,10 +29,12 @@ class LearnedRanker:
     def __init__(self, card: ModelCard, service: "ModelService", kb: KnowledgeBase) -> None:
         if card.task != Task.RECOMMENDATION:
             raise ModelError(f"model '{card.name}' is a {card.task} model, not a recommender")
+        if card.recommender is None:
+            raise ModelError(f"model card of '{card.name}' has no 'recommender' section")
         try:
-            self.space = FeatureSpace.from_dict(card.extra["features"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"model card of '{card.name}' has no usable 'extra.features' ({exc})") from exc
+            self.space = FeatureSpace.of(card.recommender.features)
+        except ValueError as exc:
+            raise ModelError(f"model card of '{card.name}' has no usable recommender.features ({exc})") from exc
         self.card = card
         self.service = service
         self.kb = kb

@@ -9,10 +9,11 @@ import pytest
 
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Prediction
+from medassist.domain.tasks import Task
+from medassist.inference import tasks
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
-from medassist.inference.tasks import register_task
 from medassist.jobs import CancelToken, Cancelled, Progress, run_job
 from tests.core.test_model_runtime import make_model
 
@@ -24,7 +25,7 @@ class DoublerTask:
 
         value = float(loaded.module(torch.tensor([float(source)]))[0])
         return Prediction(
-            model=loaded.card.name, version=loaded.card.version, weights_sha256=loaded.sha256, task="test-task",
+            model=loaded.card.name, version=loaded.card.version, weights_sha256=loaded.sha256, task=Task.TEXT,
             device=loaded.device_description, source=f"value {source}", input_sha256="x" * 64,
             outputs={"y": value}, thresholds={"y": 1.0}, positive=["y"] if value >= 1 else [],
         )
@@ -33,7 +34,11 @@ class DoublerTask:
         raise NotImplementedError
 
 
-register_task("test-task", DoublerTask())
+@pytest.fixture(autouse=True)
+def doubler_task(monkeypatch):
+    """The doubler's card names a real task (every task is one of Task's); its runner is this test's,
+    for the test only."""
+    monkeypatch.setitem(tasks._HANDLERS, Task.TEXT, DoublerTask())
 
 
 def test_prediction_is_audited(tmp_path):
@@ -87,12 +92,10 @@ class RefusingTask(DoublerTask):
         return prediction
 
 
-def test_a_refused_input_never_yields_a_finding(tmp_path):
+def test_a_refused_input_never_yields_a_finding(tmp_path, monkeypatch):
     make_model(tmp_path)
-    register_task("refusing-task", RefusingTask())
+    monkeypatch.setitem(tasks._HANDLERS, Task.TEXT, RefusingTask())
     service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
-    loaded = service.runtime.load("doubler")
-    loaded.entry.card.task = "refusing-task"
     prediction = run_job(service.predict("doubler", 5.0))
     assert prediction.refused and prediction.positive == []
     [line] = AuditLog(tmp_path / "a.jsonl").read()

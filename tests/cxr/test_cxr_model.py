@@ -34,7 +34,7 @@ def test_bundled_model_loads_with_verified_hashes(model_folder, card_json):
     assert network(torch.zeros(card_json["inputs"][0]["shape"])).shape == (1, 3)
     assert card_json["version"] == "2.2.0" and [h["version"] for h in card_json["history"]] == ["1.0.0", "2.0.0", "2.1.0"]
     gate = load_gate(entry.folder, entry.card)
-    assert gate is not None and gate.threshold == card_json["extra"]["gate"]["threshold"]
+    assert gate is not None and gate.threshold == card_json["image"]["gate"]["threshold"]
     assert set(card_json["thresholds"]) == {"pneumonia"}
 
 

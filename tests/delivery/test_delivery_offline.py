@@ -128,7 +128,9 @@ def _model_folder(root: Path, name: str, weights: bytes, card_sha: str, limitati
     folder.mkdir(parents=True)
     (folder / "model.pt").write_bytes(weights)
     card = {
-        "name": name, "version": "1.0", "task": "image-classification", "modality": "CR",
+        "schema_version": "2", "name": name, "version": "1.0", "task": "image-classification", "modality": ["CR"],
+        "image": {"preprocessing": {"size": [224, 224], "mean": 0.5, "std": 0.25}, "classes": ["normal", "pneumonia"],
+                  "outputs": {"pneumonia": ["pneumonia"]}, "temperature": 1.0},
         "description": "test model", "weights": {"file": "model.pt", "format": "torchscript", "sha256": card_sha},
         "inputs": [{"name": "image", "type": "image", "shape": [1, 1, 224, 224]}],
         "outputs": [{"name": "probabilities", "type": "probabilities", "shape": [1, 2]}],

@@ -32,7 +32,8 @@ def demo():
 @pytest.mark.parametrize("name", RECORD_MODELS)
 def test_every_record_card_declares_population_and_minimum_inputs(name):
     card = read_card(bundled_models_dir() / name)
-    features = {f["name"] for f in card.extra["features"]}
+    assert card.record is not None
+    features = {f.name for f in card.record.features}
     assert card.outside_population == "refuse" and card.validated_populations
     assert card.minimum_inputs is not None and set(card.minimum_inputs.required) <= features
     assert len(card.minimum_inputs.required) <= card.minimum_inputs.min_known <= len(features)
