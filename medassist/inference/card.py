@@ -456,9 +456,9 @@ def card_file(folder: Path, name: Any) -> Path:
 
 
 def image_applies(card: ModelCard, image: "MedicalImage") -> bool:
-    """Whether the card names the image's modality; an ordinary picture file reads as "OT" (the input gate
-    then judges its content)."""
-    return image.modality in card.modality
+    """Whether the card names the image's DICOM modality; an ordinary picture file is "OT" whatever it
+    shows (the input gate then judges its content)."""
+    return (image.modality if image.is_dicom else "OT") in card.modality
 
 
 # ---------------------------------------------------------------------------------------------

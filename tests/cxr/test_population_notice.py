@@ -28,9 +28,9 @@ def test_card_states_children_and_nih_adults(card):
     children, adults = card.validated_populations
     assert (children.age_min_years, children.age_max_years) == (1, 5)
     assert "Guangzhou" in children.description
-    assert children.metrics["kermany_official_test"]["auroc"] > 0.9
+    assert children.metrics["kermany_official_test"].auroc > 0.9  # typed figures (domain.figures.Figures)
     assert adults.age_min_years == 18 and "NIH" in adults.description
-    assert adults.metrics["nih_cxr14_1024_validation_adults"]["n"] > 0
+    assert adults.metrics["nih_cxr14_1024_validation_adults"].n > 0
     assert card.outside_population == "notice"
 
 

@@ -140,7 +140,7 @@ def test_a_format_1_record_card_moves_its_features_to_the_typed_section(tmp_path
 def test_the_modalities_a_card_names_decide_which_images_it_reads():
     card = read_card(BUNDLED / "cxr-pneumonia")
     pixels = np.zeros((1, 8, 8), dtype=np.float32)
-    picture = MedicalImage(path=Path("film.png"), frames=pixels, modality="OT")
+    picture = MedicalImage(path=Path("film.png"), frames=pixels, modality="CT")  # a picture file claims nothing
     ct = MedicalImage(path=Path("ct.dcm"), frames=pixels, modality="CT", is_dicom=True)
     dx = MedicalImage(path=Path("dx.dcm"), frames=pixels, modality="DX", is_dicom=True)
     assert image_applies(card, picture) and image_applies(card, dx) and not image_applies(card, ct)

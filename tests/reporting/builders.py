@@ -161,7 +161,7 @@ def make_session(folder: Path, session: Session | None = None) -> Session:
 def make_cards() -> dict[str, ModelCard]:
     card = ModelCard.model_validate({
         "schema_version": "2", "name": "cxr-pneumonia", "version": "1.2.0", "display_name": "Chest X-ray pneumonia",
-        "task": "image-classification", "modality": ["CR", "DX"], "description": "Pneumonia on frontal chest radiographs.",
+        "task": "image-classification", "modality": ["CR", "DX", "OT"], "description": "Pneumonia on frontal chest radiographs.",
         "image": {"preprocessing": {"size": [224, 224], "mean": 0.5, "std": 0.25}, "classes": ["normal", "pneumonia"],
                   "outputs": {"pneumonia": ["pneumonia"]}, "temperature": 1.0},
         "weights": {"file": "model.pt", "format": "torchscript", "sha256": CXR_WEIGHTS},
