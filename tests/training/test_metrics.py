@@ -72,3 +72,13 @@ def test_calibration_error_by_hand():
     ece, table = metrics.calibration_error(np.array([0, 1, 1, 1]), np.array([0.2, 0.2, 0.8, 0.8]), bins=2)
     assert ece == pytest.approx(0.25)
     assert [row["n"] for row in table] == [2, 2]
+
+
+def test_auroc_is_computed_in_one_module_only():
+    """No second implementation (scikit-learn's, a local helper named ``auroc``) anywhere in the code."""
+    from pathlib import Path
+
+    root = Path(metrics.__file__).resolve().parents[1]
+    elsewhere = [str(path.relative_to(root)) for path in root.rglob("*.py") if path.name != "metrics.py"
+                 and any(word in path.read_text(encoding="utf-8") for word in ("roc_auc_score", "def auroc(", "roc_curve("))]
+    assert elsewhere == []
