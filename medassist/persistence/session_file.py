@@ -405,7 +405,7 @@ def _validated(raw: Any, path: Path) -> dict[str, Any]:
     try:
         codec.check_version(_values_version(raw))
     except codec.CodecError as exc:
-        raise InputError(f"saved by MedAssist {raw.get('medassist_version')}: its results were {exc}", path) from exc
+        raise InputError(f"cannot open the results saved by MedAssist {raw.get('medassist_version')}: {exc}", path) from exc
     try:
         return SessionManifest.model_validate(raw).model_dump()
     except ValidationError as exc:
