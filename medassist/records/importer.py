@@ -13,7 +13,7 @@ from medassist.errors import InputError
 from medassist.records.fhir import fhir_files, is_fhir_json, read_fhir
 from medassist.records.schema import ImportReport, PatientRecords
 from medassist.records.synthea import FILES, is_synthea_table, read_synthea, synthea_files
-from medassist.records.table import is_table_file, read_table
+from medassist.records.table import RememberedMappings, is_table_file, read_table
 
 FORMATS = {
     "synthea": "Synthea CSV export",
@@ -50,8 +50,10 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def import_records(path: str | Path, mapping: dict[str, str] | None = None) -> PatientRecords:
-    """Read records from ``path``; ``mapping`` (field -> column) applies to plain tables only."""
+def import_records(path: str | Path, mapping: dict[str, str] | None = None, *,
+                   remembered: RememberedMappings) -> PatientRecords:
+    """Read records from ``path``; ``mapping`` (field -> column) applies to plain tables only, and
+    without it a table is read with the mapping ``remembered`` for its layout (``Settings.column_mappings``)."""
     path = Path(path)
     kind = detect_format(path)
     report = ImportReport()
@@ -66,7 +68,7 @@ def import_records(path: str | Path, mapping: dict[str, str] | None = None) -> P
             return read_fhir([path], report)
         folder = path if fhir_files(path) else path / "fhir"
         return read_fhir(fhir_files(folder), report)
-    return read_table(path, mapping, report)
+    return read_table(path, mapping, report, remembered=remembered)
 
 
 def needs_column_mapping(path: str | Path) -> bool:
