@@ -9,16 +9,15 @@ user. Task handlers and explainers are registered here too (:func:`task_runners`
 above both :mod:`medassist.inference` and :mod:`medassist.explain`, so the import checks see every
 edge between them.
 
-=====================================================  ==========================================
-entry point                                            asks
-=====================================================  ==========================================
-``medassist-gui`` / ``medassist gui`` (the window)     :func:`start_model_host`, then :func:`for_window`
-the model host (the window's models, own process)      :func:`host_service`
-every ``medassist`` command, ``medassist node``        :func:`for_command`
-a Ray actor (``medassist predict --engine ray``)       :func:`ray_worker_models`
-benchmarks                                             :func:`for_benchmark` (device and threads given)
-training's reference run, tests                        :func:`build_services` (settings given)
-=====================================================  ==========================================
+Who asks what:
+
+* the window (``medassist-gui``, ``medassist gui``): :func:`start_model_host` first, then :func:`for_window`;
+* the model host, in its own process: :func:`host_service`;
+* every ``medassist`` command, ``medassist node`` included: :func:`for_command`;
+* the DICOM node: its caller's (``medassist node``'s, or the window's for its Worklist tab);
+* a Ray actor (``medassist predict --engine ray``): :func:`ray_worker_models`, with the command's settings;
+* the benchmarks: :func:`for_benchmark` (the device and threads they state);
+* training's reference run and the tests: :func:`build_services` (settings, audit file and folders given).
 
 This module is imported first by the window (to start the model host before anything heavy), so
 it imports only what it needs inside the functions that need it.
@@ -228,6 +227,10 @@ def for_benchmark(device: str, threads: int | None) -> Services:
     return build_services(settings, audit, settings.model_folders)
 
 
-def ray_worker_models() -> ModelService:
-    """A Ray actor's model service: a command's, in the worker's process (same saved settings and overrides)."""
-    return for_command().models()
+def ray_worker_models(settings: Settings) -> ModelService:
+    """A Ray actor's model service, in the worker's process, on the command's ``settings`` (handed over
+    with the actor, so a worker on another machine runs with the same device, threads and audit user);
+    the model folders and the audit file are the worker machine's."""
+    from medassist import paths
+
+    return build_services(settings, paths.new_audit_file(), settings.model_folders).models()

@@ -181,10 +181,12 @@ def _predict_images(args: argparse.Namespace, services: Services, model: str, si
         return 0
     workers = args.workers or max(os.cpu_count() or 1, 1)
     if args.engine == "ray":
+        from functools import partial
+
         from medassist.app.batch_ray import ray_image_rows
         from medassist.composition import ray_worker_models
 
-        rows = ray_image_rows(model, files, args.ray_address, args.explain, ray_worker_models)
+        rows = ray_image_rows(model, files, args.ray_address, args.explain, partial(ray_worker_models, services.settings))
     else:
         from medassist.app.batch import image_rows
 
