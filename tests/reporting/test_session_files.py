@@ -44,7 +44,11 @@ def test_session_round_trips_every_field(demo_session, fake_readers, tmp_path):
     before, after = demo_session.predictions[PATIENT], fresh.predictions[PATIENT]
     assert len(after) == len(before) == 4
     for old, new in zip(before, after, strict=True):
-        assert new.to_dict() == old.to_dict()
+        if old.film is None and old.task == "image-classification":
+            # opening a session decides the film context of an image result saved without one (app.sessions.restore)
+            assert new.film is not None and {**new.to_dict(), "film": None} == old.to_dict()
+        else:
+            assert new.to_dict() == old.to_dict()
         assert new.outputs == old.outputs  # unrounded
         assert len(new.explanations) == len(old.explanations)
         for e_old, e_new in zip(old.explanations, new.explanations, strict=True):
