@@ -89,7 +89,7 @@ def test_the_app_user_comes_from_settings_or_the_command_line(user_home, monkeyp
 
 
 def test_cli_user_is_recorded_and_verify_reports(user_home, tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("MEDASSIST_USER", raising=False)
+    monkeypatch.setenv("MEDASSIST_USER", "")  # so that what --user sets is undone after the test
     text = "Patient reports cough and fever for three days."
     assert main(["--user", "Dr Cli", "predict", "--model", "notes-problems", "--text", text, "--json"]) == 0
     [path] = (user_home / "logs" / "audit").glob("*.jsonl")
@@ -114,6 +114,7 @@ def test_user_name_set_in_preferences_is_recorded(window, monkeypatch):
         dialog.user_name.setText("  Dr Anna Weber ")
         return True
 
+    monkeypatch.delenv("MEDASSIST_USER", raising=False)  # no --user for this run: Settings > User name counts
     monkeypatch.setattr(main_window.SettingsDialog, "exec", accept_with_name)
     window.show_settings()
     assert Settings.load().user_name == "Dr Anna Weber"
