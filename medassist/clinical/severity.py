@@ -13,7 +13,7 @@ NEWS2 7 or more, lactate 2 mmol/L or more (4 or more called out), sepsis on the 
 
 from __future__ import annotations
 
-from medassist.clinical.scores import pneumonia_now, psi_lowest_class
+from medassist.clinical.scores import AGE_UNKNOWN, pneumonia_now, psi_lowest_class
 from medassist.domain.clinical import CareSetting, CareSettingName, ClinicalPicture, ScoreResult
 from medassist.domain.result_text import lactate_sign, score_brief
 
@@ -35,7 +35,7 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     if not pneumonia:
         return CareSetting(chosen=chosen, reason=old or "the scores suggest a care setting for a pneumonia, and none is "
                                                         "recorded in this episode")
-    if p.age is None or p.age.years < ADULT_AGE:
+    if p.age is not None and p.age.years < ADULT_AGE:
         return CareSetting(chosen=chosen, reason=(
             "CURB-65 and PSI are validated in adults only; for a child, decide on clinical features "
             "(BTS guideline for community-acquired pneumonia in children 2011)"))
@@ -74,6 +74,8 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     if suggested == "outpatient" and psi is not None and psi.level != "low":
         reasons.append(f"PSI {psi.band}: confirm with the clinical picture")
     reason = "; ".join(reasons) + (f" (whereas {'; '.join(others)})" if others else "")
+    if p.age is None:  # the age points are missing, so no complete CURB-65 can suggest outpatient care
+        reason += f" ({AGE_UNKNOWN})"
     return CareSetting(chosen=chosen, suggested=suggested, reason=reason)
 
 

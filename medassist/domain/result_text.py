@@ -132,6 +132,9 @@ def film_text(film: FilmContext, show_values: bool = True) -> str:
     else:
         when = when[:1].upper() + when[1:]
     identity = film_identity_text(film, show_values)
+    if identity is None and film.identity == FilmIdentity.NOT_CHECKED:
+        identity = ("Identity not checked: the header gives no name, ID, birth date, sex or age that could be compared "
+                    "with the record (an anonymised or outside picture).")
     return f"{when}. {identity}" if identity else f"{when}."
 
 
