@@ -129,8 +129,20 @@ def _record_problems(records: PatientRecords, patient_id: str, concepts: Concept
     return found
 
 
-def _note_problems(predictions: Iterable[Prediction], concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
-    """What the notes model suggested, each with the first sentence of the note that affirms it."""
+def _note_date(records: PatientRecords, patient_id: str, sentence: str, fallback: _dt.date | None) -> _dt.date | None:
+    """The date of the newest note holding ``sentence``: a suggestion read from last year's note is last year's
+    evidence, not the day the model ran (``fallback``, for a sentence no note of the record holds)."""
+    wanted = " ".join(sentence.split())
+    notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False, na_position="last")
+    for note in notes.itertuples(index=False):
+        if wanted and wanted in " ".join(str(note.text or "").split()):
+            return _day(note.date)
+    return fallback
+
+
+def _note_problems(records: PatientRecords, patient_id: str, predictions: Iterable[Prediction],
+                   concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    """What the notes model suggested, each with the first sentence of the note that affirms it, dated by that note."""
     found: list[tuple[str, str, ProblemEvidence]] = []
     for prediction in predictions:
         if prediction.task != Task.TEXT or prediction.refused:
@@ -142,8 +154,9 @@ def _note_problems(predictions: Iterable[Prediction], concepts: ConceptTable) ->
                 name = concepts.get(label).name
             except KeyError:
                 name = str(suggestion.get("name", label))
-            found.append((label, name, ProblemEvidence(EvidenceKind.NOTE, sentences[0] if sentences else name,
-                                                       _day(prediction.created), prediction.source)))
+            sentence = sentences[0] if sentences else name
+            when = _note_date(records, patient_id, sentence, _day(prediction.created))
+            found.append((label, name, ProblemEvidence(EvidenceKind.NOTE, sentence, when, prediction.source)))
     return found
 
 
@@ -255,7 +268,7 @@ def build_picture(
     current = {name: m for name, m in measures.items() if m.date is not None and m.date >= start}
     pregnant, pregnancy_source = _pregnancy(records, patient_id, row)
     predictions = list(predictions)
-    problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(predictions, concepts)
+    problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(records, patient_id, predictions, concepts)
                       + _clinician_problems(confirmed_findings, concepts))
     picture = ClinicalPicture(
         patient_id=patient_id,

@@ -647,16 +647,18 @@ PNEUMONIA_WINDOW_DAYS = 28  # a pneumonia coded longer before this episode, neve
 
 
 def pneumonia_now(p: ClinicalPicture) -> tuple[bool, str]:
-    """Whether the patient has a pneumonia in this episode (a note, film or clinician says so, or it was
-    coded within 4 weeks before the episode), and if not, why the one on the problem list does not count."""
+    """Whether the patient has a pneumonia in this episode (a film or the clinician says so, or it was coded or
+    written in a note within 4 weeks before the episode), and if not, why the one on record does not count."""
     problem = p.problem("pneumonia")
     if problem is None:
         return False, ""
     since = p.episode_start - _dt.timedelta(days=PNEUMONIA_WINDOW_DAYS)
-    if any(e.kind != EvidenceKind.RECORD or e.date is None or e.date >= since for e in problem.evidence):
+    dated = (EvidenceKind.RECORD, EvidenceKind.NOTE)
+    if any(e.kind not in dated or e.date is None or e.date >= since for e in problem.evidence):
         return True, ""
     newest = max(e.date for e in problem.evidence if e.date is not None)
-    return False, (f"the pneumonia on the problem list dates from {newest.isoformat()}, more than "
+    where = "in a note" if all(e.kind == EvidenceKind.NOTE for e in problem.evidence) else "on the problem list"
+    return False, (f"the pneumonia {where} dates from {newest.isoformat()}, more than "
                    f"{PNEUMONIA_WINDOW_DAYS} days before this episode (since {p.episode_start.isoformat()})")
 
 
