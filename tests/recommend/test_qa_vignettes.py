@@ -510,7 +510,7 @@ def test_cli_recommend_on_a_synthea_csv_folder(tmp_path, capsys):
     (folder / "patients.csv").write_text(f"Id,BIRTHDATE,FIRST,LAST,GENDER\nA1,{born},Ada,Fib,F\n", encoding="utf-8")
     (folder / "conditions.csv").write_text(
         "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION\n"
-        f"2020-01-01,,A1,,49436004,Atrial fibrillation (disorder)\n2019-01-01,,A1,,59621000,Essential hypertension (disorder)\n",
+        "2020-01-01,,A1,,49436004,Atrial fibrillation (disorder)\n2019-01-01,,A1,,59621000,Essential hypertension (disorder)\n",
         encoding="utf-8")
     (folder / "observations.csv").write_text(
         "DATE,PATIENT,ENCOUNTER,CODE,DESCRIPTION,VALUE,UNITS,TYPE\n"
