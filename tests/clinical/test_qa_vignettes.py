@@ -105,6 +105,21 @@ def test_without_a_birth_date_a_low_curb65_cannot_suggest_outpatient_care():
     assert picture.care_setting.suggested is None and "65 years or older" in picture.care_setting.reason
 
 
+def test_a_hypoxaemic_child_with_pneumonia_is_suggested_hospital_care_without_an_adult_score():
+    """Failed before QA: a 3-year-old with pneumonia and SpO2 88% got no suggestion, so the plan assumed outpatient."""
+    v = Vignette(3.4, "male", weight_kg=14).visit(0).problem("Pneumonia", "233604007", 0)
+    for name, value in (("respiratory_rate", 44), ("heart_rate", 150), ("oxygen_saturation", 88),
+                        ("body_temperature", 38.9)):
+        v.measure(name, value)
+    picture = v.picture()
+    # PIDS/IDSA 2011 (Bradley), site of care: hypoxaemia (SpO2 below 90% at sea level) -> hospital; no adult score
+    assert picture.care_setting.suggested == "inpatient" and "PIDS/IDSA 2011" in picture.care_setting.reason
+    assert not {"CURB-65", "PSI", "qSOFA", "NEWS2"} & set(picture.scores)
+    # SpO2 93%: no rule suggests a setting for a child; the clinician decides (said)
+    v.measure("oxygen_saturation", 93)
+    assert v.picture().care_setting.suggested is None
+
+
 PSI_NOTE = ("Lives with his wife in their own home. Alert and oriented. On room air. Chest radiograph: right lower "
             "lobe consolidation, no pleural effusion.")
 PSI_LABS = {"respiratory_rate": 22, "systolic_bp": 128, "diastolic_bp": 74, "heart_rate": 96, "body_temperature": 38.2,

@@ -104,6 +104,19 @@ def test_a_young_adult_with_a_normal_picture_gets_the_outpatient_regimen_as_sugg
     assert offered(result, "cap_bacterial_or_unspecified")[0] == "cap_op_amoxicillin"
 
 
+def test_a_hypoxaemic_child_gets_the_hospital_regimen_weighed_by_kg():
+    v = Vignette(3.4, "male", weight_kg=14).visit(0).problem("Pneumonia", "233604007", 0)
+    for name, value in (("respiratory_rate", 44), ("heart_rate", 150), ("oxygen_saturation", 88)):
+        v.measure(name, value)
+    result = plan(v)
+    # PIDS/IDSA 2011: SpO2 88% (< 90%) -> hospital; inpatient empiric therapy for a fully immunised child: ampicillin
+    # 150-200 mg/kg/day -> at 14 kg 2100-2800 mg/day
+    assert (result.setting, result.setting_source) == ("inpatient", "suggested")
+    first = offered(result, "cap_bacterial_or_unspecified")[0]
+    assert first == "cap_child_ip_ampicillin" and result.option(first).dose_for_patient.startswith("At 14.0 kg")
+    assert "2100-2800 mg/day" in result.option(first).dose_for_patient
+
+
 def test_without_a_birth_date_the_scores_still_choose_the_ward():
     """Failed before QA: without a birth date no score was computed and the plan assumed outpatient care."""
     v = cap(50, "Alert and oriented. On room air.", respiratory_rate=31, systolic_bp=120, diastolic_bp=58,
@@ -250,6 +263,17 @@ def test_ckd_3b_without_albuminuria_or_diabetes():
     # inhibitor (2B); age 58 -> statin (1A)
     assert pillars(result, "chronic_kidney_disease") == {"RAS inhibitor at the highest tolerated dose": "not indicated",
                                                           "SGLT2 inhibitor": "start", "statin": "start"}
+
+
+def test_sglt2_inhibitors_are_started_from_egfr_20_and_kept_below_it():
+    result = plan(kidney(62.2, 19, 300, True, ("lisinopril 10 MG Oral Tablet",)))
+    # KDIGO 2024: SGLT2 inhibitor started at eGFR 20 or more -> at 19 none is started (excluded, with the reason);
+    # finerenone (eGFR 25 or more) neither
+    assert all(result.option(o).excluded for o in ("t2d_cr_empagliflozin", "t2d_cr_dapagliflozin"))
+    assert result.option("ckd_finerenone").excluded
+    kept = plan(kidney(62.2, 18, 300, True, ("lisinopril 10 MG Oral Tablet", "Empagliflozin 10 MG Oral Tablet")))
+    # one already taken is continued below 20 until dialysis if tolerated (a minor note, no change asked)
+    assert kept.therapy("empagliflozin").action == "continue"
 
 
 @pytest.mark.parametrize("egfr, current, new", [
@@ -409,6 +433,14 @@ def test_beers_drugs_in_an_80_year_old():
     actions = {t.ingredients[0]: t.action for t in result.current_therapy}
     assert actions == {"glimepiride": "stop", "lorazepam": "review", "amitriptyline": "review", "diphenhydramine": "stop"}
     assert result.therapy("glimepiride").replacements
+
+
+def test_oxybutynin_with_dementia_is_reviewed():
+    """Failed before QA: oxybutynin was "not in the knowledge base", so the dementia criterion could not see it."""
+    result = older(82.2, ("Oxybutynin chloride 5 MG Oral Tablet",), (("Dementia", "52448006"),))
+    # AGS Beers 2023 Table 3: strongly anticholinergic drugs with dementia or cognitive impairment -> avoid (review)
+    oxybutynin = result.therapy("oxybutynin")
+    assert oxybutynin.action == "review" and any("Table 3" in w.source for w in oxybutynin.warnings)
 
 
 def test_triple_whammy_with_meloxicam():
