@@ -511,7 +511,8 @@ def picture_rows(picture: ClinicalPicture) -> list[tuple[str, str]]:
     if picture.ejection_fraction is not None:
         ef = picture.ejection_fraction
         rows.append(("LVEF", f"{number_text(ef.value)}% ({ef.source}, {ef.date.isoformat() if ef.date else 'undated'})"))
-    rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter)"))
+    rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter's start, or the "
+                                    "day before the newest observations when no encounter holds them)"))
     return rows
 
 

@@ -159,6 +159,10 @@ def critical_illness_signs(kb: KnowledgeBase, ctx: PatientContext) -> list[str]:
 
 
 # safety checks ------------------------------------------------------------------
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _name(kb: KnowledgeBase, ctx: PatientContext, ingredient: str) -> str:
     return ctx.medication_labels.get(ingredient, kb.ingredient(ingredient).name)
 
@@ -224,7 +228,7 @@ def _kidney_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[s
                 continue
             value, note = ctx.kidney_value(rule.measure)
             if value is None:
-                questions.append(f"No eGFR or creatinine on record: needed to check the dose of {name} (limits by kidney function).")
+                questions.append(f"{_sentence(note)}: needed to check the dose of {name} (limits by kidney function).")
                 continue
             for band in rule.bands:
                 if band.min_egfr <= value < band.max_egfr:
@@ -236,7 +240,7 @@ def _kidney_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[s
         if ing in kb.safety.renally_cleared_without_numbers:
             egfr = ctx.value("egfr")
             if egfr is None:
-                questions.append(f"No eGFR or creatinine on record: {name} is cleared by the kidneys and its dosing interval depends on kidney function.")
+                questions.append(f"{_sentence(ctx.no_egfr())}: {name} is cleared by the kidneys and its dosing interval depends on kidney function.")
             elif egfr < 50:
                 warnings.append(SafetyWarning(
                     "moderate", "kidney",
@@ -365,7 +369,7 @@ def _requirement_questions(regimen: Regimen, ctx: PatientContext, questions: lis
     if "potassium" in regimen.requires and ctx.value("potassium") is None:
         questions.append(f"No potassium on record: needed before starting {regimen.label}.")
     if "egfr" in regimen.requires and ctx.value("egfr") is None:
-        questions.append(f"No eGFR or creatinine on record: needed for {regimen.label}.")
+        questions.append(f"{_sentence(ctx.no_egfr())}: needed for {regimen.label}.")
     if regimen.dose.per_kg and ctx.weight_kg is None:
         questions.append(f"No weight on record: needed for mg/kg dosing of {regimen.label}.")
 

@@ -558,3 +558,33 @@ def test_cli_recommend_on_a_synthea_csv_folder(tmp_path, capsys):
     doses = {o["option_id"]: o["dose_for_patient"] for o in result["options"]}
     assert doses["af_apixaban"].startswith("5 mg twice daily")
     assert doses["af_rivaroxaban"].startswith("15 mg once daily") and doses["af_edoxaban"].startswith("30 mg once daily")
+
+
+def test_cli_on_a_fhir_patient_without_birth_date_sex_or_weight(tmp_path, capsys):
+    old = (dt.date.today() - dt.timedelta(days=700)).isoformat()
+    subject = {"reference": "Patient/Q2"}
+    entries = [
+        {"resource": {"resourceType": "Patient", "id": "Q2"}},
+        {"resource": {"resourceType": "Condition", "id": "c1", "subject": subject, "onsetDateTime": f"{old}T10:00:00Z",
+                      "code": {"coding": [{"system": "http://snomed.info/sct", "code": "49436004",
+                                           "display": "Atrial fibrillation"}]}}},
+        {"resource": {"resourceType": "MedicationRequest", "id": "m1", "status": "active", "intent": "order",
+                      "subject": subject, "medicationCodeableConcept": {"text": "Meloxicam 15 MG Oral Tablet"}}},
+        {"resource": {"resourceType": "Observation", "id": "o1", "status": "final", "subject": subject,
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "2160-0"}]},
+                      "effectiveDateTime": f"{old}T10:00:00Z", "valueQuantity": {"value": 1.1, "unit": "mg/dL"}}},
+    ]
+    bundle = tmp_path / "bare.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}), encoding="utf-8")
+    assert main(["recommend", "--records", str(bundle), "--patient", "Q2", "--no-model", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # CHA2DS2-VA without age: 0 counted, the age item (up to 2) missing -> 0-2 straddles 1 and 2: anticoagulation
+    # undecided and asked, never "not indicated"; CHA2DS2-VASc also misses the sex category (0-3)
+    scores = {s["name"]: s for s in result["scores"]}
+    assert scores["CHA2DS2-VA"]["possible_range"] == [0, 2] and scores["CHA2DS2-VASc"]["possible_range"] == [0, 3]
+    [group] = [g for g in result["groups"] if g["condition_id"] == "atrial_fibrillation"]
+    assert {p["pillar"]: p["status"] for p in group["pillars"]}["anticoagulation"] == "undecided"
+    # the NSAID is a modifiable bleeding factor -> stop; its kidney check says why there is no eGFR (a creatinine
+    # without age and sex cannot give one: CKD-EPI 2021 needs both), not "no creatinine"
+    assert next(t for t in result["current_therapy"] if "meloxicam" in t["ingredients"])["action"] == "stop"
+    assert any("creatinine (1.1 mg/dL" in q and "without an adult's age and sex" in q for q in result["questions"])
