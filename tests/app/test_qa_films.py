@@ -17,18 +17,19 @@ from medassist.demo.images import public_dicom
 from medassist.domain.clinical import FilmIdentity, FilmRelation
 from medassist.domain.findings import FindingStatus, findings_of, subtype_shares
 from medassist.domain.result_text import film_text, result_sentence
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.reporting.content import collect_report
 from medassist.session import Session
 from tests.clinical.vignettes import PID, Vignette
+from medassist.settings import Settings
+from tests.services import bundled_cards, cpu_service
 
 TODAY = dt.date.today()
 
 
 @pytest.fixture(scope="module")
 def service():
-    return InferenceService()
+    return cpu_service()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_a_childs_film_shows_the_bacterial_viral_split(child, service, tmp_path)
     assert shares.withheld is None and set(shares.shares) == {"bacterial pneumonia", "viral pneumonia"}
     assert "if pneumonia: bacterial" in result_sentence(prediction)
     assert not any("bacterial" in label or "viral" in label for label in prediction.positive)
-    rows = [r for r in collect_report(session, PID).findings if r.model.startswith("Chest")]
+    rows = [r for r in collect_report(session, PID, Settings(), bundled_cards()).findings if r.model.startswith("Chest")]
     assert rows and all("if pneumonia: bacterial" in r.note for r in rows)
 
 
