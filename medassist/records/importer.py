@@ -11,6 +11,7 @@ from pathlib import Path
 
 from medassist.errors import InputError
 from medassist.records.fhir import fhir_files, is_fhir_json, read_fhir
+from medassist.records.plausibility import set_aside_impossible_values
 from medassist.records.schema import ImportReport, PatientRecords
 from medassist.records.synthea import FILES, is_synthea_table, read_synthea, synthea_files
 from medassist.records.table import RememberedMappings, is_table_file, read_table
@@ -54,9 +55,12 @@ def import_records(path: str | Path, mapping: dict[str, str] | None = None, *,
                    remembered: RememberedMappings) -> PatientRecords:
     """Read records from ``path``; ``mapping`` (field -> column) applies to plain tables only, and
     without it a table is read with the mapping ``remembered`` for its layout (``Settings.column_mappings``)."""
-    path = Path(path)
-    kind = detect_format(path)
     report = ImportReport()
+    return set_aside_impossible_values(_read(Path(path), mapping, report, remembered), report)
+
+
+def _read(path: Path, mapping: dict[str, str] | None, report: ImportReport, remembered: RememberedMappings) -> PatientRecords:
+    kind = detect_format(path)
     if kind == "synthea":
         if path.is_file():
             table = next(t for t, name in FILES.items() if name == path.name.lower())
