@@ -10,10 +10,11 @@ import pytest
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Prediction
 from medassist.domain.tasks import Task
-from medassist.inference import tasks
+from medassist.errors import ModelError
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
+from medassist.inference.tasks import TaskRunners
 from medassist.jobs import CancelToken, Cancelled, Progress, run_job
 from tests.core.test_model_runtime import make_model
 
@@ -34,17 +35,19 @@ class DoublerTask:
         raise NotImplementedError
 
 
-@pytest.fixture(autouse=True)
-def doubler_task(monkeypatch):
-    """The doubler's card names a real task (every task is one of Task's); its runner is this test's,
-    for the test only."""
-    monkeypatch.setitem(tasks._HANDLERS, Task.TEXT, DoublerTask())
+def service_on(folder, audit: AuditLog) -> InferenceService:
+    """A service whose text task is the doubler's, for the test models in ``folder`` (their cards name a
+    real task: every card's task is one of :class:`Task`'s)."""
+    runners = TaskRunners()
+    runners.add_handler(Task.TEXT, DoublerTask)
+    runners.add_handler("refusing-task", RefusingTask)
+    return InferenceService(ModelRuntime(ModelRegistry([folder]), "cpu", None), audit, runners)
 
 
 def test_prediction_is_audited(tmp_path):
     make_model(tmp_path)
-    audit = AuditLog(tmp_path / "audit.jsonl")
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), audit)
+    audit = AuditLog(tmp_path / "audit.jsonl", "dr-test")
+    service = service_on(tmp_path, audit)
     progress = []
     prediction = run_job(service.predict("doubler", 2.0, patient_id="p1"), progress.append)
     assert prediction.outputs == {"y": 4.0} and prediction.patient_id == "p1"
@@ -52,21 +55,21 @@ def test_prediction_is_audited(tmp_path):
     [line] = audit.read()
     assert line["event"] == "prediction" and line["model"] == "doubler"
     assert line["weights_sha256"] == prediction.weights_sha256 and line["outputs"] == {"y": 4.0}
-    assert line["user"] and line["patient_id"] == "p1"
+    assert line["user"] and line["app_user"] == "dr-test" and line["patient_id"] == "p1"
 
 
 def test_cancel_stops_a_job_at_its_next_step(tmp_path):
     make_model(tmp_path)
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
         run_job(service.predict("doubler", 1.0), token=token)
-    assert AuditLog(tmp_path / "a.jsonl").read() == []
+    assert service.audit.read() == []
 
 
 def test_concurrent_audit_lines_are_whole(tmp_path):
-    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit = AuditLog(tmp_path / "audit.jsonl", "")
     payload = "x" * 5000
 
     def write(worker: int) -> None:
@@ -92,11 +95,31 @@ class RefusingTask(DoublerTask):
         return prediction
 
 
-def test_a_refused_input_never_yields_a_finding(tmp_path, monkeypatch):
+def test_a_refused_input_never_yields_a_finding(tmp_path):
     make_model(tmp_path)
-    monkeypatch.setitem(tasks._HANDLERS, Task.TEXT, RefusingTask())
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
+    loaded = service.runtime.load("doubler")
+    loaded.entry.card.task = "refusing-task"
     prediction = run_job(service.predict("doubler", 5.0))
     assert prediction.refused and prediction.positive == []
-    [line] = AuditLog(tmp_path / "a.jsonl").read()
+    [line] = service.audit.read()
     assert line["outputs"] == {} and line["positive"] == [] and line["gate"]["accepted"] is False
+
+
+def test_a_task_without_a_runner_or_explainer_is_refused_with_its_name(tmp_path):
+    make_model(tmp_path)
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
+    service.runtime.load("doubler").entry.card.task = "unknown-task"
+    with pytest.raises(ModelError, match="no runner for task 'unknown-task'"):
+        run_job(service.predict("doubler", 1.0))
+    with pytest.raises(ModelError, match="cannot explain models of task 'test-task'"):
+        TaskRunners().explainer("test-task")
+
+
+def test_a_runner_is_made_once_on_its_first_use():
+    made: list[str] = []
+    runners = TaskRunners()
+    runners.add_handler("test-task", lambda: made.append("doubler") or DoublerTask())
+    assert made == []  # registering imports nothing
+    first = runners.handler("test-task")
+    assert runners.handler("test-task") is first and made == ["doubler"]

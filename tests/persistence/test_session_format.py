@@ -19,17 +19,18 @@ from medassist.domain.findings import FindingStatus, findings_of
 from medassist.domain.result_text import refusal_text
 from medassist.errors import InputError
 from medassist.jobs import run_job
-from medassist.persistence.session_file import FORMAT_VERSION, read_session
+from medassist.app.sessions import open_session, restore
+from medassist.persistence.session_file import FORMAT_VERSION, read_session_file
 from medassist.session import Session
 
 FORMAT_1 = Path(__file__).parent / "fixtures" / "format1.medassist"
 
 
 def test_a_format_1_session_opens_with_every_result_and_decision():
-    restored = run_job(read_session(FORMAT_1))
+    restored = run_job(open_session(FORMAT_1, remembered={}))
     assert restored.missing == ["records: /nonexistent/old-records.csv"]  # sources gone, results kept
     session = Session()
-    restored.apply_to(session)
+    restore(session, restored)
     cxr, heart = session.predictions["P-OLD-1"]
     assert cxr.gate is not None and cxr.gate.accepted and cxr.gate.threshold == 28.7566
     assert cxr.film is not None and cxr.film.identity == FilmIdentity.MISMATCH
@@ -66,10 +67,10 @@ def test_results_from_a_newer_medassist_are_refused_with_a_message(tmp_path):
     newer = _rewrite(FORMAT_1, tmp_path / "newer.medassist",
                      lambda m: m.update(format_version=FORMAT_VERSION, values_version=codec.VERSION + 1))
     with pytest.raises(InputError, match=f"written by a newer MedAssist \\(values version {codec.VERSION + 1}.*update"):
-        run_job(read_session(newer))
+        read_session_file(newer)
     newest = _rewrite(FORMAT_1, tmp_path / "newest.medassist", lambda m: m.update(format_version=FORMAT_VERSION + 1))
     with pytest.raises(InputError, match="saved by a newer MedAssist"):
-        run_job(read_session(newest))
+        read_session_file(newest)
 
 
 def test_a_damaged_result_is_refused_naming_where_it_is(tmp_path):
@@ -77,4 +78,4 @@ def test_a_damaged_result_is_refused_naming_where_it_is(tmp_path):
         manifest["predictions"]["P-OLD-1"][1]["gate"]["accepted"] = "perhaps"
 
     with pytest.raises(InputError, match=r"predictions\.P-OLD-1\.1: gate\.accepted"):
-        run_job(read_session(_rewrite(FORMAT_1, tmp_path / "damaged.medassist", damage)))
+        read_session_file(_rewrite(FORMAT_1, tmp_path / "damaged.medassist", damage))
