@@ -17,7 +17,7 @@ from medassist.errors import ModelError
 from medassist.hashing import sha256_bytes
 from medassist.inference.registry import ModelRegistry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GUARD = Path(__file__).resolve().parent / "offline_guard"
 # folders Python and pytest themselves maintain; everything else in the install folder must stay untouched
 _NOT_APP_FILES = {".git", "__pycache__", ".pytest_cache", ".hypothesis"}

@@ -16,7 +16,7 @@ from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.inference.tasks import TaskRunners
 from medassist.jobs import CancelToken, Cancelled, Progress, run_job
-from tests.core.test_model_runtime import make_model
+from tests.inference.test_model_runtime import make_model
 
 
 class DoublerTask:
