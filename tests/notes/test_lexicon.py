@@ -42,6 +42,9 @@ def test_synonyms_a_physician_accepts_are_suggested(text, problems):
     ("Mother had ischaemic cardiomyopathy.", "coronary_artery_disease", "family"),
     ("Family history: diabetic nephropathy in his father.", "chronic_kidney_disease", "family"),
     ("Screening for diabetic kidney disease.", "chronic_kidney_disease", "hypothetical"),
+    ("Impression: ?pneumonia, start antibiotics.", "pneumonia", "uncertain"),
+    ("Impression: ? pneumonia.", "pneumonia", "uncertain"),
+    ("Cough ?cause, ?LRTI ?pneumonia.", "pneumonia", "uncertain"),
     ("Possible ischaemic cardiomyopathy.", "heart_failure", "uncertain"),
     ("Denies transient ischaemic attack.", "stroke", "negated"),
 ])
