@@ -439,6 +439,16 @@ def test_beers_drugs_in_an_80_year_old():
     assert result.therapy("glimepiride").replacements
 
 
+def test_a_proton_pump_inhibitor_in_an_older_adult_is_reviewed_not_in_a_younger_one():
+    # AGS Beers 2023 Table 2: proton-pump inhibitors, avoid scheduled use beyond 8 weeks in adults 65 or older
+    # unless high risk -> review at 80 (80 >= 65); at 50 the criterion does not apply -> continue
+    drug = ("Omeprazole 20 MG Delayed Release Oral Capsule",)
+    old_adult = older(80.2, drug)
+    assert old_adult.therapy("omeprazole").action == "review"
+    assert "beyond 8 weeks" in old_adult.therapy("omeprazole").warnings[0].message
+    assert older(50.2, drug).therapy("omeprazole").action == "continue"
+
+
 def test_oxybutynin_with_dementia_is_reviewed():
     """Failed before QA: oxybutynin was "not in the knowledge base", so the dementia criterion could not see it."""
     result = older(82.2, ("Oxybutynin chloride 5 MG Oral Tablet",), (("Dementia", "52448006"),))
