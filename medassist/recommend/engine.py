@@ -410,10 +410,12 @@ def current_medication_warnings(kb: KnowledgeBase, ctx: PatientContext, question
     meds = ctx.medications
     single = (_kidney_warnings(kb, ctx, meds, questions, current=True) + _population_warnings(kb, ctx, meds, questions)
               + _rule_warnings(kb, ctx, meds, "current", questions) + _dose_warnings(kb, ctx, meds, questions, current=True)[0])
-    for warning in single:
-        label = ctx.medication_labels.get(warning.involves[0], "") if warning.involves else ""
-        warnings.append(SafetyWarning(warning.severity, warning.kind, f"Current medication ({label}): {warning.message}",
-                                      warning.source, warning.involves, change=warning.change, reason=warning.reason))
+    for warning in single:  # one warning per drug it holds for, naming that drug (two anticholinergics in dementia)
+        for involved in warning.involves or [""]:
+            label = ctx.medication_labels.get(involved, "")
+            warnings.append(SafetyWarning(warning.severity, warning.kind, f"Current medication ({label}): {warning.message}",
+                                          warning.source, [involved] if involved else [], change=warning.change,
+                                          reason=warning.reason))
     for i, x in enumerate(meds):
         for y in meds[i + 1:]:
             rules = {rule.severity: rule for rule in reversed(kb.interactions_between(x, y))}

@@ -449,6 +449,33 @@ def test_a_proton_pump_inhibitor_in_an_older_adult_is_reviewed_not_in_a_younger_
     assert older(50.2, drug).therapy("omeprazole").action == "continue"
 
 
+@pytest.mark.parametrize("drug, ingredient, action", [
+    # AGS Beers 2023 Table 2 rows, each drug named in its row: benzodiazepine (temazepam, clonazepam) -> review
+    # (taper); Z-drug (zopiclone) -> review; first-generation antihistamine (promethazine, meclizine, the British
+    # "chlorphenamine") -> stop; skeletal muscle relaxant (methocarbamol) -> stop; tertiary TCA (imipramine) -> review
+    ("Temazepam 10 MG Oral Capsule", "temazepam", "review"),
+    ("Clonazepam 0.5 MG Oral Tablet", "clonazepam", "review"),
+    ("Zopiclone 7.5 MG Oral Tablet", "zopiclone", "review"),
+    ("Promethazine 25 MG Oral Tablet", "promethazine", "stop"),
+    ("Meclizine 25 MG Oral Tablet", "meclizine", "stop"),
+    ("Chlorphenamine 4 MG Oral Tablet", "chlorpheniramine", "stop"),
+    ("Methocarbamol 500 MG Oral Tablet", "methocarbamol", "stop"),
+    ("Imipramine 25 MG Oral Tablet", "imipramine", "review"),
+])
+def test_more_beers_drugs_by_name_in_an_80_year_old(drug, ingredient, action):
+    assert older(80.2, (drug,)).therapy(ingredient).action == action
+
+
+def test_two_drugs_under_one_criterion_each_get_a_warning_naming_itself():
+    # AGS Beers 2023 Table 3 (dementia): tolterodine (strongly anticholinergic, Table 7) and quetiapine (antipsychotic)
+    # -> each reviewed, each warning naming its own drug, not the first one's
+    result = older(82.2, ("Tolterodine 2 MG Oral Tablet", "Quetiapine 25 MG Oral Tablet"), (("Dementia", "52448006"),))
+    for ingredient, label in (("tolterodine", "Tolterodine 2 MG"), ("quetiapine", "Quetiapine 25 MG")):
+        therapy = result.therapy(ingredient)
+        assert therapy.action == "review"
+        assert [w.message.startswith(f"Current medication ({label}") for w in therapy.warnings] == [True]
+
+
 def test_oxybutynin_with_dementia_is_reviewed():
     """Failed before QA: oxybutynin was "not in the knowledge base", so the dementia criterion could not see it."""
     result = older(82.2, ("Oxybutynin chloride 5 MG Oral Tablet",), (("Dementia", "52448006"),))
