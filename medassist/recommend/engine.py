@@ -411,10 +411,10 @@ def current_medication_warnings(kb: KnowledgeBase, ctx: PatientContext, question
     single = (_kidney_warnings(kb, ctx, meds, questions, current=True) + _population_warnings(kb, ctx, meds, questions)
               + _rule_warnings(kb, ctx, meds, "current", questions) + _dose_warnings(kb, ctx, meds, questions, current=True)[0])
     for warning in single:  # one warning per drug it holds for, naming that drug (two anticholinergics in dementia)
-        for involved in warning.involves or [""]:
-            label = ctx.medication_labels.get(involved, "")
+        for drug in warning.involves or [""]:
+            label = ctx.medication_labels.get(drug, "")
             warnings.append(SafetyWarning(warning.severity, warning.kind, f"Current medication ({label}): {warning.message}",
-                                          warning.source, [involved] if involved else [], change=warning.change,
+                                          warning.source, [drug] if drug else [], change=warning.change,
                                           reason=warning.reason))
     for i, x in enumerate(meds):
         for y in meds[i + 1:]:
