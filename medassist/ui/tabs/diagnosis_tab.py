@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -49,6 +49,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.workers import JobHandle
 
@@ -76,9 +77,15 @@ class ProbabilityBar(QWidget):
         self.probability = 0.0 if withheld else float(finding.score)
         self.threshold = None if withheld else finding.threshold
         self.status = finding.status
-        self.setMinimumSize(180, 18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip("" if withheld else score_text(finding))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Ten characters wide: enough to read a bar against its threshold at any type size."""
+        return QSize(self.fontMetrics().horizontalAdvance("x" * 10), 18)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(self.fontMetrics().horizontalAdvance("x" * 30), 18)
 
     @property
     def colour(self) -> str:
@@ -115,17 +122,15 @@ class FindingRow(QWidget):
         name = QLabel(finding.name)
         name.setTextFormat(Qt.TextFormat.PlainText)
         name.setWordWrap(True)
-        name.setMinimumWidth(220)
         if finding.counts_now:
             name.setStyleSheet(f"font-weight: bold; color: {STATUS_COLOURS[finding.status]}")
-        row.addWidget(name)
+        row.addWidget(name, 2)
         self.bar = ProbabilityBar(finding)
-        row.addWidget(self.bar, 1)
-        self.value = QLabel(finding_value_text(finding))
+        row.addWidget(self.bar, 3)
+        self.value = QLabel(finding_value_text(finding))  # the number and its words: wraps, never cut
         self.value.setTextFormat(Qt.TextFormat.PlainText)
         self.value.setWordWrap(True)
-        self.value.setMinimumWidth(260)
-        row.addWidget(self.value, 1)
+        row.addWidget(self.value, 4)
         layout.addLayout(row)
 
         self.note: QLineEdit | None = None
@@ -171,6 +176,7 @@ class PredictionCard(QFrame):
             f"\u00b7 {prediction.device} \u00b7 {prediction.elapsed_ms:.0f} ms"
         )
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)  # a long title wraps; it never widens the card past the window
         self.title.setStyleSheet("font-weight: bold")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title, 1)
@@ -267,12 +273,10 @@ class DiagnosisTab(Tab):
         self.patient_label = QLabel()
         outer.addWidget(self.patient_label)
 
-        controls = QHBoxLayout()
-        self.scope = QComboBox()
+        self.scope = fit_combo(QComboBox())
         self.scope.addItems([SCOPE_CURRENT, SCOPE_IMAGES, SCOPE_PATIENT])
         self.scope.setCurrentText(SCOPE_PATIENT)  # what a clinician means by "run the models"; works without a film
-        self.image_choice = QComboBox()
-        self.image_choice.setMinimumWidth(220)
+        self.image_choice = fit_combo(QComboBox())
         self.run_button = QPushButton("Run models")
         self.run_button.clicked.connect(self.run)
         self.cancel_button = QPushButton("Cancel")
@@ -282,10 +286,8 @@ class DiagnosisTab(Tab):
         self.progress.setRange(0, 100)
         self.status = PatientStatusLabel()
         self.run_patient: str | None = None  # whose analysis is running (its progress is said about them)
-        for widget in (QLabel("Run on:"), self.scope, QLabel("Image:"), self.image_choice, self.run_button,
-                       self.cancel_button, self.progress):
-            controls.addWidget(widget)
-        outer.addLayout(controls)
+        outer.addLayout(flow_row(labelled("Run on:", self.scope), labelled("Image:", self.image_choice),
+                                 self.run_button, self.cancel_button, self.progress))
         outer.addWidget(self.status)
 
         self.results = QWidget()

@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -35,6 +34,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.jobs import Job
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled, vertical_scroll
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
@@ -65,24 +65,20 @@ class ExplanationsTab(Tab):
         notice.setStyleSheet("background:#fff4ce; padding:4px; border:1px solid #e0c060;")
         outer.addWidget(notice)
 
-        row = QHBoxLayout()
-        self.prediction_choice = QComboBox()
-        self.prediction_choice.setMinimumWidth(320)
+        # the choices shrink (their tooltips keep the full text) and the row wraps: the tab never widens the window
+        self.prediction_choice = fit_combo(QComboBox(), characters=20)
         self.prediction_choice.currentIndexChanged.connect(self._prediction_changed)
-        self.method_choice = QComboBox()
-        self.target_choice = QComboBox()
+        self.method_choice = fit_combo(QComboBox(), characters=10)
+        self.target_choice = fit_combo(QComboBox(), characters=20)
         self.target_choice.currentIndexChanged.connect(self._target_changed)
         self.explain_button = QPushButton("Explain")
         self.explain_button.clicked.connect(self.explain)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        for widget in (QLabel("Result:"), self.prediction_choice, QLabel("Method:"), self.method_choice,
-                       QLabel("Output:"), self.target_choice, self.explain_button, self.cancel_button):
-            row.addWidget(widget)
-        outer.addLayout(row)
+        outer.addLayout(flow_row(labelled("Result:", self.prediction_choice), labelled("Method:", self.method_choice),
+                                 labelled("Output:", self.target_choice), self.explain_button, self.cancel_button))
 
-        row2 = QHBoxLayout()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
@@ -94,9 +90,7 @@ class ExplanationsTab(Tab):
         self.viewer_button.clicked.connect(self.show_on_viewer)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        for widget in (QLabel("Overlay opacity:"), self.opacity, self.viewer_button, self.progress):
-            row2.addWidget(widget)
-        outer.addLayout(row2)
+        outer.addLayout(flow_row(labelled("Overlay opacity:", self.opacity), self.viewer_button, self.progress))
         self.faithfulness = QLabel()
         self.faithfulness.setObjectName("faithfulnessLabel")
         self.faithfulness.setWordWrap(True)
@@ -110,7 +104,7 @@ class ExplanationsTab(Tab):
         self.text_view = QTextBrowser()
         self.views.addWidget(self.map_view)
         self.views.addWidget(self.text_view)
-        outer.addWidget(self.views, 1)
+        outer.addWidget(vertical_scroll(self.views), 1)  # a short window scrolls the explanation, never cuts it
 
         context.bridge.prediction_added.connect(lambda _p: self.refresh())
         context.pixel_guard().ready.connect(lambda _key: self._redisplay())
@@ -340,8 +334,9 @@ class ExplanationsTab(Tab):
         self.viewer_button.setEnabled(False)
         self.faithfulness.setText("No explanation yet: choose a method and an output, then Explain.")
         found = image_for(self.session, prediction)
-        if found is None:
+        if found is None:  # a note or record result: no view may go on showing another result's explanation
             self.map_view.clear()
+            self.views.setCurrentWidget(self.map_view)
             return
         gray = self._shown_pixels(*found)
         if isinstance(gray, str):
