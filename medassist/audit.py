@@ -3,7 +3,8 @@
 Each line carries ``prev_sha256``, the SHA-256 of the line before it (the first line of a file
 chains to :data:`GENESIS`), so editing or removing a line breaks the chain at the next line;
 :func:`verify_chain` (``medassist audit verify``) finds the first break. A line records the OS
-user and the MedAssist user name (Settings > User name, or ``--user`` on the command line).
+user and the MedAssist user name (``Settings.app_user``: Settings > User name, or ``--user`` on the
+command line). The composition root (:mod:`medassist.composition`) makes each entry point's one log.
 
 Writers append whole lines with a single ``os.write`` on a file opened with ``O_APPEND``. Reading
 the last line and appending the next one happen under an exclusive advisory lock on the file
@@ -35,7 +36,6 @@ except ImportError:  # Windows: one MedAssist process writes each session's file
 
 GENESIS = "0" * 64  # what the first line of every audit file chains to
 CHAIN_FIELD = "prev_sha256"
-USER_ENV = "MEDASSIST_USER"  # set by ``medassist --user NAME``
 _TAIL_CHUNK = 65536
 
 
@@ -44,13 +44,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # getpass raises different errors per platform when no user is known
         return "unknown"
-
-
-def current_app_user() -> str:
-    """The MedAssist user name: ``--user`` on the command line, else Settings > User name."""
-    from medassist.settings import Settings
-
-    return os.environ.get(USER_ENV) or Settings.load().user_name
 
 
 def line_sha256(line: bytes) -> str:
@@ -89,13 +82,14 @@ def _last_line(fd: int) -> bytes | None:
 
 
 class AuditLog:
-    """Appends chained JSON lines to ``<user log dir>/audit/session-<timestamp>-<pid>.jsonl``."""
+    """Appends chained JSON lines to ``path`` (an entry point's: ``paths.new_audit_file()``), each
+    naming ``app_user`` beside the OS user."""
 
-    def __init__(self, path: str | Path | None = None, app_user: str | None = None) -> None:
-        self.path = Path(path) if path is not None else paths.new_audit_file()
+    def __init__(self, path: str | Path, app_user: str) -> None:
+        self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.user = _os_user()
-        self.app_user = current_app_user() if app_user is None else app_user
+        self.app_user = app_user
         self._lock = threading.Lock()
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -138,9 +132,15 @@ class AuditLog:
         )
 
     def read(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in log_lines(self.path, "an audit trail") if line.strip()]
+        return read_audit(self.path)
+
+
+def read_audit(path: str | Path) -> list[dict[str, Any]]:
+    """The lines of an audit file (none when it does not exist yet)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in log_lines(path, "an audit trail") if line.strip()]
 
 
 def _ends_with_newline(fd: int) -> bool:

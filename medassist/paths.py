@@ -2,7 +2,9 @@
 
 User data, settings, logs, the audit trail and user-added models live in the platform's
 user folders (platformdirs); nothing is written inside the install folder. Setting
-``MEDASSIST_HOME`` puts all user folders below one directory (tests, portable installs).
+``MEDASSIST_HOME`` puts all user folders below one directory (tests, portable installs); it and
+the other folder overrides are listed with every ``MEDASSIST_*`` variable in
+:data:`medassist.settings.ENVIRONMENT` (read here: the settings file itself lives in these folders).
 """
 
 from __future__ import annotations
@@ -70,8 +72,9 @@ def user_cache_dir() -> Path:
 
 
 def window_settings_file() -> Path:
-    """The GUI's own settings (window geometry, last-used folders), an INI file in the config folder,
-    so ``MEDASSIST_HOME`` covers it too (Qt's default would be ~/.config or the Windows registry)."""
+    """The window's geometry (QSettings, an INI file) in the config folder, so ``MEDASSIST_HOME`` covers
+    it too (Qt's default would be ~/.config or the Windows registry); every other setting is in
+    :class:`medassist.settings.Settings`."""
     return user_config_dir() / "window.ini"
 
 

@@ -11,21 +11,22 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from medassist.errors import InputError
 
+if TYPE_CHECKING:
+    from medassist.inference.service import ModelService
+
 
 class _Scorer:
-    """A Ray actor: one InferenceService per process, model loaded on first batch."""
+    """A Ray actor: one model service per process, built there by the composition root's function the
+    caller hands over (``models``: :func:`medassist.composition.ray_worker_models`); model loaded on first batch."""
 
-    def __init__(self, model: str, explain: str | None) -> None:
-        from medassist.audit import AuditLog
-        from medassist.inference.service import InferenceService
-
+    def __init__(self, model: str, explain: str | None, models: Callable[[], ModelService]) -> None:
         self.model = model
         self.explain = explain
-        self.service = InferenceService(audit=AuditLog())
+        self.service = models()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         from medassist.app.batch import file_row
@@ -35,7 +36,10 @@ class _Scorer:
 
 
 def ray_image_rows(model: str, files: list[Path], address: str | None, explain: str | None,
-                  actors: int | None = None, batch_size: int = 16) -> Iterator[dict[str, Any]]:
+                   models: Callable[[], ModelService], actors: int | None = None,
+                   batch_size: int = 16) -> Iterator[dict[str, Any]]:
+    """Rows as :func:`medassist.app.batch.image_rows` gives them, scored by Ray actors, each on the
+    model service ``models()`` builds in its process."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
@@ -55,7 +59,7 @@ def ray_image_rows(model: str, files: list[Path], address: str | None, explain: 
         dataset = ray.data.from_items([{"path": str(f)} for f in files])
         scored = dataset.map_batches(
             _Scorer,
-            fn_constructor_args=(model, explain),
+            fn_constructor_args=(model, explain, models),
             batch_size=batch_size,
             concurrency=actors or max(1, min(4, (os.cpu_count() or 2) // 2)),
             batch_format="numpy",

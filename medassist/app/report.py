@@ -9,22 +9,26 @@ writes exactly those bytes with :func:`export_report`, which is the one place th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from medassist.app.picture import clinical_picture
 from medassist.audit import AuditLog
 from medassist.jobs import Job, Progress
 from medassist.atomic import atomic_write_bytes
+from medassist.inference.card import ModelCard
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import RenderedReport, render_report
 from medassist.session import Session
 from medassist.settings import Settings
 
 
-def patient_report(session: Session, patient_id: str, settings: Settings, deidentified: bool) -> Job[RenderedReport]:
-    """Collect what the session holds for the patient and lay it out (de-identified when asked)."""
+def patient_report(session: Session, patient_id: str, settings: Settings, cards: Mapping[str, ModelCard],
+                   deidentified: bool) -> Job[RenderedReport]:
+    """Collect what the session holds for the patient and lay it out (de-identified when asked); the
+    models are described by the catalogue's ``cards``."""
     yield Progress(0.0, "Collecting the report")
     picture = clinical_picture(session, patient_id) if session.records.has_patient(patient_id) else None
-    content = collect_report(session, patient_id, settings=settings, picture=picture)
+    content = collect_report(session, patient_id, settings, cards, picture=picture)
     return (yield from render_report(content, deidentified))
 
 

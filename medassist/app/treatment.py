@@ -35,22 +35,23 @@ class DecisionNeedsComment(InputError):
 
 
 def plan_treatment(session: Session, patient_id: str, findings: list[str], service: "ModelService | None",
-                   audit: AuditLog | None, setting: CareSettingName | None = None, use_model: bool = True) -> Job[Recommendation]:
-    """The ranked options, exclusions and current therapy for ``findings`` (audit-logged by the recommender)."""
+                   audit: AuditLog, setting: CareSettingName | None = None) -> Job[Recommendation]:
+    """The ranked options, exclusions and current therapy for ``findings`` (audit-logged by the recommender);
+    the learned tie-break runs on ``service`` (without one, switched off: the rules alone order the options)."""
     from medassist.recommend.service import recommendation_job
 
     return (yield from recommendation_job(session.records, patient_id, confirmed_findings=list(findings),
-                                          setting=setting, service=service if use_model else None,
-                                          use_model=use_model, audit=audit))
+                                          setting=setting, service=service, audit=audit))
 
 
 def plan_for_records(records: PatientRecords, patient_id: str, diagnoses: list[str], setting: CareSettingName | None,
-                     use_model: bool, audit: AuditLog | None = None) -> Job[Recommendation]:
-    """The same plan for a patient of a records file, focused on ``diagnoses`` when given (``medassist recommend``)."""
+                     service: "ModelService | None", audit: AuditLog) -> Job[Recommendation]:
+    """The same plan for a patient of a records file, focused on ``diagnoses`` when given (``medassist recommend``);
+    without a ``service`` the rules alone answer."""
     from medassist.recommend.service import recommendation_job
 
     return (yield from recommendation_job(records, patient_id, diagnoses=diagnoses, setting=setting,
-                                          use_model=use_model, audit=audit))
+                                          service=service, audit=audit))
 
 
 def consider_plan(session: Session, result: Recommendation) -> list[TreatmentDecision]:

@@ -26,6 +26,7 @@ from medassist.explain.faithfulness import deletion_insertion
 from medassist.explain.image import TargetLogProb, explain_image, probability_of
 from medassist.imaging.loader import load_image
 from medassist.inference.image_task import gated_forward, model_spec
+from medassist.composition import for_benchmark
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import shared_data_dir
@@ -68,10 +69,10 @@ def _summary(gains: list[tuple[float, float]]) -> dict[str, Any]:
 
 def measure(per_source: int, seed: int = 1) -> dict[str, Any]:
     """Gains of random smooth maps and of Grad-CAM over the random pixel order, on the same films."""
-    torch.set_num_threads(1)
     data = shared_data_dir()
     assert data is not None
-    service = InferenceService()
+    service = for_benchmark("cpu", 1).models()
+    assert isinstance(service, InferenceService)  # in this process: the loaded network is scored directly
     loaded = service.runtime.load(MODEL)
     spec = model_spec(loaded)
     scorer = TargetLogProb(loaded.module, [spec.classes.index(c) for c in spec.outputs["pneumonia"]], spec.temperature)

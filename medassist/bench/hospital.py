@@ -21,7 +21,7 @@ import pydicom
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 
-from medassist.audit import AuditLog
+from medassist.composition import for_benchmark
 from medassist.settings.node import NodeSettings
 from medassist.hospital.service import HospitalNode
 from medassist.hospital.store import StudyStore
@@ -53,17 +53,16 @@ def bench_results(data: Path, tmp: Path) -> dict[str, Any]:
     from medassist.hospital.results import export_study
     from medassist.hospital.scoring import Scorer
     from medassist.hospital.store import ObjectHeader
-    from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
 
     files = [data / "dicom" / "chest_radiographs" / name for name in RESULTS_STUDY]
     if not all(path.is_file() for path in files):
         return {"note": "the RG1 chest radiographs are not available"}
-    service = InferenceService(audit=AuditLog(tmp / "results-audit.jsonl"))
+    services = for_benchmark("auto", None)  # as the command runs by default: every core, a GPU when there is one
 
     def scored(run: int) -> tuple[StudyStore, str]:
         store = StudyStore(tmp / f"results-node-{run}")
-        scorer = Scorer(store, lambda: service)
+        scorer = Scorer(store, services.models)
         for path in files:
             header = ObjectHeader.from_dataset(pydicom.dcmread(path, stop_before_pixels=True))
             store.add(header, path.read_bytes(), "bench", "cxr-pneumonia")
@@ -76,13 +75,11 @@ def bench_results(data: Path, tmp: Path) -> dict[str, Any]:
     for run in range(RESULTS_RUNS):
         store, study = scored(run)
         start = time.perf_counter()
-        exported = run_job(export_study(store, study, tmp / f"results-{run}", service=service,
-                                        audit=AuditLog(tmp / "results-audit.jsonl")))
+        exported = run_job(export_study(store, study, tmp / f"results-{run}", services))
         seconds.append(time.perf_counter() - start)
     assert exported is not None
     start = time.perf_counter()
-    again = run_job(export_study(store, study, tmp / "results-again", service=service,
-                                 audit=AuditLog(tmp / "results-audit.jsonl")))
+    again = run_job(export_study(store, study, tmp / "results-again", services))
     unchanged = time.perf_counter() - start
     assert again.reused
     return {
@@ -121,8 +118,7 @@ def bench_hospital() -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="medassist-bench-node-") as tmp:
         settings = NodeSettings(enabled=True, port=0, allowed_calling_ae_titles=["BENCH"], score_workers=2)
-        node = HospitalNode(settings, StudyStore(Path(tmp) / "node"), AuditLog(Path(tmp) / "audit.jsonl"),
-                            on_scored=on_scored)
+        node = HospitalNode(settings, for_benchmark("auto", None), StudyStore(Path(tmp) / "node"), on_scored=on_scored)
         node.start()
         try:
             sample = pydicom.dcmread(source)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,11 +17,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from medassist.audit import AuditLog
+from medassist.composition import for_benchmark
 from medassist.imaging.image import MedicalImage
 from medassist.domain.inputs import ImageInput
-from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import DevicePreference, ModelRuntime, load_network
+from medassist.inference.runtime import DevicePreference, load_network
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import shared_data_dir
@@ -56,8 +54,8 @@ def sample_radiograph() -> MedicalImage:
 
 
 def bench_image_model(name: str, device: DevicePreference = "cpu", threads: int = 2, repeats: int = 20) -> dict[str, Any]:
-    registry = ModelRegistry()
-    entry = registry.get(name)
+    services = for_benchmark(device, threads)
+    entry = services.catalogue.get(name)
     card = entry.card
     assert card is not None  # get() returns usable entries only
     torch.set_num_threads(threads)
@@ -65,8 +63,9 @@ def bench_image_model(name: str, device: DevicePreference = "cpu", threads: int 
     load_network(entry.folder, card, torch.device(device))
     load_ms = (time.perf_counter() - start) * 1000.0
 
-    runtime = ModelRuntime(registry, device_preference=device, threads=threads)
-    service = InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "bench-audit.jsonl"))
+    service = services.models()
+    assert isinstance(service, InferenceService)  # in this process: its runtime is timed directly
+    runtime = service.runtime
     loaded = runtime.load(name)
     image = sample_radiograph()
     source = ImageInput(image)
@@ -115,7 +114,7 @@ def bench_image_model(name: str, device: DevicePreference = "cpu", threads: int 
 def bench_models(threads: int = 2) -> dict[str, Any]:
     """Numbers for every available image model, on CPU and (when present) CUDA."""
     results: dict[str, Any] = {"torch": torch.__version__, "threads": threads, "models": []}
-    for entry in ModelRegistry().available("image-classification"):
+    for entry in for_benchmark("cpu", threads).catalogue.available("image-classification"):
         results["models"].append(bench_image_model(entry.name, "cpu", threads))
         if torch.cuda.is_available():
             results["models"].append(bench_image_model(entry.name, "cuda", threads))

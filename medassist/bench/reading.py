@@ -67,17 +67,17 @@ def _meta_then_zeros(path: Path) -> Path:
 def cases(folder: Path) -> dict[str, Callable[[], str | None]]:
     """Each case: a name and a call returning the refusal (None would mean the file was read)."""
     from medassist.audit import verify_chain
+    from medassist.composition import build_services
     from medassist.imaging.loader import load_image
-    from medassist.inference.registry import ModelRegistry
-    from medassist.jobs import run_job
-    from medassist.persistence.session_file import read_session
+    from medassist.settings import Settings
+    from medassist.persistence.session_file import read_session_file
     from medassist.records.importer import import_records
 
     def image(path: Path) -> Callable[[], str | None]:
         return lambda: _refusal(lambda: load_image(path).describe())
 
     def records(path: Path) -> Callable[[], str | None]:
-        return lambda: _refusal(lambda: import_records(path))
+        return lambda: _refusal(lambda: import_records(path, remembered={}))
 
     def audit(path: Path) -> Callable[[], str | None]:
         def call() -> str | None:
@@ -86,7 +86,8 @@ def cases(folder: Path) -> dict[str, Callable[[], str | None]]:
         return call
 
     def catalogue(root: Path) -> Callable[[], str | None]:
-        return lambda: "; ".join(f"{e.folder}: {e.error}" for e in ModelRegistry([root]).scan() if e.error) or None
+        services = build_services(Settings(), folder / "audit.jsonl", [root])
+        return lambda: "; ".join(f"{e.folder}: {e.error}" for e in services.catalogue.scan() if e.error) or None
 
     found: dict[str, Callable[[], str | None]] = {}
     for suffix in IMAGE_NAMES:
@@ -102,9 +103,9 @@ def cases(folder: Path) -> dict[str, Callable[[], str | None]]:
     found["records 200 MiB of zeros .csv"] = records(sparse(folder / "zeros200.csv", 200 * MiB))
     (folder / "synthea").mkdir()
     found["records Synthea folder, 2 GiB patients.csv"] = records(sparse(folder / "synthea" / "patients.csv", head=rows))
-    found["session zeros.medassist"] = lambda: _refusal(lambda: run_job(read_session(sparse(folder / "zeros.medassist"))))
+    found["session zeros.medassist"] = lambda: _refusal(lambda: read_session_file(sparse(folder / "zeros.medassist")))
     found["session 900 MiB of zeros"] = lambda: _refusal(
-        lambda: run_job(read_session(sparse(folder / "zeros900.medassist", 900 * MiB))))
+        lambda: read_session_file(sparse(folder / "zeros900.medassist", 900 * MiB)))
     card_root, weights_root = folder / "models-card", folder / "models-weights"
     (card_root / "big-card").mkdir(parents=True)
     sparse(card_root / "big-card" / "metadata.json")

@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from functools import partial
 from typing import Callable
 
-from medassist.audit import AuditLog
+from medassist.composition import for_benchmark
 from medassist.domain.inputs import TextInput
 from medassist.domain.prediction import Explanation
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import Job, run_job
 from medassist.models.notes import NotesClassifier
@@ -79,8 +76,9 @@ class _Results(dict):
 
 def bench_record_models(threads: int = 2, repeats: int = 3, echo: bool = False) -> dict:
     """Latencies in ms on CPU with ``threads`` torch threads (models loaded once, first load timed)."""
-    runtime = ModelRuntime(device_preference="cpu", threads=threads)
-    service = InferenceService(runtime=runtime, audit=AuditLog(Path(tempfile.mkdtemp(prefix="medassist-bench-")) / "audit.jsonl"))
+    service = for_benchmark("cpu", threads).models()
+    assert isinstance(service, InferenceService)  # in this process: its runtime loads the models timed here
+    runtime = service.runtime
     results = _Results(echo)
     results["device"] = runtime.describe()
 

@@ -60,7 +60,7 @@ def largest_synthea_cohort() -> Path | None:
 
 def _peak_rss_child(path: str, queue: "multiprocessing.Queue[float]") -> None:
     baseline = machine.peak_rss_mib()  # MedAssist and pandas are imported by now
-    import_records(path)
+    import_records(path, remembered={})
     queue.put(machine.peak_rss_mib() - baseline)
 
 
@@ -79,12 +79,12 @@ def measure(path: Path) -> dict:
     """Seconds for one import, its peak traced memory and peak process memory growth in MiB."""
     gc.collect()
     start, cpu_start = time.perf_counter(), time.process_time()
-    records = import_records(path)
+    records = import_records(path, remembered={})
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     del records
     gc.collect()
     tracemalloc.start()
-    records = import_records(path)
+    records = import_records(path, remembered={})
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "traced_peak_mib": round(peak / 2**20, 1), "rss_growth_mib": peak_rss_mib(path),

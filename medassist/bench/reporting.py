@@ -21,13 +21,15 @@ import pandas as pd
 from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.domain.prediction import Explanation, GateVerdict, Prediction
 from medassist.jobs import run_job
-from medassist.persistence.session_file import capture, read_session, write_snapshot
+from medassist.app.sessions import open_session
+from medassist.persistence.session_file import capture, write_snapshot
 from medassist.records.schema import PatientRecords
 from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import build_pdf
 from medassist.domain.decisions import TreatmentDecision
 from medassist.session import Session
+from medassist.settings import Settings
 
 PATIENT = "BENCH-1"
 SIZE = 2048
@@ -94,7 +96,7 @@ def _timed(action: Callable[[], Any], repeats: int) -> tuple[dict[str, float], A
 
 def bench_patient(n_images: int, repeats: int) -> dict[str, Any]:
     session = bench_session(n_images)
-    content = collect_report(session, PATIENT, cards={})
+    content = collect_report(session, PATIENT, Settings(), cards={})
     report, pdf = _timed(lambda: run_job(build_pdf(content)), repeats)
     deidentified, _ = _timed(lambda: run_job(build_pdf(deidentify(content))), 1)
     with tempfile.TemporaryDirectory() as folder:
@@ -103,7 +105,7 @@ def bench_patient(n_images: int, repeats: int) -> dict[str, Any]:
         session.set_clinician_note("changed", PATIENT)
         autosave, _ = _timed(lambda: write_snapshot(capture(session), target), repeats)
         size = target.stat().st_size
-        reopen, _ = _timed(lambda: run_job(read_session(target)), repeats)  # image files absent: not re-read
+        reopen, _ = _timed(lambda: run_job(open_session(target, {})), repeats)  # image files absent: not re-read
     return {
         "images": n_images,
         "report": report,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from medassist.errors import InputError
 
 if TYPE_CHECKING:
+    from medassist.settings import Settings
     from medassist.settings.node import PacsSettings
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,14 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     qr.set_defaults(func=run_qr)
 
 
-def pacs_settings(value: str | None) -> PacsSettings:
+def pacs_settings(value: str | None, settings: Settings) -> PacsSettings:
     """``AET@HOST:PORT`` from the command line, else the PACS saved in Settings."""
     from medassist.settings.node import PacsSettings
-    from medassist.settings import Settings
 
     if value:
         return PacsSettings.parse(value)
-    saved = Settings.load().node.pacs
+    saved = settings.node.pacs
     if saved is None:
         raise InputError("no PACS configured; give --pacs AET@HOST:PORT or set one in Settings > DICOM node")
     return saved
@@ -69,14 +69,15 @@ def run_results(args: argparse.Namespace) -> int:
     from medassist.hospital.fhir import FhirTargets
     from medassist.hospital.outbox import Outbox
     from medassist.hospital.results import export_study
+    from medassist.composition import for_command
     from medassist.hospital.store import StudyStore
     from medassist.jobs import run_job
-    from medassist.settings import Settings
 
-    pacs = pacs_settings(args.pacs) if args.send else None
-    node = Settings.load().node
+    services = for_command()
+    pacs = pacs_settings(args.pacs, services.settings) if args.send else None
+    node = services.settings.node
     store = StudyStore()
-    exported = run_job(export_study(store, args.study, args.out, pacs=pacs, calling_ae_title=node.ae_title,
+    exported = run_job(export_study(store, args.study, args.out, services, pacs=pacs, calling_ae_title=node.ae_title,
                                     saliency=not args.no_saliency, resend=args.resend, targets=FhirTargets.of(node),
                                     outbox=Outbox.of(node, store), timeouts=node.timeouts()))
     summary = exported.to_dict()
@@ -93,14 +94,14 @@ def run_results(args: argparse.Namespace) -> int:
 
 
 def run_outbox(args: argparse.Namespace) -> int:
-    from medassist.audit import AuditLog
+    from medassist.composition import for_command
     from medassist.hospital.outbox import Outbox
     from medassist.hospital.store import StudyStore
-    from medassist.settings import Settings
 
-    outbox = Outbox.of(Settings.load().node, StudyStore())
+    services = for_command()
+    outbox = Outbox.of(services.settings.node, StudyStore())
     if args.retry:
-        sent, left = outbox.drain(AuditLog(), due_only=False)
+        sent, left = outbox.drain(services.audit, due_only=False)
         print(f"{sent} studies sent, {left} still queued", file=sys.stderr)
     queued = [item.to_dict() for item in outbox.queued()]
     if args.json:
@@ -115,11 +116,12 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 
 def run_qr(args: argparse.Namespace) -> int:
+    from medassist.composition import for_command
     from medassist.hospital import pacs as scu
-    from medassist.settings import Settings
 
-    pacs = pacs_settings(args.pacs)
-    node = Settings.load().node
+    settings = for_command().settings
+    pacs = pacs_settings(args.pacs, settings)
+    node = settings.node
     if args.qr_action == "echo":
         scu.echo(pacs, node.ae_title, node.timeouts())
         print(f"{pacs.ae_title}@{pacs.host}:{pacs.port} answered C-ECHO")

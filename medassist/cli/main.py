@@ -59,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     if args.user:
-        from medassist.audit import USER_ENV
+        from medassist.settings import USER_ENV
 
-        os.environ[USER_ENV] = args.user  # read by every AuditLog, also in worker processes
+        os.environ[USER_ENV] = args.user  # read through Settings.app_user, also in worker processes
     try:
         return int(args.func(args) or 0)
     except MedAssistError as exc:

@@ -6,7 +6,6 @@ import argparse
 import json
 
 from medassist.hashing import sha256_file
-from medassist.inference.registry import ModelRegistry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    entries = ModelRegistry().scan()
+    from medassist.composition import for_command
+
+    entries = for_command().catalogue.scan()
     rows = []
     for entry in entries:
         card = entry.card
@@ -50,8 +51,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from medassist.composition import for_command
+
     failures = 0
-    entries = ModelRegistry().scan()
+    entries = for_command().catalogue.scan()
     for entry in entries:
         if entry.card is None:
             print(f"FAIL {entry.name}: {entry.error}")

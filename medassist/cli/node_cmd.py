@@ -10,6 +10,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from medassist.composition import Services
+    from medassist.hospital.service import HospitalNode
+    from medassist.settings import Settings
     from medassist.settings.node import NodeSettings
 
 
@@ -31,10 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     worklist.set_defaults(func=run_worklist)
 
 
-def node_settings(args: argparse.Namespace) -> NodeSettings:
+def node_settings(args: argparse.Namespace, settings: Settings) -> NodeSettings:
     """The saved node settings with the command line's overrides."""
     from medassist.settings.node import NodeSettings
-    from medassist.settings import Settings
 
     overrides: dict[str, Any] = {}
     for option, field in (("port", "port"), ("aet", "ae_title"), ("bind", "bind_address"),
@@ -48,20 +50,28 @@ def node_settings(args: argparse.Namespace) -> NodeSettings:
     from medassist.errors import InputError
 
     try:
-        return NodeSettings.model_validate({**Settings.load().node.model_dump(), **overrides})
+        return NodeSettings.model_validate({**settings.node.model_dump(), **overrides})
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise InputError(f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}", "node settings") from exc
 
 
-def run_node(args: argparse.Namespace) -> int:
+def hospital_node(args: argparse.Namespace, services: Services) -> HospitalNode:
+    """The node this command runs: the saved node settings with the command line's overrides, scoring
+    with the command's services (the saved device and threads)."""
     from medassist.hospital.service import HospitalNode
 
-    settings = node_settings(args)
+    return HospitalNode(node_settings(args, services.settings), services)
+
+
+def run_node(args: argparse.Namespace) -> int:
+    from medassist.composition import for_command
+
+    hospital = hospital_node(args, for_command())
+    settings = hospital.settings
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    hospital = HospitalNode(settings)
     requeued = hospital.start()
     print(json.dumps({"listening": settings.bind_address, "port": hospital.port, "ae_title": settings.ae_title,
                       "requeued": requeued, "store": str(hospital.store.root)}), flush=True)

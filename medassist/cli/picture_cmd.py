@@ -42,11 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_picture(args: argparse.Namespace) -> int:
     from medassist.app.picture import clinical_picture
+    from medassist.composition import for_command
     from medassist.records.importer import import_records
     from medassist.session import Session
 
+    remembered = for_command().settings.column_mappings
     session = Session()
-    session.set_records(import_records(args.records), [str(args.records)])
+    session.set_records(import_records(args.records, remembered=remembered), [str(args.records)])
     picture = clinical_picture(session, args.patient, setting=args.setting)
     print(json.dumps(picture_json(picture), indent=2, default=str) if args.json else picture_text(picture))
     return 0

@@ -24,7 +24,7 @@ from medassist.domain.tasks import Task
 from medassist.errors import InputError
 
 if TYPE_CHECKING:
-    from medassist.inference.service import InferenceService
+    from medassist.composition import Services
 
 
 
@@ -58,12 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # inputs ---------------------------------------------------------------------------------------
-def record_input(records_path: Path | None, patient: str | None) -> RecordInput:
+def record_input(records_path: Path | None, patient: str | None, services: Services) -> RecordInput:
     from medassist.records.importer import import_records
 
     if records_path is None or patient is None:
         raise InputError("a record-based model needs --records PATH and --patient ID")
-    records = import_records(records_path)
+    records = import_records(records_path, remembered=services.settings.column_mappings)
     if not records.has_patient(patient):
         raise InputError(f"no patient with ID {patient}", records_path)
     return RecordInput(records, patient)
@@ -136,10 +136,10 @@ def open_for_append(output: Path) -> TextIO:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from medassist.inference.service import InferenceService
+    from medassist.composition import for_command
 
-    service = InferenceService()  # its runtime's catalogue is the one this command reads cards from
-    card = service.registry.get(args.model).card
+    services = for_command()  # the saved device, threads and model folders
+    card = services.catalogue.get(args.model).card
     assert card is not None
     if args.resume and args.output is None:
         raise InputError("--resume needs --output FILE")
@@ -148,17 +148,17 @@ def run_predict(args: argparse.Namespace) -> int:
         sinks.append(open_for_append(args.output))
     try:
         if card.task == Task.IMAGE:
-            return _predict_images(args, service, card.name, sinks)
+            return _predict_images(args, services, card.name, sinks)
         source: TextInput | RecordInput
         if card.task == Task.TEXT:
             source = text_input(args.text, args.files)
         elif card.task == Task.RECORD:
-            source = record_input(args.records, args.patient)
+            source = record_input(args.records, args.patient, services)
         else:
             raise InputError(f"model '{card.name}' (task {card.task}) is not run with `predict`")
         from medassist.app.batch import prediction_row
 
-        row = prediction_row(service, card.name, source, args.explain)
+        row = prediction_row(services.models(), card.name, source, args.explain)
         _emit(row, args.json, sinks)
         return 0
     finally:
@@ -166,7 +166,7 @@ def run_predict(args: argparse.Namespace) -> int:
             sink.close()
 
 
-def _predict_images(args: argparse.Namespace, service: InferenceService, model: str, sinks: list[TextIO]) -> int:
+def _predict_images(args: argparse.Namespace, services: Services, model: str, sinks: list[TextIO]) -> int:
     if not args.files:
         raise InputError("give image files or folders")
     from medassist.imaging.loader import image_files
@@ -181,13 +181,16 @@ def _predict_images(args: argparse.Namespace, service: InferenceService, model: 
         return 0
     workers = args.workers or max(os.cpu_count() or 1, 1)
     if args.engine == "ray":
-        from medassist.app.batch_ray import ray_image_rows
+        from functools import partial
 
-        rows = ray_image_rows(model, files, args.ray_address, args.explain)
+        from medassist.app.batch_ray import ray_image_rows
+        from medassist.composition import ray_worker_models
+
+        rows = ray_image_rows(model, files, args.ray_address, args.explain, partial(ray_worker_models, services.settings))
     else:
         from medassist.app.batch import image_rows
 
-        rows = image_rows(service, model, files, workers, args.explain)
+        rows = image_rows(services.models(), model, files, workers, args.explain)
     failures = 0
     start = time.perf_counter()
     for index, row in enumerate(rows, 1):
@@ -204,12 +207,12 @@ def _predict_images(args: argparse.Namespace, service: InferenceService, model: 
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from medassist.inference.service import InferenceService
+    from medassist.composition import for_command
     from medassist.domain.result_text import faithfulness_text
     from medassist.jobs import run_job
 
-    service = InferenceService()
-    card = service.registry.get(args.model).card
+    services = for_command()
+    card = services.catalogue.get(args.model).card
     assert card is not None
     if card.task == Task.IMAGE:
         if args.file is None or args.out is None:
@@ -220,8 +223,8 @@ def run_explain(args: argparse.Namespace) -> int:
     elif card.task == Task.TEXT:
         source = text_input(args.text, [args.file] if args.file else [])
     else:
-        source = record_input(args.records, args.patient)
-    explanation = run_job(service.explain(card.name, source, args.method, args.target))
+        source = record_input(args.records, args.patient, services)
+    explanation = run_job(services.models().explain(card.name, source, args.method, args.target))
     summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
     summary["faithfulness_text"] = faithfulness_text(explanation.faithfulness)
     if isinstance(source, ImageInput):

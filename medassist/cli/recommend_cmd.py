@@ -26,11 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_recommend(args: argparse.Namespace) -> int:
     from medassist.app.treatment import plan_for_records
+    from medassist.composition import for_command
     from medassist.records.importer import import_records
 
-    records = import_records(args.records)
+    services = for_command()
+    records = import_records(args.records, remembered=services.settings.column_mappings)
     if not records.has_patient(args.patient):
         raise InputError(f"no patient with ID {args.patient}", args.records)
-    result = run_job(plan_for_records(records, args.patient, args.diagnosis, args.setting, not args.no_model))
+    service = None if args.no_model else services.models()
+    result = run_job(plan_for_records(records, args.patient, args.diagnosis, args.setting, service, services.audit))
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else plan_text(result))
     return 0

@@ -45,9 +45,12 @@ def _mapping(pairs: list[str]) -> dict[str, str] | None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from medassist.composition import for_command
+
+    remembered = for_command().settings.column_mappings
     try:
         kind = importer.detect_format(args.path)
-        records = importer.import_records(args.path, mapping=_mapping(args.map))
+        records = importer.import_records(args.path, mapping=_mapping(args.map), remembered=remembered)
     except InputError as exc:
         print(f"medassist: cannot read records: {exc}", file=sys.stderr)
         return EXIT_NOTHING_READ

@@ -36,9 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from medassist.app.images import load_images
     from medassist.app.report import export_report, patient_report
     from medassist.app.treatment import consider_plan, plan_treatment
-    from medassist.inference.service import InferenceService
+    from medassist.composition import for_command
     from medassist.records.importer import import_records
-    from medassist.settings import Settings
 
     def say(message: str) -> None:
         if not args.quiet:
@@ -49,30 +48,32 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() != ".pdf":
         raise InputError("the report must be written to a .pdf file", args.out)
-    records = import_records(args.records)
+    services = for_command()  # the saved settings: device, threads, facility, clinician, model folders
+    settings = services.settings
+    records = import_records(args.records, remembered=settings.column_mappings)
     if not records.has_patient(args.patient):
         raise InputError(f"no patient with ID {args.patient} in these records", args.records)
     session = Session()
     session.set_records(records, [str(args.records)])
     session.set_current_patient(args.patient)
     session.add_images(load_images(args.image), args.patient)
-    settings = Settings.load()
     session.set_clinician_name(args.clinician if args.clinician is not None else settings.clinician_name)
 
-    service = InferenceService()
+    service = services.models()
     analysis = run_job(analyse_patient(session, service, args.patient, explain=not args.no_explain), on_progress=progress)
     problems = list(analysis.problems)
     try:  # headless, the findings that count now stand in for the clinician's confirmation
         plan = run_job(plan_treatment(session, args.patient, positive_findings(session, args.patient),
-                                      service, service.audit))
+                                      service, services.audit))
         consider_plan(session, plan)
     except MedAssistError as exc:  # the report is still worth having without treatment options
         problems.append(f"treatment recommendations unavailable: {exc}")
     for problem in problems:
         say(f"warning: {problem}")
 
-    rendered = run_job(patient_report(session, args.patient, settings, args.deidentify), on_progress=progress)
-    out = run_job(export_report(rendered, args.out, service.audit))
+    rendered = run_job(patient_report(session, args.patient, settings, services.catalogue.cards(), args.deidentify),
+                       on_progress=progress)
+    out = run_job(export_report(rendered, args.out, services.audit))
     content = rendered.content
     suggested = sum(1 for f in content.findings if f.counts_now)
     print(f"Report written: {out} ({len(content.findings)} findings, {suggested} suggested now, "

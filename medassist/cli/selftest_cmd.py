@@ -54,16 +54,16 @@ def run(args: argparse.Namespace) -> int:
     from medassist.app.images import load_images
     from medassist.app.report import export_report, patient_report
     from medassist.app.treatment import consider_plan, decide, plan_treatment
-    from medassist.inference.service import InferenceService
+    from medassist.composition import for_command
     from medassist.jobs import run_job
     from medassist.session import Session
-    from medassist.settings import Settings
 
     test = SelfTest()
     test.state["debug"] = getattr(args, "debug", False)
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="medassist-selftest-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    service = InferenceService()
+    services = for_command()
+    service = services.models()
     session = Session(demo=True)
 
     def build_demo() -> dict[str, Any]:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return {"images": sum(len(v) for v in session.images.values())}
 
     def verify_models() -> dict[str, Any]:
-        entries = service.registry.scan()
+        entries = services.catalogue.scan()
         refused = {e.name: e.error for e in entries if not e.available}
         if refused:
             raise RuntimeError(f"refused models: {refused}")
@@ -116,16 +116,17 @@ def run(args: argparse.Namespace) -> int:
 
     def recommend() -> dict[str, Any]:
         pid = session.patient_key
-        plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service, service.audit))
+        plan = run_job(plan_treatment(session, pid, positive_findings(session, pid), service, services.audit))
         decisions = consider_plan(session, plan)
         if not plan.options:
             raise RuntimeError("no treatment options for the featured patient")
-        first = decide(session, service.audit, plan, plan.options[0], "accepted", "self-test")
+        first = decide(session, services.audit, plan, plan.options[0], "accepted", "self-test")
         return {"options": len(decisions), "first": first.label}
 
     def write_report() -> dict[str, Any]:
-        rendered = run_job(patient_report(session, session.patient_key, Settings.load(), deidentified=False))
-        out = run_job(export_report(rendered, out_dir / "self-test-report.pdf", service.audit))
+        rendered = run_job(patient_report(session, session.patient_key, services.settings, services.catalogue.cards(),
+                                          deidentified=False))
+        out = run_job(export_report(rendered, out_dir / "self-test-report.pdf", services.audit))
         return {"pdf": str(out), "bytes": out.stat().st_size}
 
     test.step("build demo cohort", build_demo)
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         "medassist_version": __version__,
         "passed": test.passed,
         "device": service.describe(),
-        "audit_log": str(service.audit.path),
+        "audit_log": str(services.audit.path),
         "out": str(out_dir),
         "steps": test.steps,
     }

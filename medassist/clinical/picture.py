@@ -38,6 +38,7 @@ from medassist.domain.clinical import (
 from medassist.domain.prediction import Prediction
 from medassist.domain.tasks import Task
 from medassist.notes import facts
+from medassist.notes.mentions import note_problems
 from medassist.records import summary
 from medassist.records.codes import MEASURES
 from medassist.records.schema import PatientRecords
@@ -129,8 +130,20 @@ def _record_problems(records: PatientRecords, patient_id: str, concepts: Concept
     return found
 
 
-def _note_problems(predictions: Iterable[Prediction], concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
-    """What the notes model suggested, each with the first sentence of the note that affirms it."""
+def _note_date(records: PatientRecords, patient_id: str, sentence: str, fallback: _dt.date | None) -> _dt.date | None:
+    """The date of the newest note holding ``sentence``: a suggestion read from last year's note is last year's
+    evidence, not the day the model ran (``fallback``, for a sentence no note of the record holds)."""
+    wanted = " ".join(sentence.split())
+    notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False, na_position="last")
+    for note in notes.itertuples(index=False):
+        if wanted and wanted in " ".join(str(note.text or "").split()):
+            return _day(note.date)
+    return fallback
+
+
+def _note_problems(records: PatientRecords, patient_id: str, predictions: Iterable[Prediction],
+                   concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    """What the notes model suggested, each with the first sentence of the note that affirms it, dated by that note."""
     found: list[tuple[str, str, ProblemEvidence]] = []
     for prediction in predictions:
         if prediction.task != Task.TEXT or prediction.refused:
@@ -142,8 +155,43 @@ def _note_problems(predictions: Iterable[Prediction], concepts: ConceptTable) ->
                 name = concepts.get(label).name
             except KeyError:
                 name = str(suggestion.get("name", label))
-            found.append((label, name, ProblemEvidence(EvidenceKind.NOTE, sentences[0] if sentences else name,
-                                                       _day(prediction.created), prediction.source)))
+            sentence = sentences[0] if sentences else name
+            when = _note_date(records, patient_id, sentence, _day(prediction.created))
+            found.append((label, name, ProblemEvidence(EvidenceKind.NOTE, sentence, when, prediction.source)))
+    return found
+
+
+def note_source(title: object, date: _dt.date | None, note_id: object) -> str:
+    """How a note is named wherever its evidence is cited: 'Diabetes review (2026-12-05, DEMO-04-N01)'."""
+    name = str(title) if title is not None and not pd.isna(title) and str(title) else "note"
+    return f"{name} ({date.isoformat() if date else 'undated'}, {note_id})"
+
+
+def _note_rule_problems(records: PatientRecords, patient_id: str, start: _dt.date,
+                        concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
+    """Problems the notes affirm, read with the note rules (no model needed, so the CLI and a window that has
+    not run the notes model see them too): the newest note and every note of the current episode. An acute
+    problem counts only from a note of this episode; a chronic one ("known AF") from the newest note as well."""
+    notes = records.for_patient("notes", patient_id).sort_values("date", ascending=False, na_position="last")
+    found: list[tuple[str, str, ProblemEvidence]] = []
+    for index, note in enumerate(notes.itertuples(index=False)):
+        when = _day(note.date)
+        in_episode = when is not None and when >= start
+        text = str(note.text) if pd.notna(note.text) else ""
+        if (index > 0 and not in_episode) or not text.strip():
+            continue
+        read = note_problems(text)
+        for label in read.suggested:
+            try:
+                concept = concepts.get(label)
+            except KeyError:
+                continue
+            if not concept.chronic and not in_episode:
+                continue
+            first = read.evidence(label)[0]
+            sentence = text[first.sentence_start:first.sentence_end].strip()
+            found.append((label, concept.name, ProblemEvidence(EvidenceKind.NOTE, sentence, when,
+                                                               note_source(note.title, when, note.note_id))))
     return found
 
 
@@ -255,7 +303,8 @@ def build_picture(
     current = {name: m for name, m in measures.items() if m.date is not None and m.date >= start}
     pregnant, pregnancy_source = _pregnancy(records, patient_id, row)
     predictions = list(predictions)
-    problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(predictions, concepts)
+    problems = _merge(_record_problems(records, patient_id, concepts) + _note_problems(records, patient_id, predictions, concepts)
+                      + _note_rule_problems(records, patient_id, start, concepts)
                       + _clinician_problems(confirmed_findings, concepts))
     picture = ClinicalPicture(
         patient_id=patient_id,

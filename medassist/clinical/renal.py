@@ -76,7 +76,7 @@ def renal_function(egfr: Measurement | None, creatinine: Measurement | None, alb
         assert age is not None
         value = cockcroft_gault(creatinine.value, age, weight.value, sex == "female")
         crcl = Measurement(round(value, 1), "mL/min", creatinine.date,
-                           f"computed: Cockcroft-Gault from creatinine {creatinine.value:.2f} mg/dL, age {age:.0f}, "
+                           f"computed: Cockcroft-Gault from creatinine {creatinine.value:.2f} mg/dL, age {int(age)}, "
                            f"weight {weight.value:.0f} kg")
     return RenalFunction(
         egfr=egfr, egfr_computed=computed, creatinine=creatinine, crcl=crcl, albuminuria=albuminuria,

@@ -26,7 +26,7 @@ Rules every score here follows:
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Literal
 
 from medassist.domain.clinical import ClinicalPicture, EvidenceKind, Measurement, ScoreItem, ScoreResult, ScoreTable
@@ -616,12 +616,17 @@ def severe_cap(p: ClinicalPicture) -> ScoreResult:
 
 # -- which scores apply ---------------------------------------------------------------------------------
 def _adult(p: ClinicalPicture, name: str, minimum: float = ADULT_AGE) -> str | None:
-    """Why a score validated in adults is not computed for this patient, or None when it may be."""
-    if p.age is None:
-        return f"{name} is validated in adults and the patient's age is not known"
-    if p.age.years < minimum:
+    """Why a score validated in adults is not computed for this patient, or None when it may be.
+
+    A patient without a birth date is scored as an adult (the treatment tables show adult guidance too),
+    the age items missing and the caveat said (:data:`AGE_UNKNOWN`): not computing would hide a severe
+    score and let outpatient care be assumed, while an adult's thresholds can only over-triage a child."""
+    if p.age is not None and p.age.years < minimum:
         return f"{name} is validated from {minimum:g} years; this patient is {age_text(p.age.years)} old"
     return None
+
+
+AGE_UNKNOWN = "no birth date in the record: scored as an adult's (not valid for a child); its age points are missing"
 
 
 # An acute score needs enough of its inputs in this episode to say something (a clinic blood pressure
@@ -642,16 +647,18 @@ PNEUMONIA_WINDOW_DAYS = 28  # a pneumonia coded longer before this episode, neve
 
 
 def pneumonia_now(p: ClinicalPicture) -> tuple[bool, str]:
-    """Whether the patient has a pneumonia in this episode (a note, film or clinician says so, or it was
-    coded within 4 weeks before the episode), and if not, why the one on the problem list does not count."""
+    """Whether the patient has a pneumonia in this episode (a film or the clinician says so, or it was coded or
+    written in a note within 4 weeks before the episode), and if not, why the one on record does not count."""
     problem = p.problem("pneumonia")
     if problem is None:
         return False, ""
     since = p.episode_start - _dt.timedelta(days=PNEUMONIA_WINDOW_DAYS)
-    if any(e.kind != EvidenceKind.RECORD or e.date is None or e.date >= since for e in problem.evidence):
+    dated = (EvidenceKind.RECORD, EvidenceKind.NOTE)
+    if any(e.kind not in dated or e.date is None or e.date >= since for e in problem.evidence):
         return True, ""
     newest = max(e.date for e in problem.evidence if e.date is not None)
-    return False, (f"the pneumonia on the problem list dates from {newest.isoformat()}, more than "
+    where = "in a note" if all(e.kind == EvidenceKind.NOTE for e in problem.evidence) else "on the problem list"
+    return False, (f"the pneumonia {where} dates from {newest.isoformat()}, more than "
                    f"{PNEUMONIA_WINDOW_DAYS} days before this episode (since {p.episode_start.isoformat()})")
 
 
@@ -664,6 +671,8 @@ def score_picture(p: ClinicalPicture) -> tuple[ScoreTable, dict[str, str]]:
         result = compute(p) if why_not is None else None
         why_not = why_not if result is None else _too_few_inputs(p, result)
         if result is not None and why_not is None:
+            if p.age is None:
+                result = replace(result, recommendation=f"{AGE_UNKNOWN}; {result.recommendation}".rstrip("; "))
             scores[name] = result
         else:
             not_scored[name] = str(why_not)

@@ -4,7 +4,9 @@
 CRB-65), PSI, the ATS/IDSA 2019 severe-CAP criteria and the sepsis signs; each rule names its
 guideline. A suggestion rests only on what is known: the points already counted. When the known
 points do not decide, nothing is suggested and the reason says what is missing; outpatient is
-suggested only when a complete CURB-65 (or CRB-65) is low and nothing else points to hospital.
+suggested only when a complete CURB-65 (or CRB-65) is low and nothing else points to hospital. No adult score
+is used for a child; a child's hypoxaemia (SpO2 below 90%) suggests hospital care (PIDS/IDSA 2011). A patient
+without a birth date is scored as an adult, the age points missing, so outpatient care is never suggested.
 The clinician confirms (``CareSetting.chosen``); the treatment engine reads both.
 
 :func:`sepsis_signs` names the signs of sepsis risk in the current episode: qSOFA 2 or more,
@@ -13,15 +15,18 @@ NEWS2 7 or more, lactate 2 mmol/L or more (4 or more called out), sepsis on the 
 
 from __future__ import annotations
 
-from medassist.clinical.scores import pneumonia_now, psi_lowest_class
+from medassist.clinical.scores import AGE_UNKNOWN, pneumonia_now, psi_lowest_class
 from medassist.domain.clinical import CareSetting, CareSettingName, ClinicalPicture, ScoreResult
-from medassist.domain.result_text import lactate_sign, score_brief
+from medassist.domain.result_text import lactate_sign, measurement_text, score_brief
 
 ADULT_AGE = 18.0
 LACTATE_RAISED = 2.0  # mmol/L: Sepsis-3 septic shock criterion (with vasopressors), Singer 2016
 LACTATE_HIGH = 4.0  # mmol/L: Surviving Sepsis Campaign hour-1 bundle, Levy MM et al. 2018
 QSOFA_SEPSIS = 2  # Seymour 2016
 NEWS2_EMERGENCY = 7  # RCP 2017
+# SpO2 (%, at sea level) below which a child with pneumonia is hospitalised: Bradley JS et al., PIDS/IDSA guideline
+# for CAP in infants and children older than 3 months, Clin Infect Dis 2011;53:e25-76, site-of-care recommendation 1
+CHILD_HYPOXAEMIA = 90.0
 
 
 def _rank(setting: CareSettingName | None) -> int:
@@ -35,10 +40,15 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     if not pneumonia:
         return CareSetting(chosen=chosen, reason=old or "the scores suggest a care setting for a pneumonia, and none is "
                                                         "recorded in this episode")
-    if p.age is None or p.age.years < ADULT_AGE:
-        return CareSetting(chosen=chosen, reason=(
-            "CURB-65 and PSI are validated in adults only; for a child, decide on clinical features "
-            "(BTS guideline for community-acquired pneumonia in children 2011)"))
+    if p.age is not None and p.age.years < ADULT_AGE:
+        child = ("CURB-65 and PSI are validated in adults only; for a child, decide on clinical features "
+                 "(BTS guideline for community-acquired pneumonia in children 2011)")
+        spo2 = p.current_measures.get("oxygen_saturation")
+        if spo2 is not None and spo2.value < CHILD_HYPOXAEMIA:
+            return CareSetting(chosen=chosen, suggested="inpatient", reason=(
+                f"SpO2 {measurement_text(spo2, with_date=True)}, below 90%: a child with hypoxaemia is cared for in "
+                f"hospital (PIDS/IDSA 2011, site of care, strong recommendation); {child}"))
+        return CareSetting(chosen=chosen, reason=child)
     votes: list[tuple[CareSettingName, str]] = []
     curb, crb = scores.get("CURB-65"), scores.get("CRB-65")
     if curb is not None:
@@ -74,6 +84,8 @@ def suggested_setting(p: ClinicalPicture, scores: dict[str, ScoreResult], sepsis
     if suggested == "outpatient" and psi is not None and psi.level != "low":
         reasons.append(f"PSI {psi.band}: confirm with the clinical picture")
     reason = "; ".join(reasons) + (f" (whereas {'; '.join(others)})" if others else "")
+    if p.age is None:  # the age points are missing, so no complete CURB-65 can suggest outpatient care
+        reason += f" ({AGE_UNKNOWN})"
     return CareSetting(chosen=chosen, suggested=suggested, reason=reason)
 
 

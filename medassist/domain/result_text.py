@@ -132,6 +132,9 @@ def film_text(film: FilmContext, show_values: bool = True) -> str:
     else:
         when = when[:1].upper() + when[1:]
     identity = film_identity_text(film, show_values)
+    if identity is None and film.identity == FilmIdentity.NOT_CHECKED:
+        identity = ("Identity not checked: the header gives no name, ID, birth date, sex or age that could be compared "
+                    "with the record (an anonymised or outside picture).")
     return f"{when}. {identity}" if identity else f"{when}."
 
 
@@ -508,7 +511,8 @@ def picture_rows(picture: ClinicalPicture) -> list[tuple[str, str]]:
     if picture.ejection_fraction is not None:
         ef = picture.ejection_fraction
         rows.append(("LVEF", f"{number_text(ef.value)}% ({ef.source}, {ef.date.isoformat() if ef.date else 'undated'})"))
-    rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter)"))
+    rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter's start, or the "
+                                    "day before the newest observations when no encounter holds them)"))
     return rows
 
 

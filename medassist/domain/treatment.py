@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.domain.clinical import ScoreResult
+from medassist.domain.result_text import score_sentence
 
 SEVERITY_ORDER: dict[str, int] = {"contraindicated": 3, "major": 2, "moderate": 1, "minor": 0}
 LINE_ORDER = {"first_line": 0, "alternative": 1, "conditional": 2}
@@ -207,7 +208,13 @@ class Recommendation:
     notice: str = DECISION_SUPPORT_NOTICE
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The values as JSON-ready data; each score also carries its missing items, possible range and the one
+        sentence every view shows it as (as ``medassist picture --json`` does)."""
+        data = asdict(self)
+        for entry, score in zip(data["scores"], self.scores, strict=True):
+            entry.update(missing=list(score.missing), possible_range=list(score.possible_range),
+                         sentence=score_sentence(score))
+        return data
 
     def option(self, option_id: str) -> TreatmentOption:
         for opt in self.options + self.excluded:

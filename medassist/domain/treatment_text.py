@@ -12,8 +12,10 @@ from typing import Any
 
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.domain.clinical import ScoreResult
+from medassist.domain.result_text import score_sentence
 from medassist.domain.treatment import (
     CurrentTherapy,
+    DoseAdvice,
     OrderingParts,
     PillarStatus,
     Recommendation,
@@ -54,6 +56,18 @@ def ordering_text(parts: OrderingParts) -> str:
     return f"{line_label(parts.line)}; {'MAJOR warning' if parts.major_warning else 'no major warning'}; {similarity}"
 
 
+def dose_advice_text(advice: DoseAdvice) -> str:
+    """The label's dose for this patient and what set it; a standard dose whose reduction criteria could not all be
+    checked is said to be not verified, with what is missing (never "no dose-reduction criterion met")."""
+    if advice.reduced:
+        basis = "; ".join(advice.met)
+    elif advice.unknown:
+        basis = "not verified: the label's criteria need " + "; ".join(advice.unknown)
+    else:
+        basis = "no dose-reduction criterion met"
+    return f"{advice.dose} ({basis}; {advice.source})"
+
+
 def warning_line(warning: SafetyWarning | Mapping[str, Any] | str) -> str:
     """A warning as one line, "MAJOR: message"; a stored warning (dict, or a string from an older version) too."""
     if isinstance(warning, str):
@@ -87,9 +101,9 @@ def setting_question(setting: str, reason: str) -> str:
 
 
 def score_line(score: ScoreResult) -> str:
-    """One score for the plan: its band (which carries the points or the range) and what it could not count."""
-    missing = f" Not counted (missing): {', '.join(score.missing)}." if score.missing else ""
-    return f"{score.band}.{missing}"
+    """One score for the plan, in the one sentence every view reads it as (name, points or range, band, what it
+    suggests, what it could not count): ``result_text.score_sentence``."""
+    return score_sentence(score)
 
 
 def therapy_plan(action: str, reasons: list[str], replacements: list[str]) -> str:

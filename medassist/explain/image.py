@@ -22,10 +22,9 @@ from torch import nn
 from medassist.errors import InputError
 from medassist.explain.faithfulness import deletion_insertion
 from medassist.domain.prediction import Explanation
-from medassist.domain.tasks import Method, Task, unsupported_method
+from medassist.domain.tasks import Method, unsupported_method
 from medassist.inference.image_task import gated_forward, image_of, input_digest, model_spec
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tasks import register_explainer
 from medassist.jobs import Job, Progress, rescaled
 
 METHODS = (Method.GRADCAM, Method.INTEGRATED_GRADIENTS)
@@ -173,5 +172,3 @@ def probability_of(scorer: TargetLogProb, lock: threading.Lock) -> Callable[[tor
 
     return score
 
-
-register_explainer(Task.IMAGE, explain_image)

@@ -17,11 +17,10 @@ from captum.attr import IntegratedGradients
 
 from medassist.domain.prediction import Explanation
 from medassist.domain.result_text import gate_text
-from medassist.domain.tasks import Method, Task, unsupported_method
+from medassist.domain.tasks import Method, unsupported_method
 from medassist.errors import InputError
 from medassist.inference.runtime import LoadedModel
 from medassist.inference.tabular_task import encode_features, gather_features, missing_label, record_gate, shown_value
-from medassist.inference.tasks import register_explainer
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import TabularRiskNet, column_owner
 
@@ -101,5 +100,3 @@ def explain_record(loaded: LoadedModel, source: object, method: Method, target: 
         },
     )
 
-
-register_explainer(Task.RECORD, explain_record)

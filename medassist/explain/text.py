@@ -36,10 +36,9 @@ from torch import nn
 from captum.attr import LayerIntegratedGradients
 
 from medassist.domain.prediction import Explanation
-from medassist.domain.tasks import Method, Task, unsupported_method
+from medassist.domain.tasks import Method, unsupported_method
 from medassist.errors import InputError, ModelError
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tasks import register_explainer
 from medassist.inference.text_task import text_of
 from medassist.jobs import Job, Progress
 from medassist.models.notes import ChunkedNote, NotesClassifier, chunk_note, mean_pool, note_vector
@@ -295,5 +294,3 @@ def _ig_windows(model: NotesClassifier, problems: NoteProblems, label: str, targ
             (f"the {min(len(every), IG_SENTENCES)} of {len(every)} sentences the model scores highest for it, each read "
              "alone (the note does not mention it)"))
 
-
-register_explainer(Task.TEXT, explain_note)

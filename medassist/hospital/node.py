@@ -102,14 +102,13 @@ def node_server(backlog: int, handshake_timeout_s: float) -> type[ThreadedAssoci
 class DicomNode:
     """Receives studies into ``store`` and queues those a bundled model applies to on ``scorer``."""
 
-    def __init__(self, settings: NodeSettings, store: StudyStore, scorer: Scorer | None = None,
-                 audit: AuditLog | None = None, registry: ModelRegistry | None = None,
-                 on_stored: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, settings: NodeSettings, store: StudyStore, scorer: Scorer | None, audit: AuditLog,
+                 registry: ModelRegistry, on_stored: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.scorer = scorer
-        self.audit = audit or AuditLog()
-        self.registry = registry or ModelRegistry()
+        self.audit = audit
+        self.registry = registry
         self.on_stored = on_stored  # (worklist entry), from a network thread
         self._server: Any = None
         self._lock = threading.Lock()

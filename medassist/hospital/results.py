@@ -21,7 +21,7 @@ import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pydicom
@@ -30,6 +30,7 @@ from pydicom.uid import generate_uid
 
 from medassist import __version__
 from medassist.audit import AuditLog
+from medassist.composition import Services
 from medassist.domain.findings import findings_of
 from medassist.errors import InputError
 from medassist.hospital import dicom_values
@@ -43,10 +44,12 @@ from medassist.hospital.worklist import prediction_of
 from medassist.imaging.overlay import blend
 from medassist.jobs import Job, Progress
 from medassist.atomic import atomic_write, atomic_write_bytes
+from medassist.settings import Settings
 from medassist.settings.node import PacsSettings, Timeouts
 
 if TYPE_CHECKING:
     from medassist.imaging.image import MedicalImage
+    from medassist.inference.card import ModelCard
     from medassist.inference.service import ModelService
 
 ANALYSED = ("scored", "refused")
@@ -139,10 +142,10 @@ def _patient_block(header: Dataset) -> Any:
                         record_ids=[str(header.get("AccessionNumber", "") or "")])
 
 
-def results_pdf(images: list[AnalysedImage]) -> bytes:
-    """The findings as the app's report lays them out (patient, findings, explanations, models), for
-    the EHR. The films and AI maps are in the PACS: the PDF carries the words only, which keeps it
-    small and quick to make."""
+def results_pdf(images: list[AnalysedImage], settings: Settings, cards: Mapping[str, ModelCard]) -> bytes:
+    """The findings as the app's report lays them out (patient, findings, explanations, the models
+    described by their ``cards``; the facility from ``settings``), for the EHR. The films and AI maps
+    are in the PACS: the PDF carries the words only, which keeps it small and quick to make."""
     from medassist.jobs import run_job
     from medassist.reporting.content import collect_report
     from medassist.reporting.pdf import build_pdf
@@ -154,21 +157,24 @@ def results_pdf(images: list[AnalysedImage]) -> bytes:
         prediction = reported(image.prediction, image.findings)
         prediction.patient_id = key
         session.add_prediction(prediction)
-    content = collect_report(session, key)
+    content = collect_report(session, key, settings, cards)
     content.patient = _patient_block(images[0].header)
     return run_job(build_pdf(content))
 
 
-def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, service: "ModelService | None" = None,
+def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, services: Services,
                  pacs: PacsSettings | None = None, calling_ae_title: str = "MEDASSIST", saliency: bool = True,
                  resend: bool = False, targets: FhirTargets | None = None, outbox: Outbox | None = None,
-                 audit: AuditLog | None = None, timeouts: Timeouts | None = None) -> Job[ExportedResults]:
+                 timeouts: Timeouts | None = None) -> Job[ExportedResults]:
     """Issue (or issue again, unchanged) the study's SR, AI maps, PDF and FHIR report, copy them to
-    ``out_dir`` and, with ``pacs``, send what that PACS does not hold yet (everything with ``resend``)."""
+    ``out_dir`` and, with ``pacs``, send what that PACS does not hold yet (everything with ``resend``).
+    ``services`` (the caller's, from the composition root) make the maps (their model service is asked
+    for only when a map has to be made: in this process it imports torch), describe the models and
+    keep the audit lines."""
     from medassist.imaging.loader import load_image
 
     outbox = outbox or Outbox(store)
-    audit = audit or AuditLog()
+    audit = services.audit
     entries = analysed_entries(store, study_instance_uid)
     # highdicom warns about single-component patient names it copies verbatim from the source files
     warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name", category=UserWarning)
@@ -210,11 +216,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
                 maps.append(kept)
                 continue
             yield Progress(0.1 + 0.6 * (number - 1) / len(accepted), f"AI map {number}/{len(accepted)}")
-            if service is None:  # imports torch and loads the model: only when a map has to be made
-                from medassist.inference.service import InferenceService
-
-                service = InferenceService()
-            explanation, film = _explain(service, image, load_image)
+            explanation, film = _explain(services.models(), image, load_image)
             display = film.display_frame(0)
             capture = ai_map_capture(image.header, blend(fitted(display), np.asarray(explanation.values)),
                                      image.prediction, METHOD, explanation.target, charset, number)
@@ -227,7 +229,7 @@ def export_study(store: StudyStore, study_instance_uid: str, out_dir: Path, serv
     fhir_path = archive / f"DiagnosticReport_{study_instance_uid}.json"
     if not (reused and not new_maps and pdf_path.is_file() and fhir_path.is_file()):
         yield Progress(0.75, "Writing the PDF and the FHIR DiagnosticReport")
-        pdf = results_pdf(images)
+        pdf = results_pdf(images, services.settings, services.catalogue.cards())
         atomic_write_bytes(pdf_path, pdf)
         map_headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in maps]
         bundle = diagnostic_report_bundle(images, targets or FhirTargets(), sr, map_headers, pdf,

@@ -4,41 +4,35 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from medassist.audit import AuditLog
+from medassist.composition import Services
 from medassist.settings.node import NodeSettings
 from medassist.hospital.node import DicomNode
 from medassist.hospital.outbox import Outbox, RetryWorker
 from medassist.hospital.scoring import Scorer
 from medassist.hospital.store import NodeLock, StudyStore
-from medassist.inference.registry import ModelRegistry
 
 
 class HospitalNode:
     """Receive (:class:`DicomNode`), keep (:class:`StudyStore`), score (:class:`Scorer`) and send
-    again what a PACS that was down could not take (:class:`RetryWorker`)."""
+    again what a PACS that was down could not take (:class:`RetryWorker`), on the ``services`` the
+    composition root built for the caller (``medassist node``'s, or the window's): their catalogue
+    says which models read which modality, their model service scores (made by the first scoring
+    worker: it imports torch), their audit log records it all. ``settings`` are the node's own (the
+    saved ones, with the command line's overrides)."""
 
-    def __init__(self, settings: NodeSettings, store: StudyStore | None = None, audit: AuditLog | None = None,
-                 service_factory: Callable[[], Any] | None = None,
+    def __init__(self, settings: NodeSettings, services: Services, store: StudyStore | None = None,
                  on_stored: Callable[[dict[str, Any]], None] | None = None,
-                 on_scored: Callable[[str, str], None] | None = None, catalogue: ModelRegistry | None = None,
+                 on_scored: Callable[[str, str], None] | None = None,
                  on_sent: Callable[[], None] | None = None, retry_poll_s: float = 5.0) -> None:
         self.settings = settings
+        self.services = services
         self.store = store or StudyStore()
-        self.audit = audit or AuditLog()
-        self.catalogue = catalogue or ModelRegistry()  # which models read which modality; the scorer loads from it
-        self.scorer = Scorer(self.store, service_factory or self._new_service, settings.score_workers,
-                             on_scored=on_scored)
-        self.node = DicomNode(settings, self.store, self.scorer, self.audit, registry=self.catalogue,
-                              on_stored=on_stored)
+        self.audit = services.audit
+        self.scorer = Scorer(self.store, services.models, settings.score_workers, on_scored=on_scored)
+        self.node = DicomNode(settings, self.store, self.scorer, self.audit, services.catalogue, on_stored=on_stored)
         self.outbox = Outbox.of(settings, self.store)
         self.retry = RetryWorker(self.outbox, self.audit, retry_poll_s, on_sent)
         self._lock: NodeLock | None = None
-
-    def _new_service(self) -> Any:
-        from medassist.inference.runtime import ModelRuntime
-        from medassist.inference.service import InferenceService
-
-        return InferenceService(ModelRuntime(registry=self.catalogue), audit=self.audit)
 
     @property
     def port(self) -> int:

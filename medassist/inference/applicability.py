@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from medassist.clinical.films import dicom_date
+from medassist.clinical.picture import note_source
 from medassist.domain.tasks import Task
 from medassist.imaging.image import MedicalImage
 from medassist.inference.card import image_applies
@@ -43,9 +44,8 @@ def newest_note(session: Session, patient_id: str) -> TextInput | None:
     if notes.empty:
         return None
     row = notes.sort_values("date", na_position="first").iloc[-1]
-    when = row["date"].date().isoformat() if pd.notna(row["date"]) else "undated"
-    title = row["title"] if pd.notna(row["title"]) and str(row["title"]) else "note"
-    return TextInput(text=str(row["text"]), source=f"{title} ({when}, {row['note_id']})")
+    when = row["date"].date() if pd.notna(row["date"]) else None
+    return TextInput(text=str(row["text"]), source=note_source(row["title"], when, row["note_id"]))
 
 
 def _age_at_study(session: Session, patient_id: str, image: MedicalImage) -> float | None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # this module is imported before anything heavy, in both proc
     from medassist.domain.prediction import Explanation, Prediction
     from medassist.inference.registry import ModelRegistry
     from medassist.inference.service import InferenceService
+    from medassist.settings import Settings
 
 WARM_MODEL = "cxr-pneumonia"  # the model most first predictions use (the demo's chest radiograph)
 
@@ -86,35 +87,21 @@ def _receive_message(channel: socket.socket) -> Any:
 
 @dataclass(frozen=True)
 class HostConfig:
-    """What the host process needs to build the same service the window would have built. A field
-    left ``None`` is read in the host as the window reads it (the saved settings, the default
-    model folders): the app starts its host before it has read either."""
+    """What the host process needs to build the same service the window runs on: the window's audit
+    file and its settings. ``settings`` left ``None`` is read in the host, from the saved settings,
+    as the window reads them: the app starts its host before it has read them."""
 
     audit_path: Path
-    model_folders: tuple[Path, ...] | None = None
-    device_preference: str | None = None
-    threads: int | None = None
-    app_user: str | None = None
+    settings: "Settings | None" = None
     warm_models: tuple[str, ...] = ()
 
 
-def _build_service(config: HostConfig) -> "InferenceService":
-    """The service the window would have built in its own process (torch is imported here)."""
-    from medassist.audit import AuditLog
-    from medassist.inference.registry import ModelRegistry
-    from medassist.inference.runtime import ModelRuntime
-    from medassist.inference.service import InferenceService
-    from medassist.settings import Settings
-
-    settings = Settings.load() if config.device_preference is None else None
-    registry = ModelRegistry(list(config.model_folders) if config.model_folders is not None else None)
-    runtime = ModelRuntime(registry, device_preference=settings.device if settings else config.device_preference,  # type: ignore[arg-type]
-                           threads=settings.cpu_threads if settings else config.threads)
-    return InferenceService(runtime, AuditLog(config.audit_path, app_user=config.app_user))
+HostBuild = Callable[[HostConfig], "InferenceService"]
 
 
-def serve(channel: socket.socket, config: HostConfig) -> None:
-    """The host process: build the service, warm it, answer calls until told to stop or the window's end closes."""
+def serve(channel: socket.socket, config: HostConfig, build: HostBuild) -> None:
+    """The host process: build the service (``build``, the composition root's, imports torch), warm it,
+    answer calls until told to stop or the window's end closes."""
     send_lock = threading.Lock()
 
     def send(message: tuple[Any, ...]) -> None:
@@ -125,7 +112,7 @@ def serve(channel: socket.socket, config: HostConfig) -> None:
                 pass
 
     try:
-        service = _build_service(config)
+        service = build(config)
     except Exception as exc:  # torch missing or broken, say: the window shows why no model can run
         send((0, "failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -186,14 +173,19 @@ def _rebuild_error(kind: str, reason: str, source: str | None) -> MedAssistError
 
 
 class ModelHost:
-    """The window's side of the model host: starts the process and forwards calls to it."""
+    """The window's side of the model host: starts the process and forwards calls to it.
 
-    def __init__(self, config: HostConfig, registry: "ModelRegistry | None" = None) -> None:
+    ``build`` is the composition root's (:func:`medassist.composition.host_service`), handed over by
+    reference; ``catalogue`` is the window's, which the composition root gives once it has read it
+    (after the host has started: reading it imports pydantic, which the host need not wait for)."""
+
+    def __init__(self, config: HostConfig, build: HostBuild) -> None:
         self.config = config
-        self._registry = registry
+        self.catalogue: ModelRegistry | None = None
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no Qt, no copied threads
         self._channel, host_end = socket.socketpair()
-        self._process = context.Process(target=serve, args=(host_end, config), name="medassist-model-host", daemon=True)
+        self._process = context.Process(target=serve, args=(host_end, config, build), name="medassist-model-host",
+                                        daemon=True)
         self._process.start()
         host_end.close()
         self._ids = itertools.count(1)
@@ -207,13 +199,10 @@ class ModelHost:
 
     @property
     def registry(self) -> "ModelRegistry":
-        """The window's catalogue (the host reads the same folders), made on first use when not given."""
-        if self._registry is None:
-            from medassist.inference.registry import ModelRegistry
-
-            folders = self.config.model_folders
-            self._registry = ModelRegistry(list(folders) if folders is not None else None)
-        return self._registry
+        """The window's catalogue (the host reads the same folders, from the same settings)."""
+        if self.catalogue is None:
+            raise ModelError("the model host was given no catalogue (build it with medassist.composition)")
+        return self.catalogue
 
     @property
     def alive(self) -> bool:

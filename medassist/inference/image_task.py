@@ -34,10 +34,8 @@ from medassist.domain.inputs import ImageInput
 from medassist.clinical.films import header_age_years
 from medassist.inference.population import population_notice
 from medassist.domain.prediction import GateVerdict, ImageLink, Prediction, SubtypeSplit
-from medassist.domain.tasks import Task
 from medassist.domain.result_text import compared
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 
 
@@ -311,6 +309,3 @@ class ImageClassificationHandler:
         )
         yield Progress(0.9, "Gate refused the image" if refused else "Findings ready")
         return prediction
-
-
-register_task(Task.IMAGE, ImageClassificationHandler())

@@ -13,9 +13,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
-from medassist import paths
 from medassist.errors import ModelError
 from medassist.hashing import sha256_file
 from medassist.inference.card import CARD_FILE, ModelCard, card_file, read_card
@@ -61,11 +60,10 @@ def verify_weights(folder: Path, card: ModelCard, digest_of: Callable[[Path], st
 
 
 class ModelRegistry:
-    """Finds, validates and verifies model folders; later folders cannot shadow bundled names."""
+    """Finds, validates and verifies model folders; later folders cannot shadow bundled names.
+    The first folder holds the bundled models (``Settings.model_folders``: bundled, then the user's)."""
 
-    def __init__(self, folders: list[Path] | None = None) -> None:
-        if folders is None:
-            folders = [paths.bundled_models_dir(), paths.user_models_dir()]
+    def __init__(self, folders: Sequence[Path]) -> None:
         self.folders = [Path(f) for f in folders]
         self._entries: dict[str, ModelEntry] | None = None
         self._digests: dict[Path, tuple[tuple[int, int], str]] = {}  # weights file -> ((size, mtime), SHA-256)
@@ -116,6 +114,15 @@ class ModelRegistry:
             self.scan()
         assert self._entries is not None
         return list(self._entries.values())
+
+    def cards(self) -> dict[str, ModelCard]:
+        """Every readable card by model name (a refused model's too: a report describes the model a
+        result was made with, which may since have been refused); the first folder's wins."""
+        cards: dict[str, ModelCard] = {}
+        for entry in self.entries():
+            if entry.card is not None:
+                cards.setdefault(entry.card.name, entry.card)
+        return cards
 
     def available(self, task: str | None = None) -> list[ModelEntry]:
         return [e for e in self.entries() if e.available and e.card is not None and (task is None or e.card.task == task)]

@@ -33,12 +33,14 @@ def resolve_device(preference: DevicePreference = "auto") -> torch.device:
 
 
 def describe_device(device: torch.device) -> str:
-    """What the status bar shows, e.g. ``CPU, 2 threads`` or ``NVIDIA H100 (CUDA)``."""
+    """What the status bar, the audit trail and a result's ``device`` say, e.g. ``CPU, 2 threads``,
+    ``CPU, 1 thread`` or ``NVIDIA H100 (CUDA)``."""
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"CPU, {threads} thread{'' if threads == 1 else 's'}"
 
 
 def configure_threads(threads: int | None) -> int:
@@ -112,17 +114,13 @@ def load_network(folder: Path, card: ModelCard, device: torch.device) -> torch.n
 class ModelRuntime:
     """Loads and caches models; concurrent requests for one model load it once.
 
-    ``registry`` is the model catalogue the app lists and loads from; the GUI passes its one
-    catalogue in, so a runtime made again for new device settings keeps the weights' hashes.
+    ``registry`` is the model catalogue the app lists and loads from; the composition root passes
+    its one catalogue in, so a runtime made again for new device settings keeps the weights' hashes.
+    ``threads`` (``None``: all cores) sets torch's intra-op threads for this process.
     """
 
-    def __init__(
-        self,
-        registry: ModelRegistry | None = None,
-        device_preference: DevicePreference = "auto",
-        threads: int | None = None,
-    ) -> None:
-        self.registry = registry or ModelRegistry()
+    def __init__(self, registry: ModelRegistry, device_preference: DevicePreference, threads: int | None) -> None:
+        self.registry = registry
         self.device_preference: DevicePreference = device_preference
         self.threads = configure_threads(threads)
         self.device = resolve_device(device_preference)

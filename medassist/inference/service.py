@@ -3,7 +3,8 @@
 ``medassist predict`` and the Diagnosis tab call the same :meth:`InferenceService.predict`
 job; every prediction is written to the audit log. The desktop app reaches the same service in
 a process of its own (:class:`medassist.inference.host.ModelHost`); both answer to
-:class:`ModelService`, which is what the use cases take.
+:class:`ModelService`, which is what the use cases take. Only the composition root
+(:mod:`medassist.composition`) builds one, from the settings, with its runtime, audit log and task runners.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from medassist.domain.tasks import Method
 from medassist.errors import ModelError
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
-from medassist.inference.tasks import task_explainer, task_handler
+from medassist.inference.tasks import TaskRunners
 from medassist.jobs import Job, Progress
 
 
@@ -50,9 +51,10 @@ class ModelService(Protocol):
 
 
 class InferenceService:
-    def __init__(self, runtime: ModelRuntime | None = None, audit: AuditLog | None = None) -> None:
-        self.runtime = runtime or ModelRuntime()
-        self.audit = audit or AuditLog()
+    def __init__(self, runtime: ModelRuntime, audit: AuditLog, runners: TaskRunners) -> None:
+        self.runtime = runtime
+        self.audit = audit
+        self.runners = runners
 
     @property
     def registry(self) -> ModelRegistry:
@@ -66,7 +68,7 @@ class InferenceService:
         (a recommender has no runner: :meth:`item_probabilities` runs it)."""
         task = self.runtime.load(model).card.task
         if task != "recommendation":
-            task_handler(task)
+            self.runners.handler(task)
 
     def prepare_explanations(self) -> None:
         """captum (and the matplotlib it imports), ~1 s of import, paid before the user's first Explain."""
@@ -84,7 +86,7 @@ class InferenceService:
         yield Progress(0.0, f"Loading {model}")
         loaded = self.runtime.load(model)
         yield Progress(0.2, f"Running {loaded.card.title} on {loaded.device_description}")
-        prediction = yield from task_handler(loaded.card.task).predict(loaded, source)
+        prediction = yield from self.runners.handler(loaded.card.task).predict(loaded, source)
         if prediction.refused:
             prediction.positive = []  # a refused input never yields a finding, whatever the handler computed
         if patient_id is not None:
@@ -100,7 +102,7 @@ class InferenceService:
         chosen = Method.parse(method)
         yield Progress(0.0, f"Loading {model}")
         loaded = self.runtime.load(model)
-        explanation = yield from task_explainer(loaded.card.task)(loaded, source, chosen, target)
+        explanation = yield from self.runners.explainer(loaded.card.task)(loaded, source, chosen, target)
         self.audit.append(
             "explanation",
             model=loaded.card.name,

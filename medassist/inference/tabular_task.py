@@ -23,9 +23,7 @@ from medassist.inference.card import ModelCard
 from medassist.hashing import sha256_bytes
 from medassist.domain.inputs import RecordInput
 from medassist.domain.prediction import GateVerdict, Prediction
-from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows, is_missing
 from medassist.domain.result_text import age_text, clinical_label, compared
@@ -202,6 +200,3 @@ class TabularTask:
         )
         yield Progress(1.0, "done")
         return prediction
-
-
-register_task(Task.RECORD, TabularTask())

@@ -21,9 +21,7 @@ import torch
 from medassist.errors import InputError
 from medassist.domain.inputs import TextInput
 from medassist.domain.prediction import Prediction
-from medassist.domain.tasks import Task
 from medassist.inference.runtime import LoadedModel
-from medassist.inference.tasks import register_task
 from medassist.jobs import Job, Progress
 from medassist.models.notes import NotesClassifier
 from medassist.notes.lexicon import problem_name
@@ -82,6 +80,3 @@ class TextTask:
             elapsed_ms=(time.perf_counter() - started) * 1000,
             extra=extra,
         )
-
-
-register_task(Task.TEXT, TextTask())

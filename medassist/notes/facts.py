@@ -67,7 +67,8 @@ _PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (r"\bon (?:room )?air\b", r"\broom air\b", r"\bon RA\b", r"\boff (?:supplemental )?(?:oxygen|O2)\b"),
     ),
     HYPERCAPNIC_TARGET: (
-        (r"\b(?:target|aim)(?:ing)?\s+(?:an?\s+)?(?:SpO2|sats?|saturations?|oxygen saturations?)?\s*(?:of\s+|range\s+)?88\s*(?:-|\u2013|to)\s*92\s*%?",
+        (r"\b(?:target|aim)(?:ing|ed)?\s+(?:for\s+)?(?:an?\s+)?(?:(?:SpO2|sats?|saturations?|oxygen saturations?)\s*)?"
+         r"(?:[:=]\s*|of\s+|range\s+|between\s+)?88\s*%?\s*(?:-|\u2013|to|and)\s*92\s*%?",
          r"\b88\s*(?:-|\u2013|to)\s*92\s*%?\s*target\b", r"\bhypercapni(?:c|a)\b", r"\btype (?:2|II) respiratory failure\b",
          r"\bCO2 retain(?:er|ing|s)\b", r"\bretains? CO2\b", r"\bCO2 retention\b"),
         (),

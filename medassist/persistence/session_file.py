@@ -8,10 +8,11 @@ under ``arrays/``. Large saliency maps (more than 512 x 512 values) are kept at 
 (about three significant digits, far finer than the 8-bit colours they are drawn with); every
 other array is exact. Each array is compressed once and the bytes reused by later saves, so
 autosave of a session with many images costs disk writes, not recompression.
-Records and images are not copied: they are re-read from their paths with the importers,
-and a source that is missing or whose hash changed is reported while everything else is kept.
-A small stub of each patient with results (name, birth date, sex) keeps that patient selectable
-even when the records file is gone.
+Records and images are not copied: the file names them with their hashes, and opening a session
+(:mod:`medassist.app.sessions`) re-reads them with the importers, reporting a source that is missing
+or whose hash changed while everything else is kept. A small stub of each patient with results
+(name, birth date, sex) keeps that patient selectable even when the records file is gone. This
+module reads and writes the file format only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import tokenize
 import weakref
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -33,12 +34,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medassist import __version__
-from medassist.errors import InputError, MedAssistError
+from medassist.errors import InputError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
 from medassist.domain.clinical import FilmContext
 from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction, SubtypeSplit
-from medassist.jobs import Job, Progress
 from medassist.atomic import atomic_write
 from medassist.bounded import SESSION_FILE, size_text
 from medassist.records.schema import PatientRecords
@@ -387,45 +387,20 @@ def save_session(session: Session, target: str | Path) -> Path:
 
 
 @dataclass
-class RestoredSession:
-    """A session file read back, with its sources re-read and what could not be restored."""
+class SessionFile:
+    """A session file read back as it was written: its manifest (checked against
+    :class:`SessionManifest`) and its results. Re-reading the records and images it names is the
+    application's (:mod:`medassist.app.sessions`)."""
 
     path: Path
     manifest: dict[str, Any]
-    records: PatientRecords
-    record_sources: list[str]
-    images: dict[str, list[MedicalImage]]
     predictions: dict[str, list[Prediction]]
-    missing: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
-    @property
-    def complete(self) -> bool:
-        return not (self.missing or self.changed or self.problems)
-
-    def summary(self) -> str:
-        """What the user is told after opening the file."""
-        lines = [f"Session {self.path.name} (saved {self.manifest.get('saved', '?')} by MedAssist "
-                 f"{self.manifest.get('medassist_version', '?')})."]
-        if self.missing:
-            lines.append("Missing sources (results and notes about them are kept):")
-            lines += [f"  {m}" for m in self.missing]
-        if self.changed:
-            lines.append("Changed since the session was saved (SHA-256 differs):")
-            lines += [f"  {c}" for c in self.changed]
-        if self.problems:
-            lines.append("Problems:")
-            lines += [f"  {p}" for p in self.problems]
-        if self.complete:
-            lines.append("All records and images were found unchanged.")
-        return "\n".join(lines)
-
-    def apply_to(self, session: Session) -> None:
-        """Replace the session's contents with the restored ones (call on the GUI thread)."""
+    def state(self, images: dict[str, list[MedicalImage]]) -> SessionState:
+        """The session's working state as saved, with the ``images`` re-read from their paths."""
         data = self.manifest
-        state = SessionState(
-            images=self.images,
+        return SessionState(
+            images=images,
             predictions=self.predictions,
             decisions={key: {d["option_id"]: TreatmentDecision(**d) for d in items}
                        for key, items in data.get("decisions", {}).items()},
@@ -438,12 +413,6 @@ class RestoredSession:
             demo=bool(data.get("demo", False)),
             clinician_name=data.get("clinician_name") or "",
         )
-        session.set_current_patient(None)
-        session.restore(state)
-        session.set_records(self.records, self.record_sources)
-        current = data.get("current_patient_id")
-        ids = self.records.patient_ids
-        session.set_current_patient(current if current in ids else (ids[0] if ids else None))
 
 
 # The manifest's schema: every field a reader uses, with its type. Unknown keys are dropped (a later
@@ -662,97 +631,10 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return manifest, arrays
 
 
-def _exists(path: str) -> bool:
-    """Whether a path named in a session file exists; a name no file can have (a NUL byte) does not."""
-    try:
-        return Path(path).exists()
-    except (OSError, ValueError):
-        return False
-
-
-def _stub_records(manifest: dict[str, Any], present: PatientRecords) -> PatientRecords:
-    """Patients with results whose records are gone stay selectable through their stub."""
-    stubs = [s for s in manifest.get("patients", []) if not present.has_patient(s["patient_id"])]
-    if not stubs:
-        return present
-    frame = pd.DataFrame(stubs)
-    frame["source"] = "session file (records missing)"
-    return PatientRecords.concat([present, PatientRecords.from_frames(patients=frame)])
-
-
-def _reload_records(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
-    parts = []
-    sources = manifest.get("record_sources", [])
-    for index, source in enumerate(sources):
-        path = source["path"]
-        yield Progress(0.1 + 0.4 * index / max(len(sources), 1), f"Reading records {Path(path).name}")
-        if manifest.get("demo") and not _exists(path):
-            try:
-                from medassist.demo import build_demo
-
-                parts.append(build_demo().records)
-                restored.record_sources.append(path)
-            except ImportError:
-                restored.missing.append(f"records: {path} (demo cohort not available)")
-            continue
-        from medassist.records.importer import detect_format, import_records
-
-        try:
-            if not _exists(path):
-                restored.missing.append(f"records: {path}")
-                continue
-            detect_format(path)  # a path that holds no records is reported before its files are hashed
-            actual = source_fingerprint(path)
-            if source.get("sha256") and actual != source["sha256"]:
-                restored.changed.append(f"records: {path} (re-read; results were made on the earlier version)")
-            parts.append(import_records(path))
-            restored.record_sources.append(path)
-        except MedAssistError as exc:
-            restored.problems.append(f"records: {exc}")
-        except OSError as exc:
-            restored.problems.append(f"records: {path}: cannot be read ({exc.strerror or exc})")
-    loaded = PatientRecords.concat(parts) if parts else PatientRecords()
-    restored.records = _stub_records(manifest, loaded)
-
-
-def _load_series(entry: dict[str, Any], folders: dict[Path, list[MedicalImage]]) -> Job[MedicalImage | None]:
-    """A volume assembled from several files: reopen its folder (once per read) and match by hash."""
-    from medassist.imaging.loader import open_images
-
-    folder = Path(entry["path"]).parent
-    if folder not in folders:
-        batch = yield from open_images(folder)
-        folders[folder] = batch.images
-    return next((i for i in folders[folder] if i.sha256 == entry.get("sha256")), None)
-
-
-def _reload_images(manifest: dict[str, Any], restored: RestoredSession) -> Job[None]:
-    entries = [(key, entry) for key, items in manifest.get("images", {}).items() for entry in items]
-    folders: dict[Path, list[MedicalImage]] = {}
-    for index, (key, entry) in enumerate(entries):
-        path = Path(entry["path"])
-        yield Progress(0.5 + 0.5 * index / max(len(entries), 1), f"Reading image {path.name}")
-        missing = [p for p in entry.get("series_files") or [str(path)] if not _exists(p)]
-        if missing:
-            restored.missing.append(f"image: {path}" + (f" ({len(missing)} file(s) of its series)" if entry.get("series_files") else ""))
-            continue
-        from medassist.imaging.loader import load_image
-
-        try:
-            image = (yield from _load_series(entry, folders)) if entry.get("series_files") else load_image(path)
-        except MedAssistError as exc:
-            restored.problems.append(f"image: {exc}")
-            continue
-        if image is None or (entry.get("sha256") and image.sha256 != entry["sha256"]):
-            restored.changed.append(f"image: {path} (not loaded: it is no longer the image that was analysed)")
-            continue
-        restored.images.setdefault(key, []).append(image)
-
-
-def read_session(path: str | Path) -> Job[RestoredSession]:
-    """Read a ``.medassist`` file and re-read its records and images (a job: run it in a worker)."""
+def read_session_file(path: str | Path) -> SessionFile:
+    """Read a ``.medassist`` file: its manifest and its results (refused with an :class:`InputError`
+    naming the file when it is not one, is damaged, or is over its limits)."""
     path = Path(path)
-    yield Progress(0.0, f"Opening {path.name}")
     manifest, arrays = _read_archive(path)
     try:
         predictions = {
@@ -760,8 +642,4 @@ def read_session(path: str | Path) -> Job[RestoredSession]:
         }
     except (KeyError, TypeError, ValueError, zlib.error) as exc:  # ArrayError is a ValueError
         raise InputError(f"session file is damaged (results unreadable: {type(exc).__name__}: {exc})", path) from exc
-    restored = RestoredSession(path, manifest, PatientRecords(), [], {}, predictions)
-    yield from _reload_records(manifest, restored)
-    yield from _reload_images(manifest, restored)
-    yield Progress(1.0, f"Opened {path.name}")
-    return restored
+    return SessionFile(path, manifest, predictions)

@@ -159,6 +159,10 @@ def critical_illness_signs(kb: KnowledgeBase, ctx: PatientContext) -> list[str]:
 
 
 # safety checks ------------------------------------------------------------------
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _name(kb: KnowledgeBase, ctx: PatientContext, ingredient: str) -> str:
     return ctx.medication_labels.get(ingredient, kb.ingredient(ingredient).name)
 
@@ -224,7 +228,7 @@ def _kidney_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[s
                 continue
             value, note = ctx.kidney_value(rule.measure)
             if value is None:
-                questions.append(f"No eGFR or creatinine on record: needed to check the dose of {name} (limits by kidney function).")
+                questions.append(f"{_sentence(note)}: needed to check the dose of {name} (limits by kidney function).")
                 continue
             for band in rule.bands:
                 if band.min_egfr <= value < band.max_egfr:
@@ -236,7 +240,7 @@ def _kidney_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[s
         if ing in kb.safety.renally_cleared_without_numbers:
             egfr = ctx.value("egfr")
             if egfr is None:
-                questions.append(f"No eGFR or creatinine on record: {name} is cleared by the kidneys and its dosing interval depends on kidney function.")
+                questions.append(f"{_sentence(ctx.no_egfr())}: {name} is cleared by the kidneys and its dosing interval depends on kidney function.")
             elif egfr < 50:
                 warnings.append(SafetyWarning(
                     "moderate", "kidney",
@@ -286,7 +290,8 @@ def _rule_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[str
         names = ", ".join(_name(kb, ctx, i) for i in hit)
         if verdict.value is None:
             if SEVERITY_ORDER[rule.severity] >= SEVERITY_ORDER["major"]:
-                questions.append(f"Not recorded, so a {rule.kind} check could not be made: {'; '.join(verdict.unknown)}.")
+                article = "an" if rule.kind[:1] in "aeiou" else "a"
+                questions.append(f"Not recorded, so {article} {rule.kind} check could not be made: {'; '.join(verdict.unknown)}.")
             continue
         if not verdict.value:
             continue
@@ -364,7 +369,7 @@ def _requirement_questions(regimen: Regimen, ctx: PatientContext, questions: lis
     if "potassium" in regimen.requires and ctx.value("potassium") is None:
         questions.append(f"No potassium on record: needed before starting {regimen.label}.")
     if "egfr" in regimen.requires and ctx.value("egfr") is None:
-        questions.append(f"No eGFR or creatinine on record: needed for {regimen.label}.")
+        questions.append(f"{_sentence(ctx.no_egfr())}: needed for {regimen.label}.")
     if regimen.dose.per_kg and ctx.weight_kg is None:
         questions.append(f"No weight on record: needed for mg/kg dosing of {regimen.label}.")
 
@@ -533,8 +538,7 @@ def _build_option(kb: KnowledgeBase, ctx: PatientContext, condition: Condition, 
     sources = [regimen.source.cite()] + sorted({w.source for w in warnings if w.source})
     dose_for_patient = _per_kg_dose(regimen, ctx)
     if advice is not None:
-        basis = "; ".join(advice.met) if advice.reduced else "no dose-reduction criterion met"
-        dose_for_patient = f"{advice.dose} ({basis}; {advice.source})"
+        dose_for_patient = text.dose_advice_text(advice)
     return TreatmentOption(
         option_id=regimen.id, label=regimen.label, condition_id=condition.id, condition=condition.label,
         scenario=scenario.label, line=line,
@@ -581,16 +585,16 @@ def _pillar_statuses(kb: KnowledgeBase, ctx: PatientContext, scenarios: list[Sce
         elif offered:
             best = min(offered, key=lambda o: o.ordering.key())
             statuses.append(PillarStatus(pillar, "switch" if best.replaces else "start", best.label, [o.option_id for o in offered]))
+        elif elsewhere := [r for r in not_indicated.get(pillar, []) if r.startswith("start: ")]:
+            # an option of this pillar is offered under another condition (an SGLT2 inhibitor under type 2 diabetes),
+            # even if this condition's other options of it are excluded
+            statuses.append(PillarStatus(pillar, "start", elsewhere[0][len("start: "):]))
         elif mine:
             reasons = list(dict.fromkeys(r for o in mine for r in o.exclusion_reasons))
             statuses.append(PillarStatus(pillar, "not now" if any(o.not_now for o in mine) else "excluded", "; ".join(reasons),
                                          [o.option_id for o in mine]))
         elif not_indicated.get(pillar):
             reasons = list(dict.fromkeys(not_indicated[pillar]))
-            elsewhere = [r for r in reasons if r.startswith("start: ")]
-            if elsewhere:
-                statuses.append(PillarStatus(pillar, "start", elsewhere[0][len("start: "):]))
-                continue
             undecided = any(r.startswith("cannot tell") for r in reasons)
             statuses.append(PillarStatus(pillar, "undecided" if undecided else "not indicated", "; ".join(reasons)))
     return statuses

@@ -146,11 +146,20 @@ class PatientContext:
         if measure == "CrCl" and renal.crcl is not None:
             return renal.crcl.value, renal.crcl.source
         if renal.egfr is None:
-            return None, "no eGFR or creatinine on record"
+            return None, self.no_egfr()
         note = f"eGFR {'computed' if renal.egfr_computed else 'recorded'}: {renal.egfr.source}"
         if measure == "CrCl":
             note += "; the label uses creatinine clearance, eGFR used as an approximation (no weight for Cockcroft-Gault)"
         return renal.egfr.value, note
+
+    def no_egfr(self) -> str:
+        """Why there is no eGFR: none recorded, or a creatinine that cannot give one (CKD-EPI needs an adult's age and sex)."""
+        creatinine = self.picture.renal.creatinine
+        if creatinine is None:
+            return "no eGFR or creatinine on record"
+        when = f", {creatinine.date.isoformat()}" if creatinine.date else ""
+        return (f"no eGFR on record, and the creatinine ({creatinine.value:g} mg/dL{when}) gives none without an adult's "
+                "age and sex")
 
     def clinician_named(self) -> list[str]:
         """Problems the clinician named for this visit (confirmed findings and diagnoses given)."""

@@ -32,16 +32,17 @@ def recommendation_job(
     confirmed_findings: list[str] | None = None,
     diagnoses: list[str] | None = None,
     setting: CareSettingName | None = None,
-    service: "ModelService | None" = None,
-    use_model: bool = True,
-    audit: AuditLog | None = None,
+    service: "ModelService | None",
+    audit: AuditLog,
     kb: KnowledgeBase | None = None,
     picture: ClinicalPicture | None = None,
 ) -> Job[Recommendation]:
-    """Build, rank and audit-log the recommendation for one patient.
+    """Build, rank and audit-log (in ``audit``) the recommendation for one patient.
 
-    The clinical picture is the caller's when given (the app layer builds it once); otherwise it is built
-    here from the records, the confirmed findings and the diagnoses given (both as the clinician's evidence).
+    The learned tie-break runs on ``service`` (the caller's model service); without one the rules
+    alone answer, and say so. The clinical picture is the caller's when given (the app layer builds it
+    once); otherwise it is built here from the records, the confirmed findings and the diagnoses given
+    (both as the clinician's evidence).
     """
     yield Progress(0.05, "Loading treatment tables")
     kb = kb or default_knowledge()
@@ -52,16 +53,11 @@ def recommendation_job(
     scorer = None
     model_info = None
     model_note = None
-    if use_model:
+    if service is not None:
         yield Progress(0.3, "Loading the learned recommender")
         try:
             from medassist.recommend.learned import LearnedRanker
 
-            if service is None:
-                from medassist.inference.runtime import ModelRuntime
-                from medassist.inference.service import InferenceService
-
-                service = InferenceService(ModelRuntime(device_preference="cpu"), audit)
             ranker = LearnedRanker.load(service, kb)
             scorer, model_info = ranker.scores, ranker.info
         except MedAssistError as exc:
@@ -73,7 +69,7 @@ def recommendation_job(
         ctx, kb, scorer=scorer, model_info=model_info, model_note=model_note,
         only_conditions=list(diagnoses or []) or None,
     )
-    (audit or AuditLog()).append(
+    audit.append(
         "recommendation",
         patient_id=patient_id,
         knowledge_version=result.knowledge_version,

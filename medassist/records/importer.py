@@ -11,9 +11,10 @@ from pathlib import Path
 
 from medassist.errors import InputError
 from medassist.records.fhir import fhir_files, is_fhir_json, read_fhir
+from medassist.records.plausibility import set_aside_impossible_values
 from medassist.records.schema import ImportReport, PatientRecords
 from medassist.records.synthea import FILES, is_synthea_table, read_synthea, synthea_files
-from medassist.records.table import is_table_file, read_table
+from medassist.records.table import RememberedMappings, is_table_file, read_table
 
 FORMATS = {
     "synthea": "Synthea CSV export",
@@ -50,11 +51,16 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def import_records(path: str | Path, mapping: dict[str, str] | None = None) -> PatientRecords:
-    """Read records from ``path``; ``mapping`` (field -> column) applies to plain tables only."""
-    path = Path(path)
-    kind = detect_format(path)
+def import_records(path: str | Path, mapping: dict[str, str] | None = None, *,
+                   remembered: RememberedMappings) -> PatientRecords:
+    """Read records from ``path``; ``mapping`` (field -> column) applies to plain tables only, and
+    without it a table is read with the mapping ``remembered`` for its layout (``Settings.column_mappings``)."""
     report = ImportReport()
+    return set_aside_impossible_values(_read(Path(path), mapping, report, remembered), report)
+
+
+def _read(path: Path, mapping: dict[str, str] | None, report: ImportReport, remembered: RememberedMappings) -> PatientRecords:
+    kind = detect_format(path)
     if kind == "synthea":
         if path.is_file():
             table = next(t for t, name in FILES.items() if name == path.name.lower())
@@ -66,7 +72,7 @@ def import_records(path: str | Path, mapping: dict[str, str] | None = None) -> P
             return read_fhir([path], report)
         folder = path if fhir_files(path) else path / "fhir"
         return read_fhir(fhir_files(folder), report)
-    return read_table(path, mapping, report)
+    return read_table(path, mapping, report, remembered=remembered)
 
 
 def needs_column_mapping(path: str | Path) -> bool:

@@ -2,23 +2,22 @@
 
 Which column is the ID, the name, the birth date, the sex... is guessed from the header
 (``guess_mapping``) or given explicitly. The mapping a user confirms is remembered per file
-layout, keyed by the sorted header, in ``column_mappings.json`` in the user config folder,
-so the next export from the same system opens without asking again.
+layout, keyed by the sorted header (:func:`layout_key`), in the user's settings
+(``Settings.column_mappings``), so the next export from the same system opens without asking
+again; the readers here are given those remembered mappings and never read the settings themselves.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from medassist.atomic import atomic_write_text
-from medassist.bounded import RECORDS_FILE, STATE_FILE, TimedReader, size_text
+from medassist.bounded import RECORDS_FILE, TimedReader, size_text
 from medassist.errors import InputError
-from medassist.paths import user_config_dir
 from medassist.records.reading import (
     FILE_COLUMN,
     WHERE_COLUMN,
@@ -54,7 +53,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "weight_kg": ("Weight (kg)", ("weightkg", "weight", "bodyweight")),
 }
 REQUIRED_FIELDS = ("patient_id",)
-_MAPPINGS_FILE = "column_mappings.json"
+RememberedMappings = Mapping[str, Mapping[str, str]]  # layout_key -> field -> column (Settings.column_mappings)
 
 
 def is_table_file(path: Path) -> bool:
@@ -87,34 +86,12 @@ def layout_key(columns: list[str]) -> str:
     return "|".join(sorted(str(c).strip() for c in columns))
 
 
-def _mappings_path() -> Path:
-    return user_config_dir() / _MAPPINGS_FILE
-
-
-def _load_mappings() -> dict[str, dict[str, str]]:
-    path = _mappings_path()
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(STATE_FILE.read_bytes(path))
-    except (InputError, ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def remembered_mapping(columns: list[str]) -> dict[str, str] | None:
+def remembered_mapping(columns: list[str], remembered: RememberedMappings) -> dict[str, str] | None:
     """The mapping last confirmed for this layout, if it still fits the columns."""
-    mapping = _load_mappings().get(layout_key(columns))
-    if not isinstance(mapping, dict) or not set(mapping.values()) <= set(columns):
+    mapping = remembered.get(layout_key(columns))
+    if not isinstance(mapping, Mapping) or not set(mapping.values()) <= set(columns):
         return None
     return {str(k): str(v) for k, v in mapping.items() if k in FIELDS}
-
-
-def remember_mapping(columns: list[str], mapping: dict[str, str]) -> None:
-    """Keep ``mapping`` for files with this layout (written atomically)."""
-    mappings = _load_mappings()
-    mappings[layout_key(columns)] = dict(mapping)
-    atomic_write_text(_mappings_path(), json.dumps(mappings, indent=2, sort_keys=True))
 
 
 def check_mapping(mapping: dict[str, str], columns: list[str], source: Path) -> None:
@@ -232,14 +209,16 @@ def table_columns(path: Path) -> tuple[list[str], pd.DataFrame]:
     return list(frame.columns), frame
 
 
-def read_table(path: Path, mapping: dict[str, str] | None = None, report: ImportReport | None = None) -> PatientRecords:
-    """Patients from a plain table; ``mapping`` (field -> column) defaults to the remembered or guessed one."""
+def read_table(path: Path, mapping: dict[str, str] | None = None, report: ImportReport | None = None, *,
+               remembered: RememberedMappings) -> PatientRecords:
+    """Patients from a plain table; ``mapping`` (field -> column) defaults to the one ``remembered`` for
+    this layout, else to the guessed one."""
     report = report if report is not None else ImportReport()
     report.files.append(str(path))
     frame, where = read_table_frame(path, report)
     columns = list(frame.columns)
     if mapping is None:
-        mapping = remembered_mapping(columns) or guess_mapping(columns)
+        mapping = remembered_mapping(columns, remembered) or guess_mapping(columns)
     check_mapping(mapping, columns, path)
     file = path.name
 

@@ -23,6 +23,7 @@ _ALIASES = {
     "10*9/l": "10*3/uL", "10^9/l": "10*3/uL", "ml/min/{1.73_m2}": "mL/min/{1.73_m2}", "ml/min/1.73m2": "mL/min/{1.73_m2}",
     "ml/min": "mL/min/{1.73_m2}", "ng/ml": "ng/mL", "ug/l": "ng/mL", "u[iu]/ml": "u[IU]/mL", "uu/ml": "u[IU]/mL",
     "miu/l": "u[IU]/mL", "mg/g": "mg/g", "mg/mmol": "mg/mmol", "{inr}": "{INR}", "inr": "{INR}", "10*6/ul": "10*6/uL", "10^6/ul": "10*6/uL", "{ratio}": "{ratio}", "mmol/mol": "mmol/mol",
+    "micromol/l": "umol/L", "breaths/min": "/min", "x10^9/l": "10*3/uL", "x10*9/l": "10*3/uL",
     "l/l": "L/L", "kpa": "kPa", "[ph]": "[pH]", "ph": "[pH]", "meq/l": "meq/L", "l/min": "L/min", "lpm": "L/min",
 }
 
@@ -46,10 +47,16 @@ _MEASURE_FACTORS = {
 
 
 def normalize_unit(unit: str | None) -> str:
+    """The UCUM-style spelling of a unit; written variants (spaces, the Greek or micro sign for "u", a
+    superscript 2) are read as the same unit, so "\u03bcmol/L", "mm Hg" and "mL/min/1.73 m\u00b2" are not dropped."""
     if unit is None:
         return ""
     text = str(unit).strip()
-    return _ALIASES.get(text.lower(), text)
+    found = _ALIASES.get(text.lower())
+    if found is not None:
+        return found
+    plain = text.lower().replace("\u03bc", "u").replace("\u00b5", "u").replace("\u00b2", "2").replace(" ", "")
+    return _ALIASES.get(plain, text)
 
 
 def convert(value: float, from_unit: str | None, to_unit: str, measure: str | None = None) -> float:

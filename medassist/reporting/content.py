@@ -15,10 +15,9 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from medassist import DECISION_SUPPORT_NOTICE, __version__, paths
-from medassist.errors import ModelError
+from medassist import DECISION_SUPPORT_NOTICE, __version__
 from medassist.imaging.image import MedicalImage
-from medassist.inference.card import CARD_FILE, ModelCard, read_card
+from medassist.inference.card import ModelCard
 from medassist.domain.prediction import Explanation, Prediction, linked_image
 from medassist.domain.tasks import Task
 from medassist.clinical.films import dicom_date
@@ -248,22 +247,6 @@ class ReportContent:
 # ---------------------------------------------------------------------------------------------
 
 
-def installed_cards() -> dict[str, ModelCard]:
-    """Cards of the installed models by name, read without hashing weights (the report shows
-    the hash each prediction was made with; the card adds intended use and limitations)."""
-    cards: dict[str, ModelCard] = {}
-    for root in (paths.bundled_models_dir(), paths.user_models_dir()):
-        if not root.is_dir():
-            continue
-        for folder in sorted(p for p in root.iterdir() if (p / CARD_FILE).is_file()):
-            try:
-                card = read_card(folder)
-            except ModelError:
-                continue
-            cards.setdefault(card.name, card)
-    return cards
-
-
 def _date(value: Any) -> _dt.date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
@@ -399,15 +382,15 @@ def picture_block(picture: ClinicalPicture) -> PictureBlock:
 def collect_report(
     session: Session,
     patient_id: str,
-    settings: Settings | None = None,
-    cards: Mapping[str, ModelCard] | None = None,
+    settings: Settings,
+    cards: Mapping[str, ModelCard],
     now: _dt.datetime | None = None,
     picture: ClinicalPicture | None = None,
 ) -> ReportContent:
     """Everything the report says about ``patient_id``, read from the session (GUI thread or headless);
-    ``picture`` (:func:`medassist.app.picture.clinical_picture`) adds the clinical picture and scores."""
-    settings = settings or Settings.load()
-    cards = installed_cards() if cards is None else cards
+    ``settings`` name the facility and clinician, ``cards`` (the catalogue's, ``ModelRegistry.cards``)
+    describe the models a result was made with, and ``picture``
+    (:func:`medassist.app.picture.clinical_picture`) adds the clinical picture and scores."""
     now = now or _dt.datetime.now().replace(microsecond=0)
     state = session.snapshot()
     images = state.images.get(patient_id, [])

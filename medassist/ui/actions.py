@@ -11,7 +11,8 @@ from medassist.ui.context import AppContext, TabKind
 def open_records(context: AppContext, path: str, mapping: dict[str, str] | None = None) -> None:
     """Import records from ``path`` off the GUI thread; on success they replace the session's records.
 
-    A plain patient table first asks (here, on the GUI thread) which column is which.
+    A plain patient table first asks (here, on the GUI thread) which column is which; the answer is
+    remembered for that layout in the user's settings.
     """
     from medassist.errors import InputError
     from medassist.records.importer import needs_column_mapping
@@ -20,18 +21,21 @@ def open_records(context: AppContext, path: str, mapping: dict[str, str] | None 
         from medassist.ui.records_dialogs import ask_column_mapping
 
         try:
-            mapping = ask_column_mapping(path)
+            answer = ask_column_mapping(path, context.settings.column_mappings)
         except InputError as exc:
             context.show_message("Could not import records", str(exc))
             return
-        if mapping is None:
+        if answer is None:
             return
+        layout, mapping = answer
+        context.change_settings(context.settings.with_column_mapping(layout, mapping))
+    remembered = context.settings.column_mappings
 
     def job():
         from medassist.records.importer import import_records
 
         yield Progress(0.1, f"Reading {Path(path).name}")
-        return import_records(path, mapping)
+        return import_records(path, mapping, remembered=remembered)
 
     def done(records) -> None:
         context.session.set_records(records, [str(path)])
@@ -127,10 +131,10 @@ def export_study_results(context: AppContext, study_instance_uid: str, parent) -
 
     def job():
         store = StudyStore()
-        return (yield from export_study(store, study_instance_uid, Path(out_dir), service=context.inference(),
+        return (yield from export_study(store, study_instance_uid, Path(out_dir), context.services,
                                         pacs=pacs if send else None, calling_ae_title=node.ae_title,
                                         targets=FhirTargets.of(node), outbox=Outbox.of(node, store),
-                                        audit=context.audit, timeouts=node.timeouts()))
+                                        timeouts=node.timeouts()))
 
     def done(exported) -> None:
         sent = (f"\nSent to {exported.sent_to}" + (f" ({exported.already_at_pacs} objects it already held were not sent "

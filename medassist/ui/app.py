@@ -3,7 +3,7 @@
 Start-up is staged so that the window appears at once and never freezes: the main window
 paints first with empty tab pages; right after that first paint the tabs are built while
 torch, the default model and captum are warmed up in a worker, so the first prediction does
-not wait for them. Set ``MEDASSIST_STARTUP_TIMING=1`` to print, as Unix times, when each
+not wait for them. Set ``MEDASSIST_STARTUP_TIMING=1`` (read through :mod:`medassist.settings`) to print, as Unix times, when each
 stage was reached (``medassist bench`` subtracts the moment it launched the process).
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from medassist.inference.host import ModelHost
 from medassist.inference.preload import NATIVE_LIBRARIES, preload_native_libraries  # before any worker maps a library
 from medassist.jobs import Job, Progress
 from medassist.session import Session
-from medassist.settings import Settings
+from medassist.settings import startup_timing
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.main_window import TAB_TITLES, MainWindow
@@ -41,7 +40,7 @@ _PROCESS_START = time.perf_counter()
 
 def startup_mark(stage: str) -> None:
     """With ``MEDASSIST_STARTUP_TIMING`` set, print when ``stage`` was reached (read by ``medassist bench``)."""
-    if os.environ.get("MEDASSIST_STARTUP_TIMING"):
+    if startup_timing():
         print(f"STARTUP {stage} {time.time():.4f} torch={'torch' in sys.modules}", flush=True)
 
 
@@ -84,16 +83,15 @@ def app_icon() -> QIcon:
 def create_window(demo: bool = False, build_tabs: bool = True, model_host: ModelHost | None = None) -> MainWindow:
     """Build the context and main window (no torch import); used by ``main`` and the tests.
     With ``build_tabs=False`` the tabs are left to :meth:`MainWindow.build_tabs` (after first paint).
-    With a ``model_host`` (already started, see :mod:`medassist.ui.launch`) the models run there;
-    without, in this process."""
+    The services come from the composition root: with a ``model_host`` (already started, see
+    :mod:`medassist.ui.launch`) the models run there; without, in this process."""
+    from medassist.composition import for_window
+
     application()
     session = Session(demo=demo)
     runner = JobRunner(max_threads=2)
-    bridge, settings = SessionBridge(session), Settings.load()
-    if model_host is None:
-        context = AppContext(session=session, bridge=bridge, runner=runner, settings=settings)
-    else:
-        context = AppContext.around_model_host(model_host, session, bridge, runner, settings)
+    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner,
+                         services=for_window(model_host))
     runner.setParent(None)
     return MainWindow(context, build_tabs=build_tabs)
 

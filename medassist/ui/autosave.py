@@ -7,14 +7,18 @@ start-up whether to restore what a crashed MedAssist left behind.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from medassist.jobs import Progress
 from medassist.persistence.autosave import AUTOSAVE_INTERVAL_S, Autosaver, CrashRecovery, find_crash_recovery
-from medassist.persistence.session_file import RestoredSession
 from medassist.ui.context import AppContext
 from medassist.ui.session_files import open_session
+
+if TYPE_CHECKING:
+    from medassist.app.sessions import RestoredSession
 
 
 class AutosaveController(QObject):

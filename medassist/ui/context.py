@@ -1,20 +1,22 @@
-"""What every tab is given: the session, its Qt bridge, the job runner, settings and services.
+"""What every tab is given: the session, its Qt bridge, the job runner and the services the
+composition root built for the window (settings, catalogue, audit log, model service).
 
-Services that import torch are created lazily, on first use, inside a worker job, so the
-window paints before torch is imported; the desktop app runs them in the model host instead. Tabs reach each other only through
-``context.navigation`` (the main window), never by looking each other up by title.
+The model service is made on first use: in this process it imports torch, so it is asked for inside
+a worker job and the window paints first; the desktop app runs it in the model host instead. Tabs
+reach each other only through ``context.navigation`` (the main window), never by looking each other
+up by title.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from medassist.audit import AuditLog
+from medassist.composition import Services
 from medassist.errors import MedAssistError
-from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
+from medassist.inference.host import WARM_MODEL, ModelHost
 from medassist.inference.registry import ModelRegistry
 from medassist.jobs import Job, Progress, rescaled
 from medassist.privacy import ShownPolicy
@@ -74,27 +76,35 @@ class AppContext:
     session: Session
     bridge: SessionBridge
     runner: JobRunner
-    settings: Settings
-    audit: AuditLog = field(default_factory=AuditLog)
+    services: Services  # the window's, from medassist.composition.for_window
     show_message: Callable[[str, str], None] = lambda title, text: None
     navigation: Navigation = field(default_factory=NoWindow)
-    catalogue: ModelRegistry = field(default_factory=ModelRegistry)  # the one catalogue; the runtime loads from it
-    # the desktop app runs its models in the model host (a process of its own, see
-    # medassist.inference.host); tests that drive many windows run them in this process
-    models_in_own_process: bool = False
-    _inference: "ModelService | None" = field(default=None, init=False)
     _pixel_guard: "PixelGuard | None" = field(default=None, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    @classmethod
-    def around_model_host(cls, host: ModelHost, session: Session, bridge: SessionBridge, runner: JobRunner,
-                          settings: Settings) -> "AppContext":
-        """The context of a window whose model host was started before it (``medassist-gui``):
-        the host's catalogue and audit file are the window's."""
-        context = cls(session=session, bridge=bridge, runner=runner, settings=settings,
-                      audit=AuditLog(host.config.audit_path), catalogue=host.registry, models_in_own_process=True)
-        context._inference = host
-        return context
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.services.audit
+
+    @property
+    def catalogue(self) -> ModelRegistry:
+        """The one catalogue; the model service loads from it."""
+        return self.services.catalogue
+
+    @property
+    def models_in_own_process(self) -> bool:
+        """The desktop app runs its models in the model host (a process of its own, see
+        medassist.inference.host); tests that drive many windows run them in this process."""
+        return self.services.models_in_own_process
+
+    def change_settings(self, settings: Settings) -> None:
+        """Keep and save ``settings``; a model service made with another device, thread count or user is
+        made again with these on its next use."""
+        self.services.change_settings(settings)
+        settings.save()
 
     def shown(self, patient_id: str | None = None) -> ShownPolicy:
         """What the views may show of ``patient_id`` (by default the current patient): presentation mode's
@@ -113,25 +123,7 @@ class AppContext:
     def inference(self) -> "ModelService":
         """The shared model service. In this process it imports torch on first use: call it from a
         worker. The model host is started at once and never waits; a host that died is replaced."""
-        with self._lock:
-            if isinstance(self._inference, ModelHost) and not self._inference.alive:
-                self._inference = None
-            if self._inference is None:
-                self._inference = self._new_service()
-            return self._inference
-
-    def _new_service(self) -> "ModelService":
-        settings = self.settings
-        if self.models_in_own_process:
-            config = HostConfig(audit_path=self.audit.path, model_folders=tuple(self.catalogue.folders),
-                                device_preference=settings.device, threads=settings.cpu_threads,
-                                app_user=self.audit.app_user, warm_models=(WARM_MODEL,))
-            return ModelHost(config, self.catalogue)
-        from medassist.inference.runtime import ModelRuntime
-        from medassist.inference.service import InferenceService
-
-        runtime = ModelRuntime(self.catalogue, device_preference=settings.device, threads=settings.cpu_threads)
-        return InferenceService(runtime, self.audit)
+        return self.services.models()
 
     def warm_up(self) -> Job[None]:
         """A job for start-up, from first paint: the default image model loaded, with its task's
@@ -178,15 +170,8 @@ class AppContext:
 
     def close_models(self) -> None:
         """Stop the model host, if there is one (the window is closing)."""
-        with self._lock:
-            service, self._inference = self._inference, None
-        if isinstance(service, ModelHost):
-            service.close()
+        self.services.close_models()
 
     @property
     def inference_loaded(self) -> bool:
-        return self._inference is not None
-
-    def reset_inference(self) -> None:
-        """Forget the service (a model host is stopped) so the next use picks up changed settings."""
-        self.close_models()
+        return self.services.models_started

@@ -14,11 +14,10 @@ if TYPE_CHECKING:
 
 
 def start_model_host() -> "ModelHost":
-    """The model host, started now with the saved settings, warming the default model."""
-    from medassist import paths
-    from medassist.inference.host import WARM_MODEL, HostConfig, ModelHost
+    """The model host, started now by the composition root with the saved settings, warming the default model."""
+    from medassist.composition import start_model_host as start
 
-    return ModelHost(HostConfig(audit_path=paths.new_audit_file(), warm_models=(WARM_MODEL,)))
+    return start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

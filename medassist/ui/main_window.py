@@ -308,11 +308,11 @@ class MainWindow(QMainWindow):
         self._action(self.help_menu, "&About MedAssist", self.show_about)
 
     def _last_folder(self, key: str) -> str:
-        return str(self.qsettings.value(f"folders/{key}", str(Path.home())))
+        return self.context.settings.last_folders.get(key, str(Path.home()))
 
     def _remember_folder(self, key: str, path: str) -> None:
         folder = path if os.path.isdir(path) else os.path.dirname(path)
-        self.qsettings.setValue(f"folders/{key}", folder)
+        self.context.change_settings(self.context.settings.with_last_folder(key, folder))
 
     def open_records_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -375,10 +375,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.context.settings, self)
         if dialog.exec():
-            self.context.settings = dialog.result_settings()
-            self.context.settings.save()
-            self.context.audit.app_user = self.context.settings.user_name
-            self.context.reset_inference()
+            self.context.change_settings(dialog.result_settings())
             self.update_device_label()
 
     def show_intended_use(self) -> None:
@@ -400,8 +397,7 @@ class MainWindow(QMainWindow):
 
     def set_presentation_mode(self, on: bool) -> None:
         """Toggle from the View menu; remembered in the user's settings."""
-        self.context.settings = self.context.settings.model_copy(update={"presentation_mode": bool(on)})
-        self.context.settings.save()
+        self.context.change_settings(self.context.settings.model_copy(update={"presentation_mode": bool(on)}))
         self.apply_presentation_mode(bool(on))
 
     def apply_presentation_mode(self, on: bool) -> None:

@@ -25,7 +25,15 @@ from PySide6.QtWidgets import (
 
 from medassist.atomic import atomic_write_text
 from medassist.records.schema import ImportReport
-from medassist.records.table import FIELDS, REQUIRED_FIELDS, guess_mapping, remember_mapping, remembered_mapping, table_columns
+from medassist.records.table import (
+    FIELDS,
+    REQUIRED_FIELDS,
+    RememberedMappings,
+    guess_mapping,
+    layout_key,
+    remembered_mapping,
+    table_columns,
+)
 
 NOT_IN_FILE = "(not in this file)"
 
@@ -114,17 +122,17 @@ class ColumnMappingDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
 
-def ask_column_mapping(path: str | Path, parent: QWidget | None = None) -> dict[str, str] | None:
-    """Ask (on the GUI thread) how to read a plain table; remember and return the mapping, or None if cancelled.
+def ask_column_mapping(path: str | Path, remembered: RememberedMappings,
+                       parent: QWidget | None = None) -> tuple[str, dict[str, str]] | None:
+    """Ask (on the GUI thread) how to read a plain table, starting from the mapping ``remembered``
+    for its layout; the file's layout and the mapping confirmed, or None if cancelled.
 
     Raises :class:`~medassist.errors.InputError` when the file cannot be read at all.
     """
     path = Path(path)
     columns, preview = table_columns(path)
-    initial = remembered_mapping(columns) or guess_mapping(columns)
+    initial = remembered_mapping(columns, remembered) or guess_mapping(columns)
     dialog = ColumnMappingDialog(path, columns, preview, initial, parent or QApplication.activeWindow())
     if not dialog.exec():
         return None
-    mapping = dialog.mapping()
-    remember_mapping(columns, mapping)
-    return mapping
+    return layout_key(columns), dialog.mapping()

@@ -16,7 +16,7 @@ from medassist.jobs import Progress
 from medassist.ui.context import AppContext
 
 if TYPE_CHECKING:  # session files import pandas: loaded on first use, not before the window paints
-    from medassist.persistence.session_file import RestoredSession
+    from medassist.app.sessions import RestoredSession
 
 
 def _filter() -> str:
@@ -27,22 +27,19 @@ def _filter() -> str:
 
 def open_session(context: AppContext, path: str | Path, on_done: Callable[[RestoredSession], None] | None = None) -> None:
     """Read ``path`` in a worker and load it into the session; problems are shown, never lost silently."""
-    from medassist.persistence.session_file import read_session
+    from medassist.app import sessions
 
     path = Path(path)
+    remembered = context.settings.column_mappings
 
     def done(restored: RestoredSession) -> None:
-        from medassist.app.films import decide_films
-
-        restored.apply_to(context.session)
-        for patient_id in restored.predictions:  # a file saved before film contexts existed gets them now
-            decide_films(context.session, patient_id, missing_only=True)
+        sessions.restore(context.session, restored)
         if not restored.complete:
             context.show_message("Session opened with missing or changed sources", restored.summary())
         if on_done is not None:
             on_done(restored)
 
-    context.runner.submit(f"Open session {path.name}", lambda: read_session(path), on_result=done,
+    context.runner.submit(f"Open session {path.name}", lambda: sessions.open_session(path, remembered), on_result=done,
                           on_error=lambda message: context.show_message("Could not open the session", message))
 
 

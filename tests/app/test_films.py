@@ -24,12 +24,14 @@ from medassist.demo.images import public_dicom
 from medassist.domain.clinical import FilmIdentity, FilmRelation
 from medassist.domain.findings import FindingStatus, findings_of
 from medassist.errors import InputError
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.persistence.session_file import read_session, save_session
+from medassist.app.sessions import open_session, restore
+from medassist.persistence.session_file import save_session
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import render_pdf
 from medassist.session import Session
+from medassist.settings import Settings
+from tests.services import bundled_cards, cpu_service
 
 PATIENT = "DEMO-20"  # Agnes Specimen-Smith, born 1940-03-05, female: the demo patient with a chest film
 
@@ -41,7 +43,7 @@ def demo():
 
 @pytest.fixture(scope="module")
 def service():
-    return InferenceService()
+    return cpu_service()
 
 
 def _film(folder: Path, name: str, patient_name: str, patient_id: str, study: dt.date) -> Path:
@@ -71,7 +73,7 @@ def test_a_foreign_film_is_withheld_until_the_clinician_attaches_it_with_a_reaso
     assert [p.item for p in film.identity_problems] == ["name", "patient ID"]
     assert all(f.status == FindingStatus.WITHHELD for f in findings_of(prediction))
     assert positive_findings(session, PATIENT) == []
-    report = collect_report(session, PATIENT)
+    report = collect_report(session, PATIENT, settings=Settings(), cards=bundled_cards())
     assert all(row.status == "withheld" for row in report.findings if row.model.startswith("Chest"))
     assert "may not be this patient's" in report.images[0].mismatch
 
@@ -91,9 +93,9 @@ def test_a_foreign_film_is_withheld_until_the_clinician_attaches_it_with_a_reaso
     [again] = run_job(analyse_patient(session, service, PATIENT, image_models_only=True)).predictions
     assert again.film.attached_by_clinician.startswith("Outside film") and not again.film.withheld
     save_session(session, tmp_path / "s.medassist")
-    restored = run_job(read_session(tmp_path / "s.medassist"))
+    restored = run_job(open_session(tmp_path / "s.medassist", remembered={}))
     fresh = Session()
-    restored.apply_to(fresh)
+    restore(fresh, restored)
     [kept] = fresh.predictions[PATIENT]
     assert kept.film == again.film and kept.subtypes == again.subtypes
     assert fresh.film_attachments[PATIENT][session.images[PATIENT][0].sha256].reason.startswith("Outside film")
@@ -136,7 +138,7 @@ def test_an_adults_film_lists_no_subtype_in_json_report_or_pdf(demo, service, tm
     session = _session(demo, [film])
     [prediction] = run_job(analyse_patient(session, service, PATIENT, image_models_only=True)).predictions
     assert prediction.film.identity == FilmIdentity.MATCHES and prediction.film.relation == FilmRelation.CURRENT
-    content = collect_report(session, PATIENT)
+    content = collect_report(session, PATIENT, settings=Settings(), cards=bundled_cards())
     assert all("bacterial vs viral not shown" in row.note for row in content.findings if row.model.startswith("Chest"))
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")

@@ -11,17 +11,16 @@ import sys
 
 import pytest
 
-from medassist.audit import AuditLog
+from medassist.audit import read_audit
+from medassist.composition import build_services, host_service
 from medassist.demo.images import public_dicom
 from medassist.domain.inputs import ImageInput
 from medassist.errors import ModelError
 from medassist.imaging.loader import load_image
 from medassist.inference.host import HostConfig, ModelHost
-from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import ModelRuntime
-from medassist.inference.service import InferenceService
 from medassist.jobs import CancelToken, Cancelled, run_job
 from medassist.paths import bundled_models_dir
+from medassist.settings import Settings
 
 MODEL = "cxr-pneumonia"
 
@@ -34,17 +33,17 @@ def film() -> ImageInput:
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     audit = tmp_path_factory.mktemp("host") / "audit.jsonl"
-    config = HostConfig(audit_path=audit, model_folders=(bundled_models_dir(),), device_preference="cpu", threads=1,
-                        app_user="dr-host", warm_models=(MODEL,))
-    started = ModelHost(config)
+    config = HostConfig(audit_path=audit, settings=Settings(device="cpu", cpu_threads=1, user_name="dr-host"),
+                        warm_models=(MODEL,))
+    started = ModelHost(config, host_service)
     assert started.wait_ready(240), "the model host did not start"
     yield started
     started.close()
 
 
 def test_host_answers_as_the_service_in_this_process_does_and_audits_to_the_window_file(host, film):
-    local = InferenceService(ModelRuntime(ModelRegistry([bundled_models_dir()]), "cpu", threads=1),
-                             AuditLog(host.config.audit_path.with_name("local.jsonl")))
+    local = build_services(Settings(device="cpu", cpu_threads=1), host.config.audit_path.with_name("local.jsonl"),
+                           [bundled_models_dir()]).models()
     steps = []
     remote = run_job(host.predict(MODEL, film, "P-7"), on_progress=steps.append)
     expected = run_job(local.predict(MODEL, film, "P-7"))
@@ -52,13 +51,13 @@ def test_host_answers_as_the_service_in_this_process_does_and_audits_to_the_wind
     assert remote.positive == expected.positive and remote.patient_id == "P-7"
     assert remote.weights_sha256 == expected.weights_sha256
     assert any("Running" in step.message for step in steps), "the host's progress reaches the caller"
-    assert host.describe().startswith("CPU")
+    assert host.describe() == "CPU, 1 thread" == remote.device  # the settings it was given
 
     explanation = run_job(host.explain(MODEL, film, "gradcam"))
     assert explanation.values.shape == film.image.frames[0].shape[:2]
     assert explanation.values.flags.writeable  # arrays arrive as the window's own, not read-only views
 
-    lines = AuditLog(host.config.audit_path).read()
+    lines = read_audit(host.config.audit_path)
     events = [line["event"] for line in lines]
     assert events[-2:] == ["prediction", "explanation"]
     assert lines[-2]["app_user"] == "dr-host" and lines[-2]["patient_id"] == "P-7"
@@ -86,9 +85,8 @@ def test_a_cancelled_call_stops_here_and_the_host_keeps_serving(host, film):
 
 
 def test_a_host_that_dies_fails_its_calls_with_a_message(tmp_path, film):
-    config = HostConfig(audit_path=tmp_path / "audit.jsonl", model_folders=(bundled_models_dir(),),
-                        device_preference="cpu", threads=1, app_user="x")
-    doomed = ModelHost(config)
+    config = HostConfig(audit_path=tmp_path / "audit.jsonl", settings=Settings(device="cpu", cpu_threads=1))
+    doomed = ModelHost(config, host_service)
     assert doomed.wait_ready(240)
     doomed._process.kill()
     doomed._process.join(10)
@@ -101,9 +99,8 @@ def test_a_host_that_dies_fails_its_calls_with_a_message(tmp_path, film):
 def test_a_host_that_cannot_start_says_why(tmp_path, film):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the audit folder should be")
-    config = HostConfig(audit_path=blocker / "audit.jsonl", model_folders=(bundled_models_dir(),),
-                        device_preference="cpu", threads=1, app_user="x")
-    broken = ModelHost(config)
+    config = HostConfig(audit_path=blocker / "audit.jsonl", settings=Settings(device="cpu", cpu_threads=1))
+    broken = ModelHost(config, host_service)
     assert broken.wait_ready(240) is False
     with pytest.raises(ModelError, match="could not start: .*not-a-folder"):
         run_job(broken.predict(MODEL, film))
@@ -237,7 +234,7 @@ def test_after_start_up_the_host_is_asked_to_load_every_other_model(window):
             if len(asked) == 1:  # the first one cannot load: the others are still loaded
                 raise ModelError("weights do not match the card")
 
-    window.context._inference = Recorder()
+    window.context.services._models = Recorder()
     run_job(window.context.warm_other_models())
     available = {entry.name for entry in window.context.catalogue.available()}
     assert set(asked) == available - {WARM_MODEL} and len(asked) == len(available) - 1
@@ -253,13 +250,13 @@ def test_changed_settings_start_a_host_with_them(qtbot, user_home):
     context = window.context
     try:
         first = context.inference()
-        context.settings = context.settings.model_copy(update={"device": "cpu", "cpu_threads": 1, "user_name": "dr-new"})
-        context.audit.app_user = "dr-new"
-        context.reset_inference()  # what Settings > OK does
+        context.change_settings(context.settings.model_copy(update={"device": "cpu", "cpu_threads": 1,
+                                                                    "user_name": "dr-new"}))  # Settings > OK
         second = context.inference()
         assert second is not first and not first._process.is_alive()
         assert isinstance(second, ModelHost) and second.wait_ready(240)
-        assert second.describe() == "CPU, 1 threads"
-        assert second.config.app_user == "dr-new" and second.config.audit_path == context.audit.path
+        assert second.describe() == "CPU, 1 thread"
+        assert second.config.settings.app_user == "dr-new" and second.config.audit_path == context.audit.path
+        assert context.audit.app_user == "dr-new" and Settings.load().cpu_threads == 1
     finally:
         context.close_models()

@@ -60,7 +60,7 @@ def test_an_unknown_patient_is_a_clear_error(session):
 def test_the_cli_gives_the_use_cases_values_and_sentences(session, demo, monkeypatch, tmp_path, capsys):
     import medassist.records.importer as importer
 
-    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None: demo.records)
+    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None, remembered=None: demo.records)
     assert main(["picture", "--records", str(tmp_path), "--patient", "DEMO-21", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     picture = clinical_picture(session, "DEMO-21")

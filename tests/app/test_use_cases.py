@@ -20,11 +20,13 @@ from medassist.demo import build_demo
 from medassist.demo.images import public_dicom
 from medassist.domain.prediction import linked_image
 from medassist.domain.findings import findings_of
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.persistence.session_file import read_session, save_session
+from medassist.app.sessions import open_session
+from medassist.persistence.session_file import save_session
 from medassist.reporting.content import ReportContent, collect_report
 from medassist.session import Session
+from medassist.settings import Settings
+from tests.services import bundled_cards, cpu_service
 
 PATIENT = "DEMO-20"  # the demo patient with a chest film, notes and a record
 
@@ -57,19 +59,19 @@ def test_a_multi_frame_film_that_was_analysed_shows_as_analysed(demo, tmp_path):
     film = load_images([two_frame_chest_film(tmp_path)])[0]
     assert film.n_frames == 2
     session.add_images([film], PATIENT)
-    analysis = run_job(analyse_patient(session, InferenceService(), PATIENT, images=[film], image_models_only=True))
+    analysis = run_job(analyse_patient(session, cpu_service(), PATIENT, images=[film], image_models_only=True))
     [prediction] = analysis.predictions
     assert prediction.model == "cxr-pneumonia" and not prediction.refused
     assert prediction.image is not None and prediction.image.frame == 0
     assert prediction.input_sha256 != film.sha256  # the frame's hash: the old string match failed on it
 
-    [panel] = collect_report(session, PATIENT).images
+    [panel] = collect_report(session, PATIENT, settings=Settings(), cards=bundled_cards()).images
     assert panel.findings != ["not analysed by a model"]
     assert panel.findings[0].startswith("Chest X-ray") and panel.frame == 0
     assert image_for(session, prediction) == (film, 0)
 
     save_session(session, tmp_path / "s.medassist")
-    restored = run_job(read_session(tmp_path / "s.medassist"))
+    restored = run_job(open_session(tmp_path / "s.medassist", remembered={}))
     [again] = restored.predictions[PATIENT]
     assert again.image == prediction.image
     [reopened] = restored.images[PATIENT]
@@ -96,13 +98,13 @@ def test_gui_and_cli_give_the_same_findings_and_report(qtbot, window, demo, monk
 
     collected: list[ReportContent] = []
 
-    def spy(session, patient_id, settings=None, **kwargs):
-        content = collect_report(session, patient_id, settings=settings, **kwargs)
+    def spy(session, patient_id, settings, cards, **kwargs):
+        content = collect_report(session, patient_id, settings, cards, **kwargs)
         collected.append(content)
         return content
 
     monkeypatch.setattr(report_use_case, "collect_report", spy)
-    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None: demo.records)
+    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None, remembered=None: demo.records)
     films = demo.image_paths[patient]
     assert main(["report", "--records", str(tmp_path), "--patient", patient, "--image", *map(str, films),
                  "--out", str(tmp_path / "cli.pdf"), "--no-explain", "--quiet"]) == 0
@@ -146,7 +148,6 @@ def test_a_decision_made_in_the_gui_prints_as_text(qtbot, window, demo, tmp_path
 
     import pypdf
 
-    from medassist.settings import Settings
     from medassist.ui.tabs.treatment_tab import OPTION_ROLE
 
     session = window.session
@@ -166,7 +167,8 @@ def test_a_decision_made_in_the_gui_prints_as_text(qtbot, window, demo, tmp_path
     treatment.decide("accepted")
     assert session.current_decisions() and any(d.status == "accepted" for d in session.current_decisions())
 
-    rendered = run_job(report_use_case.patient_report(session, demo.featured_patient_id, Settings(), False))
+    rendered = run_job(report_use_case.patient_report(session, demo.featured_patient_id, Settings(), bundled_cards(),
+                                                      False))
     out = run_job(report_use_case.export_report(rendered, tmp_path / "decided.pdf", window.context.audit))
     text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in pypdf.PdfReader(out).pages))
     assert "{'" not in text and "'severity'" not in text

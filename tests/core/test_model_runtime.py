@@ -55,7 +55,7 @@ def test_valid_model_is_listed_loaded_and_runs(tmp_path):
     registry = ModelRegistry([tmp_path])
     [entry] = registry.scan()
     assert entry.available and entry.card.name == "doubler"
-    loaded = ModelRuntime(registry, "cpu").load("doubler")
+    loaded = ModelRuntime(registry, "cpu", None).load("doubler")
     assert torch.equal(loaded.module(torch.tensor([3.0])), torch.tensor([6.0]))
     assert loaded.device.type == "cpu" and loaded.device_description.startswith("CPU, ")
 
@@ -68,7 +68,7 @@ def test_tampered_weights_are_refused(tmp_path):
     [entry] = registry.scan()
     assert not entry.available and "SHA-256 mismatch" in entry.error
     with pytest.raises(ModelError, match="refused"):
-        ModelRuntime(registry, "cpu").load("doubler")
+        ModelRuntime(registry, "cpu", None).load("doubler")
 
 
 def test_weights_changed_after_scan_are_refused_at_load(tmp_path):
@@ -77,7 +77,7 @@ def test_weights_changed_after_scan_are_refused_at_load(tmp_path):
     registry.scan()
     torch.jit.script(torch.nn.Identity()).save(str(folder / "model.pt"))
     with pytest.raises(ModelError, match="SHA-256 mismatch"):
-        ModelRuntime(registry, "cpu").load("doubler")
+        ModelRuntime(registry, "cpu", None).load("doubler")
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_arbitrary_pickles_are_never_executed(tmp_path, capsys):
     card = card_for("evil", weights, fmt="state_dict", architecture={"name": "nonexistent", "kwargs": {}})
     (folder / "metadata.json").write_text(json.dumps(card))
     with pytest.raises(ModelError):
-        ModelRuntime(ModelRegistry([tmp_path]), "cpu").load("evil")
+        ModelRuntime(ModelRegistry([tmp_path]), "cpu", None).load("evil")
     assert "pwned" not in capsys.readouterr().out
 
 
@@ -131,7 +131,7 @@ def test_user_folder_cannot_shadow_a_bundled_model(tmp_path):
 
 def test_concurrent_loads_load_once(tmp_path):
     make_model(tmp_path)
-    runtime = ModelRuntime(ModelRegistry([tmp_path]), "cpu")
+    runtime = ModelRuntime(ModelRegistry([tmp_path]), "cpu", None)
     results = []
     threads = [threading.Thread(target=lambda: results.append(runtime.load("doubler"))) for _ in range(16)]
     for t in threads:
@@ -144,7 +144,7 @@ def test_concurrent_loads_load_once(tmp_path):
 
 def test_unavailable_cuda_falls_back_to_cpu(tmp_path):
     make_model(tmp_path)
-    runtime = ModelRuntime(ModelRegistry([tmp_path]), "cuda")
+    runtime = ModelRuntime(ModelRegistry([tmp_path]), "cuda", None)
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert runtime.device.type == "cpu"

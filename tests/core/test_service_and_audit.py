@@ -9,10 +9,11 @@ import pytest
 
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Prediction
+from medassist.errors import ModelError
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
-from medassist.inference.tasks import register_task
+from medassist.inference.tasks import TaskRunners
 from medassist.jobs import CancelToken, Cancelled, Progress, run_job
 from tests.core.test_model_runtime import make_model
 
@@ -33,13 +34,18 @@ class DoublerTask:
         raise NotImplementedError
 
 
-register_task("test-task", DoublerTask())
+def service_on(folder, audit: AuditLog) -> InferenceService:
+    """A service whose one task is the doubler's, for the test models in ``folder``."""
+    runners = TaskRunners()
+    runners.add_handler("test-task", DoublerTask)
+    runners.add_handler("refusing-task", RefusingTask)
+    return InferenceService(ModelRuntime(ModelRegistry([folder]), "cpu", None), audit, runners)
 
 
 def test_prediction_is_audited(tmp_path):
     make_model(tmp_path)
-    audit = AuditLog(tmp_path / "audit.jsonl")
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), audit)
+    audit = AuditLog(tmp_path / "audit.jsonl", "dr-test")
+    service = service_on(tmp_path, audit)
     progress = []
     prediction = run_job(service.predict("doubler", 2.0, patient_id="p1"), progress.append)
     assert prediction.outputs == {"y": 4.0} and prediction.patient_id == "p1"
@@ -47,21 +53,21 @@ def test_prediction_is_audited(tmp_path):
     [line] = audit.read()
     assert line["event"] == "prediction" and line["model"] == "doubler"
     assert line["weights_sha256"] == prediction.weights_sha256 and line["outputs"] == {"y": 4.0}
-    assert line["user"] and line["patient_id"] == "p1"
+    assert line["user"] and line["app_user"] == "dr-test" and line["patient_id"] == "p1"
 
 
 def test_cancel_stops_a_job_at_its_next_step(tmp_path):
     make_model(tmp_path)
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
         run_job(service.predict("doubler", 1.0), token=token)
-    assert AuditLog(tmp_path / "a.jsonl").read() == []
+    assert service.audit.read() == []
 
 
 def test_concurrent_audit_lines_are_whole(tmp_path):
-    audit = AuditLog(tmp_path / "audit.jsonl")
+    audit = AuditLog(tmp_path / "audit.jsonl", "")
     payload = "x" * 5000
 
     def write(worker: int) -> None:
@@ -89,11 +95,29 @@ class RefusingTask(DoublerTask):
 
 def test_a_refused_input_never_yields_a_finding(tmp_path):
     make_model(tmp_path)
-    register_task("refusing-task", RefusingTask())
-    service = InferenceService(ModelRuntime(ModelRegistry([tmp_path]), "cpu"), AuditLog(tmp_path / "a.jsonl"))
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
     loaded = service.runtime.load("doubler")
     loaded.entry.card.task = "refusing-task"
     prediction = run_job(service.predict("doubler", 5.0))
     assert prediction.refused and prediction.positive == []
-    [line] = AuditLog(tmp_path / "a.jsonl").read()
+    [line] = service.audit.read()
     assert line["outputs"] == {} and line["positive"] == [] and line["gate"]["accepted"] is False
+
+
+def test_a_task_without_a_runner_or_explainer_is_refused_with_its_name(tmp_path):
+    make_model(tmp_path)
+    service = service_on(tmp_path, AuditLog(tmp_path / "a.jsonl", ""))
+    service.runtime.load("doubler").entry.card.task = "unknown-task"
+    with pytest.raises(ModelError, match="no runner for task 'unknown-task'"):
+        run_job(service.predict("doubler", 1.0))
+    with pytest.raises(ModelError, match="cannot explain models of task 'test-task'"):
+        TaskRunners().explainer("test-task")
+
+
+def test_a_runner_is_made_once_on_its_first_use():
+    made: list[str] = []
+    runners = TaskRunners()
+    runners.add_handler("test-task", lambda: made.append("doubler") or DoublerTask())
+    assert made == []  # registering imports nothing
+    first = runners.handler("test-task")
+    assert runners.handler("test-task") is first and made == ["doubler"]

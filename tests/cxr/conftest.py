@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from medassist.audit import AuditLog
 from medassist.imaging.image import MedicalImage
 from medassist.imaging.loader import load_image
-from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.paths import bundled_models_dir
+from tests.services import cpu_service
 
 MODEL = "cxr-pneumonia"
 
@@ -42,8 +39,7 @@ def card_json(model_folder) -> dict:
 
 @pytest.fixture(scope="session")
 def service() -> InferenceService:
-    runtime = ModelRuntime(ModelRegistry([bundled_models_dir()]), device_preference="cpu", threads=2)
-    return InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"))
+    return cpu_service(threads=2)
 
 
 @pytest.fixture(scope="session")

@@ -104,10 +104,12 @@ def node_settings():
 
 @pytest.fixture()
 def hospital_node(user_home, node_settings) -> Iterator:
-    """A node in this process (threads), with its own user folder; stopped after the test."""
+    """A node in this process (threads), with its own user folder; stopped after the test. Its services
+    are a command's (``medassist node`` runs it so)."""
+    from medassist.composition import for_command
     from medassist.hospital.service import HospitalNode
 
-    node = HospitalNode(node_settings)
+    node = HospitalNode(node_settings, for_command())
     node.start()
     try:
         yield node
@@ -325,13 +327,14 @@ def module_home(tmp_path_factory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def shared_node(module_home) -> Iterator:
     """One node for a module (tests use studies of their own); its retry worker polls every 0.5 s."""
+    from medassist.composition import for_command
     from medassist.hospital.service import HospitalNode
     from medassist.settings.node import NodeSettings
 
     settings = NodeSettings(enabled=True, ae_title=NODE_AET, port=0, allowed_calling_ae_titles=[SENDER_AET, "ORTHANC"],
                             allowed_addresses=["127.0.0.1"], score_workers=2, retry_interval_s=1.0,
                             fhir_patient_id_system="urn:oid:1.2.3.4.5.6.7", fhir_accession_system="urn:oid:1.2.3.4.5.6.8")
-    node = HospitalNode(settings, retry_poll_s=0.5)
+    node = HospitalNode(settings, for_command(), retry_poll_s=0.5)
     node.start()
     try:
         yield node

@@ -44,8 +44,8 @@ def test_a_name_survives_node_worklist_sr_fhir_and_pdf(case, shared_node, chest_
     assert listed["patient_name"] == name
 
     exported = run_job(export_study(shared_node.store, str(film.StudyInstanceUID), tmp_path / "out",
-                                    service=shared_node.scorer.service, saliency=False, outbox=shared_node.outbox,
-                                    targets=FhirTargets.of(shared_node.settings), audit=shared_node.audit))
+                                    shared_node.services, saliency=False, outbox=shared_node.outbox,
+                                    targets=FhirTargets.of(shared_node.settings)))
     report = pydicom.dcmread(exported.structured_report)
     assert str(report.PatientName) == name and report.PatientAge == "058Y"
     assert (list(report.SpecificCharacterSet) if report["SpecificCharacterSet"].VM > 1

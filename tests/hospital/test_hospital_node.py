@@ -8,7 +8,7 @@ import os
 import pydicom
 import pytest
 
-from medassist.inference.registry import ModelRegistry
+from medassist.composition import for_command
 from tests.hospital.conftest import SMALL_CHEST, Sender, copies_of, wait_until, worklist_json
 
 pytestmark = pytest.mark.data
@@ -22,7 +22,7 @@ def test_real_chest_dicoms_sent_to_the_node_are_scored_on_the_worklist(hospital_
 
     rows = {row["sop_instance_uid"]: row for row in worklist_json(capsys)}
     assert set(rows) == uids
-    card = ModelRegistry().get("cxr-pneumonia").card
+    card = hospital_node.services.catalogue.get("cxr-pneumonia").card
     for dataset in datasets:
         row = rows[dataset.SOPInstanceUID]
         assert row["model"] == "cxr-pneumonia" and row["score_count"] == 1
@@ -76,7 +76,7 @@ def test_a_second_node_on_the_same_worklist_is_refused(hospital_node, node_setti
     from medassist.hospital.service import HospitalNode
 
     with pytest.raises(MedAssistError, match="already running"):
-        HospitalNode(node_settings, store=hospital_node.store).start()
+        HospitalNode(node_settings, hospital_node.services, store=hospital_node.store).start()
     assert hospital_node.node.running
 
 
@@ -145,7 +145,7 @@ def test_tls_node_answers_tls_callers_and_not_plain_ones(user_home, node_setting
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
     settings = node_settings.model_copy(update={"tls_certificate": str(cert), "tls_key": str(key)})
-    node = HospitalNode(settings)
+    node = HospitalNode(settings, for_command())
     node.start()
     try:
         client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert))
@@ -192,7 +192,8 @@ def test_half_open_connections_do_not_lock_out_real_callers(user_home, node_sett
 
     from medassist.hospital.service import HospitalNode
 
-    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 4, "acse_timeout_s": 2.0}))
+    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 4, "acse_timeout_s": 2.0}),
+                        for_command())
     node.start()
     idle = [socket.create_connection(("127.0.0.1", node.port), timeout=5) for _ in range(20)]
     try:
@@ -210,7 +211,7 @@ def test_half_open_connections_do_not_lock_out_real_callers(user_home, node_sett
 def test_the_association_limit_counts_requested_associations(user_home, node_settings):
     from medassist.hospital.service import HospitalNode
 
-    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 2}))
+    node = HospitalNode(node_settings.model_copy(update={"maximum_associations": 2}), for_command())
     node.start()
     held = [Sender(node.port).associate() for _ in range(2)]
     try:

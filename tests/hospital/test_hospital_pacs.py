@@ -40,9 +40,9 @@ def _chest(files, name: str = SMALL_CHEST) -> Path:
 
 def _export(node, study: str, out: Path, pacs=None, **options):
     settings = node.settings
-    return run_job(export_study(node.store, study, out, service=node.scorer.service, pacs=pacs,
+    return run_job(export_study(node.store, study, out, node.services, pacs=pacs,
                                 calling_ae_title=settings.ae_title, targets=FhirTargets.of(settings),
-                                outbox=node.outbox, audit=node.audit, **options))
+                                outbox=node.outbox, **options))
 
 
 def test_results_are_an_air_tid1500_report_with_coded_findings_and_clean_objects(shared_node, chest_dicom_files,
@@ -176,10 +176,9 @@ def test_whole_study_c_move_with_an_sr_inside_is_stored_whole(shared_node, share
     row = other.claim_next()
     from medassist.hospital.scoring import Scorer
 
-    Scorer(other, lambda: shared_node.scorer.service).score_one(row["sop_instance_uid"], row["path"], row["model"],
-                                                                 row["patient_id"])
-    exported = run_job(export_study(other, str(film[0].StudyInstanceUID), tmp_path / "out",
-                                    service=shared_node.scorer.service))
+    Scorer(other, shared_node.services.models).score_one(row["sop_instance_uid"], row["path"], row["model"],
+                                                         row["patient_id"])
+    exported = run_job(export_study(other, str(film[0].StudyInstanceUID), tmp_path / "out", shared_node.services))
     objects = [film[0], pydicom.dcmread(exported.structured_report), *[pydicom.dcmread(p) for p in exported.ai_maps]]
     assert Sender(shared_orthanc.port, calling=NODE_AET, called=shared_orthanc.AET).send(objects) == [0] * len(objects)
 

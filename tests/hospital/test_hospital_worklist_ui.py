@@ -142,6 +142,7 @@ def test_score_a_folder_lists_each_image_once_with_its_result(qtbot, user_home, 
         from medassist.jobs import run_job
 
         with pytest.raises(InputError, match="DICOM studies only"):
-            run_job(export_study(tab.store, pictures[0]["study_instance_uid"], tmp_path / "out", saliency=False))
+            run_job(export_study(tab.store, pictures[0]["study_instance_uid"], tmp_path / "out", win.context.services,
+                                 saliency=False))
     finally:
         win.context.runner.shutdown(10000)

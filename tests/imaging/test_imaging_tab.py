@@ -7,7 +7,7 @@ import pytest
 
 from medassist.imaging.loader import load_image
 from medassist.session import Session
-from medassist.settings import Settings
+from tests.services import cpu_services
 
 
 @pytest.fixture()
@@ -20,7 +20,7 @@ def tab(qtbot, user_home):
     session = Session()
     runner = JobRunner()
     messages: list[tuple[str, str]] = []
-    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings(),
+    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, services=cpu_services(),
                          show_message=lambda title, text: messages.append((title, text)))
     widget = ImagesTab(context)
     widget.messages = messages

@@ -10,12 +10,11 @@ import pytest
 
 from medassist.clinical.concepts import default_concepts
 from medassist.domain.inputs import TextInput
-from medassist.inference.runtime import ModelRuntime
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.notes.lexicon import default_lexicon
 from medassist.notes.mentions import note_problems
 from medassist.paths import bundled_models_dir
+from tests.services import cpu_service
 
 CKD_NOTE = ("69-year-old man with type 2 diabetes, hypertension and progressive diabetic kidney disease. eGFR now "
             "below 30 (stage 4) with potassium at the upper limit.")
@@ -74,7 +73,7 @@ def test_the_notes_model_names_only_the_labels_of_its_trained_head():
 
 
 def test_the_notes_model_suggests_ckd_and_cad_from_their_synonyms():
-    service = InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=2))
+    service = cpu_service(threads=2)
     ckd = run_job(service.predict("notes-problems", TextInput(CKD_NOTE, "ckd.txt")))
     assert "chronic_kidney_disease" in ckd.positive
     evidence = next(s for s in ckd.extra["suggestions"] if s["problem"] == "chronic_kidney_disease")["evidence"]

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from medassist.domain.inputs import TextInput
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.domain.result_text import note_evidence_lines
 from medassist.notes.assertion import Assertion
 from medassist.notes.mentions import note_problems
+from tests.services import cpu_service
 
 NOTES = json.loads((Path(__file__).parent / "notes.json").read_text(encoding="utf-8"))["notes"]
 MODEL = "notes-problems"
@@ -26,7 +26,7 @@ MODEL = "notes-problems"
 
 @pytest.fixture(scope="module")
 def service() -> InferenceService:
-    return InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=2))
+    return cpu_service(threads=2)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Every file MedAssist writes goes through one atomic writer (:mod:`medassist.atomic`): a crash or a
-full disk while settings or column mappings are saved leaves the previous file whole, no temporary
+full disk while settings (column mappings included) are saved leaves the previous file whole, no temporary
 file is left, a file that must not change is never replaced, and no module writes a file another way."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import pytest
 
 from medassist import atomic
 from medassist.atomic import WriteError, atomic_write_bytes
-from medassist.records import table
 from medassist.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +30,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_settings_survive_a_failed_save_whole(user_home, monkeypatch):
-    saved = Settings(cpu_threads=1, clinician_name="Dr A. Okafor")
+    saved = Settings(cpu_threads=1, clinician_name="Dr A. Okafor", column_mappings={"MRN|Sex": {"patient_id": "MRN"}})
     saved.save()
     previous = Settings.path().read_bytes()
     _refuse_renames(monkeypatch, errno.ENOSPC)
@@ -41,20 +40,6 @@ def test_settings_survive_a_failed_save_whole(user_home, monkeypatch):
     assert Settings.path().read_bytes() == previous
     assert Settings.load() == saved
     assert _leftovers(Settings.path().parent) == []
-
-
-def test_column_mappings_survive_a_failed_save_whole(user_home, monkeypatch):
-    columns = ["MRN", "First Name", "Sex"]
-    table.remember_mapping(columns, {"patient_id": "MRN", "given_name": "First Name"})
-    previous = (table.user_config_dir() / "column_mappings.json").read_bytes()
-    real_replace = atomic.os.replace
-    _refuse_renames(monkeypatch, errno.EIO)
-    with pytest.raises(WriteError):
-        table.remember_mapping(columns, {"patient_id": "MRN", "sex": "Sex"})
-    monkeypatch.setattr(atomic.os, "replace", real_replace)
-    assert (table.user_config_dir() / "column_mappings.json").read_bytes() == previous
-    assert table.remembered_mapping(columns) == {"patient_id": "MRN", "given_name": "First Name"}
-    assert _leftovers(table.user_config_dir()) == []
 
 
 def test_an_oversized_settings_file_gives_the_defaults_without_being_read(user_home):

@@ -15,8 +15,9 @@ from medassist.inference.population import _age_range
 from medassist.privacy import Deidentifier, PatientIdentifiers
 from medassist.domain.treatment_text import ORDERING_RULE
 from medassist.recommend.knowledge import load_knowledge
-from medassist.reporting.content import FindingRow, ModelRow, PatientBlock, ReportContent, TreatmentRow, installed_cards
+from medassist.reporting.content import FindingRow, ModelRow, PatientBlock, ReportContent, TreatmentRow
 from medassist.reporting.deidentify import deidentify
+from tests.services import bundled_cards
 
 AGE = 86
 
@@ -30,7 +31,7 @@ def tool() -> Deidentifier:
 
 def card_strings() -> list[str]:
     strings = []
-    for card in installed_cards().values():
+    for card in bundled_cards().values():
         strings += [card.title, card.description, card.intended_use, *card.limitations]
     return [s for s in strings if s]
 
@@ -39,7 +40,7 @@ def scrubbed_strings() -> list[str]:
     """Strings that reach the report through fields de-identification scrubs (gate lines with the
     population notice, treatment notes and details)."""
     strings = [ORDERING_RULE]
-    for card in installed_cards().values():
+    for card in bundled_cards().values():
         strings += [f"{p.description.split(' (')[0].split(';')[0]} ({_age_range(p)})" for p in card.validated_populations]
     kb = load_knowledge()
     strings += [kb.interaction_statement(), f"Knowledge tables: {kb.version}.", f"Interaction table version {kb.version}"]

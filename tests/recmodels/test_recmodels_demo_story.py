@@ -18,11 +18,11 @@ import pytest
 from medassist.demo import build_demo
 from medassist.imaging.loader import load_image
 from medassist.domain.inputs import ImageInput
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.app.films import film_for
 from medassist.domain.clinical import FilmIdentity
 from medassist.session import Session
+from tests.services import cpu_service
 
 CXR = "cxr-pneumonia"
 FILM = re.compile(r"\b(radiograph|x-ray|film|cxr)\b", re.IGNORECASE)
@@ -58,7 +58,7 @@ def demo():
 @pytest.fixture(scope="module")
 def scored_films(demo) -> dict[str, list[tuple[str, float, float, bool]]]:
     """Each patient's chest films scored by the bundled CXR model: (file, P(pneumonia), threshold, refused)."""
-    service = InferenceService()
+    service = cpu_service()
     scored: dict[str, list] = {}
     for pid, paths in demo.image_paths.items():
         for path in paths:

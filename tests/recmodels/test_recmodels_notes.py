@@ -13,7 +13,6 @@ import torch
 from medassist.bench.record_models import note_of
 from medassist.errors import ModelError
 from medassist.domain.inputs import TextInput
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import CancelToken, Cancelled, run_job
 from medassist.models.notes import NotesClassifier, chunk_note
@@ -21,6 +20,7 @@ from medassist.notes.mentions import note_problems
 from medassist.paths import bundled_models_dir
 from medassist.training import notes_classifier
 from medassist.training.metrics import auroc, f1_scores
+from tests.services import cpu_service
 
 MODEL = "notes-problems"
 NOTE = (
@@ -33,7 +33,7 @@ NOTE = (
 @pytest.fixture(scope="module")
 def service() -> InferenceService:
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-    return InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=2))
+    return cpu_service(threads=2)
 
 
 def test_loads_and_predicts_with_the_network_blocked(service, monkeypatch):

@@ -15,13 +15,14 @@ from medassist.domain.result_text import OUTSIDE, refusal_text
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import bundled_models_dir
+from tests.services import cpu_service
 
 RECORD_MODELS = ("heart-disease", "diabetes-pima", "ckd")
 
 
 @pytest.fixture(scope="module")
 def service() -> InferenceService:
-    return InferenceService()
+    return cpu_service(threads=2)
 
 
 @pytest.fixture(scope="module")

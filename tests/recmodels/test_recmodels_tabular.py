@@ -9,12 +9,12 @@ import pytest
 
 from medassist.errors import InputError
 from medassist.domain.inputs import RecordInput
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.records.schema import PatientRecords
 from medassist.training import tabular_models
 from medassist.training.metrics import binary_metrics
+from tests.services import cpu_service
 
 # Floors on data the models never saw; the cards hold the exact numbers.
 FLOORS = {
@@ -27,7 +27,7 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def service() -> InferenceService:
-    return InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=1))
+    return cpu_service(threads=1)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from medassist.domain.inputs import TextInput
-from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.ui.widgets.feature_view import FeatureScoresView
 from medassist.ui.widgets.token_view import TokenScoresView, highlighted_html
+from tests.services import cpu_service
 
 SHOTS = Path("/tmp/shots-recmodels")
 NOTE = (
@@ -25,7 +25,7 @@ NOTE = (
 
 @pytest.fixture(scope="module")
 def service() -> InferenceService:
-    return InferenceService(runtime=ModelRuntime(device_preference="cpu", threads=2))
+    return cpu_service(threads=2)
 
 
 def test_highlighted_html_keeps_text_and_escapes_it():

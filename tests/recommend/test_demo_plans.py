@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from medassist.audit import AuditLog
 from medassist.demo.cohort import build_demo
 from medassist.jobs import run_job
 from medassist.recommend.service import recommendation_job
+
+
+AUDIT = Path(tempfile.mkdtemp(prefix="medassist-test-audit-")) / "audit.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +22,7 @@ def demo():
 
 
 def plan(demo, patient_id):
-    return run_job(recommendation_job(demo.records, patient_id, use_model=False))
+    return run_job(recommendation_job(demo.records, patient_id, service=None, audit=AuditLog(AUDIT, "")))
 
 
 def test_demo_04_ckd4_on_metformin_stops_it_flags_potassium_and_proposes_an_sglt2_inhibitor(demo):

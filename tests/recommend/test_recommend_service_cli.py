@@ -8,23 +8,16 @@ import pytest
 
 from medassist.audit import AuditLog
 from medassist.cli.main import main
-from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import ModelRuntime
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
-from medassist.paths import bundled_models_dir
 from medassist.recommend.service import recommendation_job
+from tests.services import cpu_service
 
 from .builders import PENICILLIN_ANAPHYLAXIS, make_records
 
 
 @pytest.fixture(scope="module")
-def runtime():
-    return ModelRuntime(ModelRegistry([bundled_models_dir()]), "cpu", threads=1)
-
-
-def service_on(runtime, audit):
-    return InferenceService(runtime, audit)
+def service():
+    return cpu_service(threads=1)
 
 
 def hypertensive():
@@ -32,12 +25,12 @@ def hypertensive():
                         observations={"egfr": 80.0, "potassium": 4.2})
 
 
-def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
-    audit = AuditLog(tmp_path / "audit.jsonl")
+def test_learned_ranker_is_loaded_verified_and_only_reorders(service, tmp_path):
+    audit = AuditLog(tmp_path / "audit.jsonl", "")
     records = hypertensive()
-    with_model = run_job(recommendation_job(records, "p1", service=service_on(runtime, audit), audit=audit))
-    rules_only = run_job(recommendation_job(records, "p1", use_model=False, audit=audit))
-    card = runtime.load("med-recommender").card
+    with_model = run_job(recommendation_job(records, "p1", service=service, audit=audit))
+    rules_only = run_job(recommendation_job(records, "p1", service=None, audit=audit))
+    card = service.runtime.load("med-recommender").card
     assert with_model.model == {"name": "med-recommender", "version": card.version, "weights_sha256": card.weights.sha256}
     assert {o.option_id for o in with_model.options} == {o.option_id for o in rules_only.options}
     hctz, chlorthalidone = with_model.option("htn_hydrochlorothiazide"), with_model.option("htn_chlorthalidone")
@@ -54,9 +47,8 @@ def test_learned_ranker_is_loaded_verified_and_only_reorders(runtime, tmp_path):
 
 
 def test_rules_still_answer_when_the_model_is_unavailable(tmp_path):
-    empty = ModelRuntime(ModelRegistry([tmp_path / "no-models"]), "cpu", threads=1)
-    audit = AuditLog(tmp_path / "a.jsonl")
-    result = run_job(recommendation_job(hypertensive(), "p1", service=service_on(empty, audit), audit=audit))
+    empty = cpu_service(threads=1, audit=tmp_path / "a.jsonl", folders=[tmp_path / "no-models"])
+    result = run_job(recommendation_job(hypertensive(), "p1", service=empty, audit=empty.audit))
     assert result.options and result.model is None
     assert result.ranker_note.startswith("Learned ranking unavailable") and "med-recommender" in result.ranker_note
 
@@ -67,7 +59,7 @@ def fake_importer(monkeypatch):
                            medications=("warfarin",), observations={"egfr": 25.0})
     import medassist.records.importer as importer
 
-    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None: records)
+    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None, remembered=None: records)
     return records
 
 
@@ -104,8 +96,8 @@ def test_cli_json_is_the_tabs_result_object(fake_importer, capsys, tmp_path):
     """One core result, serialised for the CLI and shown by the tab: same groups, therapy, ordering and warnings."""
     assert main(["recommend", "--records", str(tmp_path), "--patient", "p1", "--setting", "severe", "--no-model", "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
-    tab_result = run_job(recommendation_job(fake_importer, "p1", setting="severe", use_model=False,
-                                            audit=AuditLog(tmp_path / "audit.jsonl")))
+    tab_result = run_job(recommendation_job(fake_importer, "p1", setting="severe", service=None,
+                                            audit=AuditLog(tmp_path / "audit.jsonl", "")))
     same = json.loads(json.dumps(tab_result.to_dict(), default=str))
     for data in (cli, same):
         data.pop("generated_at")

@@ -12,6 +12,7 @@ from medassist.domain.treatment_text import ORDERING_RULE, warning_line
 from medassist.recommend.decisions import considered_options, decision_for
 from medassist.recommend.engine import recommend
 from medassist.recommend.knowledge import default_knowledge
+from medassist.settings import Settings
 
 from .builders import context, make_records
 
@@ -224,7 +225,7 @@ def test_report_states_the_plan_and_deidentification_shifts_the_lactate_date():
     session.set_records(septic_patient(observations={"egfr": 48.0, "lactate": 4.6}))
     result = recommend(context(session.records, setting="outpatient"))
     session.set_considered_options(considered_options(result), "p1")
-    content = collect_report(session, "p1", cards={})
+    content = collect_report(session, "p1", cards={}, settings=Settings())
     assert content.treatment_notes[0].startswith("Care setting: severe / ICU, because of sepsis signs")
     assert any("beyond the options shown" in n and "2026-10-01" in n for n in content.treatment_notes)
     assert [t.group for t in content.treatments][0].startswith("Community-acquired pneumonia - this visit: ")

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from medassist import DECISION_SUPPORT_NOTICE
-from medassist.audit import AuditLog
 from medassist.session import Session
 from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.treatment_tab import SEVERITY_COLOURS, TreatmentTab
 from medassist.ui.workers import JobRunner
+from tests.services import cpu_services
 
 from .builders import PENICILLIN_ANAPHYLAXIS, make_records
 
@@ -27,8 +27,8 @@ def tab(qtbot, tmp_path):
     session = Session()
     runner = JobRunner(max_threads=1)
     messages: list[tuple[str, str]] = []
-    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings(),
-                         audit=AuditLog(tmp_path / "audit.jsonl"), show_message=lambda t, m: messages.append((t, m)))
+    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, services=cpu_services(audit=tmp_path / "audit.jsonl"),
+                         show_message=lambda t, m: messages.append((t, m)))
     page = TreatmentTab(context)
     page.messages = messages
     qtbot.addWidget(page)
@@ -134,7 +134,7 @@ def test_decisions_are_kept_across_setting_changes_and_every_option_reaches_the_
     assert earlier and {c.data(0, 256) for c in children(earlier[0])} == {first_id, second_id}
     assert not any(d.option_id.startswith("cap_op") for d in decisions.values() if d.status == "pending")
 
-    content = collect_report(tab.session, "demo1", cards={})
+    content = collect_report(tab.session, "demo1", cards={}, settings=Settings())
     rows = {t.label: t for t in content.treatments}
     assert rows[decisions[first_id].label].status == "Accepted" and rows[decisions[first_id].label].comment == "start today"
     assert rows[decisions[second_id].label].comment == "lower dose: 5 days only"

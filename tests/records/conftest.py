@@ -9,9 +9,9 @@ from medassist.records.importer import import_records
 
 @pytest.fixture(scope="session")
 def cohort_a_csv(shared_data):
-    return import_records(shared_data / "synthea" / "cohort_a_california_59pts" / "csv")
+    return import_records(shared_data / "synthea" / "cohort_a_california_59pts" / "csv", remembered={})
 
 
 @pytest.fixture(scope="session")
 def cohort_a_fhir(shared_data):
-    return import_records(shared_data / "synthea" / "cohort_a_california_59pts" / "fhir")
+    return import_records(shared_data / "synthea" / "cohort_a_california_59pts" / "fhir", remembered={})

@@ -66,7 +66,7 @@ def export(tmp_path):
 
 def test_every_good_row_is_kept_and_every_problem_reported(export):
     before = digest(export)
-    records = import_records(export)
+    records = import_records(export, remembered={})
     assert digest(export) == before  # nothing on disk changed
 
     assert sorted(records.patient_ids) == ["p1", "p2", "p5", "p9"]
@@ -104,7 +104,7 @@ def test_every_good_row_is_kept_and_every_problem_reported(export):
 def test_non_utf8_files_fall_back_and_say_so(tmp_path):
     folder = tmp_path / "legacy"
     write(folder, "patients.csv", "Id,BIRTHDATE,FIRST,LAST,GENDER\np1,1950-01-01,Zoë,Müller,F\np2,1951-01-01,José,Peña,M\n", "cp1252")
-    records = import_records(folder)
+    records = import_records(folder, remembered={})
     assert records.display_name("p1") == "Zoë Müller" and records.display_name("p2") == "José Peña"
     [problem] = records.report.problems
     assert (problem.file, problem.location) == ("patients.csv", "line 2")
@@ -113,7 +113,7 @@ def test_non_utf8_files_fall_back_and_say_so(tmp_path):
     write(folder, "patients.csv", "Id,BIRTHDATE,FIRST,LAST,GENDER\n", "ascii")
     with open(folder / "patients.csv", "ab") as handle:
         handle.write(b"p3,1952-01-01,A\x81a,B,F\n")
-    records = import_records(folder)
+    records = import_records(folder, remembered={})
     assert records.patient_ids == ["p3"] and "read as latin-1" in records.report.problems[0].reason
 
 
@@ -121,7 +121,7 @@ def test_an_unreadable_file_in_a_folder_is_reported_and_the_rest_read(tmp_path):
     folder = tmp_path / "partial"
     write(folder, "patients.csv", "Id,BIRTHDATE,FIRST,LAST,GENDER\np1,1950-01-01,Ann,Doe,F\n")
     write(folder, "conditions.csv", "")
-    records = import_records(folder)
+    records = import_records(folder, remembered={})
     assert records.patient_ids == ["p1"]
     assert [(p.file, p.severity, p.reason) for p in records.report.problems] == [
         ("conditions.csv", "error", "the file is empty; file skipped")]
@@ -131,18 +131,18 @@ def test_files_that_are_not_records_get_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputError, match="no Synthea CSV files .* or FHIR JSON in this folder"):
-        import_records(empty)
+        import_records(empty, remembered={})
     with pytest.raises(InputError, match="no such file or folder"):
-        import_records(tmp_path / "missing.csv")
+        import_records(tmp_path / "missing.csv", remembered={})
     binary = tmp_path / "image.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(InputError, match="binary file, not patient records") as info:
-        import_records(binary)
+        import_records(binary, remembered={})
     assert str(info.value).count("\n") == 0 and str(binary) in str(info.value)
     blank = tmp_path / "patients.xlsx"
     blank.write_bytes(b"")
     with pytest.raises(InputError, match="not a readable Excel workbook"):
-        import_records(blank)
+        import_records(blank, remembered={})
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,7 +153,7 @@ def test_damaged_csv_never_crashes_the_import(cut, junk):
         path = Path(folder) / "patients.csv"
         path.write_bytes(PATIENTS.encode()[:cut] + junk)
         try:
-            records = import_records(Path(folder))
+            records = import_records(Path(folder), remembered={})
         except InputError as exc:
             assert "\n" not in str(exc) and "patients.csv" in str(exc)
             return

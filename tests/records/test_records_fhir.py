@@ -78,7 +78,7 @@ def test_ndjson_reads_every_line_and_reports_bad_ones(cohort_a, fhir_records, tm
     lines.insert(7, "")
     path = tmp_path / "export.ndjson"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    records = import_records(path)
+    records = import_records(path, remembered={})
     pid = next(r["id"] for r in items if r["resourceType"] == "Patient")
     for table in ("conditions", "medications", "observations", "encounters", "notes"):
         assert len(records.for_patient(table, pid)) == len(fhir_records.for_patient(table, pid)), table
@@ -94,7 +94,7 @@ def test_truncated_bundle_keeps_complete_entries(cohort_a, tmp_path):
     document = json.loads(text)
     cut = tmp_path / "cut.json"
     cut.write_text(text[: len(text) // 2], encoding="utf-8")
-    records = import_records(cut)
+    records = import_records(cut, remembered={})
     [problem] = records.report.problems
     assert problem.file == "cut.json" and problem.location.startswith("line ")
     assert "truncated" in problem.reason
@@ -130,7 +130,7 @@ def test_bad_entries_are_reported_and_the_rest_kept(tmp_path):
     ]
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}), encoding="utf-8")
-    records = import_records(path)
+    records = import_records(path, remembered={})
     assert records.counts() == {"patients": 1, "conditions": 1, "medications": 0, "allergies": 1,
                                 "observations": 0, "encounters": 0, "notes": 1}
     condition = records.conditions.iloc[0]
@@ -151,12 +151,12 @@ def test_json_that_is_not_fhir_is_refused_in_one_line(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"theme": "dark"}), encoding="utf-8")
     with pytest.raises(InputError, match="not patient records") as info:
-        import_records(path)
+        import_records(path, remembered={})
     assert str(path) in str(info.value) and "\n" not in str(info.value)
     broken = tmp_path / "broken.json"
     broken.write_text('{"resourceType": "Patient", "id": ', encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
-        import_records(broken)
+        import_records(broken, remembered={})
 
 
 def test_fhir_folder_is_detected(cohort_a):

@@ -9,11 +9,11 @@ import pytest
 
 from medassist.demo import build_demo
 from medassist.session import Session
-from medassist.settings import Settings
 from medassist.ui.bridge import SessionBridge
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.records_tab import RecordsTab
 from medassist.ui.workers import JobRunner
+from tests.services import cpu_services
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def demo():
 def tab(qtbot, user_home, demo):
     session = Session(demo=True)
     runner = JobRunner(max_threads=1)
-    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings.load(),
+    context = AppContext(session=session, bridge=SessionBridge(session), runner=runner, services=cpu_services(),
                          show_message=lambda title, text: None)
     page = RecordsTab(context)
     qtbot.addWidget(page)
@@ -82,7 +82,7 @@ def test_the_picture_follows_a_confirmed_finding(tab):
 
 
 def test_presentation_mode_hides_the_age_and_true_dates_in_the_picture(tab, demo):
-    tab.context.settings = tab.context.settings.model_copy(update={"presentation_mode": True})
+    tab.context.services.change_settings(tab.context.settings.model_copy(update={"presentation_mode": True}))
     tab.session.set_current_patient("DEMO-21")
     panel = tab.panel
     page = panel.picture_view.toPlainText()

@@ -23,7 +23,7 @@ def csv_rows(path) -> int:
 def cohorts(shared_data, cohort_a_csv):
     folders = {name: shared_data / "synthea" / name / "csv" for name in COHORTS}
     # b and c are opened at the cohort folder: the reader finds their csv/ subfolder
-    read = {name: cohort_a_csv if name == COHORTS[0] else import_records(folder.parent) for name, folder in folders.items()}
+    read = {name: cohort_a_csv if name == COHORTS[0] else import_records(folder.parent, remembered={}) for name, folder in folders.items()}
     return {name: (folders[name], read[name]) for name in COHORTS}
 
 
@@ -77,7 +77,7 @@ def test_single_synthea_table_is_recognized(shared_data):
     cohort = shared_data / "synthea" / "cohort_b_nebraska_111pts"
     assert detect_format(cohort) == "synthea"
     assert detect_format(cohort / "csv" / "allergies.csv") == "synthea"
-    only_allergies = import_records(cohort / "csv" / "allergies.csv")
+    only_allergies = import_records(cohort / "csv" / "allergies.csv", remembered={})
     assert only_allergies.counts()["allergies"] == csv_rows(cohort / "csv" / "allergies.csv")
     # without patients.csv, each referenced patient is added by ID and the report says so
     assert only_allergies.counts()["patients"] == only_allergies.allergies["patient_id"].nunique()

@@ -24,6 +24,7 @@ from medassist.ui.records_dialogs import ColumnMappingDialog
 from medassist.ui.records_model import PatientFilterProxy, PatientTableModel
 from medassist.ui.tabs.records_tab import RecordsTab
 from medassist.ui.workers import JobRunner
+from tests.services import cpu_services
 
 
 @pytest.fixture()
@@ -31,7 +32,7 @@ def context(qtbot, user_home):
     session = Session()
     runner = JobRunner(max_threads=1)
     messages: list[tuple[str, str]] = []
-    ctx = AppContext(session=session, bridge=SessionBridge(session), runner=runner, settings=Settings.load(),
+    ctx = AppContext(session=session, bridge=SessionBridge(session), runner=runner, services=cpu_services(),
                      show_message=lambda title, text: messages.append((title, text)))
     ctx.messages = messages
     yield ctx
@@ -160,7 +161,7 @@ def test_fhir_notes_are_listed_with_their_text(qtbot, tab, cohort_a_fhir):
 def test_import_report_is_readable_and_savable(qtbot, tab, tmp_path):
     path = tmp_path / "clinic.csv"
     path.write_text("MRN,Name,DOB,Sex\n1,Ann Doe,1950-01-01,F\n2,Bob Roe,someday,M\n", encoding="utf-8")
-    load(qtbot, tab, import_records(path), str(path))
+    load(qtbot, tab, import_records(path, remembered={}), str(path))
     assert tab.report_button.text() == "Import report (1 problem)"
     dialog = tab.report_dialog()
     qtbot.addWidget(dialog)
@@ -178,9 +179,9 @@ def test_open_records_asks_for_the_columns_of_a_plain_table(qtbot, tab, context,
     path.write_text("Key,Label,Born\nK1,Eva Koch,1980-01-02\nK2,Max Roth,1979-12-31\n", encoding="utf-8")
     asked = []
 
-    def answer(p, parent=None):
+    def answer(p, remembered, parent=None):
         asked.append(str(p))
-        return {"patient_id": "Key", "full_name": "Label", "birth_date": "Born"}
+        return "Born|Key|Label", {"patient_id": "Key", "full_name": "Label", "birth_date": "Born"}
 
     monkeypatch.setattr(records_dialogs, "ask_column_mapping", answer)
     actions.open_records(context, str(path))
@@ -188,8 +189,9 @@ def test_open_records_asks_for_the_columns_of_a_plain_table(qtbot, tab, context,
     assert asked == [str(path)]
     assert context.session.records.display_name("K2") == "Max Roth"
     assert context.session.current_patient_id == "K1"
+    assert Settings.load().column_mappings["Born|Key|Label"]["patient_id"] == "Key"  # remembered for the layout
 
-    monkeypatch.setattr(records_dialogs, "ask_column_mapping", lambda p, parent=None: None)  # user cancels
+    monkeypatch.setattr(records_dialogs, "ask_column_mapping", lambda p, remembered, parent=None: None)  # user cancels
     actions.open_records(context, str(path))
     qtbot.wait(100)
     assert context.session.records.patient_ids == ["K1", "K2"] and not context.messages

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from medassist.errors import InputError
-from medassist.paths import user_config_dir
 from medassist.records.importer import detect_format, import_records
-from medassist.records.table import guess_mapping, layout_key, remember_mapping, remembered_mapping, table_columns
+from medassist.records.table import guess_mapping, layout_key, remembered_mapping, table_columns
+from medassist.settings import Settings
 
 ROWS = [
     {"MRN": "000123", "Patient Name": "Ann Marie Doe", "DOB": "1950-02-03", "Gender": "F", "Weight": "61.5", "Town": "Leeds"},
@@ -49,7 +49,7 @@ def test_csv_table_with_guessed_mapping(frame, tmp_path):
     path = tmp_path / "export.csv"
     frame.to_csv(path, index=False)
     assert detect_format(path) == "table"
-    records = import_records(path)
+    records = import_records(path, remembered={})
     check_rows(records)
     assert {p.location for p in records.report.problems} == {"line 4"}
 
@@ -58,12 +58,12 @@ def test_xlsx_and_parquet_tables(frame, tmp_path):
     xlsx, parquet = tmp_path / "export.xlsx", tmp_path / "export.parquet"
     frame.to_excel(xlsx, index=False)
     frame.to_parquet(parquet)
-    check_rows(import_records(xlsx))
-    assert {p.location for p in import_records(xlsx).report.problems} == {"row 4"}
-    check_rows(import_records(parquet))
+    check_rows(import_records(xlsx, remembered={}))
+    assert {p.location for p in import_records(xlsx, remembered={}).report.problems} == {"row 4"}
+    check_rows(import_records(parquet, remembered={}))
     typed = frame.assign(DOB=pd.to_datetime(["1950-02-03", "1972-03-15", "1946-05-20"]), Weight=[61.5, None, None])
     typed.to_parquet(parquet)
-    records = import_records(parquet)
+    records = import_records(parquet, remembered={})
     assert list(records.patients["birth_date"]) == list(typed["DOB"])
     assert records.patients["weight_kg"].iloc[0] == 61.5
 
@@ -72,42 +72,45 @@ def test_explicit_mapping_and_semicolon_table(tmp_path):
     path = tmp_path / "praxis.csv"
     path.write_text("Nr;Vorname;Nachname;Geb;G\nA1;Eva;Koch;1980-01-02;w\nA2;Max;Roth;1979-12-31;m\n", encoding="utf-8")
     mapping = {"patient_id": "Nr", "given_name": "Vorname", "family_name": "Nachname", "birth_date": "Geb", "sex": "G"}
-    records = import_records(path, mapping=mapping)
+    records = import_records(path, mapping=mapping, remembered={})
     assert records.patient_ids == ["A1", "A2"]
     assert records.display_name("A1") == "Eva Koch"
     assert list(records.patients["sex"]) == ["female", "male"]
     with pytest.raises(InputError, match="column 'Birth' .*Birth date.* is not in the file"):
-        import_records(path, mapping={"patient_id": "Nr", "birth_date": "Birth"})
+        import_records(path, mapping={"patient_id": "Nr", "birth_date": "Birth"}, remembered={})
 
 
-def test_mapping_is_remembered_per_layout(user_home, tmp_path):
+def test_mapping_is_remembered_per_layout_in_the_settings(user_home, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text("Key,Label,Born\nK1,Eva Koch,1980-01-02\n", encoding="utf-8")
     with pytest.raises(InputError, match="no patient ID column found among: Key, Label, Born"):
-        import_records(path)
+        import_records(path, remembered=Settings.load().column_mappings)
     columns, preview = table_columns(path)
     assert columns == ["Key", "Label", "Born"] and len(preview) == 1
-    remember_mapping(columns, {"patient_id": "Key", "full_name": "Label", "birth_date": "Born"})
-    stored = json.loads((user_config_dir() / "column_mappings.json").read_text())
+    Settings.load().with_column_mapping(layout_key(columns), {"patient_id": "Key", "full_name": "Label",
+                                                              "birth_date": "Born"}).save()
+    stored = json.loads(Settings.path().read_text())["column_mappings"]
     assert list(stored) == [layout_key(columns)] == ["Born|Key|Label"]
-    assert remembered_mapping(["Born", "Label", "Key"]) is not None  # same layout, other order
-    records = import_records(path)
+    remembered = Settings.load().column_mappings
+    assert remembered_mapping(["Born", "Label", "Key"], remembered) is not None  # same layout, other order
+    records = import_records(path, remembered=remembered)
     assert records.display_name("K1") == "Eva Koch"
     assert records.patients["birth_date"].iloc[0] == pd.Timestamp("1980-01-02")
-    assert remembered_mapping(["Key", "Label"]) is None
+    assert remembered_mapping(["Key", "Label"], remembered) is None
+    assert not (user_home / "config" / "column_mappings.json").exists()  # one home: the settings file
 
 
 def test_a_table_that_is_not_patients_is_refused(tmp_path):
     path = tmp_path / "prices.csv"
     path.write_text("item,price\napple,1\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
-        import_records(path)
+        import_records(path, remembered={})
     assert "prices.csv" in str(info.value) and "no patient ID column" in str(info.value)
     other = tmp_path / "scan.png"
     other.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     with pytest.raises(InputError, match="not a records file"):
-        import_records(other)
+        import_records(other, remembered={})
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(InputError, match="not a readable Excel workbook"):
-        import_records(broken)
+        import_records(broken, remembered={})

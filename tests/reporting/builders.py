@@ -177,7 +177,7 @@ class FakeReaders:
     def __init__(self) -> None:
         self.records_calls: list[str] = []
 
-    def import_records(self, path, mapping=None):
+    def import_records(self, path, mapping=None, remembered=None):
         from medassist.errors import InputError
 
         if not Path(path).exists():

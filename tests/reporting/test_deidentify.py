@@ -17,6 +17,7 @@ from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf
 from medassist.domain.decisions import TreatmentDecision
 from medassist.session import Session
+from medassist.settings import Settings
 
 NUMERIC_ID = "4711"
 BIRTH = dt.date(1967, 3, 9)
@@ -85,7 +86,7 @@ def numeric_report(tmp_path) -> ReportContent:
     session.set_records(numeric_patient())
     session.set_clinician_note("Olga is a 58-year-old; MRN 4711; phone 030 1234 5678. Tool v1.0.0.", NUMERIC_ID)
     session.set_decision(TreatmentDecision("a", "Amoxicillin 500 mg", "pending", "", {"rank": 1}), NUMERIC_ID)
-    content = collect_report(session, NUMERIC_ID, cards={}, now=dt.datetime(2025, 3, 3, 9, 30))
+    content = collect_report(session, NUMERIC_ID, cards={}, now=dt.datetime(2025, 3, 3, 9, 30), settings=Settings())
     content.attributions.append(AttributionBlock(
         model="tabular", version="1.0.0", input_label="record of patient 4711", summary="P(x) = 0.71",
         method="Integrated Gradients", target="x", kind="feature_scores", rows=[

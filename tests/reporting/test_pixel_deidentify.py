@@ -27,6 +27,7 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf
 from medassist.session import Session
+from medassist.settings import Settings
 
 pytestmark = pytest.mark.skipif(ocr_problem() is not None or shutil.which("pdftoppm") is None,
                                 reason=f"needs Tesseract and poppler ({ocr_problem() or 'pdftoppm missing'})")
@@ -104,7 +105,7 @@ def patients_with_images() -> list[str]:
 @pytest.mark.parametrize("patient_id", patients_with_images())
 def test_ocr_of_a_deidentified_report_finds_no_burned_in_identifier(patient_id, tmp_path):
     session, burned = demo()
-    content = deidentify(collect_report(session, patient_id, cards={}, now=NOW))
+    content = deidentify(collect_report(session, patient_id, cards={}, now=NOW, settings=Settings()))
     assert all(p.omitted_reason is None for p in content.images)  # every film was checked, none left out
     assert read_back(render_pdf(content), tmp_path, burned[patient_id]) == set()
 
@@ -113,14 +114,14 @@ def test_the_same_read_finds_the_lettering_of_an_ordinary_report(tmp_path):
     """Control: the films' lettering is legible at this resolution when nothing is blacked out."""
     session, burned = demo()
     patient_id = next(pid for pid, images in session.images.items() if any(i.path.name == "US1_UNCR.dcm" for i in images))
-    found = read_back(render_pdf(collect_report(session, patient_id, cards={}, now=NOW)), tmp_path, burned[patient_id])
+    found = read_back(render_pdf(collect_report(session, patient_id, cards={}, now=NOW, settings=Settings())), tmp_path, burned[patient_id])
     assert "BAPTIST" in found
 
 
 def test_a_report_says_which_pictures_were_cleaned_and_how():
     session, _ = demo()
     patient_id = next(pid for pid, images in session.images.items() if any(i.path.name == "US1_UNCR.dcm" for i in images))
-    panel = deidentify(collect_report(session, patient_id, cards={}, now=NOW)).images[0]
+    panel = deidentify(collect_report(session, patient_id, cards={}, now=NOW, settings=Settings())).images[0]
     assert panel.cleaning.startswith("burned-in text blacked out:") and "OCR (Tesseract" in panel.cleaning
     assert panel.image.metadata["dataset"].PatientIdentityRemoved == "YES"
     assert not hasattr(panel.image.metadata["dataset"], "InstitutionName")

@@ -13,6 +13,7 @@ from medassist.jobs import run_job
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from tests.reporting.builders import PATIENT
+from medassist.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
 
@@ -24,7 +25,7 @@ def _text(path) -> str:
 
 def test_findings_come_first_with_study_dates_and_the_models_that_did_not_answer_after(demo_session, demo_cards,
                                                                                          fixed_now, tmp_path):
-    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now)
+    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings())
     text = _text(run_job(write_pdf(content, tmp_path / "r.pdf")))
     page_one = text[: text.index("Page 1 of")]
     findings, unanswered, context = (page_one.index(h) for h in ("Findings", "Models that did not answer",

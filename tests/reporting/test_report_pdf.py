@@ -19,6 +19,7 @@ from medassist.privacy import age_band
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf, write_pdf
 from medassist.domain.decisions import TreatmentDecision
+from medassist.settings import Settings
 
 
 def pdf_text(path: Path) -> str:
@@ -34,7 +35,7 @@ def flat(text: str) -> str:
 
 @pytest.fixture()
 def content(demo_session, demo_cards, fixed_now):
-    return collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now)
+    return collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings())
 
 
 def test_report_states_patient_findings_models_and_treatments(content, tmp_path):
@@ -87,7 +88,7 @@ def test_long_content_flows_over_numbered_pages(demo_session, demo_cards, fixed_
         demo_session.set_decision(TreatmentDecision(f"opt{i}", f"Option {i:02d} with a long descriptive label", "rejected",
                                                     "Not suitable for this patient. " * 6), PATIENT)
     demo_session.set_clinician_note("Long clinical note paragraph. " * 900, PATIENT)
-    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now)
+    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings())
     out = run_job(write_pdf(content, tmp_path / "long.pdf"))
     reader = pypdf.PdfReader(out)
     total = len(reader.pages)
@@ -126,7 +127,7 @@ def test_names_and_ids_from_image_headers_are_scrubbed(demo_session, demo_cards,
     chest = demo_session.images[PATIENT][0]
     chest.metadata.update(patient_name="LOPEZ GARRIDO MARIA E", patient_id="RAD-55012")
     demo_session.set_clinician_note("Compared with RAD-55012 films of Maria E. from last year.", PATIENT)
-    anonymous = deidentify(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now))
+    anonymous = deidentify(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings()))
     assert "RAD-55012" not in anonymous.clinician_notes and "Maria" not in anonymous.clinician_notes
     assert "films of" in anonymous.clinician_notes
 
@@ -161,7 +162,7 @@ def test_age_band(age, band):
 
 def test_report_without_model_results_still_renders(demo_session, demo_cards, fixed_now):
     demo_session.predictions.clear()
-    data = render_pdf(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now))
+    data = render_pdf(collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings()))
     assert data.startswith(b"%PDF") and b"%%EOF" in data[-64:]
 
 
@@ -170,7 +171,7 @@ def test_recommender_options_show_rank_warnings_and_exclusions(demo_session, dem
         "rank": None, "excluded": True, "exclusion_reasons": ["beta-lactam cross-reactivity with penicillin allergy"]}), PATIENT)
     demo_session.set_decision(TreatmentDecision("levofloxacin", "Levofloxacin 750 mg daily", "pending", "", {
         "rank": 2, "excluded": False, "warnings": ["major: QT prolongation with citalopram"]}), PATIENT)
-    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now)
+    content = collect_report(demo_session, PATIENT, cards=demo_cards, now=fixed_now, settings=Settings())
     rows = {t.label: t for t in content.treatments}
     assert rows["Cefuroxime 500 mg twice daily"].status == "Excluded"
     assert rows["Levofloxacin 750 mg daily"].status == "Not decided"

@@ -15,6 +15,7 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import render_pdf
 from medassist.session import Session
+from medassist.settings import Settings
 
 NOW = dt.datetime(2026, 12, 7, 15, 0)
 
@@ -29,7 +30,7 @@ def session():
 
 def _content(session: Session, patient_id: str):
     picture = clinical_picture(session, patient_id, on=NOW.date())
-    return collect_report(session, patient_id, cards={}, now=NOW, picture=picture)
+    return collect_report(session, patient_id, cards={}, now=NOW, picture=picture, settings=Settings())
 
 
 def _text(data: bytes, tmp_path) -> str:
@@ -65,7 +66,7 @@ def test_the_de_identified_section_shifts_dates_and_bands_the_age(session, tmp_p
 
 
 def test_a_report_without_records_has_no_picture_section(session, tmp_path):
-    content = collect_report(Session(), "nobody", cards={}, now=NOW)
+    content = collect_report(Session(), "nobody", cards={}, now=NOW, settings=Settings())
     assert content.picture is None and "Clinical picture" not in _text(render_pdf(content), tmp_path)
 
 

@@ -76,16 +76,20 @@ def test_two_logs_on_one_file_keep_the_chain(tmp_path):
 
 
 def test_the_app_user_comes_from_settings_or_the_command_line(user_home, monkeypatch):
+    """Every entry point's audit log is the composition root's, naming Settings.app_user."""
+    from medassist.composition import for_command, for_window
+
     Settings(user_name="Dr Anna Weber").save()
     monkeypatch.delenv("MEDASSIST_USER", raising=False)
-    record = AuditLog().append("test")
+    record = for_command().audit.append("test")
     assert record["app_user"] == "Dr Anna Weber" and record["user"]
+    assert for_window().audit.append("test")["app_user"] == "Dr Anna Weber"
     monkeypatch.setenv("MEDASSIST_USER", "Nurse Ben Cole")
-    assert AuditLog().append("test")["app_user"] == "Nurse Ben Cole"
+    assert for_command().audit.append("test")["app_user"] == "Nurse Ben Cole"
 
 
 def test_cli_user_is_recorded_and_verify_reports(user_home, tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv("MEDASSIST_USER", raising=False)
+    monkeypatch.setenv("MEDASSIST_USER", "")  # so that what --user sets is undone after the test
     text = "Patient reports cough and fever for three days."
     assert main(["--user", "Dr Cli", "predict", "--model", "notes-problems", "--text", text, "--json"]) == 0
     [path] = (user_home / "logs" / "audit").glob("*.jsonl")
@@ -110,6 +114,7 @@ def test_user_name_set_in_preferences_is_recorded(window, monkeypatch):
         dialog.user_name.setText("  Dr Anna Weber ")
         return True
 
+    monkeypatch.delenv("MEDASSIST_USER", raising=False)  # no --user for this run: Settings > User name counts
     monkeypatch.setattr(main_window.SettingsDialog, "exec", accept_with_name)
     window.show_settings()
     assert Settings.load().user_name == "Dr Anna Weber"

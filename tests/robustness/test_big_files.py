@@ -29,7 +29,6 @@ from medassist.bounded import MiB, ReadLimit
 from medassist.errors import InputError
 from medassist.imaging import dicom
 from medassist.imaging.loader import load_image
-from medassist.jobs import run_job
 from medassist.persistence import session_file
 from medassist.records import fhir, reading, table
 from medassist.records.importer import import_records
@@ -111,7 +110,7 @@ def test_table_reading_stops_at_its_time_budget(tmp_path, limited, suffix):
     {".csv": lambda: frame.to_csv(path, index=False), ".xlsx": lambda: frame.to_excel(path, index=False),
      ".parquet": lambda: frame.to_parquet(path)}[suffix]()
     with pytest.raises(InputError, match=r"reading stopped after 0 s, the time limit for a records file") as caught:
-        import_records(path)
+        import_records(path, remembered={})
     assert caught.value.source == str(path)
 
 
@@ -120,7 +119,7 @@ def test_fhir_validation_stops_at_its_time_budget(tmp_path, limited):
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps({"resourceType": "Patient", "id": "p1", "gender": "female"}))
     with pytest.raises(InputError, match="reading stopped after 0 s") as caught:
-        import_records(path)
+        import_records(path, remembered={})
     assert caught.value.source == str(path)
 
 
@@ -160,11 +159,11 @@ def test_a_workbook_that_unpacks_to_more_than_the_limit_is_refused(tmp_path, lim
     limited(table, "RECORDS_FILE", max_bytes=1 * MiB)
     path = tmp_path / "patients.xlsx"
     pd.DataFrame({"MRN": ["1", "2"], "Sex": ["F", "M"]}).to_excel(path, index=False)
-    assert import_records(path).counts()["patients"] == 2  # small: it opens
+    assert import_records(path, remembered={}).counts()["patients"] == 2  # small: it opens
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/padding.xml", b" " * (2 * MiB))  # compresses to a few KB
     with pytest.raises(InputError, match=r"the table unpacks to 2 MiB, above the 1 MiB limit for a records file"):
-        import_records(path)
+        import_records(path, remembered={})
 
 
 def test_a_parquet_file_that_unpacks_to_more_than_the_limit_is_refused(tmp_path, limited):
@@ -173,7 +172,7 @@ def test_a_parquet_file_that_unpacks_to_more_than_the_limit_is_refused(tmp_path,
     pd.DataFrame({"MRN": "MRN0000001", "Sex": ["F"] * 400_000}).to_parquet(path)  # 800,000 cells
     assert path.stat().st_size < 64 * 1024
     with pytest.raises(InputError, match=r"the table unpacks to \d+ MiB, above the 1 MiB limit"):
-        import_records(path)
+        import_records(path, remembered={})
 
 
 def test_a_session_whose_arrays_declare_more_than_the_limit_is_refused(tmp_path, limited):
@@ -190,7 +189,7 @@ def test_a_session_whose_arrays_declare_more_than_the_limit_is_refused(tmp_path,
             archive.writestr(f"{session_file.ARRAY_FOLDER}a{index}.npy.zlib", member)
     assert path.stat().st_size < 1 * MiB
     with pytest.raises(InputError, match=r"the session's arrays declare 24 MiB, above the 16 MiB limit for a session file"):
-        run_job(session_file.read_session(path))
+        session_file.read_session_file(path)
 
 
 def _dataset() -> Dataset:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from medassist.audit import AuditLog, verify_chain
+from medassist.audit import verify_chain
 from medassist.errors import InputError, ModelError
 from medassist.jobs import Progress
 from medassist.paths import bundled_models_dir
@@ -37,15 +37,16 @@ def model_copy(tmp_path, monkeypatch) -> Path:
     return models / MODEL
 
 
-def fresh_runtime():
-    from medassist.inference.registry import ModelRegistry
-    from medassist.inference.runtime import ModelRuntime
+def fresh_service(audit: Path):
+    """A service on the default model folders (the copy's, through MEDASSIST_MODELS_DIR)."""
+    from medassist.settings import Settings
+    from tests.services import cpu_service
 
-    return ModelRuntime(ModelRegistry(), device_preference="cpu", threads=1)
+    return cpu_service(threads=1, audit=audit, folders=Settings().model_folders)
 
 
 def test_the_intact_copy_loads(model_copy):
-    runtime = fresh_runtime()
+    runtime = fresh_service(model_copy.parent / "audit.jsonl").runtime
     assert runtime.registry.get(MODEL).folder == model_copy
     runtime.load(MODEL)
 
@@ -53,12 +54,11 @@ def test_the_intact_copy_loads(model_copy):
 @pytest.mark.parametrize("file,says", [("weights.pt", "SHA-256 mismatch"), ("gate.pt", "gate SHA-256 mismatch")])
 def test_a_tampered_model_file_is_refused(model_copy, file, says):
     from medassist.domain.inputs import ImageInput
-    from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
     from tests.robustness.test_soak_inference import chest_inputs
 
     flip_a_byte(model_copy / file, at=(model_copy / file).stat().st_size // 2)
-    service = InferenceService(fresh_runtime(), AuditLog(model_copy.parent / "audit.jsonl"))
+    service = fresh_service(model_copy.parent / "audit.jsonl")
     source: ImageInput = chest_inputs(1)[0]
     with pytest.raises(ModelError, match=says) as caught:
         run_job(service.predict(MODEL, source))
@@ -124,7 +124,7 @@ def test_workers_failing_mid_job_leave_a_concurrent_job_and_the_window_working(w
 WRITER = """
 import sys
 from medassist.audit import AuditLog
-log = AuditLog(sys.argv[1])
+log = AuditLog(sys.argv[1], "")
 for i in range(int(sys.argv[3])):
     log.append("soak", writer=int(sys.argv[2]), index=i, padding="x" * (i % 97) * 40)
 """

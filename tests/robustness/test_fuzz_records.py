@@ -121,7 +121,7 @@ def check_outcome(path: Path, named: Path | None = None) -> str:
     named = named or path
     start = time.perf_counter()
     try:
-        records = import_records(path)
+        records = import_records(path, remembered={})
     except InputError as exc:
         assert exc.reason and "\n" not in exc.reason, exc.reason
         assert exc.source is not None and (exc.source == str(path) or exc.source.startswith(str(named))), exc.source
@@ -170,12 +170,12 @@ def test_self_made_inputs_are_read_before_damage(tmp_path):
     for name, data in {"bundle.json": fhir_bundle_bytes(), "resources.ndjson": fhir_ndjson_bytes(),
                        "patients.xlsx": frame_bytes("xlsx"), "patients.parquet": frame_bytes("parquet")}.items():
         (tmp_path / name).write_bytes(data)
-        assert import_records(tmp_path / name).has_patient("p1" if "json" in name else "P-1"), name
+        assert import_records(tmp_path / name, remembered={}).has_patient("p1" if "json" in name else "P-1"), name
     folder = tmp_path / "synthea"
     folder.mkdir()
     for name, text in SELF_MADE_SYNTHEA.items():
         (folder / name).write_text(text)
-    records = import_records(folder)
+    records = import_records(folder, remembered={})
     assert records.counts()["patients"] == 2 and records.counts()["conditions"] == 3
 
 
@@ -236,7 +236,7 @@ def test_a_damaged_file_beside_good_ones_keeps_the_good_rows(tmp_path):
     """A FHIR folder with one torn bundle still imports the intact bundle and names the torn one."""
     (tmp_path / "good.json").write_bytes(fhir_bundle_bytes())
     (tmp_path / "torn.json").write_bytes(fhir_bundle_bytes()[:200])
-    records = import_records(tmp_path)
+    records = import_records(tmp_path, remembered={})
     assert records.has_patient("p1")
     assert any("torn.json" in str(problem) for problem in records.report.problems)
 
@@ -277,12 +277,12 @@ def test_a_repeated_column_name_keeps_the_first_column_and_says_so(tmp_path):
     folder.mkdir()
     for name, text in SELF_MADE_SYNTHEA.items():
         (folder / name).write_text(text.replace("DESCRIPTION1", "DESCRIPTION2") if name == "allergies.csv" else text)
-    records = import_records(folder)
+    records = import_records(folder, remembered={})
     assert records.counts()["allergies"] == 1
     assert any("DESCRIPTION2" in problem.reason and problem.file == "allergies.csv" for problem in records.report.problems)
     table = tmp_path / "patients.csv"
     table.write_text("patient_id,sex,patient_id \nP-1,female,X\nP-2,male,Y\n")
-    records = import_records(table)
+    records = import_records(table, remembered={})
     assert records.patient_ids == ["P-1", "P-2"]
     assert any("patient_id" in problem.reason for problem in records.report.problems)
 
@@ -292,7 +292,7 @@ def test_a_damaged_year_is_reported_and_the_row_kept(tmp_path):
     no timestamp can hold, and the import crashed with OutOfBoundsDatetime."""
     path = tmp_path / "observations.csv"
     path.write_text(OBSERVATIONS_CSV.replace("2021-08-23T03:26:50Z", "021-08-23T03:26:50Z", 1))
-    records = import_records(path)
+    records = import_records(path, remembered={})
     assert records.counts()["observations"] == 3
     assert any("outside" in problem.reason and "021-08-23" in problem.reason for problem in records.report.problems)
 
@@ -303,7 +303,7 @@ def test_fhir_dates_no_timestamp_can_hold_are_left_empty(tmp_path, year):
     resources = [dict(PATIENT, birthDate=f"{year}-04-17"), dict(CONDITION, onsetDateTime=f"{year}-06-01T00:00:00Z"), OBSERVATION]
     path = tmp_path / "resources.ndjson"
     path.write_text("".join(json.dumps(r) + "\n" for r in resources))
-    records = import_records(path)
+    records = import_records(path, remembered={})
     assert records.has_patient("p1") and records.counts()["conditions"] == records.counts()["observations"] == 1
     assert records.patients["birth_date"].isna().all() and records.conditions["onset"].isna().all()
 
@@ -313,7 +313,7 @@ def test_a_csv_holding_only_a_byte_order_mark_is_refused(tmp_path):
     path = tmp_path / "patients.csv"
     path.write_bytes("".encode("utf-16"))
     with pytest.raises(InputError, match="patients.csv"):
-        import_records(path)
+        import_records(path, remembered={})
 
 
 # structure-aware mutants: odd JSON types and limits, odd dates, wide headers, long fields, UTF-16 --

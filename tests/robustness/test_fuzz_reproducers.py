@@ -15,7 +15,7 @@ from medassist.cli.main import main
 from medassist.errors import MedAssistError
 from medassist.imaging.loader import load_image
 from medassist.jobs import run_job
-from medassist.persistence.session_file import read_session
+from medassist.app import sessions
 from medassist.records.importer import import_records
 from medassist.session import Session
 
@@ -83,7 +83,7 @@ def test_damaged_dicom_opens_or_is_refused(path, tmp_path, capsys):
 @pytest.mark.parametrize("path", reproducers(("fhir_", "records_")))
 def test_damaged_records_are_read_or_refused(path, capsys):
     def read(p: Path) -> None:
-        records = import_records(p)
+        records = import_records(p, remembered={})
         records.counts()
         assert records.report.problems, "a damaged file is read with its damage reported"
 
@@ -95,8 +95,8 @@ def test_damaged_records_are_read_or_refused(path, capsys):
 @pytest.mark.parametrize("path", reproducers(("",), "sessions"))
 def test_damaged_sessions_restore_or_are_refused(path):
     def restore(p: Path) -> None:
-        restored = run_job(read_session(p))
-        restored.apply_to(Session())
+        restored = run_job(sessions.open_session(p, remembered={}))
+        sessions.restore(Session(), restored)
         restored.summary()
 
     refused_or_opened(restore, path)

@@ -14,12 +14,14 @@ from medassist.errors import InputError
 from medassist.jobs import run_job
 from medassist import atomic
 from medassist.atomic import TEMP_SUFFIX, WriteError
-from medassist.persistence.session_file import read_session, save_session
+from medassist.app.sessions import open_session, restore
+from medassist.persistence.session_file import save_session
 from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from medassist.session import Session
 from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
 from tests.robustness.mutators import Crashes, json_value_mutant, mutations, npy_header_mutant
+from medassist.settings import Settings
 
 MUTANTS = 40
 SLOW_MUTANTS = 400
@@ -41,12 +43,12 @@ def open_outcome(path) -> str:
     """Open one damaged session file: "restored", or "refused" with a one-line error naming it; never slow."""
     start = time.perf_counter()
     try:
-        restored = run_job(read_session(path))
+        restored = run_job(open_session(path, remembered={}))
     except InputError as exc:
         assert exc.source == str(path) and exc.reason and "\n" not in exc.reason
         outcome = "refused"
     else:
-        restored.apply_to(Session())
+        restore(Session(), restored)
         restored.summary()
         outcome = "restored"
     assert time.perf_counter() - start < MAX_SECONDS_PER_INPUT, f"{path.name} took too long"
@@ -127,7 +129,7 @@ def test_session_with_a_damaged_member_is_refused(saved_session, tmp_path):
             for name, data in members.items():
                 archive.writestr(name, data[: len(data) // 2] if name == victim else data)
         try:
-            run_job(read_session(bad))
+            run_job(open_session(bad, remembered={}))
         except InputError as exc:
             assert exc.source == str(bad) and "\n" not in exc.reason
 
@@ -162,7 +164,7 @@ def test_saving_a_session_to_a_full_or_read_only_disk(saved_session, tmp_path, m
 @pytest.mark.parametrize("code,says", FAULTS)
 def test_exporting_a_pdf_to_a_full_or_read_only_disk(tmp_path, monkeypatch, code, says):
     session = make_session(tmp_path)
-    content = collect_report(session, PATIENT, cards=make_cards())
+    content = collect_report(session, PATIENT, cards=make_cards(), settings=Settings())
     target = tmp_path / "report.pdf"
     target.write_bytes(b"%PDF-1.4 the previous report")
     fail_at(monkeypatch, "replace", code)

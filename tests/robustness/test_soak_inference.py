@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medassist.audit import AuditLog
+from medassist.audit import read_audit
 from medassist.demo import public_dicom
 from medassist.imaging.image import MedicalImage
 from medassist.imaging.loader import load_image
@@ -23,6 +23,7 @@ from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import bundled_models_dir
+from tests.services import cpu_service
 
 MODEL = "cxr-pneumonia"
 pytestmark = pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads RSS from /proc")
@@ -63,8 +64,7 @@ def soak(service: InferenceService, runs: int) -> tuple[list[float], list[int]]:
 
 
 def fresh_service(tmp_path) -> InferenceService:
-    runtime = ModelRuntime(ModelRegistry([bundled_models_dir()]), device_preference="cpu", threads=2)
-    return InferenceService(runtime, AuditLog(tmp_path / "audit.jsonl"))
+    return cpu_service(threads=2, audit=tmp_path / "audit.jsonl")
 
 
 def check_trends(timings: list[float], memory: list[int], warm: int, window: int, growth: float,
@@ -87,7 +87,7 @@ def test_short_soak_keeps_memory(tmp_path):
     service = fresh_service(tmp_path)
     timings, memory = soak(service, 40)
     check_trends(timings, memory, warm=10, window=10, growth=0.10, slowdown=None)
-    events = [line["event"] for line in AuditLog(tmp_path / "audit.jsonl").read()]
+    events = [line["event"] for line in read_audit(tmp_path / "audit.jsonl")]
     assert events.count("prediction") == 40 and len(events) == 2 * 40
 
 
@@ -96,7 +96,7 @@ def test_soak_1000_predictions_with_explanations(tmp_path):
     service = fresh_service(tmp_path)
     timings, memory = soak(service, 1000)
     check_trends(timings, memory, warm=100, window=100, growth=0.05, slowdown=1.5)
-    events = [line["event"] for line in AuditLog(tmp_path / "audit.jsonl").read()]
+    events = [line["event"] for line in read_audit(tmp_path / "audit.jsonl")]
     assert events.count("prediction") == 1000 and len(events) == 2 * 1000
 
 

@@ -1,11 +1,14 @@
-"""``MEDASSIST_HOME`` holds everything MedAssist writes, the window's own settings (geometry,
-last-used folders) included: nothing goes to the platform's config folder (~/.config/MedAssist)."""
+"""``MEDASSIST_HOME`` holds everything MedAssist writes, the window's geometry and the last-used folders
+included: nothing goes to the platform's config folder (~/.config/MedAssist). QSettings holds the
+geometry only; the folders are user settings like any other (``Settings.last_folders``)."""
 
 from __future__ import annotations
 
 import configparser
 
 import pytest
+
+from medassist.settings import Settings
 
 
 @pytest.fixture()
@@ -24,7 +27,8 @@ def test_window_geometry_and_last_folders_go_under_medassist_home(platform_confi
     ini = user_home / "config" / "window.ini"
     parsed = configparser.ConfigParser()
     parsed.read(ini)
-    assert parsed.get("folders", "records") == str(tmp_path)
-    assert parsed.has_option("window", "geometry")
+    assert parsed.sections() == ["window"] and parsed.options("window") == ["geometry"]
+    assert Settings.load().last_folders == {"records": str(tmp_path)}
+    assert Settings.path().parent == user_home / "config"
     assert list(platform_config.rglob("*")) == []
     assert window._last_folder("records") == str(tmp_path)

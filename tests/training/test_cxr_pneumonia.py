@@ -18,9 +18,6 @@ from PIL import Image
 
 from medassist.domain.inputs import ImageInput
 from medassist.imaging.loader import load_image
-from medassist.inference.registry import ModelRegistry
-from medassist.inference.runtime import ModelRuntime
-from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.training.cxr_pneumonia import KERMANY, MODEL_NAME, NIH, SIZE, SOURCES
 from medassist.training.cxr_pneumonia.augmentation import augment, icu_film, poorly_exposed
@@ -30,6 +27,7 @@ from medassist.training.cxr_pneumonia.evaluation import Evaluation, choose_thres
 from medassist.training.cxr_pneumonia.training import masked_nll, p_pneumonia, predict_logits, train
 from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.metrics import bootstrap_metrics
+from tests.services import cpu_service
 
 MODULES = ("data", "augmentation", "training", "evaluation", "bundle", "__main__")
 SCRIPTS = ("tabular_models", "notes_classifier", "recommender")
@@ -124,7 +122,7 @@ def test_one_epoch_then_calibration_metrics_gate_and_a_bundle_the_app_runs(films
                                                       "gate.pt": torch_bytes(gate), "reliability.png": evaluation.reliability_png})
     assert written.extra["gate"]["sha256"] and written.training_data["frameworks"]["torch"]
 
-    service = InferenceService(ModelRuntime(ModelRegistry([root]), device_preference="cpu", threads=1))
+    service = cpu_service(threads=1, audit=tmp_path / "audit.jsonl", folders=[root])
     png = tmp_path / "film.png"
     Image.fromarray(films[1]).save(png)
     prediction = run_job(service.predict(MODEL_NAME, ImageInput(load_image(png))))

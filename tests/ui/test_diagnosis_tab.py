@@ -14,6 +14,8 @@ from medassist.cli.main import main
 from medassist.demo import build_demo
 from medassist.reporting.content import collect_report
 from medassist.ui.tabs.diagnosis_tab import SCOPE_PATIENT, PredictionCard
+from medassist.settings import Settings
+from tests.services import bundled_cards
 
 SHOTS = Path("/tmp/shots-diagnosis")
 
@@ -46,13 +48,13 @@ def test_refusal_reads_the_same_in_tab_cli_and_report(qtbot, window, demo, monke
 
     import medassist.records.importer as importer
 
-    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None: demo.records)
+    monkeypatch.setattr(importer, "import_records", lambda path, mapping=None, remembered=None: demo.records)
     capsys.readouterr()
     assert main(["predict", "--model", "diabetes-pima", "--records", str(tmp_path), "--patient", "DEMO-01", "--json"]) == 0
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["refusal"] == shown and row["outputs"] == {}
 
-    report = collect_report(session, "DEMO-01")
+    report = collect_report(session, "DEMO-01", settings=Settings(), cards=bundled_cards())
     assert [n.reason for n in report.not_answered if n.model.startswith("Diabetes")] == [shown]
     SHOTS.mkdir(exist_ok=True)
     tab.results.grab().save(str(SHOTS / "DEMO-01.png"))

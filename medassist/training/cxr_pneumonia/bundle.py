@@ -218,19 +218,17 @@ def write_reference_outputs(out: Path, table: pd.DataFrame, data: Path) -> None:
     """Run the shipped bundle through InferenceService on a few Kermany test and adult NIH validation films; tests replay these."""
     import tempfile
 
-    from medassist.audit import AuditLog
+    from medassist.composition import build_services
     from medassist.domain.inputs import ImageInput
-    from medassist.inference.registry import ModelRegistry
-    from medassist.inference.runtime import ModelRuntime
-    from medassist.inference.service import InferenceService
     from medassist.jobs import run_job
+    from medassist.settings import Settings
 
     test = table[(table.split == "test") & (table.source == KERMANY)]
     nih_val = table[(table.split == "val") & (table.source == NIH[1]) & table.adult]
     picks = pd.concat([test[test.pneumonia_subtype == s].head(2) for s in ("normal", "bacteria", "virus")]
                       + [nih_val[nih_val.binary_label == label].head(1) for label in ("NORMAL", "PNEUMONIA")])
-    runtime = ModelRuntime(ModelRegistry([out.parent]), device_preference="cpu", threads=torch.get_num_threads())
-    service = InferenceService(runtime, AuditLog(Path(tempfile.mkdtemp()) / "reference-audit.jsonl"))
+    settings = Settings(device="cpu", cpu_threads=torch.get_num_threads())
+    service = build_services(settings, Path(tempfile.mkdtemp()) / "reference-audit.jsonl", [out.parent]).models()
     rows = []
     for file in picks.file:
         image = load_image(data.parent / file)

@@ -350,11 +350,9 @@ class DiagnosisTab(Tab):
             self.show_content(True)
 
     def model_title(self, name: str) -> str:
-        """The model's clinical title from its card (read once), else its name."""
+        """The model's clinical title from its card in the catalogue (read once), else its name."""
         if self._titles is None:
-            from medassist.reporting.content import installed_cards
-
-            self._titles = {key: card.title for key, card in installed_cards().items()}
+            self._titles = {key: card.title for key, card in self.context.catalogue.cards().items()}
         return self._titles.get(name, name)
 
     def ask_to_attach(self, prediction: Prediction) -> None:

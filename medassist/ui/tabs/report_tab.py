@@ -34,6 +34,7 @@ from medassist.session import Session
 from medassist.settings import Settings
 
 if TYPE_CHECKING:  # reportlab loads in the first render's worker, not before the window shows
+    from medassist.inference.registry import ModelRegistry
     from medassist.reporting.pdf import RenderedReport
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
@@ -60,9 +61,9 @@ def render_pages(data: bytes, width: int = PREVIEW_WIDTH) -> list[QImage]:
     return pages
 
 
-def preview_job(session: Session, patient_id: str, settings: Settings,
+def preview_job(session: Session, patient_id: str, settings: Settings, catalogue: ModelRegistry,
                 anonymise: bool) -> Job[tuple[RenderedReport, list[QImage]]]:
-    rendered = yield from patient_report(session, patient_id, settings, anonymise)
+    rendered = yield from patient_report(session, patient_id, settings, catalogue.cards(), anonymise)
     yield Progress(0.95, "Rendering preview")
     return rendered, render_pages(rendered.data)
 
@@ -170,9 +171,10 @@ class ReportTab(Tab):
         self.generation += 1
         generation = self.generation
         session, settings, anonymise = self.session, self.context.settings, self.deidentify_box.isChecked()
+        catalogue = self.context.catalogue
         self.status.setText("Rendering the report...")
         self.context.runner.submit(
-            "Report preview", lambda: preview_job(session, patient_id, settings, anonymise),
+            "Report preview", lambda: preview_job(session, patient_id, settings, catalogue, anonymise),
             on_result=lambda result: self._preview_ready(generation, result),
             on_error=self._preview_failed,
         )

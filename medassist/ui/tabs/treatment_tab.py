@@ -298,7 +298,7 @@ class TreatmentTab(Tab):
 
         def make_job() -> Job[Recommendation]:
             service = context.inference() if use_model else None
-            return plan_treatment(session, patient_id, findings, service, context.audit, setting, use_model)
+            return plan_treatment(session, patient_id, findings, service, context.audit, setting)
 
         self.context.runner.submit(
             "Treatment options", make_job,

@@ -261,8 +261,7 @@ class WorklistTab(Tab):
             return
         from medassist.hospital.service import HospitalNode
 
-        node = HospitalNode(settings, audit=self.context.audit, service_factory=self.context.inference,
-                            catalogue=self.context.catalogue,
+        node = HospitalNode(settings, self.context.services,
                             on_stored=lambda _entry: self.events.changed.emit(),
                             on_scored=lambda _uid, _status: self.events.changed.emit(),
                             on_sent=self.events.changed.emit)
@@ -403,9 +402,9 @@ class WorklistTab(Tab):
         store, outbox, study, context = self.store, self._outbox(), entry["study_instance_uid"], self.context
 
         def job():
-            return (yield from export_study(store, study, outbox.results_dir(study), service=context.inference(),
+            return (yield from export_study(store, study, outbox.results_dir(study), context.services,
                                             pacs=settings.pacs, calling_ae_title=settings.ae_title,
-                                            targets=FhirTargets.of(settings), outbox=outbox, audit=context.audit,
+                                            targets=FhirTargets.of(settings), outbox=outbox,
                                             timeouts=settings.timeouts()))
 
         def done(exported) -> None:
