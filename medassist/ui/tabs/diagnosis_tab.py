@@ -30,7 +30,14 @@ from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.domain.prediction import Prediction, linked_image
 from medassist.domain.clinical import FilmIdentity, FilmRelation
-from medassist.domain.findings import Finding, FindingStatus, findings_of, listed_findings
+from medassist.domain.findings import (
+    Finding,
+    FindingStatus,
+    by_standing,
+    findings_by_standing,
+    findings_of,
+    listed_findings,
+)
 from medassist.domain.result_text import (
     film_text,
     finding_value_text,
@@ -65,6 +72,8 @@ STATUS_COLOURS = {
     FindingStatus.PRIOR: "#8d96a0",
     FindingStatus.WITHHELD: "#8d96a0",
 }
+# A result with no answer (refused by its gate, no output) is neutral grey: never red, which means suggested.
+NO_ANSWER_COLOUR = "#5f6b7a"
 
 
 class ProbabilityBar(QWidget):
@@ -195,8 +204,8 @@ class PredictionCard(QFrame):
         self.attach_button: QPushButton | None = None
         if film is not None:
             text = film_text(film, show_values=not presenting)
-            style = ("color:#b00020; font-weight:bold" if film.withheld else
-                     "color:#8a5a00; font-weight:bold" if film.identity == FilmIdentity.MISMATCH
+            # a film to check is amber (red would say a finding is suggested)
+            style = ("color:#8a5a00; font-weight:bold" if film.withheld or film.identity == FilmIdentity.MISMATCH
                      or film.relation == FilmRelation.PRIOR else "color:#5f6b7a")
             self.film_label = self._line(text, style)
             if film.withheld and not prediction.refused:
@@ -210,7 +219,7 @@ class PredictionCard(QFrame):
         if prediction.gate is not None:
             accepted = prediction.gate.accepted
             self.gate_label = self._line(gate_text(prediction.gate) if accepted else str(refusal),
-                                         "color:#1e7b34" if accepted else "color:#b00020; font-weight:bold")
+                                         "color:#1e7b34" if accepted else f"color:{NO_ANSWER_COLOUR}; font-weight:bold")
         notice = prediction.population_notice
         if notice is not None and not prediction.refused:
             self.population_label = self._line(f"Outside the validated population: {notice.message}\n{notice.headline()}",
@@ -219,11 +228,13 @@ class PredictionCard(QFrame):
             self._line("Missing inputs: " + ", ".join(prediction.missing_inputs), "color:#5f6b7a")
         self.bars: dict[str, ProbabilityBar] = {}
         self.finding_rows: dict[str, FindingRow] = {}
-        if refusal is not None and (prediction.gate is None or prediction.gate.accepted):
-            self._line(refusal, "color:#b00020")
+        self.refusal_label: QLabel | None = None
+        if refusal is not None:
+            self.refusal_label = self.gate_label if prediction.refused else self._line(
+                refusal, f"color:{NO_ANSWER_COLOUR}; font-weight:bold")
         listed = listed_findings(prediction)
         listed += [f for f in findings_of(prediction) if f not in listed and f.name in reviews]
-        for finding in listed:
+        for finding in findings_by_standing(listed):
             row = FindingRow(finding, reviews.get(finding.name))
             row.review_requested.connect(lambda name, status, note: self.review_requested.emit(prediction.model, name, status, note))
             self.bars[finding.label] = row.bar
@@ -336,7 +347,8 @@ class DiagnosisTab(Tab):
                 widget.deleteLater()
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
-        for prediction in reversed(predictions):
+        # suggested findings first, then results that suggest nothing now, then those with no answer; newest first in each
+        for prediction in by_standing(reversed(predictions)):
             shown = self.context.shown(prediction.patient_id)
             source = shown.text(shown.file_label(_short_source(prediction.source)))
             card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews, source,
