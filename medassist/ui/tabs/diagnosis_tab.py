@@ -295,6 +295,7 @@ class DiagnosisTab(Tab):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
+        self.progress.hide()  # shown while models run: idle, it would take a line of a narrow window for nothing
         self.status = PatientStatusLabel()
         self.run_patient: str | None = None  # whose analysis is running (its progress is said about them)
         outer.addLayout(flow_row(labelled("Run on:", self.scope), labelled("Image:", self.image_choice),
@@ -404,6 +405,7 @@ class DiagnosisTab(Tab):
 
         self.status.say(patient_id, "Starting...")
         self.progress.setValue(0)
+        self.progress.show()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.handle = self.context.runner.submit(
@@ -427,13 +429,13 @@ class DiagnosisTab(Tab):
     def _done(self, message: str) -> None:
         self.handle = None
         self.cancel_button.setEnabled(False)
+        self.progress.hide()
         self.status.say(self.run_patient, message)
         self.status.show_patient(self.session.current_patient_id)  # "running for another patient" is over
         self.refresh_inputs()
 
     def _finished(self, analysis: Analysis) -> None:
         note = f" ({analysis.refused} refused by an input gate)" if analysis.refused else ""
-        self.progress.setValue(100)
         if analysis.predictions:
             self._done(f"{len(analysis.predictions)} result(s){note}")
         else:

@@ -34,7 +34,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.jobs import Job
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
-from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled, vertical_scroll
+from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled, VerticalScroll
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
@@ -90,6 +90,7 @@ class ExplanationsTab(Tab):
         self.viewer_button.clicked.connect(self.show_on_viewer)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
+        self.progress.hide()  # shown while an explanation is computed: idle, it would take a line for nothing
         outer.addLayout(flow_row(labelled("Overlay opacity:", self.opacity), self.viewer_button, self.progress))
         self.faithfulness = QLabel()
         self.faithfulness.setObjectName("faithfulnessLabel")
@@ -104,7 +105,7 @@ class ExplanationsTab(Tab):
         self.text_view = QTextBrowser()
         self.views.addWidget(self.map_view)
         self.views.addWidget(self.text_view)
-        outer.addWidget(vertical_scroll(self.views), 1)  # a short window scrolls the explanation, never cuts it
+        outer.addWidget(VerticalScroll(self.views), 1)  # a short window scrolls the explanation, never cuts it
 
         context.bridge.prediction_added.connect(lambda _p: self.refresh())
         context.pixel_guard().ready.connect(lambda _key: self._redisplay())
@@ -212,6 +213,7 @@ class ExplanationsTab(Tab):
             return explain_result(session, context.inference(), prediction, method, target)
 
         self.progress.setValue(0)
+        self.progress.show()
         self.status.say(patient_id, f"Computing {method_name(method)} for {target}...")
         self.explain_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -232,6 +234,7 @@ class ExplanationsTab(Tab):
         self.handle = None
         self.explain_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.progress.hide()
         self.status.say(self.explaining_for, message)
 
     def _failed(self, message: str) -> None:
@@ -334,9 +337,9 @@ class ExplanationsTab(Tab):
         self.viewer_button.setEnabled(False)
         self.faithfulness.setText("No explanation yet: choose a method and an output, then Explain.")
         found = image_for(self.session, prediction)
-        if found is None:  # a note or record result: no view may go on showing another result's explanation
-            self.map_view.clear()
-            self.views.setCurrentWidget(self.map_view)
+        if found is None:  # a note or record result: no view may go on showing another result's explanation,
+            self.text_view.clear()  # nor empty picture panes that belong to a radiograph
+            self.views.setCurrentWidget(self.text_view)
             return
         gray = self._shown_pixels(*found)
         if isinstance(gray, str):

@@ -16,11 +16,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -41,7 +39,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
-from medassist.ui.widgets.fitting import ColumnFitter, FitScrollArea, flow_row, labelled, proportions
+from medassist.ui.widgets.fitting import ColumnFitter, FitScrollArea, VerticalScroll, flow_row, labelled, proportions
 from medassist.ui.widgets.keyboard_safety import ChoiceCombo
 
 # Background / text colours per severity: clear, distinct, readable (white or dark text).
@@ -259,10 +257,7 @@ class TreatmentTab(Tab):
         self.rule.setTextFormat(Qt.TextFormat.RichText)
         below_layout.addWidget(self.rule)
         below_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(below)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll = VerticalScroll(below)
         vertical = QSplitter(Qt.Orientation.Vertical)
         vertical.addWidget(plan)
         vertical.addWidget(scroll)

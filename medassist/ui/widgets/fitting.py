@@ -127,15 +127,25 @@ class FlowLayout(QLayout):
         return y - space - rect.y() + margins.bottom() if y > area.y() else margins.top() + margins.bottom()
 
 
-def vertical_scroll(content: QWidget) -> QScrollArea:
+class VerticalScroll(QScrollArea):
     """``content`` scrolled vertically when its place is shorter than it, never horizontally (it is as wide
     as its place: its text wraps)."""
-    area = QScrollArea()
-    area.setWidget(content)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return area
+
+    def __init__(self, content: QWidget) -> None:
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        # text set (or type resized) while a hidden tab held it: Qt skipped laying the content out then and does
+        # not on show, so wrapped lines kept their old heights and the last ones were cut off: lay it out now
+        layout = self.widget().layout()
+        if layout is not None:
+            layout.invalidate()
+            layout.activate()
 
 
 def wrap_items(view: QListView) -> QListView:
@@ -217,18 +227,14 @@ def fit_combo(combo: QComboBox, characters: int = 14) -> QComboBox:
     return combo
 
 
-class FitScrollArea(QScrollArea):
+class FitScrollArea(VerticalScroll):
     """Text above a view that must keep most of the window: as tall as the text at the current width while
     that is at most ``share`` of the window's height, else the whole lines that fit in it (at least three), scrolled
     vertically. Call ``updateGeometry()`` after its text changes."""
 
     def __init__(self, content: QWidget, share: float = 0.3) -> None:
-        super().__init__()
+        super().__init__(content)
         self.share = share
-        self.setWidget(content)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
 
     def _content_height(self) -> int:
