@@ -65,7 +65,7 @@ def _text(value) -> str:
 class RecordTable(QTableWidget):
     """A small read-only table for one list of the patient's records."""
 
-    def __init__(self, headers: list[str], priority: list[int] | None = None) -> None:
+    def __init__(self, headers: list[str], optional: list[int] | None = None) -> None:
         super().__init__(0, len(headers))
         self.setHorizontalHeaderLabels(headers)
         self.verticalHeader().hide()
@@ -74,8 +74,9 @@ class RecordTable(QTableWidget):
         self.setWordWrap(True)  # a drug or problem name wraps in a narrow column: never cut to read like another
         self.setAlternatingRowColors(True)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # the first column takes the width the others leave; the last columns are hidden first when narrow
-        self.columns = ColumnFitter(self, priority=list(priority or range(len(headers))), stretch=0,
+        # the first column takes the width the others leave and wraps; ``optional`` columns are hidden in turn
+        # (the last first) when the table is too narrow for them
+        self.columns = ColumnFitter(self, stretch=0, optional=optional or [],
                                     caps={column: 24 for column in range(1, len(headers))})
 
     def set_rows(self, rows: list[list[str]]) -> None:
@@ -118,8 +119,8 @@ class PatientPanel(QWidget):
         self.allergy_banner.setWordWrap(True)
         self.allergy_banner.setTextFormat(Qt.TextFormat.RichText)
 
-        self.problems = RecordTable(["Active problem", "Code", "Since"], priority=[0, 2, 1])
-        self.medications = RecordTable(["Current medication", "Code", "Since", "Reason"], priority=[0, 2, 3, 1])
+        self.problems = RecordTable(["Problem", "Code", "Since"], optional=[2, 1])
+        self.medications = RecordTable(["Medication", "Code", "Since", "Reason"], optional=[2, 3, 1])
         overview = QSplitter(Qt.Orientation.Vertical)
         overview.addWidget(self._titled("Active problems", self.problems))
         overview.addWidget(self._titled("Current medications", self.medications))
@@ -141,8 +142,8 @@ class PatientPanel(QWidget):
         self.no_observations = QLabel("No numeric observations recorded for this patient.")
         self.no_observations.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.plot_column.addWidget(self.no_observations)
-        # the value and its flag first; the range wraps, and the date is hidden before them when narrow
-        self.latest = RecordTable(["Latest value", "Value", "Date", "Reference for age and sex", "H/L"], priority=[0, 1, 4, 3, 2])
+        # the value and its H/L flag always show; when narrow the date is hidden, then the reference range
+        self.latest = RecordTable(["Latest value", "Value", "Date", "Reference for age and sex", "H/L"], optional=[3, 2])
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self._titled("Observations", self.observation_list))
         plots.addWidget(plot_scroll)
@@ -156,7 +157,7 @@ class PatientPanel(QWidget):
         self.picture_view = PictureView()
 
         self.timeline: EncounterTimeline | None = None  # a pyqtgraph plot: made for the first patient shown
-        self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"], priority=[0, 2, 3, 1])
+        self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"], optional=[2, 3, 1])
         self._encounter_split = QSplitter(Qt.Orientation.Vertical)
         self._encounter_split.addWidget(self.encounters)
 

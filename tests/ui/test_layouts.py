@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
 from medassist.domain.prediction import GateVerdict, Prediction
 from medassist.domain.result_text import result_json
 from medassist.inference.applicability import newest_note
-from medassist.ui.widgets.fitting import ElidedLabel
 
 PATIENTS = ("DEMO-01", "DEMO-02", "DEMO-03", "DEMO-04", "DEMO-07", "DEMO-20", "DEMO-21")
 # every patient at the small size, where space runs out; at the large, the featured patient, a film, heart-failure
@@ -126,8 +125,8 @@ def check_label(walk: Walk, label: QLabel) -> None:
     text = label.text()
     if not text or label.pixmap() is not None and not label.pixmap().isNull():
         return
-    if isinstance(label, ElidedLabel) or in_tooltip(text, label.toolTip()):
-        return  # elided, the whole text a hover away
+    if in_tooltip(text, label.toolTip()):
+        return  # elided (or may be), the whole text a hover away
     if label.wordWrap():
         # wide enough for its longest word, and tall enough for its lines at its width
         if label.minimumSizeHint().width() > label.width() + 1:
@@ -186,6 +185,15 @@ def check_view(walk: Walk, view: QAbstractItemView) -> None:
     if model is None:
         return
     header = view.header() if isinstance(view, QTreeView) else view.horizontalHeader() if isinstance(view, QTableView) else None
+    if header is not None and header.isVisible():
+        metrics = header.fontMetrics()
+        for column in range(header.count()):
+            title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+            if title and not header.isSectionHidden(column) and \
+                    metrics.horizontalAdvance(title) + 8 > header.sectionSize(column) and \
+                    not in_tooltip(title, str(model.headerData(column, Qt.Orientation.Horizontal,
+                                                               Qt.ItemDataRole.ToolTipRole) or "")):
+                walk.problem(view, f"cuts its column {column}'s heading ({header.sectionSize(column)} px)", title)
     for index in indexes(view):
         if header is not None and header.isSectionHidden(index.column()):
             continue

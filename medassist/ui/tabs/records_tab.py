@@ -80,8 +80,8 @@ class RecordsTab(Tab):
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         # the name takes what the other columns leave; a narrow list hides problems, birth date, allergies and
         # sex before the patient ID and age (the panel beside it shows them all for the open patient)
-        self.columns = ColumnFitter(self.table, priority=[_NAME, _ID, _AGE, _SEX, _ALLERGIES, _BORN, _PROBLEMS],
-                                    stretch=_NAME, stretch_minimum=10, caps={_PROBLEMS: 40, _ALLERGIES: 24})
+        self.columns = ColumnFitter(self.table, stretch=_NAME, optional=[_ID, _AGE, _SEX, _ALLERGIES, _BORN, _PROBLEMS],
+                                    stretch_minimum=10, caps={_PROBLEMS: 40, _ALLERGIES: 24})
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)

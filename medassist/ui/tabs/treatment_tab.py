@@ -212,9 +212,10 @@ class TreatmentTab(Tab):
         self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.tree.setItemDelegate(WrappingDelegate(self.tree))
         self.tree.header().sectionResized.connect(lambda *_: self.tree.doItemsLayout())
-        # the option takes the width the other columns leave and wraps; the ordering columns are hidden first
-        # when the tree is narrow (each option's tooltip and the detail pane still say them)
-        self.columns = ColumnFitter(self.tree, priority=[1, WARNING_COLUMN, DECISION_COLUMN, 4, 5, 6], stretch=1,
+        # the option takes the width the other columns leave and wraps; its rank and warnings always show; the
+        # decision and ordering columns are hidden in turn when the tree is narrow (each option's tooltip and
+        # the detail pane still say them)
+        self.columns = ColumnFitter(self.tree, stretch=1, optional=[DECISION_COLUMN, 4, 5, 6],
                                     stretch_minimum=14, caps={0: 3, 4: 14, 5: 14})
         self.tree.setRootIsDecorated(True)
         self.tree.setIndentation(14)

@@ -189,11 +189,11 @@ class WorklistTab(Tab):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # findings wrap
         columns = WorklistModel.COLUMNS
-        # the findings (each with its number and threshold) take what is left and wrap; when the table is narrow
-        # the columns that say least about urgency are hidden first (each cell's tooltip holds its full text)
-        self.columns = ColumnFitter(self.table, priority=[columns.index(c) for c in (
-            "Urgency", "Findings", "Patient", "Patient ID", "Status", "Input gate", "Study date", "Modality", "Results",
-            "Accession", "Received (UTC)", "From")], stretch=columns.index("Findings"), stretch_minimum=18,
+        # the findings (each with its number and threshold) take what is left and wrap; urgency, whose study it is
+        # and the input gate's verdict always show; when the table is narrow the columns that say least about
+        # urgency are hidden first (the study opened in Images / Diagnosis says them all)
+        self.columns = ColumnFitter(self.table, stretch=columns.index("Findings"), optional=[columns.index(c) for c in (
+            "Status", "Study date", "Modality", "Results", "Accession", "Received (UTC)", "From")], stretch_minimum=18,
             caps={columns.index("Patient"): 24, columns.index("Results"): 30, columns.index("From"): 20})
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
 

@@ -37,9 +37,9 @@ class DicomTagBrowser(QWidget):
         self.tree.setHeaderLabels(["Tag", "Name", "VR", "Value"])
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
-        # the value takes what the tag, VR and name leave (long names elided, each cell's tooltip whole): the
-        # value column stays in view at any width
-        self.columns = ColumnFitter(self.tree, priority=[3, 0, 1, 2], stretch=3, stretch_minimum=10, caps={1: 22})
+        # the value takes what the tag, VR and name leave (long names elided) and stays in view at any width;
+        # a narrow browser hides the name, the tag and the VR in turn (each cell's tooltip holds the whole row)
+        self.columns = ColumnFitter(self.tree, stretch=3, optional=[1, 0, 2], stretch_minimum=10, caps={1: 22})
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
@@ -68,8 +68,9 @@ class DicomTagBrowser(QWidget):
         items = QTreeWidgetItemIterator(self.tree)
         while items.value() is not None:
             item = items.value()
-            for column in range(4):
-                item.setToolTip(column, item.text(column))
+            whole = " \u00b7 ".join(text for text in (item.text(c) for c in range(4)) if text)
+            for column in range(4):  # the whole row: a narrow browser hides the tag, name and VR columns
+                item.setToolTip(column, whole)
             items += 1
         self.columns.fit(remeasure=True)
         self.apply_filter(self.search.text())

@@ -271,22 +271,24 @@ class FitScrollArea(VerticalScroll):
 class ColumnFitter(QObject):
     """Keeps an item view's columns within its width, refitted whenever the view is resized.
 
-    Columns are taken in ``priority`` order at their content width (header included) while they fit;
-    ``stretch`` (one of them) takes what is left, down to ``stretch_minimum`` characters, and wraps
-    (a word-wrapping view or delegate) or elides (its tooltip holds the full text); a column that does
-    not fit beside them is hidden. ``hidden_columns`` names the columns hidden now. Columns not in
-    ``priority`` are always shown at their content width. Content widths are measured again by
-    ``fit(remeasure=True)`` (after the rows change) and when the view's font changes (presentation mode).
+    Every column is shown at its content width (header included) except ``stretch``, which takes what
+    is left (optional columns are hidden to leave it ``stretch_minimum`` characters) and wraps (a
+    word-wrapping view or delegate) or elides (its tooltip holds the full text), and the ``optional`` columns, shown in that order while they fit
+    beside the rest and hidden when they do not: only columns whose content is said elsewhere (a
+    tooltip, a detail pane) are optional, never one with a clinical number or a warning. ``hidden_columns``
+    names those hidden now. Content widths are measured again by ``fit(remeasure=True)`` (after the rows
+    change) and when the view's font changes (presentation mode). ``caps`` gives a column the most
+    characters of width it takes (longer text wraps or elides).
     """
 
-    def __init__(self, view: QTableView | QTreeView, priority: Sequence[int], stretch: int,
+    def __init__(self, view: QTableView | QTreeView, stretch: int, optional: Sequence[int] = (),
                  stretch_minimum: int = 12, caps: dict[int, int] | None = None) -> None:
         super().__init__(view)
         self.view = view
-        self.priority = list(priority)
         self.stretch = stretch
+        self.optional = list(optional)
         self.stretch_minimum = stretch_minimum
-        self.caps = caps or {}  # column -> most characters of width it takes (longer text wraps or elides)
+        self.caps = caps or {}
         self.hidden_columns: list[int] = []
         self._widths: dict[int, int] = {}
         self._fitting = self._again = False
@@ -335,6 +337,8 @@ class ColumnFitter(QObject):
         self._fitting = True
         try:
             if remeasure or len(self._widths) != model.columnCount():
+                for column in self.hidden_columns:  # Qt measures a hidden column (and its header) as 0 wide
+                    self.header.setSectionHidden(column, False)
                 self._widths = {c: self._measure(c) for c in range(model.columnCount())}
             self._again, tries = True, 0
             while (self._again or self._fitted_width != self._room()) and tries < 4:
@@ -354,21 +358,22 @@ class ColumnFitter(QObject):
 
     def _fit_to(self, available: int) -> None:
         """Show, hide and size the columns for ``available`` pixels."""
-        view, header, widths = self.view, self.header, self._widths
-        columns = len(widths)
-        floor = min(widths[self.stretch], view.fontMetrics().horizontalAdvance("x" * self.stretch_minimum))
-        used = sum(widths[c] for c in range(columns) if c not in self.priority)
-        shown: list[int] = []
-        for column in self.priority:
-            need = floor if column == self.stretch else widths[column]
-            reserve = 0 if self.stretch in shown or column == self.stretch else floor
-            if column == self.stretch or used + need + reserve <= available:
-                shown.append(column)
-                used += need
-        self.hidden_columns = [c for c in self.priority if c not in shown]
-        for column in range(columns):
+        header, widths = self.header, self._widths
+        metrics = self.view.fontMetrics()
+        floor = min(widths[self.stretch], metrics.horizontalAdvance("x" * self.stretch_minimum))
+        used = floor + sum(width for column, width in widths.items()
+                           if column != self.stretch and column not in self.optional)
+        self.hidden_columns = []
+        for column in self.optional:
+            if used + widths[column] <= available:
+                used += widths[column]
+            else:
+                self.hidden_columns.append(column)
+        for column, width in widths.items():
             header.setSectionHidden(column, column in self.hidden_columns)
             if column != self.stretch and column not in self.hidden_columns:
-                header.resizeSection(column, widths[column])
-        header.resizeSection(self.stretch, max(available - used + floor, floor))
-        view.doItemsLayout()  # row heights for the new widths (wrapped text)
+                header.resizeSection(column, width)
+        # what is left, even below its minimum (to six characters) when the columns always shown leave less:
+        # more lines, never cut off at the right
+        header.resizeSection(self.stretch, max(available - used + floor, min(floor, metrics.horizontalAdvance("x" * 6))))
+        self.view.doItemsLayout()  # row heights for the new widths (wrapped text)
