@@ -26,6 +26,7 @@ from typing import Any, Iterator
 
 from medassist import __version__, paths
 from medassist.bounded import MAX_LOG_LINE, log_lines
+from medassist.domain import codec
 from medassist.errors import InputError
 from medassist.domain.prediction import Prediction
 
@@ -125,9 +126,9 @@ class AuditLog:
             source=prediction.source,
             input_sha256=prediction.input_sha256,
             patient_id=prediction.patient_id,
-            outputs=prediction.to_dict()["outputs"],
+            outputs={} if prediction.refused else {k: round(float(v), 6) for k, v in prediction.outputs.items()},
             positive=prediction.positive,
-            gate=prediction.gate.to_dict() if prediction.gate else None,
+            gate=codec.plain(prediction.gate) if prediction.gate else None,
             missing_inputs=prediction.missing_inputs,
         )
 

@@ -3,7 +3,7 @@
 Each entry point asks one function here for its :class:`Services`: the settings (the saved ones,
 with the ``MEDASSIST_*`` overrides read through them), the model catalogue, the audit log and the
 model service. Nothing else constructs a catalogue, a runtime, an audit log or a model service
-(``tests/core/test_composition.py`` checks the source), so the window, every command, the model
+(``tests/test_composition.py`` checks the source), so the window, every command, the model
 host, the DICOM node and a Ray worker run with the same device, threads, model folders and audit
 user. Task handlers and explainers are registered here too (:func:`task_runners`): the root sits
 above both :mod:`medassist.inference` and :mod:`medassist.explain`, so the import checks see every

@@ -67,7 +67,7 @@ class Session:
     """Shared state of one working session, observed by every tab.
 
     Every change goes through a method that takes the lock and emits its signal; other modules
-    read the attributes but never write them (``tests/core/test_session_state.py`` checks).
+    read the attributes but never write them (``tests/test_session_state.py`` checks).
     """
 
     def __init__(self, demo: bool = False) -> None:

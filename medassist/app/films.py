@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from medassist.clinical.films import film_context
 from medassist.clinical.picture import episode_start
+from medassist.domain import codec
 from medassist.domain.clinical import FilmContext, FilmIdentity
 from medassist.domain.decisions import FilmAttachment
 from medassist.domain.prediction import Prediction, linked_image
@@ -69,7 +70,7 @@ def attach_film(session: Session, audit: "AuditLog", image: MedicalImage, patien
     attachment = FilmAttachment(image_key(image), str(image.path), reason, clinician or session.clinician_name)
     audit.append("film_attached", patient_id=patient_id, file=str(image.path), image_sha256=image.sha256,
                  reason=reason, clinician=attachment.clinician,
-                 header_problems=[p.to_dict() for p in film.identity_problems])
+                 header_problems=[codec.plain(p) for p in film.identity_problems])
     redecided = [p for p in session.predictions.get(patient_id, [])
                  if p.task == Task.IMAGE and linked_image(p, [image]) is not None]
     for prediction in redecided:

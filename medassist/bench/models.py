@@ -70,7 +70,8 @@ def bench_image_model(name: str, device: DevicePreference = "cpu", threads: int 
     image = sample_radiograph()
     source = ImageInput(image)
     handler_ms = _median_ms(lambda: run_job(service.predict(name, source)), repeats)
-    size = card.extra.get("preprocessing", {}).get("size", [128, 128])
+    assert card.image is not None  # an image model's card has its image section
+    size = card.image.preprocessing.size
     x1 = torch.randn(1, 1, *size, device=loaded.device)
     x16 = torch.randn(16, 1, *size, device=loaded.device)
 

@@ -6,7 +6,7 @@ Files are sparse (``truncate``): they take no disk space and read back as zeros.
 through the reader the app, the CLI and the DICOM node call (opening an image, importing records,
 opening a session, the model catalogue, verifying an audit trail). The section runs in a fresh
 process, so the peak resident memory it reports (:func:`~medassist.bench.machine.peak_rss_mib`) covers every case;
-``tests/robustness/test_big_files.py`` runs the same cases and checks the refusals and the memory.
+``tests/test_bounded_reading.py`` runs the same cases and checks the refusals and the memory.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ from medassist.records.schema import PatientRecords
 from medassist.reporting.content import collect_report
 from medassist.reporting.deidentify import deidentify
 from medassist.reporting.pdf import build_pdf
-from medassist.domain.decisions import TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision, decision_status
+from medassist.domain.tasks import Task
 from medassist.session import Session
 from medassist.settings import Settings
 
@@ -59,26 +60,27 @@ def bench_session(n_images: int, seed: int = 0) -> Session:
                              window=WindowLevel(1500, 2000), sha256=f"{index:064x}")
         session.add_images([image], PATIENT)
         session.add_prediction(Prediction(
-            model="cxr-pneumonia", version="1.0.0", task="image-classification", source=str(image.path),
+            model="cxr-pneumonia", version="1.0.0", task=Task.IMAGE, source=str(image.path),
             input_sha256=image.sha256, outputs={"pneumonia": float(rng.uniform())}, thresholds={"pneumonia": 0.5},
             positive=[], gate=GateVerdict(0.02, 0.06, True, "frontal chest radiograph"),
             explanations=[Explanation("Grad-CAM", "pneumonia", "image_map", _saliency(rng),
                                       faithfulness={"deletion_auc": 0.1, "insertion_auc": 0.8})], **common))
     words = [f"word{i}" for i in range(300)]
     session.add_prediction(Prediction(
-        model="notes", version="1.0.0", task="text-classification", source="note 1", input_sha256="1" * 64,
+        model="notes", version="1.0.0", task=Task.TEXT, source="note 1", input_sha256="1" * 64,
         outputs={"pneumonia": 0.7}, thresholds={"pneumonia": 0.5}, positive=["pneumonia"],
         explanations=[Explanation("Integrated Gradients", "pneumonia", "token_scores",
                                   rng.normal(size=len(words)).astype(np.float32), labels=words)], **common))
     features = ["age", "systolic blood pressure", "cholesterol", "max heart rate", "oldpeak"]
     session.add_prediction(Prediction(
-        model="heart", version="1.0.0", task="tabular-classification", source="patient record", input_sha256="2" * 64,
+        model="heart", version="1.0.0", task=Task.RECORD, source="patient record", input_sha256="2" * 64,
         outputs={"heart disease": 0.3}, thresholds={"heart disease": 0.5}, positive=[],
         explanations=[Explanation("Integrated Gradients", "heart disease", "feature_scores",
                                   rng.normal(size=len(features)).astype(np.float32), labels=features,
                                   inputs={f: 1.0 for f in features})], **common))
     for name, status in (("Amoxicillin", "rejected"), ("Doxycycline", "accepted"), ("Azithromycin", "pending")):
-        session.set_decision(TreatmentDecision(name.lower(), f"{name} 5 days", status, "clinician comment"), PATIENT)
+        session.set_decision(TreatmentDecision(name.lower(), f"{name} 5 days", decision_status(status), "clinician comment"),
+                             PATIENT)
     session.set_clinician_note("Clinical note. " * 80, PATIENT)
     return session
 

@@ -117,7 +117,7 @@ def already_scored(output: Path) -> set[str]:
             row = json.loads(line.decode("utf-8", errors="replace"))
         except (ValueError, RecursionError):
             continue
-        if isinstance(row, dict) and "file" in row and "error" not in row:
+        if isinstance(row, dict) and "file" in row and "error" not in row:  # every values version names it "file"
             done.add(row["file"])
     return done
 
@@ -208,7 +208,7 @@ def _predict_images(args: argparse.Namespace, services: Services, model: str, si
 
 def run_explain(args: argparse.Namespace) -> int:
     from medassist.composition import for_command
-    from medassist.domain.result_text import faithfulness_text
+    from medassist.domain.result_text import explanation_json
     from medassist.jobs import run_job
 
     services = for_command()
@@ -225,8 +225,7 @@ def run_explain(args: argparse.Namespace) -> int:
     else:
         source = record_input(args.records, args.patient, services)
     explanation = run_job(services.models().explain(card.name, source, args.method, args.target))
-    summary = explanation.to_dict(include_values=card.task != Task.IMAGE)
-    summary["faithfulness_text"] = faithfulness_text(explanation.faithfulness)
+    summary = explanation_json(explanation, with_values=card.task != Task.IMAGE)
     if isinstance(source, ImageInput):
         from medassist.imaging.overlay import save_overlay_png
 

@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from medassist.app.analysis import analyse_patient, positive_findings
     from medassist.domain.result_text import result_json
+    from medassist.domain.tasks import Task
     from medassist.app.images import load_images
     from medassist.app.report import export_report, patient_report
     from medassist.app.treatment import consider_plan, decide, plan_treatment
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         analysis = run_job(analyse_patient(session, service, pid, explain=explain))
         if analysis.problems:
             raise RuntimeError("; ".join(analysis.problems))
-        return {p.model: {"outputs": p.to_dict()["outputs"], "positive": result_json(p)["positive"],
+        return {p.model: {"outputs": result_json(p)["outputs"], "positive": result_json(p)["positive"],
                           "gate": p.gate.accepted if p.gate else None, "missing_inputs": p.missing_inputs,
                           "explained": [e.method for e in p.explanations]}
                 for p in session.predictions.get(pid, [])}
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     def every_model_ran() -> dict[str, Any]:
         """Models the featured patient did not exercise run on the first demo patient they apply to."""
         ran = {p.model for preds in session.predictions.values() for p in preds}
-        wanted = {name for name, task in test.state["models"].items() if task != "recommendation"}
+        wanted = {name for name, task in test.state["models"].items() if task != Task.RECOMMENDATION}
         for pid in session.records.patient_ids:
             if wanted <= ran:
                 break

@@ -12,7 +12,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,6 @@ class IdentityProblem:
     header: str  # what the header says ("SMITH^JOHN", "M", "064Y", "2004-08-26")
     record: str  # what the record says ("Agnes Specimen-Smith", "female", "86 years")
 
-    def to_dict(self) -> dict[str, str]:
-        return {"item": self.item, "header": self.header, "record": self.record}
-
 
 @dataclass(frozen=True)
 class FilmContext:
@@ -141,21 +138,6 @@ class FilmContext:
     def withheld(self) -> bool:
         """True when the film's findings must not be shown as this patient's."""
         return self.identity == FilmIdentity.MISMATCH and not self.attached_by_clinician
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"study_date": self.study_date.isoformat() if self.study_date else None, "relation": str(self.relation),
-                "identity": str(self.identity), "identity_problems": [p.to_dict() for p in self.identity_problems],
-                "attached_by_clinician": self.attached_by_clinician,
-                "episode_start": self.episode_start.isoformat() if self.episode_start else None}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FilmContext":
-        def day(value: Any) -> _dt.date | None:
-            return _dt.date.fromisoformat(value) if value else None
-
-        return cls(day(data.get("study_date")), FilmRelation(data["relation"]), FilmIdentity(data["identity"]),
-                   tuple(IdentityProblem(**p) for p in data.get("identity_problems") or ()),
-                   str(data.get("attached_by_clinician") or ""), day(data.get("episode_start")))
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
-DECISION_STATUSES = ("pending", "accepted", "rejected", "modified")
-REVIEW_STATUSES = ("confirmed", "rejected")
+DecisionStatus = Literal["pending", "accepted", "rejected", "modified"]
+ReviewStatus = Literal["confirmed", "rejected"]
+DECISION_STATUSES: tuple[str, ...] = get_args(DecisionStatus)
+REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+
+
+def decision_status(value: str) -> DecisionStatus:
+    """``value`` as a decision status; any other word is a ValueError (never stored)."""
+    if value not in DECISION_STATUSES:
+        raise ValueError(f"unknown decision status {value!r}")
+    return cast(DecisionStatus, value)
 
 
 @dataclass
@@ -17,7 +26,7 @@ class TreatmentDecision:
 
     option_id: str
     label: str
-    status: str = "pending"  # pending | accepted | rejected | modified
+    status: DecisionStatus = "pending"
     comment: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -28,7 +37,7 @@ class FindingReview:
     treatment recommendations, and the report lists both kinds."""
 
     finding: str
-    status: str  # confirmed | rejected
+    status: ReviewStatus
     note: str = ""
     model: str = ""
     reviewed: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))

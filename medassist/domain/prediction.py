@@ -1,18 +1,22 @@
 """What a model run produces, in one shape for every model: images, notes and record data.
 
 The Diagnosis tab, the audit log, ``medassist predict --json`` and the PDF report all read
-these objects, so a new model type only has to fill them in.
+these objects, so a new model type only has to fill them in. They are stored and carried in one
+way, :mod:`medassist.domain.codec` (session files, the worklist, ``--json``, the model host).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal
 
 import numpy as np
 
+from medassist.domain.arrays import OutOfBand
 from medassist.domain.clinical import FilmContext
+from medassist.domain.figures import Figures, PopulationFigures
+from medassist.domain.tasks import Task
 
 if TYPE_CHECKING:
     from medassist.imaging.image import MedicalImage
@@ -29,9 +33,6 @@ class GateVerdict:
     accepted: bool
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class Explanation:
@@ -45,32 +46,12 @@ class Explanation:
     method: str
     target: str
     kind: ExplanationKind
-    values: np.ndarray
+    values: Annotated[np.ndarray, OutOfBand()]  # carried beside the value's JSON (domain.arrays)
     labels: list[str] | None = None
     inputs: dict[str, Any] | None = None
     faithfulness: dict[str, float] | None = None
     elapsed_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self, include_values: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "method": self.method,
-            "target": self.target,
-            "kind": self.kind,
-            "faithfulness": self.faithfulness,
-            "elapsed_ms": round(self.elapsed_ms, 1),
-        }
-        if self.labels is not None:
-            data["labels"] = self.labels
-        if self.inputs is not None:
-            data["inputs"] = self.inputs
-        if include_values:
-            data["values"] = np.asarray(self.values).round(6).tolist()
-        else:
-            data["shape"] = list(np.asarray(self.values).shape)
-        if self.extra:
-            data["extra"] = self.extra
-        return data
 
 
 @dataclass
@@ -83,20 +64,17 @@ class PopulationNotice:
     age_source: str
     population: str
     population_age_range: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    metrics: PopulationFigures = field(default_factory=dict)  # the nearest validated population's
 
     def headline(self) -> str:
-        """One line of figures for a card or report: AUROC, sensitivity, specificity of the first set."""
+        """One line of figures for a card or report: AUROC, sensitivity, specificity of the first set with an AUROC."""
         for name, row in self.metrics.items():
-            if isinstance(row, dict) and "auroc" in row:
-                ci = row.get("auroc_ci95")
-                interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
-                return (f"{name.replace('_', ' ')}: AUROC {row['auroc']:.2f}{interval}, sensitivity "
-                        f"{row.get('sensitivity', float('nan')):.2f}, specificity {row.get('specificity', float('nan')):.2f} "
-                        f"(n = {row.get('n', '?')})")
+            if isinstance(row, Figures) and row.auroc is not None:
+                interval = f" [{row.auroc_ci95[0]:.2f}, {row.auroc_ci95[1]:.2f}]" if row.auroc_ci95 else ""
+                sensitivity = "n/a" if row.sensitivity is None else f"{row.sensitivity:.2f}"
+                specificity = "n/a" if row.specificity is None else f"{row.specificity:.2f}"
+                return (f"{name.replace('_', ' ')}: AUROC {row.auroc:.2f}{interval}, sensitivity {sensitivity}, "
+                        f"specificity {specificity} (n = {row.n})")
         return ""
 
 
@@ -114,9 +92,6 @@ class ImageLink:
         return self.path == str(image.path) and (not self.image_sha256 or not image.sha256
                                                  or self.image_sha256 == image.sha256)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class SubtypeSplit:
@@ -132,9 +107,6 @@ class SubtypeSplit:
     validated_max_years: float | None = None  # card names no population for this split
     validated: bool = True  # False when the card names no population: the split is never shown
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class Prediction:
@@ -143,7 +115,7 @@ class Prediction:
     model: str
     version: str
     weights_sha256: str
-    task: str
+    task: Task
     device: str
     source: str
     input_sha256: str
@@ -166,32 +138,6 @@ class Prediction:
     def refused(self) -> bool:
         """True when the gate refused the input: no probability may be shown."""
         return self.gate is not None and not self.gate.accepted
-
-    def to_dict(self, include_explanation_values: bool = False) -> dict[str, Any]:
-        """The result's values (no wording: ``result_text.result_json`` adds the sentences where results are shown)."""
-        return {
-            "file": self.source,
-            "image": self.image.to_dict() if self.image else None,
-            "film": self.film.to_dict() if self.film else None,
-            "model": self.model,
-            "version": self.version,
-            "weights_sha256": self.weights_sha256,
-            "task": self.task,
-            "device": self.device,
-            "patient_id": self.patient_id,
-            "input_sha256": self.input_sha256,
-            "outputs": {} if self.refused else {k: round(float(v), 6) for k, v in self.outputs.items()},
-            "thresholds": self.thresholds,
-            "positive": [] if self.refused else self.positive,
-            "gate": self.gate.to_dict() if self.gate else None,
-            "population_notice": None if self.refused or self.population_notice is None else self.population_notice.to_dict(),
-            "subtypes": [] if self.refused else [s.to_dict() for s in self.subtypes],
-            "missing_inputs": self.missing_inputs,
-            "elapsed_ms": round(self.elapsed_ms, 1),
-            "created": self.created,
-            "explanation": [e.to_dict(include_explanation_values) for e in self.explanations],
-            "extra": self.extra,
-        }
 
 
 def linked_image(prediction: Prediction, images: Iterable["MedicalImage"]) -> tuple["MedicalImage", int] | None:

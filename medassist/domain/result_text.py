@@ -25,6 +25,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Mapping
 
+from medassist.domain import codec
+from medassist.domain.arrays import ArrayShapes, InlineArrays
 from medassist.domain.clinical import FilmContext, FilmIdentity, FilmRelation, IdentityProblem
 from medassist.domain.findings import Finding, FindingStatus, SplitWithheld, SubtypeShares, findings_of, subtype_shares
 
@@ -254,11 +256,17 @@ def note_evidence_lines(prediction: Prediction) -> list[str]:
 
 
 def result_json(prediction: Prediction) -> dict[str, Any]:
-    """A result as ``--json`` prints it: its values (:meth:`Prediction.to_dict`) with ``positive``
+    """A result as ``--json`` prints it: its values as the values codec writes them (explanations' arrays
+    as their shapes; ``values_version`` says which version), with ``file`` naming the input, ``positive``
     holding only the findings that count now, every finding with its status, score, threshold and
-    evidence, the subtype shares as the views may show them, and the same sentences the views show."""
-    row = prediction.to_dict()
+    evidence, the subtype shares as the views may show them, and the same sentences the views show. A
+    refused input shows no outputs and no population figures."""
+    row = codec.encode(prediction, ArrayShapes())
+    if prediction.refused:
+        row["outputs"], row["population_notice"] = {}, None
     findings = findings_of(prediction)
+    row["values_version"] = codec.VERSION
+    row["file"] = prediction.source
     row["positive"] = [f.label for f in findings if f.counts_now]
     row["model_positive"] = [] if prediction.refused else list(prediction.positive)
     row["findings"] = [f.to_dict() | {"text": finding_text(f)} for f in findings]
@@ -266,6 +274,15 @@ def result_json(prediction: Prediction) -> dict[str, Any]:
     row["refusal"] = refusal_text(prediction)
     row["summary"] = result_sentence(prediction)
     row["film_text"] = film_text(prediction.film) if prediction.film else None
+    return row
+
+
+def explanation_json(explanation: Explanation, with_values: bool) -> dict[str, Any]:
+    """An explanation as ``medassist explain`` prints it: its values as the codec writes them (the array
+    inline, or only its shape for an image map saved beside), with its faithfulness in words."""
+    row = codec.encode(explanation, InlineArrays() if with_values else ArrayShapes())
+    row["values_version"] = codec.VERSION
+    row["faithfulness_text"] = faithfulness_text(explanation.faithfulness)
     return row
 
 

@@ -13,9 +13,12 @@ from medassist.errors import InputError
 
 
 class Task(StrEnum):
+    """Every task a model card may name: a card naming another is refused."""
+
     IMAGE = "image-classification"
     TEXT = "text-classification"
     RECORD = "tabular-classification"
+    RECOMMENDATION = "recommendation"  # the learned tie-break ranker (medassist.recommend.learned)
 
 
 class Method(StrEnum):

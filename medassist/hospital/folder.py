@@ -42,7 +42,7 @@ def header_of(path: Path, folder: Path) -> ObjectHeader:
 
 def score_folder(store: StudyStore, folder: Path, model: str, service: "ModelService", workers: int | None = None) -> Job[dict[str, int]]:
     """Score every image under ``folder`` with ``model``; returns counts by status (and 'already listed')."""
-    from medassist.app.batch import image_rows
+    from medassist.app.batch import image_results
 
     found = image_files([Path(folder)])
     if not found:
@@ -52,14 +52,13 @@ def score_folder(store: StudyStore, folder: Path, model: str, service: "ModelSer
     headers = {path: header_of(path, Path(folder)) for path in found}
     files = [path for path in found if headers[path].sop_instance_uid not in listed]
     counts = {"scored": 0, "refused": 0, "error": 0, "already listed": len(found) - len(files)}
-    rows = image_rows(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
-    for index, (path, row) in enumerate(zip(files, rows, strict=True), 1):
+    results = image_results(service, model, files, workers or max(os.cpu_count() or 1, 1), None)
+    for index, (path, outcome) in enumerate(results, 1):
         status: Status
-        if "error" in row:
-            status, result, error = "error", None, row["error"]
+        if isinstance(outcome, str):
+            status, result, error = "error", None, outcome
         else:
-            gate = row.get("gate")
-            status, result, error = ("refused" if gate and not gate["accepted"] else "scored"), row, None
+            status, result, error = ("refused" if outcome.refused else "scored"), outcome, None
         added = store.add_analysed(headers[path], path, f"folder {folder}", model, status, result, error)
         counts[status if added else "already listed"] += 1
         yield Progress(index / len(files), f"{index}/{len(files)} images scored")

@@ -1,8 +1,8 @@
 """Background analysis of received objects: a bounded pool of workers drains the store's queue.
 
-Which model applies is decided from the object's header with the same rule the Diagnosis tab
-uses (:func:`~medassist.inference.card.card_modalities`); the model's own input gate
-then accepts or refuses the image. Scoring goes through :class:`InferenceService`, so every
+Which model applies is decided from the object's header: the first image model whose card names
+its DICOM modality (an acquisition: a secondary capture, "OT", is a derived image, often a result
+MedAssist sent, and is kept, not scored); the model's own input gate then accepts or refuses the image. Scoring goes through :class:`InferenceService`, so every
 run has its audit line like any other prediction.
 """
 
@@ -14,17 +14,18 @@ from typing import Any, Callable
 from medassist.errors import MedAssistError
 from medassist.hospital.store import Status, StudyStore
 from medassist.domain.tasks import Task
-from medassist.inference.card import card_modalities
 from medassist.inference.registry import ModelRegistry
 
 IDLE_WAIT_S = 0.5
 
 
 def image_model_for(registry: ModelRegistry, modality: str) -> str | None:
-    """The first available image model whose card names this DICOM modality, if any."""
+    """The first available image model whose card names this DICOM acquisition modality, if any."""
+    if not modality or modality == "OT":
+        return None
     for entry in registry.available(Task.IMAGE):
         assert entry.card is not None
-        if modality and modality in card_modalities(entry.card):
+        if modality in entry.card.modality:
             return entry.card.name
     return None
 
@@ -102,5 +103,5 @@ class Scorer:
             self.store.finish(sop_instance_uid, "error", error=f"{type(exc).__name__}: {exc}")
             return "error"
         status: Status = "refused" if prediction.refused else "scored"
-        self.store.finish(sop_instance_uid, status, result=prediction.to_dict())
+        self.store.finish(sop_instance_uid, status, result=prediction)
         return status

@@ -18,12 +18,15 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from medassist import paths
 from medassist.atomic import atomic_write_bytes
 from medassist.errors import InputError, MedAssistError
-from medassist.hospital.worklist import summarise, urgency
+from medassist.hospital.worklist import stored_result, summarise, urgency
+
+if TYPE_CHECKING:
+    from medassist.domain.prediction import Prediction
 
 Status = Literal["received", "kept", "queued", "scoring", "scored", "refused", "error"]
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
@@ -206,7 +209,7 @@ class StudyStore:
         return StoreOutcome(header.sop_instance_uid, final, duplicate=not added)
 
     def add_analysed(self, header: ObjectHeader, path: Path, origin: str, model: str, status: Status,
-                     result: dict[str, Any] | None = None, error: str | None = None) -> bool:
+                     result: "Prediction | None" = None, error: str | None = None) -> bool:
         """A worklist row for a file scored where it lies ("Score a folder"); False if already listed."""
         added = self._insert(header, path, origin, "scoring", model)
         return added and self.finish(header.sop_instance_uid, status, result, error)
@@ -247,14 +250,16 @@ class StudyStore:
                 raise
         return row
 
-    def finish(self, sop_instance_uid: str, status: Status, result: dict[str, Any] | None = None,
+    def finish(self, sop_instance_uid: str, status: Status, result: "Prediction | None" = None,
                error: str | None = None) -> bool:
-        """Record the outcome of scoring; only an object being scored takes it (exactly once)."""
+        """Record the outcome of scoring (the result whole, through the values codec); only an object
+        being scored takes it (exactly once)."""
+        stored = json.dumps(stored_result(result)) if result is not None else None
         with self.connect() as db:
             cursor = db.execute(
                 "UPDATE objects SET status = ?, result_json = ?, error = ?, scored_at = ?, score_count = score_count + 1"
                 " WHERE sop_instance_uid = ? AND status = 'scoring'",
-                (status, json.dumps(result) if result else None, error, _now(), sop_instance_uid),
+                (status, stored, error, _now(), sop_instance_uid),
             )
         return cursor.rowcount == 1
 
@@ -315,9 +320,8 @@ class NodeLock:
 
 def worklist_entry(row: sqlite3.Row) -> dict[str, Any]:
     """One worklist row as plain data (what `medassist worklist --json` prints and the tab shows), with
-    its findings (:func:`~medassist.hospital.worklist.summarise`)."""
+    its result's gate, outputs and findings (:func:`~medassist.hospital.worklist.summarise`)."""
     result = json.loads(row["result_json"]) if row["result_json"] else None
-    gate = (result or {}).get("gate")
     return summarise({
         "sop_instance_uid": row["sop_instance_uid"],
         "study_instance_uid": row["study_instance_uid"],
@@ -336,9 +340,6 @@ def worklist_entry(row: sqlite3.Row) -> dict[str, Any]:
         "received_at": row["received_at"],
         "status": row["status"],
         "model": row["model"],
-        "gate": gate,
-        "outputs": (result or {}).get("outputs") or {},
-        "thresholds": (result or {}).get("thresholds") or {},
         "error": row["error"],
         "scored_at": row["scored_at"],
         "score_count": row["score_count"],

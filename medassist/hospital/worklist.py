@@ -1,6 +1,11 @@
 """What the Worklist tab and ``medassist worklist`` share: each row's findings, urgency order,
 filters, and turning a stored result back into a :class:`Prediction` for the Diagnosis tab.
 
+A row's result is stored as a document of the values codec (:mod:`medassist.domain.codec`), whole:
+image link, gate verdict, population notice, film context, subtype splits and explanations come back
+as they were made. Rows written before the codec (``Prediction.to_dict``) are read as its version 0;
+a row written by a newer MedAssist is shown as an error saying so.
+
 A row's findings are :func:`~medassist.domain.findings.findings_of` its stored result: each with its
 own probability and its own threshold ("Pneumonia 62.9% (threshold 30.8%)"), positive only when it
 counts now; a subtype is never listed (:mod:`medassist.hospital.reported`).
@@ -10,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from medassist.domain import codec
 from medassist.domain.findings import findings_of
-from medassist.domain.prediction import GateVerdict, ImageLink, Prediction, PopulationNotice
+from medassist.domain.prediction import Prediction
 from medassist.domain.result_text import finding_text
+from medassist.errors import InputError
 
 WorklistFilter = Literal["all", "unread", "positive", "refused", "pending", "kept"]
 FILTERS: dict[str, str] = {
@@ -25,33 +32,39 @@ FILTERS: dict[str, str] = {
 }
 
 
+def stored_result(prediction: Prediction) -> dict[str, Any]:
+    """What a worklist row stores of its result: the codec's document, arrays inline."""
+    return codec.document(prediction)
+
+
 def prediction_of(entry: dict[str, Any]) -> Prediction | None:
     """The stored model result of a worklist row as a Prediction (None when not analysed); everything
-    the result held comes back (image link, population notice), so the Diagnosis tab shows it whole."""
+    the result held comes back, so the Diagnosis tab, the SR and FHIR show it whole. An unreadable or
+    newer result is an :class:`InputError` naming the row."""
     result = entry.get("result")
     if not result:
         return None
-    gate = result.get("gate")
-    image = result.get("image")
-    notice = result.get("population_notice")
-    return Prediction(
-        model=result["model"], version=result["version"], weights_sha256=result["weights_sha256"],
-        task=result["task"], device=result["device"], source=result["file"], input_sha256=result["input_sha256"],
-        outputs=dict(result["outputs"]), thresholds=dict(result["thresholds"]), positive=list(result["positive"]),
-        gate=GateVerdict(**gate) if gate else None, missing_inputs=list(result.get("missing_inputs") or []),
-        elapsed_ms=float(result.get("elapsed_ms") or 0.0), patient_id=result.get("patient_id"),
-        population_notice=PopulationNotice(**notice) if notice else None,
-        image=ImageLink(**image) if image else None,
-        created=result.get("created") or "", extra=dict(result.get("extra") or {}),
-    )
+    try:
+        return codec.from_document(Prediction, result)
+    except ValueError as exc:  # CodecError, ArrayError
+        raise InputError(f"worklist row {entry.get('sop_instance_uid', '')}: stored result unreadable: {exc}") from exc
 
 
 def summarise(entry: dict[str, Any]) -> dict[str, Any]:
-    """Add the row's findings to a worklist row: ``findings`` (each with its own probability and
-    threshold and its words), ``positive`` (the findings that count now), ``top_finding`` and
-    ``top_probability`` (the first positive finding, else the most probable one)."""
-    prediction = prediction_of(entry) if entry["status"] == "scored" else None
-    findings = findings_of(prediction) if prediction is not None else []
+    """Add the row's result and findings to a worklist row: ``gate``, ``outputs`` and ``thresholds``
+    (no outputs for a refused input), ``findings`` (each with its own probability and threshold and its
+    words), ``positive`` (the findings that count now), ``top_finding`` and ``top_probability`` (the
+    first positive finding, else the most probable one). A result that cannot be read makes the row an
+    error that says why."""
+    try:
+        prediction = prediction_of(entry)
+    except InputError as exc:
+        prediction = None
+        entry["status"], entry["error"] = "error", exc.reason
+    entry["gate"] = codec.plain(prediction.gate) if prediction is not None and prediction.gate else None
+    entry["outputs"] = dict(prediction.outputs) if prediction is not None and not prediction.refused else {}
+    entry["thresholds"] = dict(prediction.thresholds) if prediction is not None else {}
+    findings = findings_of(prediction) if prediction is not None and entry["status"] == "scored" else []
     rows: list[dict[str, Any]] = []
     for finding in findings:
         rows.append({"label": finding.label, "name": finding.name, "status": finding.status.value,

@@ -13,11 +13,18 @@ the host runs that very service, so both give the same results and audit lines.
 Calls are jobs: the host's progress comes back as the job's progress, closing the job (a cancel)
 cancels the call in the host, an error in the host comes back as the same :class:`MedAssistError`,
 and a host that dies fails its calls with a :class:`ModelError` (the app then starts a new one).
+
+The window sends its calls pickled (its own inputs: images, records, notes). The host answers in
+JSON through the values codec (:mod:`medassist.domain.codec`: a result is the same document a session
+file or the worklist stores), with every array sent out of band as its raw bytes: the window never
+unpickles what the process that loads model files sends, and a result read from the host is the
+result the service made, field for field.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
 import pickle
 import queue
@@ -50,19 +57,23 @@ _JOBS = ("predict", "explain")  # those that report progress and can be cancelle
 _POLL_S = 0.2
 
 
-def _send_message(channel: socket.socket, message: tuple[Any, ...]) -> None:
-    """One message: pickled with its arrays out of band, each array's bytes sent as they lie.
+def _send_frame(channel: socket.socket, data: bytes, raws: list[memoryview]) -> None:
+    """One message: its body, then each array's bytes sent as they lie (out of band).
     (multiprocessing's own connection reads a message one socket buffer at a time, each read
     allocating the whole remainder while it holds the interpreter lock: a 14 MB map stalled the
     window 0.1-0.2 s.)"""
-    buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
-    raws = [buffer.raw() for buffer in buffers]
     header = struct.pack("!QI", len(data), len(raws)) + b"".join(struct.pack("!Q", raw.nbytes) for raw in raws)
     channel.sendall(header)
     channel.sendall(data)
     for raw in raws:
         channel.sendall(raw)
+
+
+def _send_message(channel: socket.socket, message: tuple[Any, ...]) -> None:
+    """A call from the window: pickled, its inputs' arrays out of band."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    _send_frame(channel, data, [buffer.raw() for buffer in buffers])
 
 
 def _receive_exactly(channel: socket.socket, size: int) -> bytearray:
@@ -78,11 +89,77 @@ def _receive_exactly(channel: socket.socket, size: int) -> bytearray:
     return buffer
 
 
-def _receive_message(channel: socket.socket) -> Any:
+def _receive_frame(channel: socket.socket) -> tuple[bytearray, list[bytearray]]:
     size, count = struct.unpack("!QI", _receive_exactly(channel, 12))
     sizes = struct.unpack(f"!{count}Q", _receive_exactly(channel, 8 * count)) if count else ()
     data = _receive_exactly(channel, size)
-    return pickle.loads(data, buffers=[_receive_exactly(channel, part) for part in sizes])
+    return data, [_receive_exactly(channel, part) for part in sizes]
+
+
+def _receive_message(channel: socket.socket) -> Any:
+    """A call from the window (read in the host)."""
+    data, buffers = _receive_frame(channel)
+    return pickle.loads(data, buffers=buffers)
+
+
+def _send_reply(channel: socket.socket, call_id: int, kind: str, payload: Any) -> None:
+    """A reply from the host: JSON, with what a call returns written by the values codec and every
+    array sent out of band (an :class:`~medassist.domain.arrays.ArrayRef` names it in the JSON)."""
+    import numpy as np
+
+    from medassist.domain import codec
+    from medassist.domain.arrays import KeyedArrays
+
+    arrays = KeyedArrays()
+    if kind == "progress":
+        payload = {"fraction": payload.fraction, "message": payload.message}
+    elif kind == "result" and isinstance(payload, np.ndarray):
+        payload = {"array": arrays.put(payload)}
+    elif kind == "result" and payload is not None:
+        payload = {"document": codec.document(payload, arrays)}
+    # else: a description, an error's (class, reason, source), or nothing
+    body = {"id": call_id, "kind": kind, "payload": payload, "arrays": list(arrays.arrays)}
+    raws = [np.ascontiguousarray(values).data.cast("B") for values in arrays.arrays.values()]
+    _send_frame(channel, json.dumps(body, ensure_ascii=False).encode("utf-8"), raws)
+
+
+def _receive_reply(channel: socket.socket) -> tuple[int, str, Any]:
+    """A reply read in the window: the call it answers, its kind and its payload as values (a result
+    that cannot be read fails its call with a :class:`ModelError` saying why)."""
+    data, buffers = _receive_frame(channel)
+    body = json.loads(data)
+    try:
+        return body["id"], body["kind"], _decoded_payload(body, buffers)
+    except (ValueError, KeyError, TypeError) as exc:  # CodecError and ArrayError are ValueErrors
+        return body["id"], "error", ("ModelError", f"the model process sent a result that cannot be read ({exc})", None)
+
+
+def _decoded_payload(body: dict[str, Any], buffers: list[bytearray]) -> Any:
+    import numpy as np
+
+    from medassist.domain import codec
+    from medassist.domain.arrays import ArrayError, ArrayRef, KeyedArrays, checked_layout
+
+    kind, payload = body["kind"], body["payload"]
+    if kind == "progress":
+        return Progress(float(payload["fraction"]), str(payload["message"]))
+    if kind == "error":
+        return tuple(payload)
+    if kind != "result" or payload is None:
+        return payload
+    received = dict(zip(body["arrays"], buffers, strict=True))
+
+    def load(key: str, ref: ArrayRef) -> np.ndarray:
+        dtype, shape = checked_layout(ref)
+        if key not in received or shape is None:
+            raise ArrayError(f"array {key} did not arrive with its shape")
+        return np.frombuffer(received[key], dtype=dtype).reshape(shape)  # the received bytes, not a copy
+
+    arrays = KeyedArrays(load)
+    if "array" in payload:
+        return arrays.get(payload["array"])
+    document = payload["document"]
+    return codec.from_document(codec.KINDS[document["kind"]], document, arrays)
 
 
 @dataclass(frozen=True)
@@ -104,10 +181,10 @@ def serve(channel: socket.socket, config: HostConfig, build: HostBuild) -> None:
     answer calls until told to stop or the window's end closes."""
     send_lock = threading.Lock()
 
-    def send(message: tuple[Any, ...]) -> None:
+    def send(message: tuple[int, str, Any]) -> None:
         with send_lock:
             try:
-                _send_message(channel, message)
+                _send_reply(channel, *message)
             except OSError:  # the window has gone; the loop below ends on its own
                 pass
 
@@ -145,7 +222,7 @@ def serve(channel: socket.socket, config: HostConfig, build: HostBuild) -> None:
 
 
 def _answer(service: "InferenceService", call_id: int, method: str, args: tuple[Any, ...],
-            tokens: dict[int, CancelToken], send: Callable[[tuple[Any, ...]], None]) -> None:
+            tokens: dict[int, CancelToken], send: Callable[[tuple[int, str, Any]], None]) -> None:
     """Run one call in the host and send its progress and its outcome."""
     try:
         if method not in _METHODS:
@@ -305,8 +382,8 @@ class ModelHost:
         """Route the host's messages to the calls waiting for them; on the host's end, fail them all."""
         while True:
             try:
-                call_id, kind, payload = _receive_message(self._channel)
-            except (EOFError, OSError):
+                call_id, kind, payload = _receive_reply(self._channel)
+            except (EOFError, OSError, ValueError, KeyError):  # the host has gone, or its channel is garbled
                 break
             if kind == "ready":
                 self._device = payload

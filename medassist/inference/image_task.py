@@ -1,7 +1,7 @@
 """Runner for ``image-classification`` cards: preprocessing from the card, temperature
 scaling, the out-of-distribution gate, and on-demand explanations.
 
-The card's ``extra`` says how to use the network:
+The card's typed ``image`` section (:class:`~medassist.inference.card.ImageSpec`) says how to use the network:
 - ``preprocessing``: ``size`` [H, W], ``mean``, ``std`` (grayscale, resized without keeping the
   aspect ratio, exactly as the training script did through :func:`prepare_pixels`);
 - ``classes`` (softmax order) and ``outputs``: each output label's probability is the sum of the
@@ -29,7 +29,7 @@ from PIL import Image
 
 from medassist.errors import InputError, ModelError
 from medassist.hashing import sha256_bytes, sha256_file
-from medassist.inference.card import ModelCard, card_file, image_applies
+from medassist.inference.card import ImageSpec, ModelCard, card_file, image_applies
 from medassist.domain.inputs import ImageInput
 from medassist.clinical.films import header_age_years
 from medassist.inference.population import population_notice
@@ -90,26 +90,27 @@ class ImageGate:
         return GateVerdict(score=float(score), threshold=float(self.threshold), accepted=accepted, reason=reason)
 
 
+def image_spec(card: ModelCard) -> ImageSpec:
+    """The card's ``image`` section (the validator requires it of an image model's card)."""
+    if card.image is None:
+        raise ModelError(f"model '{card.name}' has no 'image' section in its card")
+    return card.image
+
+
 def load_gate(folder: Path, card: ModelCard) -> ImageGate | None:
     """The card's gate, after checking its file against the SHA-256 in the card."""
-    spec = card.extra.get("gate")
-    if not spec:
+    spec = image_spec(card).gate
+    if spec is None:
         return None
-    path = card_file(folder, spec.get("file"))
+    path = card_file(folder, spec.file)
     if not path.is_file():
-        raise ModelError(f"input gate file '{spec['file']}' is missing", folder)
+        raise ModelError(f"input gate file '{spec.file}' is missing", folder)
     actual = sha256_file(path)
-    if actual != str(spec["sha256"]).lower():
-        raise ModelError(
-            f"input gate SHA-256 mismatch (card {str(spec['sha256'])[:12]}..., file {actual[:12]}...): refused", path
-        )
+    if actual != spec.sha256:
+        raise ModelError(f"input gate SHA-256 mismatch (card {spec.sha256[:12]}..., file {actual[:12]}...): refused", path)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    return ImageGate(
-        mean=state["mean"].float(),
-        precision=state["precision"].float(),
-        threshold=float(spec["threshold"]),
-        description=str(spec.get("accepts", "frontal chest radiograph")),
-    )
+    return ImageGate(mean=state["mean"].float(), precision=state["precision"].float(), threshold=spec.threshold,
+                     description=spec.accepts)
 
 
 @dataclass
@@ -127,20 +128,12 @@ class ImageModelSpec:
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> "ImageModelSpec":
-        card = loaded.card
-        prep = card.extra.get("preprocessing", {})
-        size = prep.get("size", [128, 128])
-        classes = list(card.extra.get("classes", card.labels))
-        return cls(
-            size=(int(size[0]), int(size[1])),
-            mean=float(prep.get("mean", 0.5)),
-            std=float(prep.get("std", 0.25)),
-            classes=classes,
-            outputs={k: list(v) for k, v in card.extra.get("outputs", {c: [c] for c in classes}).items()},
-            subtypes={k: list(v) for k, v in card.extra.get("subtypes", {}).items()},
-            temperature=float(card.extra.get("temperature", 1.0)),
-            gate=load_gate(loaded.folder, card),
-        )
+        spec = image_spec(loaded.card)
+        prep = spec.preprocessing
+        return cls(size=prep.size, mean=prep.mean, std=prep.std, classes=list(spec.classes),
+                   outputs={k: list(v) for k, v in spec.outputs.items()},
+                   subtypes={k: list(v) for k, v in spec.subtypes.items()}, temperature=spec.temperature,
+                   gate=load_gate(loaded.folder, loaded.card))
 
     def tensor(self, pixels: np.ndarray) -> torch.Tensor:
         """uint8 pixels at the model size -> normalised (1, 1, H, W) float tensor."""
@@ -241,7 +234,7 @@ def run_forward(loaded: LoadedModel, spec: ImageModelSpec, source: ImageInput) -
             if not image_applies(loaded.card, source.image):
                 verdict = GateVerdict(score, spec.gate.threshold, False,
                                       f"DICOM modality {source.image.modality} is not one this model reads "
-                                      f"({loaded.card.modality}); no findings are shown")
+                                      f"({loaded.card.modality_text}); no findings are shown")
         else:
             logits, verdict = module(x), None
     outputs = {} if verdict is not None and not verdict.accepted else spec.output_probabilities(logits.cpu())

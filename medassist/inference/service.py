@@ -16,7 +16,7 @@ import torch
 
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Explanation, Prediction
-from medassist.domain.tasks import Method
+from medassist.domain.tasks import Method, Task
 from medassist.errors import ModelError
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
@@ -67,7 +67,7 @@ class InferenceService:
         """Load ``model`` and import its task's runner: what a first prediction would otherwise wait for
         (a recommender has no runner: :meth:`item_probabilities` runs it)."""
         task = self.runtime.load(model).card.task
-        if task != "recommendation":
+        if task != Task.RECOMMENDATION:
             self.runners.handler(task)
 
     def prepare_explanations(self) -> None:
@@ -76,7 +76,7 @@ class InferenceService:
 
     def item_probabilities(self, model: str, features: np.ndarray) -> np.ndarray:
         loaded = self.runtime.load(model)
-        if loaded.card.task != "recommendation":
+        if loaded.card.task != Task.RECOMMENDATION:
             raise ModelError(f"model '{loaded.card.name}' is a {loaded.card.task} model, not a recommender", loaded.folder)
         with loaded.lock, torch.no_grad():
             logits = loaded.module(torch.from_numpy(features).unsqueeze(0).to(loaded.device))

@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from medassist.errors import InputError
-from medassist.inference.card import ModelCard
+from medassist.errors import InputError, ModelError
+from medassist.inference.card import ModelCard, RecordSpec
 from medassist.hashing import sha256_bytes
 from medassist.domain.inputs import RecordInput
 from medassist.domain.prediction import GateVerdict, Prediction
 from medassist.inference.runtime import LoadedModel
 from medassist.jobs import Job, Progress
-from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows, is_missing
+from medassist.domain.features import FeatureSpec
+from medassist.models.tabular import TabularRiskNet, encode_rows, is_missing
 from medassist.domain.result_text import age_text, clinical_label, compared
 from medassist.records.features import features_from_record
 from medassist.records.summary import age_years
@@ -33,8 +34,15 @@ from medassist.records.summary import age_years
 _YES = {"yes": 1.0, "true": 1.0, "y": 1.0, "1": 1.0, "no": 0.0, "false": 0.0, "n": 0.0, "0": 0.0}
 
 
+def record_spec(card: ModelCard) -> RecordSpec:
+    """The card's ``record`` section (the validator requires it of a record model's card)."""
+    if card.record is None:
+        raise ModelError(f"model '{card.name}' has no 'record' section in its card")
+    return card.record
+
+
 def feature_specs(loaded: LoadedModel) -> list[FeatureSpec]:
-    return [FeatureSpec.from_dict(d) for d in loaded.card.extra["features"]]
+    return list(record_spec(loaded.card).features)
 
 
 def shown_value(spec: FeatureSpec, value: float | None) -> str:
@@ -194,8 +202,8 @@ class TabularTask:
                 "inputs_shown": {s.name: shown_value(s, values[s.name]) for s in specs},
                 "provenance": origin["provenance"],
                 "record_problems": origin.get("record_problems", []),
-                "positive_class": loaded.card.extra.get("positive_class", label),
-                "output_names": {label: loaded.card.extra.get("positive_class") or clinical_label(label)},
+                "positive_class": record_spec(loaded.card).positive_class,
+                "output_names": {label: record_spec(loaded.card).positive_class or clinical_label(label)},
             },
         )
         yield Progress(1.0, "done")

@@ -56,7 +56,8 @@ class TextTask:
         outputs = {label: float(p) for label, p in zip(labels, probs, strict=True)}
         thresholds = {label: float(loaded.card.thresholds.get(label, 0.5)) for label in labels}
         positive = sorted(problems.suggested, key=lambda label: -outputs[label])
-        names = {label: problem_name(label) for label in labels} | loaded.card.extra.get("label_names", {})
+        named = loaded.card.text.label_names if loaded.card.text is not None else {}
+        names = {label: problem_name(label) for label in labels} | named
         extra = {
             "label_names": names,
             "words": len(note.words),

@@ -15,64 +15,14 @@ hidden, so the network is used to that). ``center``/``scale`` (standardization) 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from medassist.domain.features import FeatureSpec
 from medassist.models.architectures import register_architecture
-
-
-_UNIT_SHOWN = {"mm[Hg]": "mmHg", "u[IU]/mL": "µIU/mL", "{ratio}": "", "10*6/uL": "million/µL", "cells/uL": "cells/µL"}
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One model input as the card describes it.
-
-    ``kind``: numeric (a number in ``unit``), binary (0/1) or categorical (one of ``categories``).
-    ``source`` says where :mod:`medassist.records.features` finds it in a patient's record
-    (e.g. ``measure:total_cholesterol``, ``demographic:age``, ``condition:hypertension``), or
-    None when records do not carry it (it must then be entered by hand or stays missing).
-    """
-
-    name: str
-    kind: Literal["numeric", "binary", "categorical"]
-    description: str
-    unit: str = ""
-    categories: tuple[float, ...] = ()
-    category_names: tuple[str, ...] = ()
-    source: str | None = None
-    valid_range: tuple[float, float] | None = None
-
-    @property
-    def columns(self) -> list[str]:
-        if self.kind == "categorical":
-            return [f"{self.name}={c:g}" for c in self.categories]
-        return [self.name]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureSpec":
-        data = dict(data)
-        for key in ("categories", "category_names", "valid_range"):
-            if data.get(key) is not None:
-                data[key] = tuple(data[key])
-        return cls(**data)
-
-    def describe_value(self, value: float) -> str:
-        """How the value reads to a clinician (category names, units)."""
-        if self.kind == "categorical" and self.category_names:
-            for category, label in zip(self.categories, self.category_names, strict=True):
-                if float(value) == float(category):
-                    return label
-        if self.kind == "binary":
-            return "yes" if float(value) >= 0.5 else "no"
-        return f"{value:g} {_UNIT_SHOWN.get(self.unit, self.unit)}".strip()
 
 
 def is_missing(value: Any) -> bool:

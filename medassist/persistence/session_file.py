@@ -3,8 +3,11 @@
 A ``.medassist`` file is a zip holding ``session.json`` (record sources and image paths with
 their SHA-256, predictions with their film's context, accepted treatments, comments, notes,
 confirmed findings, films the clinician attached despite their header, the MedAssist version and the
-models' hashes; a file written before film contexts existed reads with none) and one compressed ``.npy`` per explanation array
-under ``arrays/``. Large saliency maps (more than 512 x 512 values) are kept at half precision
+models' hashes) and one compressed ``.npy`` per explanation array under ``arrays/``. Results,
+decisions, reviews and attachments are written by the one values codec (:mod:`medassist.domain.codec`),
+whose version the manifest records (``values_version``); a file of format 1 (before the codec) is read
+through the codec's migrations (a file written before film contexts existed reads with none), and a
+file from a newer MedAssist is refused with a message saying so. Large saliency maps (more than 512 x 512 values) are kept at half precision
 (about three significant digits, far finer than the 8-bit colours they are drawn with); every
 other array is exact. Each array is compressed once and the bytes reused by later saves, so
 autosave of a session with many images costs disk writes, not recompression.
@@ -25,20 +28,21 @@ import tokenize
 import weakref
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from medassist import __version__
+from medassist.domain import codec
+from medassist.domain.arrays import MAX_ARRAY_BYTES, ArrayError, ArrayRef, KeyedArrays
 from medassist.errors import InputError
 from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
-from medassist.domain.clinical import FilmContext
-from medassist.domain.prediction import Explanation, GateVerdict, ImageLink, PopulationNotice, Prediction, SubtypeSplit
+from medassist.domain.prediction import Prediction
 from medassist.atomic import atomic_write
 from medassist.bounded import SESSION_FILE, size_text
 from medassist.records.schema import PatientRecords
@@ -47,13 +51,11 @@ from medassist.session import PER_PATIENT_FIELDS, Session, SessionState
 
 SUFFIX = ".medassist"
 FORMAT = "medassist-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: values before the codec (read through its migrations, as values version 1)
 MANIFEST = "session.json"
 ARRAY_FOLDER = "arrays/"
 HALF_PRECISION_ABOVE = 512 * 512
 MAX_MANIFEST_BYTES = 64 * 2**20
-# The largest array a session stores: a float32 map of an image at the pixel budget (8192 x 8192).
-MAX_ARRAY_BYTES = 8192 * 8192 * 4
 _NPY_HEADER_BYTES = 65536 + 16  # numpy's own limit on an .npy header, plus magic and length
 _STUB_COLUMNS = ("patient_id", "given_name", "family_name", "birth_date", "sex")
 
@@ -126,10 +128,6 @@ def encode_array(values: np.ndarray) -> bytes:
     return data
 
 
-class ArrayError(ValueError):
-    """An explanation array in a session file cannot be decoded (damaged or implausibly large)."""
-
-
 @dataclass
 class _ArrayHeader:
     inflater: Any  # zlib's decompressor, positioned after the header
@@ -192,116 +190,14 @@ def decode_array(data: bytes, dtype: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# plain-data conversion
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set):
-        return sorted(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    raise TypeError(f"cannot store {type(value).__name__} in a session file")
-
-
-def prediction_to_dict(prediction: Prediction, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Every field of a prediction; explanation values go to ``arrays`` under a generated key."""
-    explanations = []
-    for explanation in prediction.explanations:
-        key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(explanation.values)
-        explanations.append(
-            {
-                "dtype": str(arrays[key].dtype),
-                "method": explanation.method,
-                "target": explanation.target,
-                "kind": explanation.kind,
-                "values": key,
-                "labels": explanation.labels,
-                "inputs": explanation.inputs,
-                "faithfulness": explanation.faithfulness,
-                "elapsed_ms": explanation.elapsed_ms,
-                "extra": explanation.extra,
-            }
-        )
-    return {
-        "model": prediction.model,
-        "version": prediction.version,
-        "weights_sha256": prediction.weights_sha256,
-        "task": prediction.task,
-        "device": prediction.device,
-        "source": prediction.source,
-        "input_sha256": prediction.input_sha256,
-        "outputs": {k: float(v) for k, v in prediction.outputs.items()},
-        "thresholds": {k: float(v) for k, v in prediction.thresholds.items()},
-        "positive": list(prediction.positive),
-        "gate": prediction.gate.to_dict() if prediction.gate else None,
-        "population_notice": prediction.population_notice.to_dict() if prediction.population_notice else None,
-        "image": prediction.image.to_dict() if prediction.image else None,
-        "film": prediction.film.to_dict() if prediction.film else None,
-        "subtypes": [split.to_dict() for split in prediction.subtypes],
-        "missing_inputs": list(prediction.missing_inputs),
-        "elapsed_ms": prediction.elapsed_ms,
-        "patient_id": prediction.patient_id,
-        "created": prediction.created,
-        "extra": prediction.extra,
-        "explanations": explanations,
-    }
-
-
-def prediction_from_dict(data: dict[str, Any], arrays: dict[str, bytes]) -> Prediction:
-    explanations = [
-        Explanation(
-            method=e["method"],
-            target=e["target"],
-            kind=e["kind"],
-            values=decode_array(arrays[e["values"]], e.get("dtype", "float32")),
-            labels=e.get("labels"),
-            inputs=e.get("inputs"),
-            faithfulness=e.get("faithfulness"),
-            elapsed_ms=e.get("elapsed_ms", 0.0),
-            extra=e.get("extra") or {},
-        )
-        for e in data.get("explanations", [])
-    ]
-    gate = GateVerdict(**data["gate"]) if data.get("gate") else None
-    return Prediction(
-        model=data["model"],
-        version=data["version"],
-        weights_sha256=data["weights_sha256"],
-        task=data["task"],
-        device=data["device"],
-        source=data["source"],
-        input_sha256=data["input_sha256"],
-        outputs=dict(data["outputs"]),
-        thresholds=dict(data["thresholds"]),
-        positive=list(data["positive"]),
-        gate=gate,
-        missing_inputs=list(data.get("missing_inputs", [])),
-        elapsed_ms=data.get("elapsed_ms", 0.0),
-        explanations=explanations,
-        patient_id=data.get("patient_id"),
-        population_notice=PopulationNotice(**data["population_notice"]) if data.get("population_notice") else None,
-        image=ImageLink(**data["image"]) if data.get("image") else None,
-        film=FilmContext.from_dict(data["film"]) if data.get("film") else None,
-        subtypes=[SubtypeSplit(**split) for split in data.get("subtypes") or []],
-        created=data["created"],
-        extra=data.get("extra") or {},
-    )
+# plain-data conversion (results and decisions: the values codec)
 
 
 def _patient_stub(records: PatientRecords, patient_id: str) -> dict[str, Any] | None:
     if not records.has_patient(patient_id):
         return None
     row = records.patient_row(patient_id)
-    return {c: (None if pd.isna(row[c]) else _jsonable(row[c]) if c == "birth_date" else str(row[c])) for c in _STUB_COLUMNS}
+    return {c: (None if pd.isna(row[c]) else codec.json_value(row[c]) if c == "birth_date" else str(row[c])) for c in _STUB_COLUMNS}
 
 
 def models_used(predictions: dict[str, list[Prediction]]) -> dict[str, dict[str, str]]:
@@ -328,17 +224,17 @@ class SessionSnapshot:
 
 def capture(session: Session) -> SessionSnapshot:
     """Copy everything a session file stores (fast: no hashing, no disk access)."""
-    arrays: dict[str, np.ndarray] = {}
+    arrays = KeyedArrays()
     state = session.snapshot()
     predictions = {key: items for key, items in state.predictions.items() if items}
     images = {key: items for key, items in state.images.items() if items}
-    decisions = {key: [vars(d).copy() for d in items.values()] for key, items in state.decisions.items() if items}
     keys = {key for name in PER_PATIENT_FIELDS for key, value in getattr(state, name).items() if value}
     if session.current_patient_id:
         keys.add(session.current_patient_id)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "values_version": codec.VERSION,
         "medassist_version": __version__,
         "saved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "demo": state.demo,
@@ -351,22 +247,22 @@ def capture(session: Session) -> SessionSnapshot:
                    "series_files": i.metadata.get("series_files")} for i in items]
             for key, items in images.items()
         },
-        "predictions": {key: [prediction_to_dict(p, arrays) for p in items] for key, items in predictions.items()},
-        "decisions": decisions,
+        "predictions": {key: [codec.encode(p, arrays) for p in items] for key, items in predictions.items()},
+        "decisions": {k: [codec.encode(d, arrays) for d in v.values()] for k, v in state.decisions.items() if v},
         "clinician_notes": state.clinician_notes,
         "confirmed_findings": state.confirmed_findings,
-        "finding_reviews": {k: [vars(r).copy() for r in v.values()] for k, v in state.finding_reviews.items() if v},
-        "film_attachments": {k: [vars(a).copy() for a in v.values()] for k, v in state.film_attachments.items() if v},
+        "finding_reviews": {k: [codec.encode(r, arrays) for r in v.values()] for k, v in state.finding_reviews.items() if v},
+        "film_attachments": {k: [codec.encode(a, arrays) for a in v.values()] for k, v in state.film_attachments.items() if v},
         "models": models_used(predictions),
     }
-    return SessionSnapshot(manifest, arrays)
+    return SessionSnapshot(manifest, arrays.arrays)
 
 
 def write_snapshot(snapshot: SessionSnapshot, target: str | Path) -> Path:
     """Hash the record sources and write the file atomically (the previous file survives any failure)."""
     for source in snapshot.manifest["record_sources"]:
         source["sha256"] = source_fingerprint(source["path"])
-    manifest = json.dumps(snapshot.manifest, default=_jsonable, ensure_ascii=False, indent=1).encode("utf-8")
+    manifest = json.dumps(snapshot.manifest, default=codec.json_value, ensure_ascii=False, indent=1).encode("utf-8")
     arrays = {key: encode_array(values) for key, values in snapshot.arrays.items()}
 
     def write(handle: BinaryIO) -> None:
@@ -389,12 +285,15 @@ def save_session(session: Session, target: str | Path) -> Path:
 @dataclass
 class SessionFile:
     """A session file read back as it was written: its manifest (checked against
-    :class:`SessionManifest`) and its results. Re-reading the records and images it names is the
-    application's (:mod:`medassist.app.sessions`)."""
+    :class:`SessionManifest`) and its values decoded by the codec (older versions migrated).
+    Re-reading the records and images it names is the application's (:mod:`medassist.app.sessions`)."""
 
     path: Path
     manifest: dict[str, Any]
     predictions: dict[str, list[Prediction]]
+    decisions: dict[str, dict[str, TreatmentDecision]] = field(default_factory=dict)
+    finding_reviews: dict[str, dict[str, FindingReview]] = field(default_factory=dict)
+    film_attachments: dict[str, dict[str, FilmAttachment]] = field(default_factory=dict)
 
     def state(self, images: dict[str, list[MedicalImage]]) -> SessionState:
         """The session's working state as saved, with the ``images`` re-read from their paths."""
@@ -402,14 +301,11 @@ class SessionFile:
         return SessionState(
             images=images,
             predictions=self.predictions,
-            decisions={key: {d["option_id"]: TreatmentDecision(**d) for d in items}
-                       for key, items in data.get("decisions", {}).items()},
+            decisions=self.decisions,
             clinician_notes=dict(data.get("clinician_notes", {})),
             confirmed_findings={k: list(v) for k, v in data.get("confirmed_findings", {}).items()},
-            finding_reviews={key: {r["finding"]: FindingReview(**r) for r in items}
-                             for key, items in data.get("finding_reviews", {}).items()},
-            film_attachments={key: {a["image_key"]: FilmAttachment(**a) for a in items}
-                              for key, items in data.get("film_attachments", {}).items()},
+            finding_reviews=self.finding_reviews,
+            film_attachments=self.film_attachments,
             demo=bool(data.get("demo", False)),
             clinician_name=data.get("clinician_name") or "",
         )
@@ -417,6 +313,7 @@ class SessionFile:
 
 # The manifest's schema: every field a reader uses, with its type. Unknown keys are dropped (a later
 # version of the same format may add some); a wrong type or a missing required key refuses the file.
+# Results, decisions, reviews and attachments are the values codec's (checked when they are decoded).
 
 
 class _Entry(BaseModel):
@@ -444,119 +341,12 @@ class _ImageEntry(_Entry):
     series_files: list[str] | None = None
 
 
-class _Gate(_Entry):
-    score: float
-    threshold: float
-    accepted: bool
-    reason: str
-
-
-class _ExplanationEntry(_Entry):
-    method: str
-    target: str
-    kind: str
-    values: str
-    dtype: str = "float32"
-    labels: list[Any] | None = None
-    inputs: dict[str, Any] | None = None
-    faithfulness: dict[str, Any] | None = None
-    elapsed_ms: float = 0.0
-    extra: dict[str, Any] | None = None
-
-
-class _PopulationNotice(_Entry):
-    message: str
-    patient_age_years: float | None = None
-    age_source: str
-    population: str
-    population_age_range: str
-    metrics: dict[str, Any] = {}
-
-
-class _ImageLink(_Entry):
-    path: str
-    frame: int
-    image_sha256: str
-
-
-class _IdentityProblem(_Entry):
-    item: Literal["name", "patient ID", "birth date", "sex", "age at the study", "study date"]
-    header: str
-    record: str
-
-
-class _Film(_Entry):
-    study_date: str | None = None
-    relation: Literal["current", "prior", "undated"]
-    identity: Literal["matches", "not checked", "mismatch"]
-    identity_problems: list[_IdentityProblem] = []
-    attached_by_clinician: str = ""
-    episode_start: str | None = None
-
-
-class _Subtypes(_Entry):
-    finding: str
-    shares: dict[str, float]
-    applies: bool
-    age_years: float | None = None
-    validated_min_years: float | None = None
-    validated_max_years: float | None = None
-    validated: bool = True
-
-
-class _PredictionEntry(_Entry):
-    model: str
-    version: str
-    weights_sha256: str
-    task: str
-    device: str
-    source: str
-    input_sha256: str
-    outputs: dict[str, float]
-    thresholds: dict[str, float]
-    positive: list[str]
-    gate: _Gate | None = None
-    missing_inputs: list[str] = []
-    elapsed_ms: float = 0.0
-    patient_id: str | None = None
-    created: str
-    extra: dict[str, Any] | None = None
-    population_notice: _PopulationNotice | None = None
-    image: _ImageLink | None = None
-    film: _Film | None = None
-    subtypes: list[_Subtypes] = []
-    explanations: list[_ExplanationEntry] = []
-
-
-class _Decision(_Entry):
-    option_id: str
-    label: str
-    status: str = "pending"
-    comment: str = ""
-    detail: dict[str, Any] = {}
-
-
-class _FindingReview(_Entry):
-    finding: str
-    status: Literal["confirmed", "rejected"]
-    note: str = ""
-    model: str = ""
-    reviewed: str
-
-
-class _FilmAttachment(_Entry):
-    image_key: str
-    path: str
-    reason: str
-    clinician: str = ""
-    attached: str
-
-
 class SessionManifest(_Entry):
     """``session.json`` as this version writes it."""
 
     format: str
     format_version: int
+    values_version: int | None = None  # None in files of format 1
     medassist_version: str | None = None
     saved: str | None = None
     demo: bool = False
@@ -565,12 +355,12 @@ class SessionManifest(_Entry):
     record_sources: list[_RecordSource] = []
     patients: list[_PatientStub] = []
     images: dict[str, list[_ImageEntry]] = {}
-    predictions: dict[str, list[_PredictionEntry]] = {}
-    decisions: dict[str, list[_Decision]] = {}
+    predictions: dict[str, list[dict[str, Any]]] = {}
+    decisions: dict[str, list[dict[str, Any]]] = {}
     clinician_notes: dict[str, str] = {}
     confirmed_findings: dict[str, list[str]] = {}
-    finding_reviews: dict[str, list[_FindingReview]] = {}
-    film_attachments: dict[str, list[_FilmAttachment]] = {}
+    finding_reviews: dict[str, list[dict[str, Any]]] = {}
+    film_attachments: dict[str, list[dict[str, Any]]] = {}
     models: dict[str, dict[str, Any]] = {}
 
 
@@ -582,12 +372,21 @@ def _validated(raw: Any, path: Path) -> dict[str, Any]:
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise InputError(f"saved by a newer MedAssist ({raw.get('medassist_version')}); update MedAssist to open it", path)
     try:
+        codec.check_version(_values_version(raw))
+    except codec.CodecError as exc:
+        raise InputError(f"cannot open the results saved by MedAssist {raw.get('medassist_version')}: {exc}", path) from exc
+    try:
         return SessionManifest.model_validate(raw).model_dump()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "session.json"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise InputError(f"session file is damaged: {where}: {first['msg']}{more}", path) from exc
+
+
+def _values_version(manifest: dict[str, Any]) -> Any:
+    """The values codec's version the file's results were written in (format 1 files: version 1)."""
+    return 1 if manifest.get("format_version") == 1 else manifest.get("values_version")
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
@@ -631,15 +430,45 @@ def _read_archive(path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return manifest, arrays
 
 
+V = TypeVar("V")
+
+
+def _decode_values(path: Path, manifest: dict[str, Any], members: dict[str, bytes]) -> SessionFile:
+    """Results, decisions, reviews and attachments through the values codec (older versions migrated);
+    the first one that cannot be read refuses the file, naming where it is."""
+    version = _values_version(manifest)
+
+    def load(key: str, ref: ArrayRef) -> np.ndarray:
+        if key not in members:
+            raise ArrayError(f"array {key} is missing from the file")
+        return decode_array(members[key], str(ref.get("dtype", "float32")))
+
+    arrays = KeyedArrays(load)
+
+    def decoded(section: str, cls: type[V]) -> dict[str, list[V]]:
+        found: dict[str, list[V]] = {}
+        for key, items in manifest.get(section, {}).items():
+            for index, item in enumerate(items):
+                try:
+                    found.setdefault(key, []).append(codec.decode(cls, item, arrays, version))
+                except (ValueError, zlib.error) as exc:  # CodecError and ArrayError are ValueErrors
+                    raise InputError(f"session file is damaged ({section}.{key}.{index}: {exc})", path) from exc
+        return found
+
+    return SessionFile(
+        path,
+        manifest,
+        decoded("predictions", Prediction),
+        decisions={k: {d.option_id: d for d in v} for k, v in decoded("decisions", TreatmentDecision).items()},
+        finding_reviews={k: {r.finding: r for r in v} for k, v in decoded("finding_reviews", FindingReview).items()},
+        film_attachments={k: {a.image_key: a for a in v}
+                          for k, v in decoded("film_attachments", FilmAttachment).items()},
+    )
+
+
 def read_session_file(path: str | Path) -> SessionFile:
-    """Read a ``.medassist`` file: its manifest and its results (refused with an :class:`InputError`
+    """Read a ``.medassist`` file: its manifest and its values (refused with an :class:`InputError`
     naming the file when it is not one, is damaged, or is over its limits)."""
     path = Path(path)
-    manifest, arrays = _read_archive(path)
-    try:
-        predictions = {
-            key: [prediction_from_dict(p, arrays) for p in items] for key, items in manifest.get("predictions", {}).items()
-        }
-    except (KeyError, TypeError, ValueError, zlib.error) as exc:  # ArrayError is a ValueError
-        raise InputError(f"session file is damaged (results unreadable: {type(exc).__name__}: {exc})", path) from exc
-    return SessionFile(path, manifest, predictions)
+    manifest, members = _read_archive(path)
+    return _decode_values(path, manifest, members)

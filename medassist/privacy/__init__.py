@@ -267,6 +267,9 @@ _AGE_AFTER = re.compile(
     rf"{_NOT_RANGE_END}\b(\d{{1,3}})(?:\.\d+)?(\s*-?\s*(?:years?|yrs?|y)\s*-?\s*old\b|\s*(?:yo|y/o|y\.o\.)(?![\w/]))", re.I)
 _AGE_BEFORE = re.compile(rf"\b(aged?\s*:?\s*)(\d{{1,3}})(?:\.\d+)?\b{_NOT_RANGE_START}", re.I)
 _AGE_SEX = re.compile(rf"{_NOT_RANGE_END}\b(\d{{1,3}})([MF])\b")  # "65F", "58M" in clinical shorthand
+# "patient 64 years at the study", "patient 4 years 1 month": a patient's age however old the study (months dropped)
+_MONTHS_AFTER = r"(?:\s+\d{1,2}\s+months?\b)?"
+_AGE_OF_PATIENT = re.compile(rf"\b(patient\s+)(\d{{1,3}})(?:\.\d+)?(\s*(?:years?|yrs?|y)\b){_MONTHS_AFTER}", re.I)
 
 
 class DeidentificationError(MedAssistError):
@@ -294,6 +297,7 @@ def generalise_ages(text: str) -> str:
     """Ages written in free text become 5-year bands: '58-year-old' -> '55-59-year-old', 'aged 58' -> 'aged 55-59'."""
     text = _AGE_AFTER.sub(lambda m: band(int(m[1])) + m[2], text)
     text = _AGE_SEX.sub(lambda m: band(int(m[1])) + m[2], text)
+    text = _AGE_OF_PATIENT.sub(lambda m: m[1] + band(int(m[2])) + m[3], text)
     return _AGE_BEFORE.sub(lambda m: m[1] + band(int(m[2])), text)
 
 
@@ -362,8 +366,8 @@ class Deidentifier:
         # the patient's own age (and the year before, a note written before the birthday) with a unit: "86 years",
         # "86 y", "(female, 86 years)" is this patient's age, banded like every other age of the document
         ages = "|".join(str(a) for a in (age_years, (age_years or 0) - 1) if a is not None and a >= 0)
-        self._own_age = re.compile(rf"{_NOT_RANGE_END}\b({ages})(?:\.\d+)?(?=\s*-?\s*(?:years?|yrs?|y)\b)"
-                                   rf"{_NOT_RANGE_START}", re.I) if ages else None
+        self._own_age = re.compile(rf"{_NOT_RANGE_END}\b({ages})(?:\.\d+)?(\s*-?\s*(?:years?|yrs?|y)\b)"
+                                   rf"{_NOT_RANGE_START}{_MONTHS_AFTER}", re.I) if ages else None
 
     def shift_date(self, value: _When | None) -> _When | None:
         return None if value is None else value + self.shift
@@ -430,9 +434,10 @@ class Deidentifier:
                 and any(not _ordinary_word(token, m[0]) for m in pattern.finditer(text))]
 
     def band_ages(self, text: str) -> str:
-        """Every age in ``text`` as a 5-year band, the patient's own age wherever it stands with a unit."""
+        """Every age in ``text`` as a 5-year band, the patient's own age wherever it stands with a unit (a
+        child's months dropped: "4 years 1 month" is "0-4 years")."""
         text = generalise_ages(text)
-        return self._own_age.sub(lambda m: band(int(m[1])), text) if self._own_age is not None else text
+        return self._own_age.sub(lambda m: band(int(m[1])) + m[2], text) if self._own_age is not None else text
 
     def scrub(self, text: str) -> str:
         """Text with the patient's identifiers removed, ages banded and dates shifted; nothing else changes

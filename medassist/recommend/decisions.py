@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from medassist.domain import treatment_text as text
-from medassist.domain.decisions import DECISION_STATUSES, TreatmentDecision
+from medassist.domain.decisions import TreatmentDecision, decision_status
 from medassist.domain.treatment import CurrentTherapy, Recommendation, TreatmentOption
 
 
@@ -54,10 +54,8 @@ def decision_detail(item: TreatmentOption | CurrentTherapy, result: Recommendati
 
 def decision_for(item: TreatmentOption | CurrentTherapy, result: Recommendation, status: str = "pending",
                  comment: str = "") -> TreatmentDecision:
-    """The one way a decision on an option (or on a current drug) is made."""
-    if status not in DECISION_STATUSES:
-        raise ValueError(f"unknown decision status {status!r}")
-    return TreatmentDecision(item.option_id, item.label, status, comment, decision_detail(item, result))
+    """The one way a decision on an option (or on a current drug) is made (an unknown status is a ValueError)."""
+    return TreatmentDecision(item.option_id, item.label, decision_status(status), comment, decision_detail(item, result))
 
 
 def considered_options(result: Recommendation) -> list[TreatmentDecision]:

@@ -305,6 +305,20 @@ def _rule_warnings(kb: KnowledgeBase, ctx: PatientContext, ingredients: list[str
     return warnings
 
 
+def _shared_reasons(options: list[TreatmentOption]) -> list[str]:
+    """Why a pillar's options are excluded, each reason once with every drug it holds for ("sacubitril, valsartan,
+    lisinopril: not now: correct the potassium first ..."), not once per drug."""
+    drugs_by_reason: dict[str, list[str]] = {}
+    for option in options:
+        for warning in option.warnings:
+            if warning.severity != "contraindicated":
+                continue
+            names, _, said = warning.message.partition(": ")
+            drugs = drugs_by_reason.setdefault(said, [])
+            drugs += [name for name in names.split(", ") if name not in drugs]
+    return [f"{', '.join(drugs)}: {said}" for said, drugs in drugs_by_reason.items()]
+
+
 def _listed_mg(label: str) -> float | None:
     found = _MG.search(label)
     return None if found is None else float(found.group(1))
@@ -590,9 +604,8 @@ def _pillar_statuses(kb: KnowledgeBase, ctx: PatientContext, scenarios: list[Sce
             # even if this condition's other options of it are excluded
             statuses.append(PillarStatus(pillar, "start", elsewhere[0][len("start: "):]))
         elif mine:
-            reasons = list(dict.fromkeys(r for o in mine for r in o.exclusion_reasons))
-            statuses.append(PillarStatus(pillar, "not now" if any(o.not_now for o in mine) else "excluded", "; ".join(reasons),
-                                         [o.option_id for o in mine]))
+            statuses.append(PillarStatus(pillar, "not now" if any(o.not_now for o in mine) else "excluded",
+                                         "; ".join(_shared_reasons(mine)), [o.option_id for o in mine]))
         elif not_indicated.get(pillar):
             reasons = list(dict.fromkeys(not_indicated[pillar]))
             undecided = any(r.startswith("cannot tell") for r in reasons)

@@ -1,15 +1,19 @@
 """The learned recommender's input: a patient's condition codes, age band and sex as one vector.
 
 Shared by the training script and by inference so both encode a patient the same way; the
-vocabulary travels in the model card (``extra.features``), never in code.
+vocabulary travels in the model card (``recommender.features``), never in code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from medassist.inference.card import RecommenderFeatures
 
 MODEL_NAME = "med-recommender"  # the bundled model folder under models/
 AGE_BANDS: tuple[float, ...] = (2.0, 12.0, 18.0, 40.0, 65.0)  # band edges in years
@@ -46,11 +50,13 @@ class FeatureSpace:
             vector[offset + 1] = 1.0
         return vector
 
-    def to_dict(self) -> dict[str, list]:
+    def card_features(self) -> dict[str, list]:
+        """The card's ``recommender.features`` (what the training script writes)."""
         return {"condition_codes": list(self.condition_codes), "items": list(self.items), "age_bands": list(AGE_BANDS)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FeatureSpace":
-        if tuple(data.get("age_bands", AGE_BANDS)) != AGE_BANDS:
+    def of(cls, features: "RecommenderFeatures") -> "FeatureSpace":
+        """The space a card describes; one trained with other age bands is a ValueError."""
+        if tuple(features.age_bands) != AGE_BANDS:
             raise ValueError("model was trained with different age bands")
-        return cls(tuple(data["condition_codes"]), tuple(data["items"]))
+        return cls(tuple(features.condition_codes), tuple(features.items))

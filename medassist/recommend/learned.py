@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from medassist.clinical.concepts import default_concepts
 from medassist.domain.clinical import EvidenceKind
+from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 from medassist.inference.card import ModelCard
 from medassist.recommend.features import MODEL_NAME, FeatureSpace
@@ -26,12 +27,14 @@ class LearnedRanker:
     """Scores ingredients for a patient with the bundled recommender model."""
 
     def __init__(self, card: ModelCard, service: "ModelService", kb: KnowledgeBase) -> None:
-        if card.task != "recommendation":
+        if card.task != Task.RECOMMENDATION:
             raise ModelError(f"model '{card.name}' is a {card.task} model, not a recommender")
+        if card.recommender is None:
+            raise ModelError(f"model card of '{card.name}' has no 'recommender' section")
         try:
-            self.space = FeatureSpace.from_dict(card.extra["features"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"model card of '{card.name}' has no usable 'extra.features' ({exc})") from exc
+            self.space = FeatureSpace.of(card.recommender.features)
+        except ValueError as exc:
+            raise ModelError(f"model card of '{card.name}' has no usable recommender.features ({exc})") from exc
         self.card = card
         self.service = service
         self.kb = kb

@@ -1,7 +1,7 @@
 """A model's input features from a patient's record, found by code and converted to the model's units.
 
 Each feature of a tabular model card names its ``source`` (see
-:class:`medassist.models.tabular.FeatureSpec`): a LOINC measure (latest value, converted by
+:class:`medassist.domain.features.FeatureSpec`): a LOINC measure (latest value, converted by
 :mod:`medassist.records.units`), a demographic, a coded diagnosis on the active problem list, or
 a simple derivation. What the record does not hold stays missing and is reported by name; a value
 outside the feature's plausible range is reported and left missing rather than used (the age

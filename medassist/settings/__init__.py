@@ -30,7 +30,7 @@ STARTUP_TIMING_ENV = "MEDASSIST_STARTUP_TIMING"
 
 # Every MEDASSIST_* variable MedAssist reads, and what it overrides. The folder variables are read
 # by medassist.paths (the settings file itself lives in MEDASSIST_HOME), the others here;
-# docs/settings.md says the same, and tests/core/test_settings_home.py checks both against the code.
+# docs/settings.md says the same, and tests/settings/test_settings_home.py checks both against the code.
 ENVIRONMENT: dict[str, str] = {
     "MEDASSIST_HOME": "puts every user folder (settings, window geometry, logs and audit trail, autosaves, "
                       "user models, the DICOM node's store) below this one folder",

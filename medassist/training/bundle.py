@@ -1,8 +1,10 @@
 """The one way a training script writes its model bundle: weights, card and their SHA-256.
 
-The script gives the card (a dict, as ``metadata.json`` holds it) and the bytes of every file the
+The script gives the card (a dict in the current card format, as ``metadata.json`` holds it: a
+script never relies on the reader's migration of older cards) and the bytes of every file the
 bundle holds (weights, input gate, plots). The writer sets each named file's SHA-256 from those
-bytes, records the versions of the frameworks the model was trained with, and checks the whole
+bytes, records the versions of the frameworks the model was trained with
+(``training_data.frameworks``, typed by :class:`~medassist.inference.card.Frameworks`), and checks the whole
 bundle the way the app admits a model folder (:func:`medassist.inference.card.read_card`, which
 also rejects misspelled metric keys, then the weights' hash) in a staging folder beside the
 bundle. Only then is each file written atomically into the bundle folder, the card last: a crash
@@ -25,7 +27,8 @@ from typing import Any
 from medassist import __version__
 from medassist.atomic import atomic_write_bytes, atomic_write_text
 from medassist.hashing import sha256_bytes
-from medassist.inference.card import CARD_FILE, ModelCard, read_card
+from medassist.errors import ModelError
+from medassist.inference.card import CARD_FILE, SCHEMA_VERSION, ModelCard, read_card
 from medassist.inference.registry import verify_weights
 
 # The libraries a bundle's numbers depend on (those installed are recorded).
@@ -71,6 +74,9 @@ def write_bundle(folder: Path, card: dict[str, Any], files: dict[str, bytes]) ->
     ``sha256`` key: its value is set here. Raises :class:`~medassist.errors.ModelError` naming the
     problem when the bundle would not be admitted, and then nothing in ``folder`` is changed.
     """
+    if card.get("schema_version") != SCHEMA_VERSION:
+        raise ModelError(f"a training script writes card format {SCHEMA_VERSION}, not {card.get('schema_version')!r}",
+                         folder)
     card = copy.deepcopy(card)
     _set_hashes(card, files)
     card.setdefault("training_data", {})["frameworks"] = framework_versions()

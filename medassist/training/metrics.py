@@ -2,7 +2,9 @@
 
 One meaning per name, one spelling per key, the keys model cards carry and the card validator
 checks (:mod:`medassist.inference.card`): ``auroc`` is the area under the ROC curve (Mann-Whitney,
-ties counted half) and None when a class is absent; a 95% interval is ``<figure>_ci95``.
+ties counted half) and None when a class is absent; a 95% interval is ``<figure>_ci95``; the positives
+among ``n`` are ``n_positive``. A validated population's figures are read as
+:class:`medassist.domain.figures.Figures`.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from typing import Any
 import numpy as np
 
 
-def auroc(truth: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve: the chance a random positive scores above a random negative,
-    ties counted half (Mann-Whitney U / (n_pos * n_neg)); None when one class is absent."""
+def auroc(truth: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float | None:
+    """Area under the ROC curve: the chance a random positive scores above a random negative, ties
+    counted half (Mann-Whitney U / (n_pos * n_neg)); with ``weights``, each case drawn in proportion
+    to its weight (what scikit-learn's weighted ROC AUC gives). None when one class is absent."""
     truth = np.asarray(truth).astype(bool)
     scores = np.asarray(scores, dtype=float)
-    n_pos, n_neg = int(truth.sum()), int((~truth).sum())
-    if n_pos == 0 or n_neg == 0:
+    weight = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
+    positive, negative = float(weight[truth].sum()), float(weight[~truth].sum())
+    if positive <= 0 or negative <= 0:
         return None
-    order = np.argsort(scores, kind="mergesort")
-    _, first, counts = np.unique(scores[order], return_index=True, return_counts=True)
-    ranks = np.empty(len(scores))
-    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # the mean 1-based rank of each run of ties
-    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    _, group = np.unique(scores, return_inverse=True)
+    negatives_at = np.bincount(group, weights=weight * ~truth)  # negative weight at each distinct score
+    below = np.cumsum(negatives_at) - negatives_at
+    credit = below[group] + 0.5 * negatives_at[group]  # negatives a case outranks, ties counted half
+    return float((weight[truth] * credit[truth]).sum() / (positive * negative))
 
 
 def rounded(value: float | None) -> float | None:
@@ -70,7 +74,7 @@ def binary_metrics(truth: np.ndarray, probs: np.ndarray, threshold: float = 0.5,
     tn = int(((predicted == 0) & (truth == 0)).sum())
     metrics: dict[str, Any] = {
         "n": int(len(truth)),
-        "positives": int(truth.sum()),
+        "n_positive": int(truth.sum()),
         "accuracy": round(float((predicted == truth).mean()), 4),
         "sensitivity": round(tp / max(int(truth.sum()), 1), 4),
         "specificity": round(tn / max(int((1 - truth).sum()), 1), 4),

@@ -250,7 +250,7 @@ def calibration(probs: np.ndarray, truth: np.ndarray, bins: int = 10) -> dict[st
 
 
 def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, labels: list[str]) -> dict:
-    """Per-label AUROC/precision/recall/F1/positives, micro/macro F1, mean AUROC, calibration."""
+    """Per-label AUROC/precision/recall/F1/n_positive, micro/macro F1, mean AUROC, calibration."""
     predicted = (probs >= thresholds).astype(int)
     per_label = {}
     for j, label in enumerate(labels):
@@ -260,7 +260,7 @@ def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, label
             "precision": round(tp / predicted[:, j].sum(), 4) if predicted[:, j].sum() else None,
             "recall": round(tp / truth[:, j].sum(), 4) if truth[:, j].sum() else None,
             "f1": round(f1_scores(truth[:, j : j + 1], predicted[:, j : j + 1])["micro_f1"], 4),
-            "positives": int(truth[:, j].sum()),
+            "n_positive": int(truth[:, j].sum()),
             "predicted": int(predicted[:, j].sum()),
         }
     aurocs = [v["auroc"] for v in per_label.values() if v["auroc"] is not None]
@@ -282,7 +282,7 @@ def evaluate_suggestions(texts: list[str], truth: np.ndarray, labels: list[str])
         per_label[label] = {
             "precision": round(tp / suggested[:, j].sum(), 4) if suggested[:, j].sum() else None,
             "recall": round(tp / truth[:, j].sum(), 4) if truth[:, j].sum() else None,
-            "positives": int(truth[:, j].sum()),
+            "n_positive": int(truth[:, j].sum()),
             "suggested": int(suggested[:, j].sum()),
         }
     return {"n_notes": len(texts), **f1_scores(truth, suggested), "per_label": per_label}
@@ -391,12 +391,11 @@ def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any
                encoder_sha: str, hidden: int, counts: dict[str, dict[str, int]], best_epoch: int, n_notes: int,
                n_distinct: int, n_truncated: int, target_precision: float, history: list[dict]) -> dict[str, Any]:
     return {
-        "schema_version": "1",
+        "schema_version": "2",
         "name": "notes-problems",
         "version": VERSION,
         "display_name": "Problems from a clinical note (assertion rules + MiniLM head)",
         "task": "text-classification",
-        "modality": "clinical note (English free text)",
         "description": (
             "Suggests the patient's problems documented in a clinical note, each with the sentence(s) it rests on. "
             "A ConText-style rule layer finds every mention of a problem and its status (affirmed, negated, "
@@ -460,7 +459,7 @@ def build_card(labels: list[str], thresholds: np.ndarray, metrics: dict[str, Any
         "explanations": ["evidence", "integrated_gradients", "attention_rollout"],
         "license": "Head weights: Apache-2.0 (trained on CC0 data). Encoder: all-MiniLM-L6-v2, Apache-2.0, from the installed package.",
         "training_script": "python -m medassist.training.notes_classifier",
-        "extra": {
+        "text": {
             "encoder": {
                 "package": ENCODER_PACKAGE,
                 "version": version,

@@ -241,12 +241,11 @@ def main(argv: list[str] | None = None) -> int:
 
     floor = {k: round(test["all"][k] * FLOOR_FRACTION, 4) for k in ("jaccard", "f1", "prauc")}
     card = {
-        "schema_version": "1",
+        "schema_version": "2",
         "name": MODEL_NAME,
         "version": "1.0.0",
         "display_name": "Medication recommender (Synthea)",
         "task": "recommendation",
-        "modality": "ehr",
         "description": "Scores RxNorm ingredients for a patient from active SNOMED-CT conditions, age band and sex. "
         "Used only to order guideline options that passed the safety checks; it never adds or removes an option.",
         "weights": {"file": WEIGHTS, "format": "state_dict", "sha256": None},  # set by the bundle writer
@@ -284,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "explanations": [],
         "license": "Apache-2.0",
         "training_script": "python -m medassist.training.recommender",
-        "extra": {"features": space.to_dict(), "knowledge_version": kb.version},
+        "recommender": {"features": space.card_features(), "knowledge_version": kb.version},
     }
     write_bundle(args.out, card, {WEIGHTS: torch_bytes(model.state_dict())})
     print(f"floor for tests: {floor}")

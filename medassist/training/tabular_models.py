@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medassist.models.tabular import FeatureSpec, TabularRiskNet, encode_rows
+from medassist.domain.features import FeatureSpec
+from medassist.models.tabular import TabularRiskNet, encode_rows
 from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.metrics import binary_metrics
 
@@ -350,7 +351,7 @@ def validated_population(name: str, dataset: Dataset, metrics: dict) -> dict:
     ages = [r["age"] for r in dataset.rows if r.get("age") is not None]
     test = metrics["test"]
     return {**POPULATIONS[name], "age_min_years": float(min(ages)), "age_max_years": float(max(ages)),
-            "metrics": {"test_auroc": test["auroc"], "test_n": test["n"]}}
+            "metrics": {"test": {"n": test["n"], "auroc": test["auroc"]}}}
 
 
 def minimum_inputs(name: str, model: TabularRiskNet, dataset: Dataset) -> dict:
@@ -360,14 +361,15 @@ def minimum_inputs(name: str, model: TabularRiskNet, dataset: Dataset) -> dict:
     index = np.concatenate([dataset.splits["val"], dataset.splits["test"]])
     from_record = [s.name for s in dataset.features if s.source is not None]
 
-    def auroc(names: list[str]) -> float:
+    def auroc_with(names: list[str]) -> float:
+        """The AUROC (medassist.training.metrics) with only ``names`` known, every other input missing."""
         rows = [{k: (v if k in names else None) for k, v in dataset.rows[i].items()} for i in index]
         return binary_metrics(dataset.outcome[index], predict(model, dataset.features, rows))["auroc"]
 
-    hidden = ", ".join(f"without {n} {auroc([m for m in from_record if m != n]):.2f}" for n in required if n in from_record)
+    hidden = ", ".join(f"without {n} {auroc_with([m for m in from_record if m != n]):.2f}" for n in required if n in from_record)
     basis = (f"Validation+test AUROC (n={len(index)}) with only the {len(from_record)} inputs a record can supply "
-             f"({', '.join(from_record)}): {auroc(from_record):.2f}" + (f"; {hidden}" if hidden else "")
-             + f"; all inputs {auroc([s.name for s in dataset.features]):.2f}.")
+             f"({', '.join(from_record)}): {auroc_with(from_record):.2f}" + (f"; {hidden}" if hidden else "")
+             + f"; all inputs {auroc_with([s.name for s in dataset.features]):.2f}.")
     return {"required": required, "min_known": min_known, "basis": basis}
 
 
@@ -394,14 +396,13 @@ LIMITATIONS = {
 def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNet, metrics: dict) -> dict:
     target = recipe.target
     n_columns = int(model.center.numel())
-    counts = {split: {"n": int(len(index)), "positives": int(dataset.outcome[index].sum())} for split, index in dataset.splits.items()}
+    counts = {split: {"n": int(len(index)), "n_positive": int(dataset.outcome[index].sum())} for split, index in dataset.splits.items()}
     return {
-        "schema_version": "1",
+        "schema_version": "2",
         "name": name,
         "version": "1.0.0",
         "display_name": target,
         "task": "tabular-classification",
-        "modality": "vitals, labs and findings from the patient record",
         "description": (
             f"Calibrated probability of {target.lower()} from {len(dataset.features)} inputs: a small PyTorch MLP "
             f"({recipe.hidden} hidden units{', with a missing flag per input' if recipe.missing_flags else ''}), "
@@ -429,8 +430,8 @@ def build_card(name: str, recipe: Recipe, dataset: Dataset, model: TabularRiskNe
         "validated_populations": [validated_population(name, dataset, metrics)],
         "outside_population": "refuse",
         "minimum_inputs": minimum_inputs(name, model, dataset),
-        "extra": {
-            "features": [s.to_dict() for s in dataset.features],
+        "record": {
+            "features": [asdict(s) for s in dataset.features],
             "positive_class": target,
             "missing_policy": (
                 "Every missing input is listed in the prediction's missing_inputs and shown to the user; it enters the network "

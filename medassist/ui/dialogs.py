@@ -55,17 +55,21 @@ def card_html(card: ModelCard) -> str:
     rows = "".join(f"<li>{esc(item)}</li>" for item in card.limitations)
     thresholds = ", ".join(f"{esc(k)} &ge; {v:.3g}" for k, v in card.thresholds.items()) or "none"
     metrics = esc(json.dumps(card.metrics, indent=2))
-    training = esc(json.dumps(card.training_data, indent=2))
+    training = esc(json.dumps(card.training_data.model_dump(exclude={"frameworks"}), indent=2))
+    frameworks = card.training_data.frameworks
+    versions = (", ".join(f"{name} {version}" for name, version in frameworks.model_dump().items())
+                if frameworks else "not recorded (the card predates recording them)")
     return (
         f"<h2>{esc(card.title)} <small>v{esc(card.version)}</small></h2>"
         f"<p>{esc(card.description)}</p>"
-        f"<p><b>Task:</b> {esc(card.task)} &nbsp; <b>Modality:</b> {esc(card.modality)}<br>"
+        f"<p><b>Task:</b> {esc(card.task)} &nbsp; <b>Modality:</b> {esc(card.modality_text)}<br>"
         f"<b>Labels:</b> {esc(', '.join(card.labels))}<br><b>Operating thresholds:</b> {thresholds}<br>"
         f"<b>Weights SHA-256:</b> <code>{card.weights.sha256}</code></p>"
         f"<h3>Intended use</h3><p>{esc(card.intended_use)}</p>"
         f"<h3>Limitations</h3><ul>{rows}</ul>"
         f"<h3>Held-out metrics</h3><pre>{metrics}</pre>"
         f"<h3>Training data</h3><pre>{training}</pre>"
+        f"<p><b>Trained with:</b> {esc(versions)}</p>"
     )
 
 

@@ -23,6 +23,7 @@ from medassist.demo import build_demo
 from medassist.demo.images import public_dicom
 from medassist.domain.clinical import FilmIdentity, FilmRelation
 from medassist.domain.findings import FindingStatus, findings_of
+from medassist.domain.prediction import Prediction
 from medassist.errors import InputError
 from medassist.jobs import run_job
 from medassist.app.sessions import open_session, restore
@@ -154,15 +155,15 @@ def test_an_adults_film_lists_no_subtype_in_json_report_or_pdf(demo, service, tm
 def test_a_session_file_from_before_film_contexts_gets_them_when_opened(demo, service, tmp_path):
     """An older file has results without a film context: opening it decides them (a foreign film is withheld)."""
     from medassist.app.films import decide_films
-    from medassist.persistence.session_file import prediction_from_dict, prediction_to_dict
+    from medassist.domain import codec
+    from medassist.domain.arrays import KeyedArrays
 
     foreign = _film(tmp_path, "foreign.dcm", "Smith^John", "MRN-555", dt.date.today())
     session = _session(demo, [foreign])
     [prediction] = run_job(analyse_patient(session, service, PATIENT, image_models_only=True)).predictions
-    arrays: dict = {}
-    old = prediction_to_dict(prediction, arrays)
-    del old["film"], old["subtypes"]  # what version 0.1 wrote
-    reread = prediction_from_dict(old, {})
+    old = codec.encode(prediction, KeyedArrays())
+    del old["film"], old["subtypes"]  # what version 0.1 wrote (values version 1)
+    reread = codec.decode(Prediction, old, KeyedArrays(), version=1)
     assert reread.film is None and reread.subtypes == []
     session.add_prediction(reread)
     assert positive_findings(session, PATIENT) == (["pneumonia"] if reread.outputs["pneumonia"] >= 0.3075 else [])

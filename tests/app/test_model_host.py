@@ -9,8 +9,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from medassist.domain import codec
+from medassist.domain.arrays import ArrayShapes
 from medassist.audit import read_audit
 from medassist.composition import build_services, host_service
 from medassist.demo.images import public_dicom
@@ -63,12 +66,31 @@ def test_host_answers_as_the_service_in_this_process_does_and_audits_to_the_wind
     assert lines[-2]["app_user"] == "dr-host" and lines[-2]["patient_id"] == "P-7"
 
 
+def test_a_result_through_the_host_equals_the_one_made_in_this_process(host, film):
+    """Field for field through the values codec (only the run's time and timestamp differ: gate verdict,
+    image link, subtype splits, population notice, extra), and the explanation's map and faithfulness."""
+    local = build_services(Settings(device="cpu", cpu_threads=1), host.config.audit_path.with_name("local.jsonl"),
+                           [bundled_models_dir()]).models()
+    remote = run_job(host.predict(MODEL, film, "P-7"))
+    expected = run_job(local.predict(MODEL, film, "P-7"))
+    assert remote.gate is not None and remote.image is not None and remote.subtypes
+
+    def values(prediction):
+        row = codec.encode(prediction, ArrayShapes())
+        return {k: v for k, v in row.items() if k not in ("elapsed_ms", "created")}
+
+    assert values(remote) == values(expected)
+    remote_map = run_job(host.explain(MODEL, film, "gradcam"))
+    local_map = run_job(local.explain(MODEL, film, "gradcam"))
+    assert remote_map.values.dtype == local_map.values.dtype
+    np.testing.assert_allclose(remote_map.values, local_map.values, atol=1e-6)
+    assert remote_map.faithfulness == pytest.approx(local_map.faithfulness, abs=1e-6)
+
+
 def test_host_errors_come_back_as_the_same_errors(host, film):
     with pytest.raises(ModelError, match="no model named 'no-such-model'"):
         run_job(host.predict("no-such-model", film))
     with pytest.raises(ModelError, match="not a recommender"):
-        import numpy as np
-
         host.item_probabilities(MODEL, np.zeros(3, dtype=np.float32))
 
 

@@ -17,6 +17,7 @@ from medassist.hospital import pacs as scu
 from medassist.hospital.capture import AI_MAP_DESCRIPTION
 from medassist.hospital.fhir import FhirTargets
 from medassist.hospital.results import export_study
+from medassist.hospital.worklist import prediction_of
 from medassist.jobs import run_job
 from tests.hospital.conftest import (
     NODE_AET,
@@ -72,8 +73,8 @@ def test_results_are_an_air_tid1500_report_with_coded_findings_and_clean_objects
     for code in ("233604007", "399208008", "121012", "111001", "111003", "122157", "122411"):
         assert code in text  # Pneumonia, plain chest X-ray, device observer UID, algorithm name/version, probability, threshold
     assert "bacterial" not in text.lower() and "viral" not in text.lower()  # a subtype is never a finding
-    result = rows[0]["result"]
-    assert result["weights_sha256"] in text and "cxr-pneumonia" in text
+    result = prediction_of(rows[0])
+    assert result is not None and result.weights_sha256 in text and "cxr-pneumonia" in text
     evidence = {uid for _, _, uid, _ in report.get_evidence()}
     assert evidence == {str(d.SOPInstanceUID) for d in [*nih, *small]}
     assert len(report.content.get_observation_groups() if hasattr(report.content, "get_observation_groups")
@@ -106,7 +107,7 @@ def test_results_are_an_air_tid1500_report_with_coded_findings_and_clean_objects
     assert diagnostic.presentedForm[0].data.startswith(b"%PDF")  # the model decodes the base64
     assert diagnostic.text.div and "Pneumonia" in diagnostic.text.div
     (device,) = resources["Device"]
-    assert result["weights_sha256"] in [v.value for v in device.version]
+    assert result.weights_sha256 in [v.value for v in device.version]
     observations = resources["Observation"]
     scored = [r for r in rows if r["status"] == "scored"]
     assert len([o for o in observations if o.valueQuantity]) == len(scored)  # one finding per film, no subtype
@@ -326,7 +327,7 @@ def test_a_study_with_an_image_the_gate_refused(shared_node, shared_data, tmp_pa
                          outputs={}, thresholds={"pneumonia": 0.3075}, positive=[],
                          gate=GateVerdict(4.2, 1.0, False, "not a frontal chest radiograph (distance 4.20 > 1.00)"))
     assert shared_node.store.add_analysed(header, shared_data / "dicom" / "ct" / "CT_small.dcm", "test",
-                                          "cxr-pneumonia", "refused", refused.to_dict())
+                                          "cxr-pneumonia", "refused", refused)
     exported = _export(shared_node, header.study_instance_uid, tmp_path / "out")
     assert exported.ai_maps == []  # no map for a refused image
     assert dciodvfy_errors(exported.structured_report) == []

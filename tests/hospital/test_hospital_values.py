@@ -9,7 +9,7 @@ from pydicom.dataset import Dataset
 
 from medassist.domain.prediction import GateVerdict, Prediction
 from medassist.hospital import dicom_values
-from medassist.hospital.worklist import summarise, urgency
+from medassist.hospital.worklist import stored_result, summarise, urgency
 
 
 @pytest.mark.parametrize(("raw", "age"), [("58", "058Y"), ("58Y", "058Y"), ("5m", "005M"), (" 012W", "012W"),
@@ -63,7 +63,7 @@ def _row(outputs, positive, gate=None, status="scored"):
     prediction = Prediction(model="cxr-pneumonia", version="2.2.0", weights_sha256="ab" * 32, task="image-classification",
                             device="cpu", source="film.dcm", input_sha256="cd" * 32, outputs=outputs,
                             thresholds={"pneumonia": 0.3075}, positive=positive, gate=gate)
-    return summarise({"status": status, "result": prediction.to_dict()})
+    return summarise({"status": status, "result": stored_result(prediction)})
 
 
 def test_each_finding_shows_its_own_probability_and_threshold_and_no_subtype():

@@ -181,6 +181,10 @@ def test_hfref_with_potassium_5_6_starts_only_what_does_not_raise_potassium():
     # K 5.6: RAS inhibitors not above 5.0 (KDIGO 2024), MRA not at 5.0 or more (AHA/ACC/HFSA 2022 7.3.4) -> not now;
     # beta-blocker and SGLT2 inhibitor do not raise potassium -> start
     assert pillars(result, "heart_failure") == dict(zip(HFREF_PILLARS, ("not now", "start", "not now", "start"), strict=True))
+    # the one potassium reason is said once for every RAS inhibitor it holds for, not once per drug
+    (ras,) = [p for group in result.groups for p in group.pillars if p.pillar == HFREF_PILLARS[0]]
+    assert ras.detail.count("correct the potassium first") == 1
+    assert ras.detail.startswith("sacubitril, valsartan, lisinopril, losartan: not now")
 
 
 def test_hfref_on_an_arb_switches_to_the_arni():

@@ -21,7 +21,8 @@ def test_bundled_recommender_metrics_on_held_out_patients(shared_data):
     card = loaded.card
     assert card.task == "recommendation"
     kb = default_knowledge()
-    space = FeatureSpace.from_dict(card.extra["features"])
+    assert card.recommender is not None
+    space = FeatureSpace.of(card.recommender.features)
     examples, _ = load_examples(shared_data, kb)
     test = [e for e in examples if e.split == "test"]
     train_patients = {e.patient_id for e in examples if e.split == "train"}

@@ -160,8 +160,10 @@ def make_session(folder: Path, session: Session | None = None) -> Session:
 
 def make_cards() -> dict[str, ModelCard]:
     card = ModelCard.model_validate({
-        "name": "cxr-pneumonia", "version": "1.2.0", "display_name": "Chest X-ray pneumonia", "task": "image-classification",
-        "modality": "CXR", "description": "Pneumonia on frontal chest radiographs.",
+        "schema_version": "2", "name": "cxr-pneumonia", "version": "1.2.0", "display_name": "Chest X-ray pneumonia",
+        "task": "image-classification", "modality": ["CR", "DX", "OT"], "description": "Pneumonia on frontal chest radiographs.",
+        "image": {"preprocessing": {"size": [224, 224], "mean": 0.5, "std": 0.25}, "classes": ["normal", "pneumonia"],
+                  "outputs": {"pneumonia": ["pneumonia"]}, "temperature": 1.0},
         "weights": {"file": "model.pt", "format": "torchscript", "sha256": CXR_WEIGHTS},
         "inputs": [{"name": "image", "type": "image"}], "outputs": [{"name": "p", "type": "probabilities"}],
         "labels": ["pneumonia"], "intended_use": "Flag likely pneumonia on frontal chest radiographs for clinician review.",

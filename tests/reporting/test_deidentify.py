@@ -60,9 +60,20 @@ def test_identifiers_are_replaced_as_whole_tokens_only(tool):
     ("58F with cough", "55-59F with cough"),
     ("a 93-year-old", "a 90+-year-old"),
     ("for 30 years; stage 3; page 58", "for 30 years; stage 3; page 58"),  # durations and other numbers stay
+    # a subtype split's refusal names the age at an old study, not the age today (DEMO-20's 2004 film at 64)
+    ("validated in children aged 1-5 only (patient 64 years at the study)",
+     "validated in children aged 1-5 only (patient 60-64 years at the study)"),
+    ("(patient 4 years 1 month at the study)", "(patient 0-4 years at the study)"),
 ])
 def test_ages_in_free_text_become_five_year_bands(text, expected):
     assert generalise_ages(text) == expected
+
+
+def test_the_patients_own_age_is_banded_with_its_months_dropped():
+    records = numeric_patient()
+    tool = Deidentifier(identifiers_of(records, NUMERIC_ID), NUMERIC_ID, age_years=4)
+    assert tool.band_ages("this patient (female, 4 years 1 month) is outside; for 12 months") == \
+        "this patient (female, 0-4 years) is outside; for 12 months"
 
 
 def test_short_numeric_ids_stay_in_free_text_but_leave_their_fields():

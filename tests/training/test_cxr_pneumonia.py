@@ -120,7 +120,9 @@ def test_one_epoch_then_calibration_metrics_gate_and_a_bundle_the_app_runs(films
     root = tmp_path / "models"
     written = write_bundle(root / MODEL_NAME, card, {"weights.pt": torch_bytes(model.state_dict()),
                                                       "gate.pt": torch_bytes(gate), "reliability.png": evaluation.reliability_png})
-    assert written.extra["gate"]["sha256"] and written.training_data["frameworks"]["torch"]
+    assert written.image is not None and written.image.gate is not None and written.image.gate.sha256
+    assert written.training_data.frameworks is not None and (written.training_data.frameworks.model_extra or {})["torch"]
+    assert written.subtype_populations["pneumonia"].age_max_years == 5 and written.modality == ["CR", "DX", "OT"]
 
     service = cpu_service(threads=1, audit=tmp_path / "audit.jsonl", folders=[root])
     png = tmp_path / "film.png"

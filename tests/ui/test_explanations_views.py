@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from medassist.domain.prediction import Explanation, Prediction
-from tests.core.test_session import two_patients
+from tests.test_session import two_patients
 
 
 def note_prediction() -> Prediction:

@@ -8,7 +8,7 @@ import time
 from medassist import DEMO_NOTICE
 from medassist.hashing import sha256_file
 from medassist.jobs import Progress
-from tests.core.test_session import two_patients
+from tests.test_session import two_patients
 
 TAB_TITLES = ["Records", "Images", "Diagnosis", "Treatment", "Explanations", "Report", "Worklist"]
 

@@ -1,6 +1,7 @@
-"""The chest radiograph model's card, and its bundle written through the one bundle writer
-(:func:`medassist.training.bundle.write_bundle`): weights, input gate, reliability plot, card;
-then reference outputs of the written bundle, which tests replay."""
+"""The chest radiograph model's card (format 2: typed ``image`` section, DICOM modality codes, the
+population its bacterial/viral split was validated in), and its bundle written through the one
+bundle writer (:func:`medassist.training.bundle.write_bundle`): weights, input gate, reliability
+plot, card; then reference outputs of the written bundle, which tests replay."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 
 from medassist.atomic import atomic_write_text
 from medassist.imaging.loader import load_image
+from medassist.inference.card import read_card
 from medassist.models.cxr import CXR_CLASSES, CXRNet
 from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.cxr_pneumonia import (
@@ -27,20 +29,34 @@ def previous_history(out: Path) -> list[dict]:
     card_path = out / "metadata.json"
     if not card_path.is_file():
         return []
-    previous = json.loads(card_path.read_text(encoding="utf-8"))
-    history = list(previous.get("history", []))
-    if previous.get("version") != VERSION and all(h.get("version") != previous.get("version") for h in history):
+    previous = read_card(out)  # a format 1 card reads through the migration
+    history = list(previous.history)
+    if previous.version != VERSION and all(h.get("version") != previous.version for h in history):
+        assert previous.image is not None  # an image model's card
         history.append({
-            "version": previous.get("version"),
-            "weights_sha256": previous.get("weights", {}).get("sha256"),
-            "description": previous.get("description"),
-            "input_size": previous.get("extra", {}).get("preprocessing", {}).get("size"),
-            "training_data": previous.get("training_data", {}).get("sources"),
-            "thresholds": previous.get("thresholds"),
-            "temperature": previous.get("extra", {}).get("temperature"),
-            "metrics": previous.get("metrics"),
+            "version": previous.version,
+            "weights_sha256": previous.weights.sha256,
+            "description": previous.description,
+            "input_size": list(previous.image.preprocessing.size),
+            "training_data": previous.training_data.model_dump().get("sources"),
+            "thresholds": previous.thresholds,
+            "temperature": previous.image.temperature,
+            "metrics": previous.metrics,
         })
     return history
+
+
+KERMANY_CHILDREN = ("Children aged 1-5 years, one hospital (Guangzhou Women and Children's Medical Center; "
+                    "Kermany et al. 2018)")
+
+
+def subtype_populations(metrics: dict) -> dict[str, dict]:
+    """Where the bacterial/viral split was validated: only the Kermany children have those labels."""
+    return {"pneumonia": {
+        "description": f"{KERMANY_CHILDREN}: bacterial vs viral labels exist only there; figure: official Kermany test split",
+        "age_min_years": 1, "age_max_years": 5, "sexes": None,
+        "metrics": {"bacterial_vs_viral_accuracy": metrics["bacterial_vs_viral_kermany_test"]["accuracy"]},
+    }}
 
 
 def populations(metrics: dict, table: pd.DataFrame) -> list[dict]:
@@ -52,8 +68,7 @@ def populations(metrics: dict, table: pd.DataFrame) -> list[dict]:
     nih_ages = table.loc[table.source.isin(NIH) & table.adult, "age"].dropna()
     return [
         {
-            "description": "Children aged 1-5 years, one hospital (Guangzhou Women and Children's Medical Center; "
-                           "Kermany et al. 2018), AP films; figures: official Kermany test split",
+            "description": f"{KERMANY_CHILDREN}, AP films; figures: official Kermany test split",
             "age_min_years": 1,
             "age_max_years": 5,
             "sexes": None,
@@ -96,12 +111,12 @@ def build_card(args: argparse.Namespace, model: CXRNet, evaluation: Evaluation, 
         table.groupby(["source", "split", "binary_label"]).size().rename("images").reset_index().to_dict("records")
     )
     return {
-        "schema_version": "1",
+        "schema_version": "2",
         "name": MODEL_NAME,
         "version": VERSION,
         "display_name": "Chest X-ray pneumonia (bacterial / viral)",
         "task": "image-classification",
-        "modality": "CR/DX frontal chest radiograph",
+        "modality": ["CR", "DX", "OT"],  # "OT": ordinary picture files too (the input gate judges them)
         "description": (
             f"Compact residual CNN ({n_params / 1e6:.2f} M parameters, trained from scratch at {SIZE[0]} px) giving "
             "P(pneumonia) on a frontal chest radiograph and, for pneumonia, whether it looks bacterial or viral. "
@@ -183,6 +198,7 @@ def build_card(args: argparse.Namespace, model: CXRNet, evaluation: Evaluation, 
         "metrics": evaluation.metrics,
         "validated_populations": populations(evaluation.metrics, table),
         "outside_population": "notice",
+        "subtype_populations": subtype_populations(evaluation.metrics),
         "explanations": ["gradcam", "integrated_gradients"],
         "license": "Apache-2.0 (weights); training data CC BY 4.0 (Kermany) and public domain (NIH)",
         "authors": ["MedAssist team"],
@@ -191,7 +207,7 @@ def build_card(args: argparse.Namespace, model: CXRNet, evaluation: Evaluation, 
             f"--seed {args.seed} --threads {args.threads}"
         ),
         "history": carried_history,
-        "extra": {
+        "image": {
             "classes": list(CXR_CLASSES),
             "outputs": OUTPUTS,
             "subtypes": SUBTYPES,
@@ -208,6 +224,8 @@ def build_card(args: argparse.Namespace, model: CXRNet, evaluation: Evaluation, 
                 "training augmentations and as ICU-style portable films (devices, markers, rotation, cropping, "
                 "collimation); threshold = 99.5th percentile of validation radiographs",
             },
+        },
+        "extra": {
             "reliability_plot": "reliability.png",
             "reference_outputs": "reference_outputs.json",
         },

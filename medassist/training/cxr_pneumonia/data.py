@@ -94,20 +94,21 @@ def balancing_weights(table: pd.DataFrame) -> np.ndarray:
     return weights / max(weights.sum(), 1e-12)
 
 
-def shortcut_check(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+def shortcut_check(table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
     """How well view alone, source alone, or both predict the label on validation films.
 
     ``raw``: logistic regression fitted and scored without weights (the shortcut the data offers).
     ``balanced``: fitted with the training weights and scored with the same balancing on the
     validation split (what the network is trained under): ~0.5 means no information."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
+
+    from medassist.training.metrics import auroc, rounded
 
     train, val = table[table.split == "train"], table[table.split == "val"]
     w_train, w_val = balancing_weights(train), balancing_weights(val)
     y_train = (train.binary_label != "NORMAL").to_numpy()
     y_val = (val.binary_label != "NORMAL").to_numpy()
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     checks = [("view_only_nih", ["view"], list(NIH))]
     checks += [(f"view_only_{SHORT[source]}", ["view"], [source]) for source in NIH]
     checks += [("source_only", ["source"], list(SOURCES)), ("source_and_view", ["source", "view"], list(SOURCES))]
@@ -118,9 +119,8 @@ def shortcut_check(table: pd.DataFrame) -> dict[str, dict[str, float]]:
         raw = LogisticRegression(max_iter=1000).fit(x_train, y_train[tr])
         balanced = LogisticRegression(max_iter=1000).fit(x_train, y_train[tr], sample_weight=w_train[tr])
         out[name] = {
-            "raw_val_auroc": round(float(roc_auc_score(y_val[va], raw.predict_proba(x_val)[:, 1])), 4),
-            "balanced_val_auroc": round(float(roc_auc_score(y_val[va], balanced.predict_proba(x_val)[:, 1],
-                                                            sample_weight=w_val[va])), 4),
+            "raw_val_auroc": rounded(auroc(y_val[va], raw.predict_proba(x_val)[:, 1])),
+            "balanced_val_auroc": rounded(auroc(y_val[va], balanced.predict_proba(x_val)[:, 1], w_val[va])),
         }
         print(f"shortcut check, {name}: validation AUROC raw {out[name]['raw_val_auroc']:.3f}, "
               f"under the balancing {out[name]['balanced_val_auroc']:.3f}")

@@ -20,7 +20,7 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from medassist.session import Session
 from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
-from tests.robustness.mutators import Crashes, json_value_mutant, mutations, npy_header_mutant
+from tests.mutators import Crashes, json_value_mutant, mutations, npy_header_mutant
 from medassist.settings import Settings
 
 MUTANTS = 40

@@ -17,6 +17,7 @@ from medassist.hashing import sha256_file
 from medassist.imaging.image import MedicalImage
 from medassist.inference.image_task import load_gate
 from medassist.domain.inputs import ImageInput
+from medassist.domain.result_text import result_json
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import load_network
 from medassist.jobs import run_job
@@ -33,7 +34,7 @@ def test_bundled_model_loads_with_verified_hashes(model_folder, card_json):
     assert network(torch.zeros(card_json["inputs"][0]["shape"])).shape == (1, 3)
     assert card_json["version"] == "2.2.0" and [h["version"] for h in card_json["history"]] == ["1.0.0", "2.0.0", "2.1.0"]
     gate = load_gate(entry.folder, entry.card)
-    assert gate is not None and gate.threshold == card_json["extra"]["gate"]["threshold"]
+    assert gate is not None and gate.threshold == card_json["image"]["gate"]["threshold"]
     assert set(card_json["thresholds"]) == {"pneumonia"}
 
 
@@ -77,7 +78,7 @@ def test_outputs_are_consistent_probabilities(kermany_image, service, card_json)
     assert 0.0 <= out["pneumonia"] <= 1.0
     threshold = card_json["thresholds"]["pneumonia"]
     assert ("pneumonia" in prediction.positive) == (out["pneumonia"] >= threshold)
-    record = prediction.to_dict()
+    record = result_json(prediction)
     assert record["weights_sha256"] == card_json["weights"]["sha256"]
     assert record["gate"]["accepted"] is True
 
@@ -156,7 +157,7 @@ def test_refused_input_has_no_probabilities_and_no_explanation(service):
     prediction = run_job(service.predict(MODEL, ImageInput(noise)))
     assert prediction.refused
     assert prediction.outputs == {} and prediction.positive == []
-    assert prediction.to_dict()["gate"]["score"] > prediction.gate.threshold
+    assert result_json(prediction)["gate"]["score"] > prediction.gate.threshold
     with pytest.raises(InputError, match="gate refused"):
         run_job(service.explain(MODEL, ImageInput(noise), "gradcam", "pneumonia"))
 

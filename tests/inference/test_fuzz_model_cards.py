@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from medassist.errors import ModelError
 from medassist.inference.card import read_card
 from medassist.inference.registry import ModelRegistry
-from tests.core.test_model_runtime import make_model
-from tests.robustness.mutators import mutations
+from tests.inference.test_model_runtime import make_model
+from tests.mutators import mutations
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=20),

@@ -9,6 +9,7 @@ import pytest
 
 from medassist.errors import InputError
 from medassist.domain.inputs import RecordInput
+from medassist.domain.result_text import result_json
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.records.schema import PatientRecords
@@ -122,7 +123,7 @@ def test_gate_refuses_a_record_with_too_few_inputs(service):
     records = _patient([{"code": "8302-2", "value": 180.0, "unit": "cm"}])
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))
     assert prediction.refused
-    assert prediction.to_dict()["outputs"] == {}
+    assert result_json(prediction)["outputs"] == {}
     assert "missing Maximum heart rate achieved (exercise test), which it always needs" in prediction.gate.reason
     records = _patient([{"code": "55425-3", "value": 140.0, "unit": "/min"}])  # required ones known, too few in all
     prediction = run_job(service.predict("heart-disease", RecordInput(records, "p1")))

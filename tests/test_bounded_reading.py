@@ -23,6 +23,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
+from medassist.domain import codec
 from medassist.bench.reading import TEMP, sparse
 from medassist.bench.runner import run_area
 from medassist.bounded import MiB, ReadLimit
@@ -182,7 +183,8 @@ def test_a_session_whose_arrays_declare_more_than_the_limit_is_refused(tmp_path,
     buffer = io.BytesIO()
     np.save(buffer, np.zeros((1024, 2048), dtype=np.float32))
     member = zlib.compress(buffer.getvalue(), 9)
-    manifest = {"format": session_file.FORMAT, "format_version": session_file.FORMAT_VERSION}
+    manifest = {"format": session_file.FORMAT, "format_version": session_file.FORMAT_VERSION,
+                "values_version": codec.VERSION}
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(session_file.MANIFEST, json.dumps(manifest))
         for index in range(3):

@@ -11,7 +11,7 @@ import pytest
 from medassist.demo import build_demo
 from medassist.inference.card import read_card
 from medassist.domain.inputs import RecordInput
-from medassist.domain.result_text import OUTSIDE, refusal_text
+from medassist.domain.result_text import OUTSIDE, refusal_text, result_json
 from medassist.inference.service import InferenceService
 from medassist.jobs import run_job
 from medassist.paths import bundled_models_dir
@@ -33,7 +33,8 @@ def demo():
 @pytest.mark.parametrize("name", RECORD_MODELS)
 def test_every_record_card_declares_population_and_minimum_inputs(name):
     card = read_card(bundled_models_dir() / name)
-    features = {f["name"] for f in card.extra["features"]}
+    assert card.record is not None
+    features = {f.name for f in card.record.features}
     assert card.outside_population == "refuse" and card.validated_populations
     assert card.minimum_inputs is not None and set(card.minimum_inputs.required) <= features
     assert len(card.minimum_inputs.required) <= card.minimum_inputs.min_known <= len(features)
@@ -43,7 +44,7 @@ def test_every_record_card_declares_population_and_minimum_inputs(name):
 def test_heart_model_refuses_four_of_thirteen_inputs_naming_what_is_missing(service):
     four = {"age": 58, "sex": 1, "trestbps": 130, "chol": 188}
     prediction = run_job(service.predict("heart-disease", four))
-    assert prediction.refused and prediction.to_dict()["outputs"] == {}
+    assert prediction.refused and result_json(prediction)["outputs"] == {}
     text = refusal_text(prediction)
     assert OUTSIDE in text and "Maximum heart rate achieved" in text and "thalach" not in text
 
@@ -73,7 +74,7 @@ def test_ckd_without_urinalysis_is_refused_with_the_missing_inputs_named(service
     prediction = run_job(service.predict("ckd", RecordInput(demo.records, "DEMO-10")))
     assert prediction.refused
     assert "Urine specific gravity" in prediction.gate.reason and "Urine albumin" in prediction.gate.reason
-    assert prediction.to_dict()["outputs"] == {}
+    assert result_json(prediction)["outputs"] == {}
 
 
 def test_a_child_is_refused_for_her_age_which_is_never_called_missing(service, demo):

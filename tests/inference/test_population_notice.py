@@ -10,6 +10,7 @@ import pytest
 from medassist.imaging.loader import load_image
 from medassist.inference.card import read_card
 from medassist.domain.inputs import ImageInput
+from medassist.domain.result_text import result_json
 from medassist.clinical.films import header_age_years
 from medassist.inference.population import population_notice
 from medassist.jobs import run_job
@@ -27,9 +28,9 @@ def test_card_states_children_and_nih_adults(card):
     children, adults = card.validated_populations
     assert (children.age_min_years, children.age_max_years) == (1, 5)
     assert "Guangzhou" in children.description
-    assert children.metrics["kermany_official_test"]["auroc"] > 0.9
+    assert children.metrics["kermany_official_test"].auroc > 0.9  # typed figures (domain.figures.Figures)
     assert adults.age_min_years == 18 and "NIH" in adults.description
-    assert adults.metrics["nih_cxr14_1024_validation_adults"]["n"] > 0
+    assert adults.metrics["nih_cxr14_1024_validation_adults"].n > 0
     assert card.outside_population == "notice"
 
 
@@ -69,10 +70,10 @@ def test_prediction_carries_the_notice_from_the_record_age(shared_data, load_rad
     film = load_radiograph(ADULT_FILM)
     adult = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=52.0)))
     assert not adult.refused and adult.population_notice is None
-    assert adult.to_dict()["population_notice"] is None
+    assert result_json(adult)["population_notice"] is None
     child = run_job(service.predict(MODEL, ImageInput(film, patient_age_years=8.0)))
     assert child.outputs == adult.outputs
-    row = child.to_dict()["population_notice"]
+    row = result_json(child)["population_notice"]
     assert row["age_source"] == "patient record" and row["patient_age_years"] == 8.0
     assert "Guangzhou" in row["population"]
 

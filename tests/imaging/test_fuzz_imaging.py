@@ -17,7 +17,7 @@ from pydicom.data import get_testdata_file
 from medassist.errors import InputError
 from medassist.imaging.loader import load_image, open_images
 from medassist.jobs import run_job
-from tests.robustness.mutators import Crashes, dicom_value_mutant, mutations
+from tests.mutators import Crashes, dicom_value_mutant, mutations
 
 SEEDS_PER_FILE = 60
 SLOW_SEEDS_PER_FILE = 500

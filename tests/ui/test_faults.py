@@ -55,7 +55,7 @@ def test_the_intact_copy_loads(model_copy):
 def test_a_tampered_model_file_is_refused(model_copy, file, says):
     from medassist.domain.inputs import ImageInput
     from medassist.jobs import run_job
-    from tests.robustness.test_soak_inference import chest_inputs
+    from tests.inference.test_soak_inference import chest_inputs
 
     flip_a_byte(model_copy / file, at=(model_copy / file).stat().st_size // 2)
     service = fresh_service(model_copy.parent / "audit.jsonl")

@@ -19,7 +19,7 @@ from medassist.app import sessions
 from medassist.records.importer import import_records
 from medassist.session import Session
 
-REPRODUCERS = Path(__file__).resolve().parents[2].parent / "shared" / "fuzz-reproducers"
+REPRODUCERS = Path(__file__).resolve().parents[1].parent / "shared" / "fuzz-reproducers"
 HANG_SECONDS = 120  # a guard against a hang (the suite would never end), not a speed check
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from medassist.errors import InputError
 from medassist.records.importer import import_records
 from medassist.records.schema import PatientRecords
-from tests.robustness.mutators import Crashes, csv_value_mutant, json_value_mutant, mutations
+from tests.mutators import Crashes, csv_value_mutant, json_value_mutant, mutations
 
 MUTANTS_PER_INPUT = 12  # per file in the default run; the slow run tries SLOW_MUTANTS
 SLOW_MUTANTS = 150

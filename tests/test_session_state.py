@@ -9,7 +9,7 @@ from pathlib import Path
 from medassist.session import PER_PATIENT_FIELDS, UNASSIGNED, Session
 from tests.reporting.builders import PATIENT, make_images, make_session
 
-PACKAGE = Path(__file__).resolve().parents[2] / "medassist"
+PACKAGE = Path(__file__).resolve().parents[1] / "medassist"
 
 
 def _worked_on(folder: Path) -> Session:

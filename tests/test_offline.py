@@ -17,7 +17,7 @@ from medassist.errors import ModelError
 from medassist.hashing import sha256_bytes
 from medassist.inference.registry import ModelRegistry
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GUARD = Path(__file__).resolve().parent / "offline_guard"
 # folders Python and pytest themselves maintain; everything else in the install folder must stay untouched
 _NOT_APP_FILES = {".git", "__pycache__", ".pytest_cache", ".hypothesis"}
@@ -128,7 +128,9 @@ def _model_folder(root: Path, name: str, weights: bytes, card_sha: str, limitati
     folder.mkdir(parents=True)
     (folder / "model.pt").write_bytes(weights)
     card = {
-        "name": name, "version": "1.0", "task": "image-classification", "modality": "CR",
+        "schema_version": "2", "name": name, "version": "1.0", "task": "image-classification", "modality": ["CR"],
+        "image": {"preprocessing": {"size": [224, 224], "mean": 0.5, "std": 0.25}, "classes": ["normal", "pneumonia"],
+                  "outputs": {"pneumonia": ["pneumonia"]}, "temperature": 1.0},
         "description": "test model", "weights": {"file": "model.pt", "format": "torchscript", "sha256": card_sha},
         "inputs": [{"name": "image", "type": "image", "shape": [1, 1, 224, 224]}],
         "outputs": [{"name": "probabilities", "type": "probabilities", "shape": [1, 2]}],

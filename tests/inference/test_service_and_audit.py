@@ -9,13 +9,14 @@ import pytest
 
 from medassist.audit import AuditLog
 from medassist.domain.prediction import Prediction
+from medassist.domain.tasks import Task
 from medassist.errors import ModelError
 from medassist.inference.registry import ModelRegistry
 from medassist.inference.runtime import ModelRuntime
 from medassist.inference.service import InferenceService
 from medassist.inference.tasks import TaskRunners
 from medassist.jobs import CancelToken, Cancelled, Progress, run_job
-from tests.core.test_model_runtime import make_model
+from tests.inference.test_model_runtime import make_model
 
 
 class DoublerTask:
@@ -25,7 +26,7 @@ class DoublerTask:
 
         value = float(loaded.module(torch.tensor([float(source)]))[0])
         return Prediction(
-            model=loaded.card.name, version=loaded.card.version, weights_sha256=loaded.sha256, task="test-task",
+            model=loaded.card.name, version=loaded.card.version, weights_sha256=loaded.sha256, task=Task.TEXT,
             device=loaded.device_description, source=f"value {source}", input_sha256="x" * 64,
             outputs={"y": value}, thresholds={"y": 1.0}, positive=["y"] if value >= 1 else [],
         )
@@ -35,9 +36,10 @@ class DoublerTask:
 
 
 def service_on(folder, audit: AuditLog) -> InferenceService:
-    """A service whose one task is the doubler's, for the test models in ``folder``."""
+    """A service whose text task is the doubler's, for the test models in ``folder`` (their cards name a
+    real task: every card's task is one of :class:`Task`'s)."""
     runners = TaskRunners()
-    runners.add_handler("test-task", DoublerTask)
+    runners.add_handler(Task.TEXT, DoublerTask)
     runners.add_handler("refusing-task", RefusingTask)
     return InferenceService(ModelRuntime(ModelRegistry([folder]), "cpu", None), audit, runners)
 
