@@ -76,7 +76,7 @@ class ImagesTab(Tab):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.viewer)
         splitter.addWidget(column)
-        proportions(splitter, 3, 1)
+        proportions(splitter, 5, 2)  # the details keep room for a date or a name on one line at presentation size
         self.mismatch = QLabel()
         self.mismatch.setObjectName("imagePatientMismatch")
         self.mismatch.setTextFormat(Qt.TextFormat.PlainText)
@@ -213,6 +213,6 @@ class ImagesTab(Tab):
             ("Slice spacing", f"{meta['slice_spacing_mm']:g} mm" if meta.get("slice_spacing_mm") else ""),
             ("SHA-256", image.sha256[:16] + "…"),
         ]
-        return "<table>" + "".join(
-            f"<tr><td><b>{label}</b>&nbsp;</td><td>{html.escape(str(value))}</td></tr>" for label, value in rows if value
-        ) + "</table>"
+        # one paragraph a row, not a table: a narrow column would break a date or a number inside itself
+        return "".join(f"<p style='margin:0 0 2px 0'><b>{label}</b>&nbsp; {html.escape(str(value))}</p>"
+                       for label, value in rows if value)
