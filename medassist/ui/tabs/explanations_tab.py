@@ -82,7 +82,6 @@ class ExplanationsTab(Tab):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
-        self.opacity.setMaximumWidth(200)
         self.opacity.valueChanged.connect(lambda v: self.map_view.set_opacity(v / 100))
         self.viewer_button = QPushButton("Show on viewer")
         self.viewer_button.setToolTip("Put this map on the Images tab's heatmap layer")

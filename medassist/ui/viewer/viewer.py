@@ -27,6 +27,7 @@ from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.imaging.presets import full_range, window_presets
 from medassist.privacy import WITHHELD, ShownPolicy
 from medassist.ui.viewer.canvas import ImageCanvas
+from medassist.ui.widgets.fitting import FlowLayout, labelled
 
 INVERTED_LUT = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
 HEATMAP_COLORMAPS = ("inferno", "turbo", "viridis", "plasma", "CET-L17")
@@ -159,7 +160,7 @@ class ImageViewer(QWidget):
 
     def _build_overlay_bar(self) -> None:
         self.overlay_bar = QWidget()
-        row = QHBoxLayout(self.overlay_bar)
+        row = FlowLayout(self.overlay_bar)  # wraps under a narrow viewer instead of widening the window
         row.setContentsMargins(4, 0, 4, 0)
         self.overlay_toggle = QCheckBox("Heatmap")
         self.overlay_toggle.setChecked(True)
@@ -170,13 +171,12 @@ class ImageViewer(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(50)
-        self.opacity_slider.setFixedWidth(140)
         self.opacity_slider.setToolTip("Heatmap opacity")
         self.opacity_slider.valueChanged.connect(lambda value: self.canvas.heatmap_item.setOpacity(value / 100))
         self.overlay_label = QLabel()
-        for widget in (self.overlay_toggle, self.colormap_combo, QLabel("Opacity"), self.opacity_slider, self.overlay_label):
+        for widget in (self.overlay_toggle, self.colormap_combo, labelled("Opacity", self.opacity_slider),
+                       self.overlay_label):
             row.addWidget(widget)
-        row.addStretch(1)
         self.overlay_bar.setVisible(False)
 
     def _shortcuts(self) -> None:
