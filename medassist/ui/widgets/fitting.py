@@ -7,16 +7,18 @@ A tab's minimum width is the sum of what it cannot give up; these helpers keep t
   is narrower than the controls (Qt's flow layout example, with expanding controls sharing a line's
   spare width); :func:`labelled` keeps a caption on the same line as its control.
 * :class:`ElidedLabel` is one line that shortens with "…" when it has less room than its text, with the
-  full text in its tooltip.
+  full text in its tooltip (the status bar's texts, which must never widen the window).
 * :func:`fit_combo` lets a combo box shrink below its longest item (Qt elides the current text) and
   keeps the full current text in its tooltip.
-* :func:`proportions` keeps a splitter's panes in proportion when the window is resized.
-* :class:`FitScrollArea` asks for its content's full height while the window has room and scrolls
-  vertically (never horizontally) when it has not, down to a share of the window's height.
-* :class:`ColumnFitter` sizes an item view's columns to their content while the view is wide enough,
-  gives the rest to one column that wraps or elides (the model's tooltip holds the full text), and
-  hides the columns of lowest priority the view has no room for, so the view never needs a
-  horizontal scrollbar and a clinical number is never behind one.
+* :func:`proportions` keeps a splitter's panes in proportion when the window is resized;
+  :func:`wrap_items` makes a list's items wrap at its width.
+* :class:`VerticalScroll` scrolls its content vertically, never horizontally, and lays it out again when
+  shown; :class:`FitScrollArea` asks for its content's full height while the window has room and scrolls
+  when it has not, down to a share of the window's height.
+* :class:`ColumnFitter` sizes an item view's columns to their content, gives the rest to one column
+  that wraps or elides (the model's tooltip holds the full text), and hides only the columns named
+  optional that the view has no room for, so the view never needs a horizontal scrollbar and a
+  clinical number is never behind one.
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ class FlowLayout(QLayout):
     a line's spare width goes to its horizontally expanding items. Height follows the width
     (``heightForWidth``), so a parent box layout gives the wrapped lines the room they need."""
 
-    def __init__(self, parent: QWidget | None = None, spacing: int = 6) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
-        self.setSpacing(spacing)
+        self.setSpacing(6)
         self.setContentsMargins(0, 0, 0, 0)
 
     def addItem(self, item: QLayoutItem) -> None:  # noqa: N802 (Qt API)
@@ -177,21 +179,20 @@ def labelled(caption: str, widget: QWidget) -> QWidget:
     return box
 
 
-def flow_row(*widgets: QWidget, parent: QWidget | None = None) -> FlowLayout:
+def flow_row(*widgets: QWidget) -> FlowLayout:
     """A :class:`FlowLayout` holding ``widgets`` in order."""
-    row = FlowLayout(parent)
+    row = FlowLayout()
     for widget in widgets:
         row.addWidget(widget)
     return row
 
 
 class ElidedLabel(QLabel):
-    """One line of plain text that gives up width down to ``characters`` characters, drawn elided ("…")
-    when shorter than the text; the tooltip always holds the full text."""
+    """One line of plain text that gives up width down to six characters, drawn elided ("…") when
+    shorter than the text; the tooltip holds the full text."""
 
-    def __init__(self, text: str = "", characters: int = 6) -> None:
+    def __init__(self, text: str = "") -> None:
         super().__init__()
-        self.characters = characters
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setText(text)
 
@@ -200,7 +201,7 @@ class ElidedLabel(QLabel):
         self.setToolTip(text)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(self.fontMetrics().horizontalAdvance("x" * self.characters), super().minimumSizeHint().height())
+        return QSize(self.fontMetrics().horizontalAdvance("x" * 6), super().minimumSizeHint().height())
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
