@@ -79,19 +79,18 @@ class RecordTable(QTableWidget):
         self.columns = ColumnFitter(self, stretch=0, optional=optional or [],
                                     caps={column: 24 for column in range(1, len(headers))})
 
-    def set_rows(self, rows: list[list[str]]) -> None:
+    def set_rows(self, rows: list[list[str]], flags: list[str] | None = None) -> None:
+        """The rows; with ``flags``, each row's value and flag cells (columns 1 and the last) marked as outside
+        the range before the columns are measured (a flagged value is bold: wider)."""
         self.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.setItem(r, c, item)
+            for column in (1, self.columnCount() - 1) if flags else ():
+                flag_item(self.item(r, column), flags[r])
         self.columns.fit(remeasure=True)
-
-    def flag_row(self, row: int, flag: str) -> None:
-        """Mark a row's value and flag cells (columns 1 and the last) as outside the range."""
-        for column in (1, self.columnCount() - 1):
-            flag_item(self.item(row, column), flag)
 
     def cell_texts(self) -> list[list[str]]:
         return [[self.item(r, c).text() for c in range(self.columnCount())] for r in range(self.rowCount())]
@@ -245,10 +244,10 @@ class PatientPanel(QWidget):
         self.picture = picture
         self.picture_view.show_picture(picture, self._picture_text)
         rows = latest_value_rows(picture) if picture is not None else []
-        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows])
-        for index, (_, flag, source) in enumerate(rows):
+        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows],
+                             [flag for _, flag, _ in rows])
+        for index, (_, _, source) in enumerate(rows):
             self.latest.item(index, 3).setToolTip(f"Reference range: {source}")
-            self.latest.flag_row(index, flag)
 
     def _encounter_timeline(self) -> EncounterTimeline:
         """The timeline above the encounters table, made on first use."""
