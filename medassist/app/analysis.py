@@ -18,7 +18,7 @@ from medassist.domain.prediction import Prediction
 from medassist.domain.tasks import Task
 from medassist.errors import MedAssistError
 from medassist.imaging.image import MedicalImage
-from medassist.inference.applicability import applicable_runs
+from medassist.inference.applicability import applicable_runs, images_not_analysed
 from medassist.jobs import Job, Progress, rescaled
 from medassist.session import Session
 
@@ -32,6 +32,7 @@ class Analysis:
 
     predictions: list[Prediction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    not_analysed: list[str] = field(default_factory=list)  # images no model reads, with why
 
     @property
     def refused(self) -> int:
@@ -56,7 +57,7 @@ def analyse_patient(session: Session, service: "ModelService", patient_id: str |
     if image_models_only:
         runs = [r for r in runs if r.task == Task.IMAGE]
     cards = {entry.card.name: entry.card for entry in service.registry.available() if entry.card}
-    analysis = Analysis()
+    analysis = Analysis(not_analysed=images_not_analysed(session, service.registry, patient_id, images))
     share = 1.0 / max(len(runs), 1)
     for index, run in enumerate(runs):
         start = index * share

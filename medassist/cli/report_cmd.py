@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     service = services.models()
     analysis = run_job(analyse_patient(session, service, args.patient, explain=not args.no_explain), on_progress=progress)
-    problems = list(analysis.problems)
+    problems = analysis.problems + analysis.not_analysed
     try:  # headless, the findings that count now stand in for the clinician's confirmation
         plan = run_job(plan_treatment(session, args.patient, positive_findings(session, args.patient),
                                       service, services.audit))

@@ -3,7 +3,8 @@
 
 Image models get the patient's images whose modality the card names (ordinary picture files,
 modality OT, always qualify: the model's input gate then decides); text models get the newest
-note; record models get the patient's records.
+note; record models get the patient's records. An image no image model reads is named with why
+(:func:`images_not_analysed`), so a CT is not silently left out.
 """
 
 from __future__ import annotations
@@ -81,3 +82,16 @@ def applicable_runs(
         elif card.task == Task.RECORD and has_records:
             runs.append(ApplicableRun(card.name, card.title, card.task, RecordInput(session.records, key), "patient record"))
     return runs
+
+
+def images_not_analysed(session: Session, registry: ModelRegistry, patient_id: str | None = None,
+                        images: list[MedicalImage] | None = None) -> list[str]:
+    """A line for each of the patient's images that no available image model reads, with why (its modality)."""
+    key = patient_id if patient_id is not None else session.patient_key
+    pictures = images if images is not None else list(session.images.get(key, []))
+    cards = [entry.card for entry in registry.available() if entry.card is not None and entry.card.task == Task.IMAGE]
+    if not cards:
+        return []
+    reads = "; ".join(f"{card.title} reads {', '.join(card.modality)}" for card in cards)
+    return [f"{image.path.name} not analysed: it is {image.modality}, and no model reads it ({reads})"
+            for image in pictures if not any(image_applies(card, image) for card in cards)]

@@ -24,7 +24,7 @@ from medassist.domain.prediction import Prediction
 from medassist.inference.runtime import LoadedModel
 from medassist.jobs import Job, Progress
 from medassist.models.notes import NotesClassifier
-from medassist.notes.lexicon import problem_name
+from medassist.notes.lexicon import notes_model_lexicon, problem_name
 from medassist.notes.mentions import note_problems, problem_evidence
 
 MAX_CHARACTERS = 200_000
@@ -47,7 +47,7 @@ class TextTask:
         model = loaded.network(NotesClassifier)
         labels = loaded.card.labels
         yield Progress(0.2, "Finding problem mentions and their status")
-        problems = note_problems(note_input.text)
+        problems = note_problems(note_input.text, list(notes_model_lexicon()))
         note = model.chunk(problems.patient_text())
         problems = problems.restricted_to(labels)
         yield Progress(0.5, f"Encoding {note.input_ids.shape[0]} chunk(s)")

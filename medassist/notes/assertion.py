@@ -95,6 +95,7 @@ _FORWARD = {
         r"\bcannot (?:be )?(?:rule[ds]? out|exclude[ds]?)\b", r"\bcan't (?:rule out|exclude)\b", r"\bnot (?:be )?excluded\b",
         r"\bdifferential(?: diagnosis)? (?:includes?|of)\b", r"\bworrisome for\b", r"\bversus\b", r"\bvs\.?", r"\bequivocal\b",
         r"\bunclear (?:if|whether)\b", r"\bquestion of\b",
+        r"(?<!\S)\?(?=\s?\w)",  # "?pneumonia", "? CAP": the clinician's shorthand for a query
     ),
     Assertion.HISTORICAL: _alternatives(
         r"\bhistory of\b", r"\bhx of\b", r"(?-i:\bh/o\b)", r"\bH/O\b", r"\bs/p\b", r"\bstatus post\b",
@@ -152,10 +153,11 @@ _KNOWN_HEADER_WORDS = re.compile(
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the note's sentences (split at . ! ? ; and line ends; decimals kept whole)."""
+    """Character spans of the note's sentences (split at . ! ? ; and line ends; decimals kept whole; a "?" after
+    a space, "? pneumonia", opens a query rather than ending a sentence)."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for match in re.finditer(r"(?<!\d)[.!?;]+(?=\s|$)|(?<=\d)[.!?;]+(?=\s+[A-Z]|\s*$)|\n", text):
+    for match in re.finditer(r"(?<!\d)(?<=\S)[.!?;]+(?=\s|$)|(?<=\d)[.!?;]+(?=\s+[A-Z]|\s*$)|\n", text):
         end = match.end()
         if text[start:end].strip():
             spans.append((start, end))

@@ -2,7 +2,10 @@
 ``resources/knowledge/problems.yaml`` (the value sets the record and the treatment tables use too).
 
 Patterns are case-insensitive regular expressions; ``(?-i:...)`` marks abbreviations that only count
-in capitals (AF, DM, MI). A concept without ``mentions`` is not looked for in notes.
+in capitals (AF, DM, MI). A concept without ``mentions`` is not looked for in notes. The notes model reads
+the concepts its head was trained on (:func:`notes_model_lexicon`); the clinical picture reads every concept
+with mentions, including those marked ``notes_model: false`` that only the scores and treatment rules need
+(liver disease for PSI, peripheral arterial disease for CHA2DS2-VASc, dementia for the older-adult criteria).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class LexiconEntry:
     name: str
     chronic: bool  # a chronic problem's history is still the patient's problem; an acute one's is a past episode
     patterns: tuple[re.Pattern[str], ...]
+    notes_model: bool = True  # the notes model reads it (its head's labels, and cardiomegaly)
 
 
 def load_lexicon(path: Path) -> dict[str, LexiconEntry]:
@@ -34,7 +38,8 @@ def load_lexicon(path: Path) -> dict[str, LexiconEntry]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {
         str(item["id"]): LexiconEntry(str(item["id"]), str(item["name"]), bool(item.get("chronic", True)),
-                                      tuple(re.compile(str(p), FLAGS) for p in item["mentions"]))
+                                      tuple(re.compile(str(p), FLAGS) for p in item["mentions"]),
+                                      bool(item.get("notes_model", True)))
         for item in data["concepts"] if item.get("mentions")
     }
 
@@ -42,6 +47,11 @@ def load_lexicon(path: Path) -> dict[str, LexiconEntry]:
 @lru_cache(maxsize=1)
 def default_lexicon() -> dict[str, LexiconEntry]:
     return load_lexicon(paths.resources_dir() / "knowledge" / "problems.yaml")
+
+
+def notes_model_lexicon() -> dict[str, LexiconEntry]:
+    """The concepts the notes model reads: what it was trained on, so what it is given to read now."""
+    return {label: entry for label, entry in default_lexicon().items() if entry.notes_model}
 
 
 def problem_name(label: str) -> str:

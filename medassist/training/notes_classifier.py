@@ -42,7 +42,7 @@ from medassist.models.notes import (
     note_vector,
 )
 from medassist.atomic import atomic_write
-from medassist.notes.lexicon import default_lexicon, problem_name
+from medassist.notes.lexicon import notes_model_lexicon, problem_name
 from medassist.notes.mentions import note_problems
 from medassist.training.bundle import torch_bytes, write_bundle
 from medassist.training.metrics import auroc, calibration_error, f1_scores, rounded
@@ -69,8 +69,8 @@ IU_REFERENCE: dict[str, tuple[str, ...]] = {
 
 def rule_labels(text: str) -> dict[str, int]:
     """Weak labels for one note: 1 where the assertion layer finds the problem is the patient's."""
-    suggested = set(note_problems(text).suggested)
-    return {label: int(label in suggested) for label in default_lexicon()}
+    suggested = set(note_problems(text, list(notes_model_lexicon())).suggested)
+    return {label: int(label in suggested) for label in notes_model_lexicon()}
 
 
 def load_mtsamples(data: Path, with_labels: bool = True) -> pd.DataFrame:
@@ -275,7 +275,7 @@ def evaluate(probs: np.ndarray, truth: np.ndarray, thresholds: np.ndarray, label
 
 def evaluate_suggestions(texts: list[str], truth: np.ndarray, labels: list[str]) -> dict:
     """Precision/recall of what the app suggests (evidence required) against a reference."""
-    suggested = np.array([[int(label in set(note_problems(t).suggested)) for label in labels] for t in texts])
+    suggested = np.array([[int(label in set(note_problems(t, list(notes_model_lexicon())).suggested)) for label in labels] for t in texts])
     per_label = {}
     for j, label in enumerate(labels):
         tp = int((suggested[:, j] & truth[:, j]).sum())
@@ -310,13 +310,13 @@ def main(argv: list[str] | None = None) -> dict:
     iu_vectors = stack_notes(embed_notes(iu_texts, encoder_sha))
     notes = load_mtsamples(args.data).sort_values("key").reset_index(drop=True)  # hash order: a fair sample if cut short
     n_distinct = len(notes)
-    embedded = embed_notes([note_problems(t).patient_text() for t in notes["text"]], encoder_sha, deadline=deadline)
+    embedded = embed_notes([note_problems(t, list(notes_model_lexicon())).patient_text() for t in notes["text"]], encoder_sha, deadline=deadline)
     n_used = next((i for i, v in enumerate(embedded) if v is None), len(embedded))  # the hash-order prefix only
     notes = notes.head(n_used).reset_index(drop=True)
     vectors = stack_notes(embedded[:n_used])
     tokens = note_token_counts(notes["text"].tolist())
     train_mask = notes["split"] == "train"
-    labels = [label for label in default_lexicon() if notes.loc[train_mask, label].sum() >= args.min_positives]
+    labels = [label for label in notes_model_lexicon() if notes.loc[train_mask, label].sum() >= args.min_positives]
     print(f"MTSamples: {len(notes)} of {n_distinct} distinct notes embedded ({int((tokens > CHUNK_TOKENS * 2).sum())} "
           f"longer than two windows); labels with >= {args.min_positives} training positives: {labels}")
     y = torch.tensor(notes[labels].to_numpy(), dtype=torch.float32)
@@ -365,7 +365,7 @@ def iu_sample(data: Path, n: int) -> tuple[list[str], pd.DataFrame]:
     reports = load_iu_reports(data)
     order = reports["report_id"].map(lambda r: hashlib.md5(str(r).encode()).hexdigest()).argsort().to_numpy()
     reports = reports.iloc[np.sort(order[:n])].reset_index(drop=True)
-    return [note_problems(t).patient_text() for t in reports["text"]], reports
+    return [note_problems(t, list(notes_model_lexicon())).patient_text() for t in reports["text"]], reports
 
 
 def previous_versions(card_path: Path) -> list[dict]:

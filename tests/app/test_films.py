@@ -169,3 +169,17 @@ def test_a_session_file_from_before_film_contexts_gets_them_when_opened(demo, se
     assert positive_findings(session, PATIENT) == (["pneumonia"] if reread.outputs["pneumonia"] >= 0.3075 else [])
     decide_films(session, PATIENT, missing_only=True)
     assert reread.film is not None and reread.film.withheld and positive_findings(session, PATIENT) == []
+
+
+def test_an_image_no_model_reads_is_named_with_its_modality_not_left_out_silently():
+    """DEMO-03's only image is a CT: the chest X-ray model reads CR and DX, so the analysis says the CT was not
+    analysed and why, instead of listing results as if the image had been looked at."""
+    demo = build_demo()
+    session = Session(demo=True)
+    session.set_records(demo.records, ["demo"])
+    session.add_images(load_images(demo.image_paths["DEMO-03"]), "DEMO-03")
+    analysis = run_job(analyse_patient(session, cpu_service(threads=1), "DEMO-03", image_models_only=True))
+    assert analysis.predictions == []
+    (line,) = analysis.not_analysed
+    assert line.startswith("693_UNCR.dcm not analysed: it is CT, and no model reads it (Chest X-ray pneumonia")
+    assert "reads CR, DX" in line

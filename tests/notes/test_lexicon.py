@@ -11,7 +11,7 @@ import pytest
 from medassist.clinical.concepts import default_concepts
 from medassist.domain.inputs import TextInput
 from medassist.jobs import run_job
-from medassist.notes.lexicon import default_lexicon
+from medassist.notes.lexicon import default_lexicon, notes_model_lexicon
 from medassist.notes.mentions import note_problems
 from medassist.paths import bundled_models_dir
 from tests.services import cpu_service
@@ -42,6 +42,9 @@ def test_synonyms_a_physician_accepts_are_suggested(text, problems):
     ("Mother had ischaemic cardiomyopathy.", "coronary_artery_disease", "family"),
     ("Family history: diabetic nephropathy in his father.", "chronic_kidney_disease", "family"),
     ("Screening for diabetic kidney disease.", "chronic_kidney_disease", "hypothetical"),
+    ("Impression: ?pneumonia, start antibiotics.", "pneumonia", "uncertain"),
+    ("Impression: ? pneumonia.", "pneumonia", "uncertain"),
+    ("Cough ?cause, ?LRTI ?pneumonia.", "pneumonia", "uncertain"),
     ("Possible ischaemic cardiomyopathy.", "heart_failure", "uncertain"),
     ("Denies transient ischaemic attack.", "stroke", "negated"),
 ])
@@ -69,7 +72,7 @@ def test_the_notes_model_names_only_the_labels_of_its_trained_head():
     card = json.loads((bundled_models_dir() / "notes-problems" / "metadata.json").read_text(encoding="utf-8"))
     assert len(card["labels"]) == 17
     # cardiomegaly is read (its sentences count as the patient's) but is not one of the head's labels
-    assert set(default_lexicon()) == set(card["labels"]) | {"cardiomegaly"}
+    assert set(notes_model_lexicon()) == set(card["labels"]) | {"cardiomegaly"}
 
 
 def test_the_notes_model_suggests_ckd_and_cad_from_their_synonyms():

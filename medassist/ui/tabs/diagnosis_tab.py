@@ -436,10 +436,12 @@ class DiagnosisTab(Tab):
 
     def _finished(self, analysis: Analysis) -> None:
         note = f" ({analysis.refused} refused by an input gate)" if analysis.refused else ""
+        images = "; " + "; ".join(analysis.not_analysed) if analysis.not_analysed else ""
         if analysis.predictions:
-            self._done(f"{len(analysis.predictions)} result(s){note}")
+            self._done(f"{len(analysis.predictions)} result(s){note}{images}")
         else:
-            self._done("No model could run on these inputs" if analysis.problems else "No model applies to these inputs")
+            self._done(("No model could run on these inputs" if analysis.problems else "No model applies to these inputs")
+                       + images)
         if analysis.problems:
             self.context.show_message("Diagnosis", "\n".join(analysis.problems))
 
