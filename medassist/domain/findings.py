@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Iterable, Literal
 
 from medassist.domain.clinical import FilmRelation
@@ -129,6 +129,36 @@ def current_findings(predictions: Iterable[Prediction]) -> list[Finding]:
             if finding.counts_now:
                 seen.setdefault(finding.label, finding)
     return list(seen.values())
+
+
+class Standing(IntEnum):
+    """Where a result stands in a list of results, most pressing first."""
+
+    SUGGESTS = 0  # a finding suggested for the patient now
+    ANSWERS = 1  # an answer that suggests nothing now (below threshold, or a prior study's)
+    NO_ANSWER = 2  # refused by its input gate, no output, or its film withheld (not this patient's)
+
+
+_FINDING_STANDING = {FindingStatus.SUGGESTED: Standing.SUGGESTS, FindingStatus.PRIOR: Standing.ANSWERS,
+                     FindingStatus.NOT_SUGGESTED: Standing.ANSWERS, FindingStatus.WITHHELD: Standing.NO_ANSWER}
+
+
+def standing(prediction: Prediction) -> Standing:
+    """A result's standing: its most pressing finding's (an answer without findings answers)."""
+    if prediction.refused or not prediction.outputs:
+        return Standing.NO_ANSWER
+    return min((_FINDING_STANDING[f.status] for f in findings_of(prediction)), default=Standing.ANSWERS)
+
+
+def by_standing(predictions: Iterable[Prediction]) -> list[Prediction]:
+    """Results that suggest a finding now first, then those that answer without one, then those with no
+    answer; the order given (newest first, say) kept within each."""
+    return sorted(predictions, key=standing)
+
+
+def findings_by_standing(findings: Iterable[Finding]) -> list[Finding]:
+    """A result's findings, suggested ones first, withheld last; the model's order kept within each."""
+    return sorted(findings, key=lambda f: _FINDING_STANDING[f.status])
 
 
 class SplitWithheld(StrEnum):

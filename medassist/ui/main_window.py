@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtCore import QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,6 +39,7 @@ from medassist.ui.dialogs import IntendedUseDialog, ModelCatalogDialog, Settings
 from medassist.ui.patient_banner import PatientBanner
 from medassist.ui.presentation import style_sheet
 from medassist.ui.session_files import SessionFiles
+from medassist.ui.widgets.fitting import ElidedLabel
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,10 +77,9 @@ class JobsIndicator(QWidget):
         self.runner = context.runner
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel()
+        self.label = ElidedLabel()  # the job's title gives way first: the status bar never widens the window
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
-        self.bar.setFixedWidth(140)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_latest)
         for widget in (self.label, self.bar, self.cancel_button):
@@ -109,7 +109,8 @@ class MainWindow(QMainWindow):
         self.context = context
         self.session = context.session
         self.qsettings = QSettings(str(paths.window_settings_file()), QSettings.Format.IniFormat)
-        self._geometry_before_presenting: QByteArray | None = None  # restored when presentation mode ends
+        # restored exactly when presentation mode ends (restoreGeometry would fit it to the screen again)
+        self._geometry_before_presenting: tuple[Qt.WindowState, QRect] | None = None
         self.setObjectName("MainWindow")
         self.resize(1400, 900)
 
@@ -190,11 +191,10 @@ class MainWindow(QMainWindow):
     # status bar ----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.notice_label = QLabel(DECISION_SUPPORT_SHORT)
-        self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
+        self.notice_label = ElidedLabel(DECISION_SUPPORT_SHORT)  # yields first (each tab shows the notice whole)
         self.notice_label.setObjectName("noticeLabel")
         self.notice_label.setToolTip(DECISION_SUPPORT_NOTICE)
-        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # yields first
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.notice_label, 1)
         self.jobs = JobsIndicator(self.context)
         bar.addPermanentWidget(self.jobs)
@@ -405,14 +405,21 @@ class MainWindow(QMainWindow):
         The window keeps its size within the screen, and turning the mode off gives back the geometry it had."""
         self.presentation_action.setChecked(on)
         if on and self._geometry_before_presenting is None:
-            self._geometry_before_presenting = self.saveGeometry()
+            self._geometry_before_presenting = (self.windowState(), self.geometry())
         sheet = style_sheet(presentation=on)
         if QApplication.instance().styleSheet() != sheet:  # re-polishing every widget costs ~0.2 s of GUI time
             QApplication.instance().setStyleSheet(sheet)
+            for widget in self.findChildren(QWidget):  # layouts keep wrapped text's heights for the old type size
+                widget.updateGeometry()
         if not on and self._geometry_before_presenting is not None:
-            self.restoreGeometry(self._geometry_before_presenting)
+            state, geometry = self._geometry_before_presenting
+            if state & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+                self.setWindowState(state)
+            else:
+                self.setGeometry(geometry)
             self._geometry_before_presenting = None
-        self._keep_on_screen()
+        elif on:
+            self._keep_on_screen()
         self.banner.refresh()
         self.update_title()
         if "Images" in self.tab_pages:

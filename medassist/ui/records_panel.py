@@ -39,6 +39,7 @@ from medassist.records import summary
 from medassist.records.charts import default_choices, observation_choices, series_for
 from medassist.records.schema import PatientRecords
 from medassist.ui.picture_view import PictureView, flag_item, latest_value_rows
+from medassist.ui.widgets.fitting import ColumnFitter, proportions, wrap_items
 
 if TYPE_CHECKING:
     from medassist.ui.records_plots import EncounterTimeline, ObservationPlot
@@ -64,32 +65,32 @@ def _text(value) -> str:
 class RecordTable(QTableWidget):
     """A small read-only table for one list of the patient's records."""
 
-    def __init__(self, headers: list[str]) -> None:
+    def __init__(self, headers: list[str], optional: list[int] | None = None) -> None:
         super().__init__(0, len(headers))
         self.setHorizontalHeaderLabels(headers)
         self.verticalHeader().hide()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setWordWrap(False)
+        self.setWordWrap(True)  # a drug or problem name wraps in a narrow column: never cut to read like another
         self.setAlternatingRowColors(True)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(headers)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # the first column takes the width the others leave and wraps; ``optional`` columns are hidden in turn
+        # (the last first) when the table is too narrow for them
+        self.columns = ColumnFitter(self, stretch=0, optional=optional or [],
+                                    caps={column: 24 for column in range(1, len(headers))})
 
-    def set_rows(self, rows: list[list[str]]) -> None:
+    def set_rows(self, rows: list[list[str]], flags: list[str] | None = None) -> None:
+        """The rows; with ``flags``, each row's value and flag cells (columns 1 and the last) marked as outside
+        the range before the columns are measured (a flagged value is bold: wider)."""
         self.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)
                 self.setItem(r, c, item)
-
-    def flag_row(self, row: int, flag: str) -> None:
-        """Mark a row's value and flag cells (columns 1 and the last) as outside the range."""
-        for column in (1, self.columnCount() - 1):
-            flag_item(self.item(row, column), flag)
+            for column in (1, self.columnCount() - 1) if flags else ():
+                flag_item(self.item(r, column), flags[r])
+        self.columns.fit(remeasure=True)
 
     def cell_texts(self) -> list[list[str]]:
         return [[self.item(r, c).text() for c in range(self.columnCount())] for r in range(self.rowCount())]
@@ -117,14 +118,16 @@ class PatientPanel(QWidget):
         self.allergy_banner.setWordWrap(True)
         self.allergy_banner.setTextFormat(Qt.TextFormat.RichText)
 
-        self.problems = RecordTable(["Active problem", "Code", "Since"])
-        self.medications = RecordTable(["Current medication", "Code", "Since", "Reason"])
+        self.problems = RecordTable(["Problem", "Code", "Since"], optional=[2, 1])
+        self.medications = RecordTable(["Medication", "Code", "Since", "Reason"], optional=[2, 3, 1])
         overview = QSplitter(Qt.Orientation.Vertical)
         overview.addWidget(self._titled("Active problems", self.problems))
         overview.addWidget(self._titled("Current medications", self.medications))
+        proportions(overview, 1, 1)
 
         self.observation_list = QListWidget()
         self.observation_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        wrap_items(self.observation_list)  # a long observation name wraps in the narrow list
         self.observation_list.setToolTip("Select one or more observations (Ctrl/Shift-click) to plot them")
         self.observation_list.itemSelectionChanged.connect(self._plot_selected)
         self.plots: list[ObservationPlot] = []
@@ -138,31 +141,34 @@ class PatientPanel(QWidget):
         self.no_observations = QLabel("No numeric observations recorded for this patient.")
         self.no_observations.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.plot_column.addWidget(self.no_observations)
-        self.latest = RecordTable(["Latest value", "Value", "Date", "Reference for age and sex", "H/L"])
-        self.latest.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.latest.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        vitals = QSplitter(Qt.Orientation.Horizontal)
-        vitals.addWidget(self._titled("Observations", self.observation_list))
-        vitals.addWidget(plot_scroll)
+        # the value and its H/L flag always show; when narrow the date is hidden, then the reference range
+        self.latest = RecordTable(["Latest value", "Value", "Date", "Reference for age and sex", "H/L"], optional=[3, 2])
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self._titled("Observations", self.observation_list))
+        plots.addWidget(plot_scroll)
+        proportions(plots, 1, 3)
+        # the latest values under the plots, across the panel's whole width, so a value never needs a scrollbar
+        vitals = QSplitter(Qt.Orientation.Vertical)
+        vitals.addWidget(plots)
         vitals.addWidget(self._titled("Latest values (H/L for age and sex)", self.latest))
-        vitals.setSizes([170, 470, 560])
+        proportions(vitals, 1, 1)
 
         self.picture_view = PictureView()
 
         self.timeline: EncounterTimeline | None = None  # a pyqtgraph plot: made for the first patient shown
-        self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"])
+        self.encounters = RecordTable(["Encounter", "Class", "Start", "Reason"], optional=[2, 3, 1])
         self._encounter_split = QSplitter(Qt.Orientation.Vertical)
         self._encounter_split.addWidget(self.encounters)
 
         self.note_list = QListWidget()
-        self.note_list.setWordWrap(True)
+        wrap_items(self.note_list)
         self.note_list.currentRowChanged.connect(self._show_note)
         self.note_text = QTextBrowser()
         self.note_text.setPlaceholderText("No notes for this patient (Synthea CSV exports carry none; FHIR DocumentReference notes appear here).")
         notes = QSplitter(Qt.Orientation.Horizontal)
         notes.addWidget(self.note_list)
         notes.addWidget(self.note_text)
-        notes.setSizes([260, 700])
+        proportions(notes, 1, 2)
         self._notes: pd.DataFrame = pd.DataFrame()
 
         self.sections = QTabWidget()
@@ -186,6 +192,7 @@ class PatientPanel(QWidget):
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 4, 0, 0)
         heading = QLabel(title)
+        heading.setWordWrap(True)
         heading.setStyleSheet("font-weight: 600;")
         column.addWidget(heading)
         column.addWidget(widget)
@@ -237,10 +244,10 @@ class PatientPanel(QWidget):
         self.picture = picture
         self.picture_view.show_picture(picture, self._picture_text)
         rows = latest_value_rows(picture) if picture is not None else []
-        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows])
-        for index, (_, flag, source) in enumerate(rows):
+        self.latest.set_rows([[self._picture_text(cell) for cell in cells] for cells, _, _ in rows],
+                             [flag for _, flag, _ in rows])
+        for index, (_, _, source) in enumerate(rows):
             self.latest.item(index, 3).setToolTip(f"Reference range: {source}")
-            self.latest.flag_row(index, flag)
 
     def _encounter_timeline(self) -> EncounterTimeline:
         """The timeline above the encounters table, made on first use."""
@@ -249,7 +256,7 @@ class PatientPanel(QWidget):
 
             self.timeline = EncounterTimeline()
             self._encounter_split.insertWidget(0, self.timeline)
-            self._encounter_split.setSizes([220, 300])
+            proportions(self._encounter_split, 2, 3)
         return self.timeline
 
     def _show_demographics(self, records: PatientRecords, patient_id: str) -> None:

@@ -6,12 +6,22 @@ against random maps."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from medassist.domain.clinical import FilmContext, FilmIdentity, FilmRelation, IdentityProblem
-from medassist.domain.findings import FindingStatus, current_findings, findings_of, listed_findings
-from medassist.domain.prediction import Prediction
+from medassist.domain.findings import (
+    FindingStatus,
+    Standing,
+    by_standing,
+    current_findings,
+    findings_by_standing,
+    findings_of,
+    listed_findings,
+    standing,
+)
+from medassist.domain.prediction import GateVerdict, Prediction
 from medassist.domain.result_text import (
     FaithfulnessVerdict,
     faithfulness_text,
@@ -99,6 +109,24 @@ def test_a_film_whose_header_is_someone_elses_shows_nothing_for_the_patient():
     assert "name: the header says CompressedSamples^RG1, the record Agnes Specimen-Smith" in film_text(FOREIGN)
     assert "CompressedSamples" not in film_text(FOREIGN, show_values=False)  # presentation mode: the items only
     assert result_json(prediction)["positive"] == []
+
+
+def test_results_stand_suggested_first_then_answers_then_no_answer():
+    # given newest first: a refused film, a prior film's 59.6%, a foreign film's 59.6%, a current film's 5%, a
+    # note affirming hypertension (suggested), a model that gave no output, a current film's 59.6% (suggested)
+    refused = replace(_film(0.5, CURRENT), gate=GateVerdict(0.9, 0.06, False, "not a chest radiograph"))
+    prior, foreign, low = _film(0.596, PRIOR), _film(0.596, FOREIGN), _film(0.05, CURRENT)
+    note = _note({"hypertension": 0.068, "pleural_effusion": 0.551}, {"hypertension": SENTENCE})
+    silent, high = replace(_film(0.5, CURRENT), outputs={}), _film(0.596, CURRENT)
+    given = [refused, prior, foreign, low, note, silent, high]
+    assert [standing(p) for p in given] == [Standing.NO_ANSWER, Standing.ANSWERS, Standing.NO_ANSWER,
+                                            Standing.ANSWERS, Standing.SUGGESTS, Standing.NO_ANSWER, Standing.SUGGESTS]
+    # suggested (note, high), then answers (prior, low), then no answer (refused, foreign, silent): newest first in each
+    assert by_standing(given) == [note, high, prior, low, refused, foreign, silent]
+    # in a result: the affirmed hypertension before the effusion the model scored without a sentence
+    names = [f.name for f in findings_by_standing(findings_of(_note({"pleural_effusion": 0.551, "hypertension": 0.068},
+                                                                    {"hypertension": SENTENCE})))]
+    assert names == ["Hypertension", "Pleural effusion"]
 
 
 def _scores(deletion: float, random_deletion: float, insertion: float, random_insertion: float) -> dict[str, float]:

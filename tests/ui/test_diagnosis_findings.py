@@ -15,8 +15,9 @@ from medassist.app.images import load_images
 from medassist.demo import build_demo
 from medassist.demo.images import public_dicom
 from medassist.domain.findings import FindingStatus
-from medassist.domain.prediction import ImageLink, Prediction
-from medassist.ui.tabs.diagnosis_tab import SCOPE_PATIENT, STATUS_COLOURS, PredictionCard
+from medassist.domain.prediction import GateVerdict, ImageLink, Prediction
+from medassist.domain.result_text import refusal_text
+from medassist.ui.tabs.diagnosis_tab import NO_ANSWER_COLOUR, SCOPE_PATIENT, STATUS_COLOURS, PredictionCard
 
 SHOTS = Path("/tmp/shots-diagnosis")
 
@@ -120,3 +121,36 @@ def test_status_text_belongs_to_its_patient(qtbot, window, demo):
     explanations.status.say("DEMO-06", "Evidence for diabetes in 0 ms")
     session.set_current_patient("DEMO-01")
     assert explanations.status.text() == ""
+
+
+def _film_result(patient: str, probability: float, gate: GateVerdict | None = None) -> Prediction:
+    return Prediction(
+        model="cxr-pneumonia", version="2.2.0", weights_sha256="c" * 64, task="image-classification", device="CPU",
+        source=f"film-{probability}.dcm", input_sha256=f"{probability:064}", outputs={"pneumonia": probability},
+        thresholds={"pneumonia": 0.3075}, positive=["pneumonia"] if probability >= 0.3075 else [],
+        gate=gate, patient_id=patient)
+
+
+def test_results_are_listed_suggested_first_and_a_refusal_is_grey_last(qtbot, window, demo):
+    session = window.session
+    session.set_records(demo.records)
+    session.set_current_patient("DEMO-20")
+    refused = _film_result("DEMO-20", 0.5, GateVerdict(0.9, 0.06, False, "not a chest radiograph"))
+    # added oldest first: a suggested note, a refused film, a film below threshold (5%), a film above (59.6%)
+    for prediction in (_note("DEMO-20"), refused, _film_result("DEMO-20", 0.05), _film_result("DEMO-20", 0.596)):
+        session.add_prediction(prediction)
+    tab = window.tab_pages["Diagnosis"]
+    cards = [tab.results_layout.itemAt(i).widget() for i in range(tab.results_layout.count() - 1)]
+    # suggested (newest first: the 59.6% film, then the note), then the 5% film, then the refusal
+    assert [card.prediction.source for card in cards] == ["film-0.596.dcm", "GP review", "film-0.05.dcm", "film-0.5.dcm"]
+    last = cards[-1]
+    assert last.refusal_label is last.gate_label and last.refusal_label.text() == refusal_text(refused)
+    assert last.refusal_label.text().startswith("No answer.")
+    style = last.refusal_label.styleSheet()
+    assert NO_ANSWER_COLOUR in style and STATUS_COLOURS[FindingStatus.SUGGESTED] not in style and "b00020" not in style
+    assert not last.finding_rows and not last.explain_button.isEnabled()  # no number, nothing to explain
+    # in the note's card the affirmed hypertension comes before the effusion scored without a sentence
+    note_rows = [row.finding.name for row in cards[1].findChildren(type(cards[1].finding_rows["Hypertension"]))]
+    assert note_rows == ["Hypertension", "Pleural effusion"]
+    SHOTS.mkdir(exist_ok=True)
+    tab.results.grab().save(str(SHOTS / "ordered-results.png"))

@@ -281,8 +281,6 @@ def test_the_same_walk_finds_identifiers_outside_presentation_mode(demo_window, 
     assert birth in found
 
 
-@pytest.mark.xfail(strict=True, reason="the Diagnosis (1376 px) and Treatment (1707 px) tabs' minimum widths at "
-                   "presentation size still widen the window: their layouts are being changed by other work now")
 def test_presentation_mode_keeps_the_window_on_screen_and_off_restores_it(demo_window, qtbot):
     """Larger type wraps or scrolls instead of widening the window past the screen; turning the mode
     off gives back exactly the geometry it had before."""

@@ -17,6 +17,7 @@ class EmptyState(QWidget):
         layout.addStretch(1)
         self.heading = QLabel(heading)
         self.heading.setObjectName("emptyHeading")
+        self.heading.setWordWrap(True)
         self.heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint = QLabel(hint)
         self.hint.setObjectName("emptyHint")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,7 +30,14 @@ from medassist import DECISION_SUPPORT_NOTICE
 from medassist.imaging.image import MedicalImage
 from medassist.domain.prediction import Prediction, linked_image
 from medassist.domain.clinical import FilmIdentity, FilmRelation
-from medassist.domain.findings import Finding, FindingStatus, findings_of, listed_findings
+from medassist.domain.findings import (
+    Finding,
+    FindingStatus,
+    by_standing,
+    findings_by_standing,
+    findings_of,
+    listed_findings,
+)
 from medassist.domain.result_text import (
     film_text,
     finding_value_text,
@@ -49,6 +56,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.workers import JobHandle
 
@@ -64,6 +72,8 @@ STATUS_COLOURS = {
     FindingStatus.PRIOR: "#8d96a0",
     FindingStatus.WITHHELD: "#8d96a0",
 }
+# A result with no answer (refused by its gate, no output) is neutral grey: never red, which means suggested.
+NO_ANSWER_COLOUR = "#5f6b7a"
 
 
 class ProbabilityBar(QWidget):
@@ -76,9 +86,15 @@ class ProbabilityBar(QWidget):
         self.probability = 0.0 if withheld else float(finding.score)
         self.threshold = None if withheld else finding.threshold
         self.status = finding.status
-        self.setMinimumSize(180, 18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setToolTip("" if withheld else score_text(finding))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Ten characters wide: enough to read a bar against its threshold at any type size."""
+        return QSize(self.fontMetrics().horizontalAdvance("x" * 10), 18)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(self.fontMetrics().horizontalAdvance("x" * 30), 18)
 
     @property
     def colour(self) -> str:
@@ -115,17 +131,15 @@ class FindingRow(QWidget):
         name = QLabel(finding.name)
         name.setTextFormat(Qt.TextFormat.PlainText)
         name.setWordWrap(True)
-        name.setMinimumWidth(220)
         if finding.counts_now:
             name.setStyleSheet(f"font-weight: bold; color: {STATUS_COLOURS[finding.status]}")
-        row.addWidget(name)
+        row.addWidget(name, 2)
         self.bar = ProbabilityBar(finding)
-        row.addWidget(self.bar, 1)
-        self.value = QLabel(finding_value_text(finding))
+        row.addWidget(self.bar, 3)
+        self.value = QLabel(finding_value_text(finding))  # the number and its words: wraps, never cut
         self.value.setTextFormat(Qt.TextFormat.PlainText)
         self.value.setWordWrap(True)
-        self.value.setMinimumWidth(260)
-        row.addWidget(self.value, 1)
+        row.addWidget(self.value, 4)
         layout.addLayout(row)
 
         self.note: QLineEdit | None = None
@@ -171,6 +185,7 @@ class PredictionCard(QFrame):
             f"\u00b7 {prediction.device} \u00b7 {prediction.elapsed_ms:.0f} ms"
         )
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)  # a long title wraps; it never widens the card past the window
         self.title.setStyleSheet("font-weight: bold")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         header.addWidget(self.title, 1)
@@ -189,8 +204,8 @@ class PredictionCard(QFrame):
         self.attach_button: QPushButton | None = None
         if film is not None:
             text = film_text(film, show_values=not presenting)
-            style = ("color:#b00020; font-weight:bold" if film.withheld else
-                     "color:#8a5a00; font-weight:bold" if film.identity == FilmIdentity.MISMATCH
+            # a film to check is amber (red would say a finding is suggested)
+            style = ("color:#8a5a00; font-weight:bold" if film.withheld or film.identity == FilmIdentity.MISMATCH
                      or film.relation == FilmRelation.PRIOR else "color:#5f6b7a")
             self.film_label = self._line(text, style)
             if film.withheld and not prediction.refused:
@@ -204,7 +219,7 @@ class PredictionCard(QFrame):
         if prediction.gate is not None:
             accepted = prediction.gate.accepted
             self.gate_label = self._line(gate_text(prediction.gate) if accepted else str(refusal),
-                                         "color:#1e7b34" if accepted else "color:#b00020; font-weight:bold")
+                                         "color:#1e7b34" if accepted else f"color:{NO_ANSWER_COLOUR}; font-weight:bold")
         notice = prediction.population_notice
         if notice is not None and not prediction.refused:
             self.population_label = self._line(f"Outside the validated population: {notice.message}\n{notice.headline()}",
@@ -213,11 +228,13 @@ class PredictionCard(QFrame):
             self._line("Missing inputs: " + ", ".join(prediction.missing_inputs), "color:#5f6b7a")
         self.bars: dict[str, ProbabilityBar] = {}
         self.finding_rows: dict[str, FindingRow] = {}
-        if refusal is not None and (prediction.gate is None or prediction.gate.accepted):
-            self._line(refusal, "color:#b00020")
+        self.refusal_label: QLabel | None = None
+        if refusal is not None:
+            self.refusal_label = self.gate_label if prediction.refused else self._line(
+                refusal, f"color:{NO_ANSWER_COLOUR}; font-weight:bold")
         listed = listed_findings(prediction)
         listed += [f for f in findings_of(prediction) if f not in listed and f.name in reviews]
-        for finding in listed:
+        for finding in findings_by_standing(listed):
             row = FindingRow(finding, reviews.get(finding.name))
             row.review_requested.connect(lambda name, status, note: self.review_requested.emit(prediction.model, name, status, note))
             self.bars[finding.label] = row.bar
@@ -267,12 +284,10 @@ class DiagnosisTab(Tab):
         self.patient_label = QLabel()
         outer.addWidget(self.patient_label)
 
-        controls = QHBoxLayout()
-        self.scope = QComboBox()
+        self.scope = fit_combo(QComboBox())
         self.scope.addItems([SCOPE_CURRENT, SCOPE_IMAGES, SCOPE_PATIENT])
         self.scope.setCurrentText(SCOPE_PATIENT)  # what a clinician means by "run the models"; works without a film
-        self.image_choice = QComboBox()
-        self.image_choice.setMinimumWidth(220)
+        self.image_choice = fit_combo(QComboBox())
         self.run_button = QPushButton("Run models")
         self.run_button.clicked.connect(self.run)
         self.cancel_button = QPushButton("Cancel")
@@ -280,12 +295,11 @@ class DiagnosisTab(Tab):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
+        self.progress.hide()  # shown while models run: idle, it would take a line of a narrow window for nothing
         self.status = PatientStatusLabel()
         self.run_patient: str | None = None  # whose analysis is running (its progress is said about them)
-        for widget in (QLabel("Run on:"), self.scope, QLabel("Image:"), self.image_choice, self.run_button,
-                       self.cancel_button, self.progress):
-            controls.addWidget(widget)
-        outer.addLayout(controls)
+        outer.addLayout(flow_row(labelled("Run on:", self.scope), labelled("Image:", self.image_choice),
+                                 self.run_button, self.cancel_button, self.progress))
         outer.addWidget(self.status)
 
         self.results = QWidget()
@@ -334,7 +348,8 @@ class DiagnosisTab(Tab):
                 widget.deleteLater()
         predictions = self.session.current_predictions()
         reviews = self.session.current_finding_reviews()
-        for prediction in reversed(predictions):
+        # suggested findings first, then results that suggest nothing now, then those with no answer; newest first in each
+        for prediction in by_standing(reversed(predictions)):
             shown = self.context.shown(prediction.patient_id)
             source = shown.text(shown.file_label(_short_source(prediction.source)))
             card = PredictionCard(prediction, self.open_card, self.model_title(prediction.model), reviews, source,
@@ -390,6 +405,7 @@ class DiagnosisTab(Tab):
 
         self.status.say(patient_id, "Starting...")
         self.progress.setValue(0)
+        self.progress.show()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.handle = self.context.runner.submit(
@@ -413,6 +429,7 @@ class DiagnosisTab(Tab):
     def _done(self, message: str) -> None:
         self.handle = None
         self.cancel_button.setEnabled(False)
+        self.progress.hide()
         self.status.say(self.run_patient, message)
         self.status.show_patient(self.session.current_patient_id)  # "running for another patient" is over
         self.refresh_inputs()
@@ -420,7 +437,6 @@ class DiagnosisTab(Tab):
     def _finished(self, analysis: Analysis) -> None:
         note = f" ({analysis.refused} refused by an input gate)" if analysis.refused else ""
         images = "; " + "; ".join(analysis.not_analysed) if analysis.not_analysed else ""
-        self.progress.setValue(100)
         if analysis.predictions:
             self._done(f"{len(analysis.predictions)} result(s){note}{images}")
         else:

@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -35,6 +34,7 @@ from medassist.imaging.image import MedicalImage
 from medassist.jobs import Job
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import fit_combo, flow_row, labelled, VerticalScroll
 from medassist.ui.widgets.patient_status import PatientStatusLabel
 from medassist.ui.widgets.image_map_view import ImageMapView
 from medassist.ui.workers import JobHandle
@@ -65,28 +65,23 @@ class ExplanationsTab(Tab):
         notice.setStyleSheet("background:#fff4ce; padding:4px; border:1px solid #e0c060;")
         outer.addWidget(notice)
 
-        row = QHBoxLayout()
-        self.prediction_choice = QComboBox()
-        self.prediction_choice.setMinimumWidth(320)
+        # the choices shrink (their tooltips keep the full text) and the row wraps: the tab never widens the window
+        self.prediction_choice = fit_combo(QComboBox(), characters=20)
         self.prediction_choice.currentIndexChanged.connect(self._prediction_changed)
-        self.method_choice = QComboBox()
-        self.target_choice = QComboBox()
+        self.method_choice = fit_combo(QComboBox(), characters=10)
+        self.target_choice = fit_combo(QComboBox(), characters=20)
         self.target_choice.currentIndexChanged.connect(self._target_changed)
         self.explain_button = QPushButton("Explain")
         self.explain_button.clicked.connect(self.explain)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        for widget in (QLabel("Result:"), self.prediction_choice, QLabel("Method:"), self.method_choice,
-                       QLabel("Output:"), self.target_choice, self.explain_button, self.cancel_button):
-            row.addWidget(widget)
-        outer.addLayout(row)
+        outer.addLayout(flow_row(labelled("Result:", self.prediction_choice), labelled("Method:", self.method_choice),
+                                 labelled("Output:", self.target_choice), self.explain_button, self.cancel_button))
 
-        row2 = QHBoxLayout()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
-        self.opacity.setMaximumWidth(200)
         self.opacity.valueChanged.connect(lambda v: self.map_view.set_opacity(v / 100))
         self.viewer_button = QPushButton("Show on viewer")
         self.viewer_button.setToolTip("Put this map on the Images tab's heatmap layer")
@@ -94,9 +89,8 @@ class ExplanationsTab(Tab):
         self.viewer_button.clicked.connect(self.show_on_viewer)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        for widget in (QLabel("Overlay opacity:"), self.opacity, self.viewer_button, self.progress):
-            row2.addWidget(widget)
-        outer.addLayout(row2)
+        self.progress.hide()  # shown while an explanation is computed: idle, it would take a line for nothing
+        outer.addLayout(flow_row(labelled("Overlay opacity:", self.opacity), self.viewer_button, self.progress))
         self.faithfulness = QLabel()
         self.faithfulness.setObjectName("faithfulnessLabel")
         self.faithfulness.setWordWrap(True)
@@ -110,7 +104,7 @@ class ExplanationsTab(Tab):
         self.text_view = QTextBrowser()
         self.views.addWidget(self.map_view)
         self.views.addWidget(self.text_view)
-        outer.addWidget(self.views, 1)
+        outer.addWidget(VerticalScroll(self.views), 1)  # a short window scrolls the explanation, never cuts it
 
         context.bridge.prediction_added.connect(lambda _p: self.refresh())
         context.pixel_guard().ready.connect(lambda _key: self._redisplay())
@@ -218,6 +212,7 @@ class ExplanationsTab(Tab):
             return explain_result(session, context.inference(), prediction, method, target)
 
         self.progress.setValue(0)
+        self.progress.show()
         self.status.say(patient_id, f"Computing {method_name(method)} for {target}...")
         self.explain_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -238,6 +233,7 @@ class ExplanationsTab(Tab):
         self.handle = None
         self.explain_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.progress.hide()
         self.status.say(self.explaining_for, message)
 
     def _failed(self, message: str) -> None:
@@ -340,8 +336,9 @@ class ExplanationsTab(Tab):
         self.viewer_button.setEnabled(False)
         self.faithfulness.setText("No explanation yet: choose a method and an output, then Explain.")
         found = image_for(self.session, prediction)
-        if found is None:
-            self.map_view.clear()
+        if found is None:  # a note or record result: no view may go on showing another result's explanation,
+            self.text_view.clear()  # nor empty picture panes that belong to a radiograph
+            self.views.setCurrentWidget(self.text_view)
             return
         gray = self._shown_pixels(*found)
         if isinstance(gray, str):

@@ -11,7 +11,18 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout
+from PySide6.QtGui import QTextOption
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from medassist.imaging.image import MedicalImage
 from medassist.app.films import film_for
@@ -22,6 +33,7 @@ from medassist.ui.attach_film import ask_and_attach
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
 from medassist.ui.viewer import DicomTagBrowser, ImageViewer, ThumbnailStrip
+from medassist.ui.widgets.fitting import FitScrollArea, flow_row, proportions
 
 BANNER_WITHHELD = "background:#fde2e1; color:#8b0000; font-weight:bold; padding:4px; border:1px solid #d9534f;"
 BANNER_NOTICE = "background:#fff4ce; color:#6b4a00; font-weight:bold; padding:4px; border:1px solid #e0c060;"
@@ -41,44 +53,48 @@ class ImagesTab(Tab):
         self.viewer = ImageViewer()
         self.thumbnails = ThumbnailStrip()
         self.tags = DicomTagBrowser()
-        self.info = QLabel()
-        self.info.setWordWrap(True)
-        self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info = QTextBrowser()  # wraps at any width (a long value breaks anywhere) and scrolls when short
+        self.info.setFrameShape(QFrame.Shape.NoFrame)
+        self.info.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.info.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side = QTabWidget()
         self.side.addTab(self.info, "Image")
         self.side.addTab(self.tags, "DICOM tags")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.viewer)
-        splitter.addWidget(self.side)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([1000, 320])
+        # the thumbnails under the details, beside the viewer: the image keeps the window's whole height
         open_button = QPushButton("Open image…")
         open_button.clicked.connect(self.open_dialog)
-        strip = QHBoxLayout()
-        strip.addWidget(self.thumbnails, 1)
-        strip.addWidget(open_button, 0, Qt.AlignmentFlag.AlignTop)
+        strip = QWidget()
+        strip_layout = QVBoxLayout(strip)
+        strip_layout.setContentsMargins(0, 0, 0, 0)
+        strip_layout.addWidget(self.thumbnails, 1)
+        strip_layout.addWidget(open_button)
+        column = QSplitter(Qt.Orientation.Vertical)
+        column.addWidget(self.side)
+        column.addWidget(strip)
+        proportions(column, 3, 2)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.viewer)
+        splitter.addWidget(column)
+        proportions(splitter, 5, 2)  # the details keep room for a date or a name on one line at presentation size
         self.mismatch = QLabel()
         self.mismatch.setObjectName("imagePatientMismatch")
         self.mismatch.setTextFormat(Qt.TextFormat.PlainText)
         self.mismatch.setWordWrap(True)
+        # whole while the window has room; a short window scrolls it rather than squeeze the image away
+        self.mismatch_area = FitScrollArea(self.mismatch, share=0.18)
         self.attach_button = QPushButton("Attach to this patient\u2026")
         self.attach_button.setToolTip("Read this film as the patient's although its header does not match "
                                       "(asks for your reason; recorded in the audit trail)")
         self.attach_button.clicked.connect(lambda: self.viewer.image is not None
                                            and ask_and_attach(self, self.context, self.viewer.image))
-        banner = QHBoxLayout()
-        banner.addWidget(self.mismatch, 1)
-        banner.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.mismatch.hide()
+        banner = flow_row(self.mismatch_area, self.attach_button)
+        self.mismatch_area.hide()
         self.attach_button.hide()
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(banner)
         layout.addWidget(splitter, 1)
-        layout.addLayout(strip)
 
         self.viewer.guard = context.pixel_guard()
         self.viewer.guard.ready.connect(self._pixels_checked)
@@ -151,6 +167,8 @@ class ImagesTab(Tab):
                               if film is not None and image is not None and shown else "")
         self.mismatch.setStyleSheet(BANNER_WITHHELD if film is not None and film.withheld else BANNER_NOTICE)
         self.mismatch.setVisible(shown)
+        self.mismatch_area.setVisible(shown)
+        self.mismatch_area.updateGeometry()
         self.attach_button.setVisible(film is not None and film.withheld)
 
     def show_overlay(self, image: MedicalImage, frame: int, heatmap: np.ndarray | None, label: str) -> None:
@@ -175,7 +193,7 @@ class ImagesTab(Tab):
         self.tags.shown = shown
         self.tags.show_image(image)
         self.viewer.set_shown(shown)
-        self.info.setText(self._info_text(image, shown) if image is not None else "")
+        self.info.setHtml(self._info_text(image, shown) if image is not None else "")
 
     @staticmethod
     def _info_text(image: MedicalImage, shown: ShownPolicy) -> str:
@@ -195,6 +213,6 @@ class ImagesTab(Tab):
             ("Slice spacing", f"{meta['slice_spacing_mm']:g} mm" if meta.get("slice_spacing_mm") else ""),
             ("SHA-256", image.sha256[:16] + "…"),
         ]
-        return "<table>" + "".join(
-            f"<tr><td><b>{label}</b>&nbsp;</td><td>{html.escape(str(value))}</td></tr>" for label, value in rows if value
-        ) + "</table>"
+        # one paragraph a row, not a table: a narrow column would break a date or a number inside itself
+        return "".join(f"<p style='margin:0 0 2px 0'><b>{label}</b>&nbsp; {html.escape(str(value))}</p>"
+                       for label, value in rows if value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -23,16 +22,18 @@ from PySide6.QtWidgets import (
 from medassist.app.picture import clinical_picture
 from medassist.domain.clinical import ClinicalPicture
 from medassist.jobs import Progress
-from medassist.records.patient_list import PatientList
+from medassist.records.patient_list import COLUMNS, PatientList
 from medassist.records.schema import PatientRecords
 from medassist.ui.context import AppContext
 from medassist.ui.records_dialogs import ImportReportDialog
 from medassist.ui.records_model import PatientFilterProxy, PatientTableModel, empty_patient_list
 from medassist.ui.records_panel import PatientPanel
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import ColumnFitter, flow_row, proportions
 from medassist.ui.widgets.keyboard_safety import PatientTable
 
-_COLUMN_WIDTHS = (180, 90, 55, 80, 40, 65, 150)
+_NAME, _ID, _SEX, _BORN, _AGE, _PROBLEMS, _ALLERGIES = (COLUMNS.index(c) for c in (
+    "Name", "Patient ID", "Sex", "Born", "Age", "Problems", "Allergies"))
 _SEARCH_DELAY_MS = 150
 
 
@@ -53,8 +54,8 @@ class RecordsTab(Tab):
         self._following = False
 
         self.search = QLineEdit()
-        self.search.setMinimumWidth(160)
         self.search.setPlaceholderText("Search name, patient ID or condition...")
+        self.search.setToolTip(self.search.placeholderText())  # a narrow box cuts the placeholder
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_later)
         self._search_timer = QTimer(self)
@@ -77,24 +78,19 @@ class RecordsTab(Tab):
         rows.hide()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        columns = self.table.horizontalHeader()
-        columns.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        columns.setStretchLastSection(True)
-        for column, width in enumerate(_COLUMN_WIDTHS):
-            self.table.setColumnWidth(column, width)
+        # the name takes what the other columns leave; a narrow list hides problems, birth date, allergies and
+        # sex before the patient ID and age (the panel beside it shows them all for the open patient)
+        self.columns = ColumnFitter(self.table, stretch=_NAME, optional=[_ID, _AGE, _SEX, _ALLERGIES, _BORN, _PROBLEMS],
+                                    stretch_minimum=10, caps={_PROBLEMS: 40, _ALLERGIES: 24})
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._row_chosen)
 
         self.panel: PatientPanel | None = None  # made with the first records (the tab opens at start-up, empty)
 
-        top = QHBoxLayout()
-        top.addWidget(self.search, 1)
-        top.addWidget(self.count_label)
-        top.addWidget(self.report_button)
         left = QVBoxLayout()
         left.setContentsMargins(0, 0, 0, 0)
-        left.addLayout(top)
+        left.addLayout(flow_row(self.search, self.count_label, self.report_button))
         left.addWidget(self.table, 1)
         left_box = QWidget()
         left_box.setLayout(left)
@@ -146,8 +142,7 @@ class RecordsTab(Tab):
             self.panel = PatientPanel()
             self.panel.presenting = self.context.settings.presentation_mode
             self._splitter.addWidget(self.panel)
-            self._splitter.setSizes([500, 900])
-            self._splitter.setStretchFactor(1, 1)
+            proportions(self._splitter, 5, 9)
         return self.panel
 
     def _list_ready(self, records: PatientRecords, patients: PatientList) -> None:
@@ -162,11 +157,10 @@ class RecordsTab(Tab):
 
     def fit_columns(self) -> None:
         """Columns as wide as their header and text at the current font size (presentation mode
-        enlarges it); Qt samples a bounded number of rows, so this stays quick at 100,000 patients."""
+        enlarges it) while the list has room; Qt samples a bounded number of rows, so this stays quick
+        at 100,000 patients."""
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        for column, width in enumerate(_COLUMN_WIDTHS[:-1]):
-            self.table.resizeColumnToContents(column)
-            self.table.setColumnWidth(column, max(width, self.table.columnWidth(column)))
+        self.columns.fit(remeasure=True)
 
     @property
     def list_ready(self) -> bool:

@@ -20,7 +20,6 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:  # reportlab loads in the first render's worker, not before th
     from medassist.reporting.pdf import RenderedReport
 from medassist.ui.context import AppContext
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import flow_row, labelled
 
 PREVIEW_WIDTH = 1000  # pixels per rendered page; scaled down to the view's width
 REFRESH_DELAY_MS = 700
@@ -86,6 +86,7 @@ class ReportTab(Tab):
 
         self.clinician = QLineEdit()
         self.clinician.setPlaceholderText("Clinician named in the signature block")
+        self.clinician.setToolTip(self.clinician.placeholderText())  # a narrow box cuts the placeholder
         self.clinician.setText(self.session.clinician_name or context.settings.clinician_name)
         self.clinician.editingFinished.connect(self._clinician_changed)
         self.deidentify_box = QCheckBox("De-identify")
@@ -105,12 +106,9 @@ class ReportTab(Tab):
         self.status = QLabel()
         self.status.setObjectName("reportStatus")
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Clinician:"))
-        bar.addWidget(self.clinician, 1)
-        for widget in (self.deidentify_box, self.refresh_button, self.export_button, self.print_button,
-                       self.results_button):
-            bar.addWidget(widget)
+        self.status.setWordWrap(True)
+        bar = flow_row(labelled("Clinician:", self.clinician), self.deidentify_box, self.refresh_button,
+                       self.export_button, self.print_button, self.results_button)  # wraps when narrow
         self.pages_widget = QWidget()
         self.pages_layout = QVBoxLayout(self.pages_widget)
         self.pages_layout.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
@@ -157,10 +155,6 @@ class ReportTab(Tab):
         super().showEvent(event)
         if self.stale:
             self.schedule_refresh(0)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._show_pages()
 
     def refresh(self) -> None:
         """Render the current content once (in a worker); the result is both the preview and what Export writes."""
@@ -217,14 +211,25 @@ class ReportTab(Tab):
     def _show_pages(self) -> None:
         if not self.page_images:
             return
-        width = max(300, min(PREVIEW_WIDTH, self.scroll.viewport().width() - 40))
         self._clear_pages()
-        for image in self.page_images:
+        for _image in self.page_images:
             label = QLabel()
             label.setObjectName("reportPage")
-            label.setPixmap(QPixmap.fromImage(image).scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
             label.setStyleSheet("background: white; border: 1px solid #9aa5b1;")
             self.pages_layout.addWidget(label)
+        self._scale_pages()
+
+    def _scale_pages(self) -> None:
+        """Each page as wide as the preview (never wider: no horizontal scrolling), again after every resize."""
+        width = max(200, min(PREVIEW_WIDTH, self.scroll.viewport().width() - 40))
+        labels = [self.pages_layout.itemAt(i).widget() for i in range(self.pages_layout.count())]
+        for label, image in zip(labels, self.page_images, strict=False):
+            if label is not None and (label.pixmap().isNull() or label.pixmap().width() != width):
+                label.setPixmap(QPixmap.fromImage(image).scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._scale_pages()
 
     @property
     def page_count(self) -> int:

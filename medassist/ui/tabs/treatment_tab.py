@@ -13,15 +13,12 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -42,6 +39,7 @@ from medassist.ui.context import AppContext
 from medassist.ui.dialogs import show_model_card
 from medassist.ui.presentation import apply_policy
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import ColumnFitter, FitScrollArea, VerticalScroll, flow_row, labelled, proportions
 from medassist.ui.widgets.keyboard_safety import ChoiceCombo
 
 # Background / text colours per severity: clear, distinct, readable (white or dark text).
@@ -137,7 +135,10 @@ class WrappingDelegate(QStyledItemDelegate):
         width = column - 8 - (self.tree.indentation() if index.column() == 0 else 0)
         if not said or width <= 20:
             return hint
-        font = index.data(Qt.ItemDataRole.FontRole) or option.font  # type: ignore[attr-defined]
+        font = QFont(option.font)  # type: ignore[attr-defined]
+        role_font = index.data(Qt.ItemDataRole.FontRole)
+        if role_font is not None:  # a heading's bold over the view's size (presentation mode's large type too)
+            font = QFont(role_font).resolve(font)
         wrapped = QFontMetrics(font).boundingRect(QRect(0, 0, width, 10_000), int(Qt.TextFlag.TextWordWrap), said)
         return QSize(hint.width(), max(hint.height(), wrapped.height() + 4))
 
@@ -167,41 +168,41 @@ class TreatmentTab(Tab):
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Care setting:"))
         self.setting = ChoiceCombo()  # changes only by a pick from its list, never by a navigation key
         for shown, value in SETTING_CHOICES:
             self.setting.addItem(shown, value)
         self.setting.currentIndexChanged.connect(lambda _i: self.refresh())
-        controls.addWidget(self.setting)
         self.use_model = QCheckBox("Break ties with learned recommender")
         self.use_model.setChecked(True)
         self.use_model.toggled.connect(lambda _on: self.refresh())
-        controls.addWidget(self.use_model)
         self.card_button = QPushButton("Model card and limits...")
         self.card_button.clicked.connect(self._show_model_card)
-        controls.addWidget(self.card_button)
         self.refresh_button = QPushButton("Recompute")
         self.refresh_button.clicked.connect(self.refresh)
-        controls.addWidget(self.refresh_button)
-        controls.addStretch(1)
         self.status = QLabel("")
-        controls.addWidget(self.status)
-        layout.addLayout(controls)
+        layout.addLayout(flow_row(labelled("Care setting:", self.setting), self.use_model, self.card_button,
+                                  self.refresh_button, self.status))
 
+        # The care setting, the scores and the alerts above the plan: as tall as they need while there is room,
+        # scrolled (never cut) when the window is short, so the plan keeps its share of a 1024x700 window.
+        info = QWidget()
+        info_layout = QVBoxLayout(info)
+        info_layout.setContentsMargins(0, 0, 0, 0)
         self.conditions = QLabel("")
         self.conditions.setWordWrap(True)
         self.conditions.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.conditions)
+        info_layout.addWidget(self.conditions)
         self.alerts = QLabel("")
         self.alerts.setWordWrap(True)
         self.alerts.setTextFormat(Qt.TextFormat.RichText)
         self.alerts.setStyleSheet("QLabel { background:#fdecea; border:1px solid #c62828; padding:4px; }")
-        layout.addWidget(self.alerts)
+        info_layout.addWidget(self.alerts)
         self.notes_label = QLabel("")
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.notes_label)
+        info_layout.addWidget(self.notes_label)
+        self.info = FitScrollArea(info, share=0.15)
+        layout.addWidget(self.info)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         self.tree = QTreeWidget()
@@ -211,33 +212,37 @@ class TreatmentTab(Tab):
         self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.tree.setItemDelegate(WrappingDelegate(self.tree))
         self.tree.header().sectionResized.connect(lambda *_: self.tree.doItemsLayout())
+        # the option takes the width the other columns leave and wraps; its rank and warnings always show; the
+        # decision and ordering columns are hidden in turn when the tree is narrow (each option's tooltip and
+        # the detail pane still say them)
+        self.columns = ColumnFitter(self.tree, stretch=1, optional=[DECISION_COLUMN, 4, 5, 6],
+                                    stretch_minimum=14, caps={0: 3, 4: 14, 5: 14})
         self.tree.setRootIsDecorated(True)
         self.tree.setIndentation(14)
         self.tree.setAlternatingRowColors(True)
         self.tree.currentItemChanged.connect(lambda current, _previous: self._show_option(current))
         splitter.addWidget(self.tree)
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
         self.detail = QTextBrowser()
         self.detail.setOpenExternalLinks(False)
-        right_layout.addWidget(self.detail, 1)
-        decision_row = QHBoxLayout()
+        splitter.addWidget(self.detail)
+        proportions(splitter, 3, 2)
+
+        # The decision on the selected option, under the plan across its whole width: the comment box takes what
+        # the buttons leave (never squeezed to "Comment (..." beside them) and the row wraps when narrow.
         self.comment = QLineEdit()
         self.comment.setPlaceholderText("Comment (required to modify: say what you changed)")
-        decision_row.addWidget(self.comment, 1)
+        self.comment.setToolTip(self.comment.placeholderText())
         self.accept_button = QPushButton("Accept")
         self.reject_button = QPushButton("Reject")
         self.modify_button = QPushButton("Modify")
         for button, status in ((self.accept_button, "accepted"), (self.reject_button, "rejected"), (self.modify_button, "modified")):
             button.clicked.connect(lambda _checked=False, s=status: self.decide(s))
-            decision_row.addWidget(button)
-        right_layout.addLayout(decision_row)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([900, 480])
+        plan = QWidget()
+        plan_layout = QVBoxLayout(plan)
+        plan_layout.setContentsMargins(0, 0, 0, 0)
+        plan_layout.addWidget(splitter, 1)
+        plan_layout.addLayout(flow_row(self.comment, self.accept_button, self.reject_button, self.modify_button))
 
         # Missing inputs and the ordering rule sit under the plan in a panel the clinician can shrink or scroll,
         # so the plan keeps most of a 1024x700 window.
@@ -253,16 +258,11 @@ class TreatmentTab(Tab):
         self.rule.setTextFormat(Qt.TextFormat.RichText)
         below_layout.addWidget(self.rule)
         below_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(below)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll = VerticalScroll(below)
         vertical = QSplitter(Qt.Orientation.Vertical)
-        vertical.addWidget(splitter)
+        vertical.addWidget(plan)
         vertical.addWidget(scroll)
-        vertical.setStretchFactor(0, 4)
-        vertical.setStretchFactor(1, 1)
-        vertical.setSizes([560, 140])
+        proportions(vertical, 5, 1)
         layout.addWidget(vertical, 1)
         self._set_decision_enabled(False)
 
@@ -355,14 +355,7 @@ class TreatmentTab(Tab):
                 header.addChild(self._note_item(f"Not offered: {reason}", "#627d98"))
             header.setExpanded(True)
         self._add_earlier_decisions(result)
-        for column in range(self.tree.columnCount()):
-            self.tree.resizeColumnToContents(column)
-            self.tree.setColumnWidth(column, self.tree.columnWidth(column) + 12)  # room so a fitting text never wraps
-        self.tree.setColumnWidth(0, 64)
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 300))
-        self.tree.setColumnWidth(4, min(self.tree.columnWidth(4), 150))
-        self.tree.setColumnWidth(5, min(self.tree.columnWidth(5), 150))
-        self.tree.doItemsLayout()  # row heights for the final column widths (wrapped names)
+        self.columns.fit(remeasure=True)
         if result.questions:
             self.questions.setText(
                 "<b>Missing inputs that matter:</b><ul style='margin:0;'>"
@@ -377,6 +370,7 @@ class TreatmentTab(Tab):
         shown = self.context.shown()  # presentation mode: ages banded, dates shifted in every text shown
         for widget in (self.tree, self.status, self.conditions, self.alerts, self.notes_label, self.questions, self.rule):
             apply_policy(widget, shown)
+        self.info.updateGeometry()  # its height follows the new text
         if first is not None:
             self.tree.setCurrentItem(first)
 
@@ -443,7 +437,8 @@ class TreatmentTab(Tab):
             option.line.replace("_", " ").replace("conditional", "stated circumstances"), safety, similarity,
         ])
         item.setData(0, OPTION_ROLE, option.option_id)
-        item.setToolTip(1, f"{option.label}\n{text.option_status(option)}")
+        order = option.action if option.excluded else text.ordering_text(ordering)  # also where narrow columns hide it
+        item.setToolTip(1, f"{option.label}\n{text.option_status(option)}\n{order}")
         item.setToolTip(4, text.option_grade(option))
         self._colour_warning(item, severity)
         if ordering.major_warning and not option.excluded:

@@ -37,6 +37,7 @@ from medassist.hospital.store import StudyStore
 from medassist.hospital.worklist import FILTERS, matches, prediction_of, urgency
 from medassist.ui.context import AppContext, TabKind
 from medassist.ui.tabs.base import Tab
+from medassist.ui.widgets.fitting import ColumnFitter, flow_row
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 POSITIVE_COLOUR = QColor("#b00020")
@@ -94,11 +95,11 @@ class WorklistModel(QAbstractTableModel):
                 return POSITIVE_COLOUR
             if entry["status"] in ("refused", "error"):
                 return MUTED_COLOUR
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:  # the cell's full text (a narrow column elides it), then why
             gate = entry["gate"]
             if column == "Findings" and entry["findings"]:
                 return "\n".join(f"{f['text']} - {f['status']}" for f in entry["findings"])
-            return entry["error"] or (gate["reason"] if gate else None)
+            return "\n".join(filter(None, [self._text(entry, column), entry["error"] or (gate["reason"] if gate else None)]))
         return None
 
     def _text(self, entry: dict[str, Any], column: str) -> str:
@@ -170,6 +171,7 @@ class WorklistTab(Tab):
         self.filter_box.currentIndexChanged.connect(self.apply_filter)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter: patient, ID, accession number, finding…")
+        self.search.setToolTip(self.search.placeholderText())  # a narrow box cuts the placeholder
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.apply_filter)
 
@@ -185,8 +187,14 @@ class WorklistTab(Tab):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # findings wrap
+        columns = WorklistModel.COLUMNS
+        # the findings (each with its number and threshold) take what is left and wrap; urgency, whose study it is
+        # and the input gate's verdict always show; when the table is narrow the columns that say least about
+        # urgency are hidden first (the study opened in Images / Diagnosis says them all)
+        self.columns = ColumnFitter(self.table, stretch=columns.index("Findings"), optional=[columns.index(c) for c in (
+            "Status", "Study date", "Modality", "Results", "Accession", "Received (UTC)", "From")], stretch_minimum=18,
+            caps={columns.index("Patient"): 24, columns.index("Results"): 30, columns.index("From"): 20})
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
 
         self.open_button = QPushButton("Open in Images / Diagnosis")
@@ -204,23 +212,13 @@ class WorklistTab(Tab):
         self.retry_button = QPushButton("Retry now")
         self.retry_button.clicked.connect(self.retry_now)
 
-        header = QHBoxLayout()
-        header.addWidget(self.node_label, 1)
-        header.addWidget(self.node_button)
-        header.addWidget(self.query_button)
-        header.addWidget(self.folder_button)
+        # rows of controls wrap under a narrow window instead of widening it
+        header = flow_row(self.node_label, self.node_button, self.query_button, self.folder_button)
         filters = QHBoxLayout()
         filters.addWidget(self.filter_box)
         filters.addWidget(self.search, 1)
-        actions = QHBoxLayout()
-        actions.addWidget(self.open_button)
-        actions.addWidget(self.read_button)
-        actions.addStretch(1)
-        actions.addWidget(self.send_button)
-        actions.addWidget(self.export_button)
-        queue = QHBoxLayout()
-        queue.addWidget(self.queue_label, 1)
-        queue.addWidget(self.retry_button)
+        actions = flow_row(self.open_button, self.read_button, self.send_button, self.export_button)
+        queue = flow_row(self.queue_label, self.retry_button)
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
@@ -340,6 +338,7 @@ class WorklistTab(Tab):
         which = self.filter_box.currentData() or "all"
         shown = [e for e in self.all_entries if matches(e, which, self.search.text())]
         self.model.set_entries(shown, self.results)
+        self.columns.fit(remeasure=True)
 
     def _selected_row(self) -> int:
         rows = self.table.selectionModel().selectedRows()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QTreeWidgetItemIterator, QVBoxLayout, QWidget
 
 from medassist.imaging.image import MedicalImage
 from medassist.privacy import WITHHELD, ShownPolicy, dicom_element_withheld
+from medassist.ui.widgets.fitting import ColumnFitter
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -29,12 +30,16 @@ class DicomTagBrowser(QWidget):
         self.shown: ShownPolicy | None = None  # presentation mode: the header through the confidentiality profile
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search tags: name, keyword, (gggg,eeee) or value")
+        self.search.setToolTip(self.search.placeholderText())  # a narrow box cuts the placeholder
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.apply_filter)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Tag", "Name", "VR", "Value"])
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
+        # the value takes what the tag, VR and name leave (long names elided) and stays in view at any width;
+        # a narrow browser hides the name, the tag and the VR in turn (each cell's tooltip holds the whole row)
+        self.columns = ColumnFitter(self.tree, stretch=3, optional=[1, 0, 2], stretch_minimum=10, caps={1: 22})
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
@@ -60,9 +65,14 @@ class DicomTagBrowser(QWidget):
             for key, value in image.describe().items():
                 withheld = presenting and dicom_element_withheld(key, "")
                 QTreeWidgetItem(self.tree, ["", key, "", WITHHELD if withheld else str(value)])
-        for column in (0, 2):
-            self.tree.resizeColumnToContents(column)
-        self.tree.setColumnWidth(1, 170)  # long names are elided; the value column stays in view
+        items = QTreeWidgetItemIterator(self.tree)
+        while items.value() is not None:
+            item = items.value()
+            whole = " \u00b7 ".join(text for text in (item.text(c) for c in range(4)) if text)
+            for column in range(4):  # the whole row: a narrow browser hides the tag, name and VR columns
+                item.setToolTip(column, whole)
+            items += 1
+        self.columns.fit(remeasure=True)
         self.apply_filter(self.search.text())
 
     def _add(self, parent: QTreeWidgetItem, dataset: Dataset) -> None:

@@ -1,4 +1,4 @@
-"""A strip of the current patient's images and series; clicking one shows it in the viewer."""
+"""The current patient's images and series beside the viewer; clicking one shows it in the viewer."""
 
 from __future__ import annotations
 
@@ -46,11 +46,12 @@ class ThumbnailStrip(QListWidget):
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(False)
+        self.setWrapping(True)  # a column beside the viewer: as many thumbnails a row as its width holds
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWordWrap(True)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setFixedHeight(THUMB + 56)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.images: list[MedicalImage] = []
         self._icons: dict[tuple[int, str], QIcon] = {}
         # presentation mode: the picture each thumbnail may show (burned-in text masked; None: not yet checked)
@@ -68,7 +69,7 @@ class ThumbnailStrip(QListWidget):
                 shown = self.masked(image)
                 icon = QIcon(to_pixmap(thumbnail_pixels(image, shown))) if shown is not None else QIcon()
                 item = QListWidgetItem(icon, f"{image.modality} {self.file_label(image.path.name)}")
-                item.setToolTip(self.file_label(image.path.name))
+                item.setToolTip(item.text())
                 self.addItem(item)
                 continue
             icon = self._icons.get((id(image), image.sha256))
@@ -76,7 +77,7 @@ class ThumbnailStrip(QListWidget):
                 icon = QIcon(to_pixmap(thumbnail_pixels(image)))
                 self._icons[(id(image), image.sha256)] = icon
             item = QListWidgetItem(icon, caption(image))
-            item.setToolTip(str(image.path))
+            item.setToolTip(f"{caption(image)}\n{image.path}")  # a narrow column elides the caption
             self.addItem(item)
         self.blockSignals(False)
 

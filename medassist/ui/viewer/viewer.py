@@ -27,6 +27,7 @@ from medassist.imaging.image import MedicalImage, WindowLevel
 from medassist.imaging.presets import full_range, window_presets
 from medassist.privacy import WITHHELD, ShownPolicy
 from medassist.ui.viewer.canvas import ImageCanvas
+from medassist.ui.widgets.fitting import FlowLayout, labelled
 
 INVERTED_LUT = np.repeat(np.arange(255, -1, -1, dtype=np.uint8)[:, None], 3, axis=1)
 HEATMAP_COLORMAPS = ("inferno", "turbo", "viridis", "plasma", "CET-L17")
@@ -54,7 +55,8 @@ class ImageViewer(QWidget):
         for bar in (self.toolbar, self.tools_bar):
             bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self._build_toolbar()
-        # side by side; stacked in presentation mode, where the large type would push tools out of view
+        # side by side while both fit the viewer's width, else one above the other (a narrow window, or the
+        # large type of presentation mode, would push tools out of view)
         self.toolbars = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.toolbars.setContentsMargins(0, 0, 0, 0)
         self.toolbars.addWidget(self.toolbar)
@@ -63,6 +65,7 @@ class ImageViewer(QWidget):
         self._build_overlay_bar()
         self.readout = QLabel("Move the mouse over the image for pixel values.")
         self.readout.setObjectName("pixelReadout")
+        self.readout.setWordWrap(True)  # the values wrap under a narrow viewer rather than widen the window
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QVBoxLayout(self)
@@ -108,7 +111,9 @@ class ImageViewer(QWidget):
         self.window_combo = QComboBox()
         self.window_combo.setObjectName("windowPresets")
         self.window_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.window_combo.setToolTip("Window presets; right-drag (or Shift+drag) on the image adjusts width (left-right) and level (up-down)")
+        self.window_combo.currentTextChanged.connect(lambda text: self.window_combo.setToolTip(
+            f"Window: {text}. Presets; right-drag (or Shift+drag) on the image adjusts width (left-right) and level "
+            "(up-down)"))  # the full choice, should a narrow toolbar cut it
         self.window_combo.activated.connect(self._preset_chosen)
         self.tools_bar.addWidget(self.window_combo)
         self.tools_bar.addSeparator()
@@ -155,7 +160,7 @@ class ImageViewer(QWidget):
 
     def _build_overlay_bar(self) -> None:
         self.overlay_bar = QWidget()
-        row = QHBoxLayout(self.overlay_bar)
+        row = FlowLayout(self.overlay_bar)  # wraps under a narrow viewer instead of widening the window
         row.setContentsMargins(4, 0, 4, 0)
         self.overlay_toggle = QCheckBox("Heatmap")
         self.overlay_toggle.setChecked(True)
@@ -166,13 +171,12 @@ class ImageViewer(QWidget):
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(50)
-        self.opacity_slider.setFixedWidth(140)
         self.opacity_slider.setToolTip("Heatmap opacity")
         self.opacity_slider.valueChanged.connect(lambda value: self.canvas.heatmap_item.setOpacity(value / 100))
         self.overlay_label = QLabel()
-        for widget in (self.overlay_toggle, self.colormap_combo, QLabel("Opacity"), self.opacity_slider, self.overlay_label):
+        for widget in (self.overlay_toggle, self.colormap_combo, labelled("Opacity", self.opacity_slider),
+                       self.overlay_label):
             row.addWidget(widget)
-        row.addStretch(1)
         self.overlay_bar.setVisible(False)
 
     def _shortcuts(self) -> None:
@@ -392,10 +396,19 @@ class ImageViewer(QWidget):
     def set_presenting(self, presenting: bool) -> None:
         """Presentation mode: corners hidden (and if shown again, nothing that identifies), burned-in text masked."""
         self.presenting = presenting
-        self.toolbars.setDirection(QBoxLayout.Direction.TopToBottom if presenting else QBoxLayout.Direction.LeftToRight)
+        self._arrange_toolbars()  # the type size may have changed
         self.set_demographics_visible(not presenting)
         self.mask_text()
         self._update_corners()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._arrange_toolbars()
+
+    def _arrange_toolbars(self) -> None:
+        """Both toolbars on one line when the viewer is wide enough for both, else stacked."""
+        wide = self.width() >= self.toolbar.sizeHint().width() + self.tools_bar.sizeHint().width()
+        self.toolbars.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
 
     def set_demographics_visible(self, visible: bool) -> None:
         self.demographics_action.setChecked(bool(visible))

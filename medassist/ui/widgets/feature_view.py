@@ -22,25 +22,45 @@ LOWERS = QColor(45, 105, 215)
 
 
 class AttributionChart(QWidget):
-    """Horizontal bars around a zero line, labelled with feature names, values and attributions."""
+    """Horizontal bars around a zero line, labelled with feature names, values and attributions.
 
-    ROW = 26
-    LABEL_WIDTH = 330
-    VALUE_WIDTH = 70
+    Rows, labels and values are sized from the font (presentation mode's large type included): the
+    attribution ("+12.3 pt") always has room for its widest form, a label gets what the bars leave up
+    to its full text and is elided in the middle beyond that (its full text is the chart's tooltip)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[str, float]] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
+    @property
+    def row_height(self) -> int:
+        return self.fontMetrics().height() + 10
+
+    @property
+    def value_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance("+100.0 pt") + 6
+
+    def label_width(self) -> int:
+        """The labels' full width while the bars keep at least a third of the chart, else that share."""
+        metrics = self.fontMetrics()
+        widest = max((metrics.horizontalAdvance(label) for label, _ in self.rows), default=0) + 12
+        return max(min(widest, int((self.width() - self.value_width) * 2 / 3)), 12)
+
     def set_rows(self, rows: list[tuple[str, float]]) -> None:
         self.rows = rows
-        self.setMinimumHeight(self.ROW * max(len(rows), 1) + 30)
+        self.setToolTip("\n".join(f"{label}: {value * 100:+.1f} pt" for label, value in rows))
         self.updateGeometry()
         self.update()
 
-    def sizeHint(self) -> QSize:
-        return QSize(760, self.ROW * max(len(self.rows), 1) + 30)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        metrics = self.fontMetrics()
+        widest = max((metrics.horizontalAdvance(label) for label, _ in self.rows), default=0) + 12
+        return QSize(widest + self.value_width + metrics.horizontalAdvance("x" * 30), self.minimumSizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(self.value_width + self.fontMetrics().horizontalAdvance("x" * 24),
+                     self.row_height * max(len(self.rows), 1) + self.fontMetrics().height() + 14)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)
@@ -49,8 +69,9 @@ class AttributionChart(QWidget):
         if not self.rows:
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No known inputs to attribute")
             return
-        left = self.LABEL_WIDTH
-        right = self.width() - self.VALUE_WIDTH - 10
+        row_height, value_width = self.row_height, self.value_width
+        left = self.label_width()
+        right = self.width() - value_width - 10
         zero = (left + right) / 2
         half = max((right - left) / 2, 10)
         biggest = max(abs(v) for _, v in self.rows) or 1.0
@@ -58,18 +79,19 @@ class AttributionChart(QWidget):
         painter.setFont(font)
         text_pen = QPen(self.palette().text().color())
         for i, (label, value) in enumerate(self.rows):
-            top = 8 + i * self.ROW
+            top = 8 + i * row_height
             painter.setPen(text_pen)
-            painter.drawText(QRectF(6, top, left - 12, self.ROW), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            painter.drawText(QRectF(6, top, left - 12, row_height), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                              painter.fontMetrics().elidedText(label, Qt.TextElideMode.ElideMiddle, left - 12))
             width = half * abs(value) / biggest
-            bar = QRectF(zero if value >= 0 else zero - width, top + 5, width, self.ROW - 10)
+            bar = QRectF(zero if value >= 0 else zero - width, top + 5, width, row_height - 10)
             painter.fillRect(bar, RAISES if value >= 0 else LOWERS)
-            painter.drawText(QRectF(right + 6, top, self.VALUE_WIDTH, self.ROW), Qt.AlignmentFlag.AlignVCenter,
+            painter.drawText(QRectF(right + 6, top, value_width, row_height), Qt.AlignmentFlag.AlignVCenter,
                              f"{value * 100:+.1f} pt")
         painter.setPen(QPen(QColor(120, 120, 120), 1))
-        painter.drawLine(int(zero), 4, int(zero), 8 + len(self.rows) * self.ROW)
-        painter.drawText(QRectF(left, 8 + len(self.rows) * self.ROW, right - left, 20), Qt.AlignmentFlag.AlignCenter,
+        painter.drawLine(int(zero), 4, int(zero), 8 + len(self.rows) * row_height)
+        painter.drawText(QRectF(left, 8 + len(self.rows) * row_height, right - left, self.fontMetrics().height() + 4),
+                         Qt.AlignmentFlag.AlignCenter,
                          "<- lowers risk        raises risk ->")
 
 

@@ -15,11 +15,12 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QLabel, QRadioButton, QTextBrowser, QVBoxLayout, QWidget
 
 from medassist.domain.tasks import Method, method_name
 from medassist import DECISION_SUPPORT_NOTICE
 from medassist.domain.prediction import Explanation, Prediction
+from medassist.ui.widgets.fitting import flow_row
 
 NOTE_METHODS = (Method.EVIDENCE, Method.INTEGRATED_GRADIENTS, Method.ATTENTION_ROLLOUT)
 
@@ -83,15 +84,13 @@ class TokenScoresView(QWidget):
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-weight: bold")
         self.buttons = QButtonGroup(self)
-        switch = QHBoxLayout()
-        switch.addWidget(QLabel("Highlight by:"))
+        switch = flow_row(QLabel("Highlight by:"))  # wraps under a narrow window instead of widening it
         for method, title in ((m.value, m.display_name) for m in NOTE_METHODS):
             button = QRadioButton(title)
             button.setObjectName(method)
             self.buttons.addButton(button)
             switch.addWidget(button)
             button.toggled.connect(lambda checked, m=method: checked and self._switch(m))
-        switch.addStretch(1)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.text = QTextBrowser()
