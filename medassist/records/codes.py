@@ -40,7 +40,10 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("hdl", ("2085-9",), "mg/dL", "HDL cholesterol", (40.0, 100.0)),
     Measure("triglycerides", ("2571-8",), "mg/dL", "Triglycerides", (0.0, 150.0)),
     Measure("creatinine", ("2160-0", "38483-4", "14682-9"), "mg/dL", "Creatinine", (0.6, 1.3)),
-    Measure("egfr", ("33914-3", "62238-1", "98979-8", "69405-9"), "mL/min/{1.73_m2}", "eGFR", (60.0, 200.0)),
+    # eGFR by any creatinine equation a lab reports (MDRD 33914-3, 48642-3, 48643-1, 50044-7, 77147-7; CKD-EPI 62238-1,
+    # 88293-6, 88294-4; CKD-EPI 2021 98979-8; unspecified 69405-9): each is the lab's own eGFR, used as reported
+    Measure("egfr", ("33914-3", "62238-1", "98979-8", "69405-9", "48642-3", "48643-1", "50044-7", "77147-7", "88293-6",
+                     "88294-4"), "mL/min/{1.73_m2}", "eGFR", (60.0, 200.0)),
     Measure("urea_nitrogen", ("6299-2", "3094-0", "22664-7", "14937-7"), "mg/dL", "Urea nitrogen (BUN)", (7.0, 20.0)),
     Measure("sodium", ("2951-2", "2947-0"), "mmol/L", "Sodium", (135.0, 145.0)),
     Measure("potassium", ("6298-4", "2823-3"), "mmol/L", "Potassium", (3.5, 5.1)),

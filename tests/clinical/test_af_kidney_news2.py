@@ -146,3 +146,11 @@ def test_albuminuria_reported_in_mg_per_mmol_is_categorised_in_its_own_unit():
     picture = v.picture()
     assert picture.renal.albuminuria.value == pytest.approx(28.3, abs=0.1)
     assert (picture.renal.a_stage, picture.scores["KDIGO"].level) == ("A2", "high")
+
+
+def test_an_egfr_under_any_lab_equation_code_is_read():
+    # 48642-3 (MDRD) and 88294-4 (CKD-EPI) are eGFRs labs report; 24 mL/min/1.73 m2 is KDIGO G4 (15-29)
+    for code in ("48642-3", "88294-4"):
+        picture = Vignette(70).visit(0).measure("egfr", 24, code=code).picture()
+        assert picture.renal.egfr is not None and picture.renal.egfr.value == 24
+        assert picture.renal.g_stage == "G4"
