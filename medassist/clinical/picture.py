@@ -28,6 +28,7 @@ from medassist.domain.clinical import (
     CareSetting,
     CareSettingName,
     ClinicalPicture,
+    EjectionFractionBand,
     EvidenceKind,
     Measurement,
     Medication,
@@ -112,6 +113,31 @@ def ejection_fraction(records: PatientRecords, patient_id: str) -> Measurement |
         title = str(note.title) if pd.notna(note.title) and str(note.title) else "note"
         return Measurement(float(match.group(1)), "%", when, f"{title}: \u201c{match.group(0).strip()}\u201d")
     return recorded
+
+
+# Heart-failure diagnoses that state the LVEF band (Universal definition of heart failure, Bozkurt et al. 2021:
+# HFrEF 40% or less, HFmrEF 41-49%, HFpEF 50% or more), by SNOMED CT code or wording; mildly reduced is tried first.
+_EF_BANDS: tuple[tuple[str, float, float, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("mildly reduced", 41.0, 49.0, (), re.compile(r"mildly reduced ejection fraction|mid-?range ejection fraction|\bHFm[rE]EF\b", re.I)),
+    ("reduced", 0.0, 40.0, ("703272007",), re.compile(
+        r"(?<!mildly )reduced ejection fraction|\bHFrEF\b|systolic (?:heart )?failure|\bLVSD\b|"
+        r"left ventricular systolic dysfunction", re.I)),
+    ("preserved", 50.0, 100.0, ("446221000",), re.compile(r"preserved ejection fraction|\bHFpEF\b|diastolic heart failure", re.I)),
+)
+
+
+def ejection_fraction_band(problems: list[ActiveProblem]) -> EjectionFractionBand | None:
+    """The LVEF band the heart-failure diagnosis states (record entry or note), for when no LVEF is measured."""
+    heart_failure = next((p for p in problems if p.concept == "heart_failure"), None)
+    if heart_failure is None:
+        return None
+    for name, low, high, codes, words in _EF_BANDS:
+        for evidence in heart_failure.evidence:
+            if words.search(evidence.text) or any(code in evidence.detail.split() for code in codes):
+                where = ", ".join(part for part in (evidence.detail, evidence.date.isoformat() if evidence.date else "") if part)
+                return EjectionFractionBand(name, low, high, f"\u201c{evidence.text}\u201d ({where})" if where else
+                                            f"\u201c{evidence.text}\u201d")
+    return None
 
 
 def _record_problems(records: PatientRecords, patient_id: str, concepts: ConceptTable) -> list[tuple[str, str, ProblemEvidence]]:
@@ -325,6 +351,8 @@ def build_picture(
         facts=_picture_facts(records, patient_id, start, problems, current),
         medications=_medications(records, patient_id),
     )
+    if picture.ejection_fraction is None:
+        picture.ejection_fraction_band = ejection_fraction_band(problems)
     picture.scores, picture.not_scored = score_picture(picture)
     picture.sepsis_signs = sepsis_signs(picture, picture.scores)
     picture.care_setting = suggested_setting(picture, picture.scores, picture.sepsis_signs)

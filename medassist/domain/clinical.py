@@ -228,6 +228,17 @@ class CareSetting:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class EjectionFractionBand:
+    """The LVEF band a heart-failure diagnosis states, used only when no LVEF is measured: "HFrEF" means 40% or
+    less, "HFmrEF" 41-49%, "HFpEF" 50% or more (Universal definition of heart failure, Bozkurt et al. 2021)."""
+
+    name: str  # "reduced" | "mildly reduced" | "preserved"
+    low: float
+    high: float
+    evidence: str  # the diagnosis as written, and where
+
+
 @dataclass
 class ClinicalPicture:
     """Everything known about one patient on one date, each value with its source and date."""
@@ -245,6 +256,7 @@ class ClinicalPicture:
     measures: dict[str, Measurement] = field(default_factory=dict)  # latest value per measure name (records.codes)
     current_measures: dict[str, Measurement] = field(default_factory=dict)  # those from the current episode
     ejection_fraction: Measurement | None = None  # LVEF %, from the record or a note
+    ejection_fraction_band: EjectionFractionBand | None = None  # the band a diagnosis states (HFrEF), when no LVEF
     problems: list[ActiveProblem] = field(default_factory=list)
     scores: ScoreTable = field(default_factory=ScoreTable)
     care_setting: CareSetting = field(default_factory=CareSetting)

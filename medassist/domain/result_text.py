@@ -528,6 +528,11 @@ def picture_rows(picture: ClinicalPicture) -> list[tuple[str, str]]:
     if picture.ejection_fraction is not None:
         ef = picture.ejection_fraction
         rows.append(("LVEF", f"{number_text(ef.value)}% ({ef.source}, {ef.date.isoformat() if ef.date else 'undated'})"))
+    elif picture.ejection_fraction_band is not None:
+        band = picture.ejection_fraction_band
+        limits = (f"{band.high:g}% or less" if band.low <= 0 else f"{band.low:g}% or more" if band.high >= 100
+                  else f"{band.low:g}-{band.high:g}%")
+        rows.append(("LVEF", f"not measured; the diagnosis says {band.name} ejection fraction ({limits}): {band.evidence}"))
     rows.append(("Current episode", f"since {picture.episode_start.isoformat()} (the latest encounter's start, or the "
                                     "day before the newest observations when no encounter holds them)"))
     return rows

@@ -70,6 +70,12 @@ def _check(criterion: Criterion, ctx: PatientContext, kb: KnowledgeBase) -> tupl
             return False, criterion.says
         return _interval_check(low, high, criterion), f"{criterion.says} ({shown})"
     found = ctx.measurement(criterion.input)
+    band = ctx.picture.ejection_fraction_band if criterion.input == "ef" and found is None else None
+    if band is not None:  # no LVEF measured, but the diagnosis states its band ("HFrEF": 40% or less)
+        if criterion.missing:
+            return False, criterion.says
+        return (_interval_check(band.low, band.high, criterion),
+                f"{criterion.says} (no LVEF recorded; the diagnosis says {band.name} ejection fraction: {band.evidence})")
     if criterion.missing:
         return found is None, criterion.says
     if found is None:

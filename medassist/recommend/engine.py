@@ -860,8 +860,10 @@ def _group_findings(kb: KnowledgeBase, ctx: PatientContext, condition: Condition
     found: list[str] = []
     for name in condition.reads:
         measurement = ctx.measurement(name)
+        band = ctx.picture.ejection_fraction_band if name == "ef" else None
         if measurement is None:
-            found.append(f"{_READ_LABEL[name]}: not recorded")
+            stated = f"; the diagnosis says {band.name} ejection fraction: {band.evidence}" if band is not None else ""
+            found.append(f"{_READ_LABEL[name]}: not recorded{stated}")
             continue
         when = "" if measurement.date is None else f", {measurement.date.isoformat()}"
         unit = _UNIT_SHOWN.get(measurement.unit, measurement.unit)

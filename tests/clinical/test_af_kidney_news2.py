@@ -154,3 +154,14 @@ def test_an_egfr_under_any_lab_equation_code_is_read():
         picture = Vignette(70).visit(0).measure("egfr", 24, code=code).picture()
         assert picture.renal.egfr is not None and picture.renal.egfr.value == 24
         assert picture.renal.g_stage == "G4"
+
+
+def test_a_diagnosis_that_states_the_ejection_fraction_band_is_shown_when_no_lvef_is_measured():
+    # Universal definition of heart failure (Bozkurt et al. 2021): HFrEF is LVEF 40% or less; a measured LVEF wins
+    from medassist.domain.result_text import picture_rows
+
+    stated = Vignette(70).visit(0, "ambulatory").problem("HFrEF", "").picture()
+    assert dict(picture_rows(stated))["LVEF"].startswith("not measured; the diagnosis says reduced ejection fraction "
+                                                         "(40% or less): \u201cHFrEF\u201d")
+    measured = Vignette(70).visit(0, "ambulatory").problem("HFrEF", "").measure("lvef", 35).picture()
+    assert measured.ejection_fraction_band is None and dict(picture_rows(measured))["LVEF"].startswith("35%")

@@ -217,6 +217,28 @@ def test_hfmref_and_hfpef_get_an_sglt2_inhibitor_and_a_diuretic_not_the_hfref_pi
 
 
 # --- CKD and type 2 diabetes ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("diagnosis, code, scenario", [
+    # Universal definition of heart failure (Bozkurt et al. 2021): HFrEF is LVEF 40% or less, HFpEF 50% or more, so
+    # a diagnosis that says which is the LVEF band when no LVEF is measured; plain "heart failure" says none -> ask
+    ("Heart failure with reduced ejection fraction", "703272007", "reduced ejection fraction"),
+    ("Chronic systolic heart failure", "", "reduced ejection fraction"),
+    ("Heart failure with preserved ejection fraction", "", "preserved ejection fraction"),
+    ("Heart failure", "84114007", "ejection fraction not recorded"),
+])
+def test_a_diagnosis_that_states_the_ejection_fraction_band_chooses_the_scenario(diagnosis, code, scenario):
+    v = Vignette(68.2, "male", weight_kg=80).visit(0, "ambulatory").problem(diagnosis, code)
+    for name, value in {"egfr": 55, "potassium": 4.4, "systolic_bp": 118, "heart_rate": 82}.items():
+        v.measure(name, value)
+    result = plan(v)
+    group = result.group("heart_failure")
+    assert all(scenario in result.option(o).scenario for o in group.options)
+    if scenario == "reduced ejection fraction":
+        assert pillars(result, "heart_failure") == dict.fromkeys(HFREF_PILLARS, "start")
+        assert "the diagnosis says reduced ejection fraction" in group.findings[0]
+    else:
+        assert set(pillars(result, "heart_failure")) == {"SGLT2 inhibitor"}
+
+
 def kidney(age: float, egfr: float, acr: float | None, diabetes: bool, drugs: tuple[str, ...] = (),
            potassium: float = 4.6, sex: str = "male") -> Vignette:
     v = Vignette(age, sex).visit(0, "ambulatory").problem("Chronic kidney disease stage 3B", "700379002")
