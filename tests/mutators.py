@@ -7,7 +7,7 @@ import shutil
 import signal
 import traceback
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 
 def bit_flips(data: bytes, rng: random.Random, count: int = 8) -> bytes:
@@ -248,3 +248,17 @@ class Crashes:
     def assert_none(self) -> None:
         assert not self.classes, "crash classes (count, first mutant, message): " + "; ".join(
             f"{key}: {value}" for key, value in self.classes.items())
+
+
+def tally(keep_in: Path, check: Callable[[Path], str], kinds: tuple[str, ...], mutants: Iterable[Path], expected: int,
+          label: str = "") -> dict[str, int]:
+    """Each written mutant's outcome (one of ``kinds``, or "crashed") counted over the whole run; then the test
+    fails on any crash class (named with its first kept mutant) and unless all ``expected`` mutants were tried."""
+    outcomes = dict.fromkeys((*kinds, "crashed"), 0)
+    crashes = Crashes(keep_in)
+    for path in mutants:
+        outcomes[crashes.outcome(check, path)] += 1
+    print(label, outcomes)
+    crashes.assert_none()
+    assert sum(outcomes.values()) == expected
+    return outcomes

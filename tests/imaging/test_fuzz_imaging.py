@@ -7,6 +7,7 @@ import io
 import random
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from pydicom.data import get_testdata_file
 from medassist.errors import InputError
 from medassist.imaging.loader import load_image, open_images
 from medassist.jobs import run_job
-from tests.mutators import Crashes, dicom_value_mutant, mutations
+from tests.mutators import dicom_value_mutant, mutations, tally
+
+OUTCOMES = ("opened", "refused")  # besides "crashed"
 
 SEEDS_PER_FILE = 60
 SLOW_SEEDS_PER_FILE = 500
@@ -58,16 +61,14 @@ def check_outcome(path: Path) -> str:
 
 def fuzz_bytes(tmp_path, name: str, n: int) -> dict[str, int]:
     original = REAL_FILES[name]()
-    outcomes = {"opened": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=n)):
-        path = tmp_path / f"{index % 50}-{name}"
-        path.write_bytes(mutant)
-        outcomes[crashes.outcome(check_outcome, path)] += 1
-    print(name, outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+
+    def written() -> Iterator[Path]:
+        for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=n)):
+            path = tmp_path / f"{index % 50}-{name}"
+            path.write_bytes(mutant)
+            yield path
+
+    return tally(tmp_path, check_outcome, OUTCOMES, written(), n, name)
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
@@ -101,16 +102,14 @@ SLOW_VALUE_MUTANTS = 2_500  # per file: 10,000 in the slow run
 def fuzz_values(tmp_path, name: str, n: int) -> dict[str, int]:
     original = Path(get_testdata_file(name)).read_bytes()
     rng = random.Random(zlib.crc32(name.encode()))
-    outcomes = {"opened": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index in range(n):
-        path = tmp_path / f"v{index % 50}-{name}"
-        path.write_bytes(dicom_value_mutant(original, rng))
-        outcomes[crashes.outcome(check_outcome, path)] += 1
-    print(name, outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+
+    def written() -> Iterator[Path]:
+        for index in range(n):
+            path = tmp_path / f"v{index % 50}-{name}"
+            path.write_bytes(dicom_value_mutant(original, rng))
+            yield path
+
+    return tally(tmp_path, check_outcome, OUTCOMES, written(), n, name)
 
 
 @pytest.mark.parametrize("name", VALUE_FILES)

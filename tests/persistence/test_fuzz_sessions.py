@@ -8,6 +8,9 @@ import errno
 import time
 import zipfile
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from medassist.errors import InputError
@@ -20,8 +23,10 @@ from medassist.reporting.content import collect_report
 from medassist.reporting.pdf import write_pdf
 from medassist.session import Session
 from tests.reporting.builders import PATIENT, FakeReaders, make_cards, make_session
-from tests.mutators import Crashes, json_value_mutant, mutations, npy_header_mutant
 from medassist.settings import Settings
+from tests.mutators import json_value_mutant, mutations, npy_header_mutant, tally
+
+OUTCOMES = ("restored", "refused")  # besides "crashed"
 
 MUTANTS = 40
 SLOW_MUTANTS = 400
@@ -56,16 +61,13 @@ def open_outcome(path) -> str:
 
 
 def open_mutants(tmp_path, original: bytes, n: int) -> dict[str, int]:
-    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index, mutant in enumerate(mutations(original, seed=11, n=n)):
-        path = tmp_path / f"mutant{index % 50}.medassist"
-        path.write_bytes(mutant)
-        outcomes[crashes.outcome(open_outcome, path)] += 1
-    print(outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+    def written() -> Iterator[Path]:
+        for index, mutant in enumerate(mutations(original, seed=11, n=n)):
+            path = tmp_path / f"mutant{index % 50}.medassist"
+            path.write_bytes(mutant)
+            yield path
+
+    return tally(tmp_path, open_outcome, OUTCOMES, written(), n)
 
 
 def test_mutated_session_files_restore_or_fail_cleanly(saved_session, tmp_path):
@@ -92,17 +94,14 @@ def open_member_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
     so the manifest parser and the array decoder see the damage."""
     with zipfile.ZipFile(saved_path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for victim in members:
-        for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
-            path = tmp_path / f"{victim.replace('/', '_')}-{index % 50}.medassist"
-            rezip(path, members, victim, mutant)
-            outcomes[crashes.outcome(open_outcome, path)] += 1
-    print(outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n * len(members)
-    return outcomes
+    def written() -> Iterator[Path]:
+        for victim in members:
+            for index, mutant in enumerate(mutations(members[victim], seed=len(victim), n=n)):
+                path = tmp_path / f"{victim.replace('/', '_')}-{index % 50}.medassist"
+                rezip(path, members, victim, mutant)
+                yield path
+
+    return tally(tmp_path, open_outcome, OUTCOMES, written(), n * len(members))
 
 
 def test_mutated_members_inside_a_valid_zip_restore_or_fail_cleanly(saved_session, tmp_path):
@@ -191,20 +190,18 @@ def open_value_mutants(saved_path, tmp_path, n: int) -> dict[str, int]:
     manifest = json.loads(members["session.json"])
     arrays = sorted(name for name in members if name.startswith("arrays/"))
     rng = random.Random(16)
-    outcomes = {"restored": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index in range(n):
-        path = tmp_path / f"value-{index % 50}.medassist"
-        if arrays and rng.random() < 0.3:
-            victim = rng.choice(arrays)
-            rezip(path, members, victim, npy_header_mutant(members[victim], rng))
-        else:
-            rezip(path, members, "session.json", json_value_mutant(manifest, rng))
-        outcomes[crashes.outcome(open_outcome, path)] += 1
-    print(outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+
+    def written() -> Iterator[Path]:
+        for index in range(n):
+            path = tmp_path / f"value-{index % 50}.medassist"
+            if arrays and rng.random() < 0.3:
+                victim = rng.choice(arrays)
+                rezip(path, members, victim, npy_header_mutant(members[victim], rng))
+            else:
+                rezip(path, members, "session.json", json_value_mutant(manifest, rng))
+            yield path
+
+    return tally(tmp_path, open_outcome, OUTCOMES, written(), n)
 
 
 def test_value_mutants_restore_or_fail_cleanly(saved_session, tmp_path):

@@ -9,6 +9,7 @@ import json
 import random
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 from medassist.errors import InputError
 from medassist.records.importer import import_records
 from medassist.records.schema import PatientRecords
-from tests.mutators import Crashes, csv_value_mutant, json_value_mutant, mutations
+from tests.mutators import csv_value_mutant, json_value_mutant, mutations, tally
+
+OUTCOMES = ("read", "flagged", "refused")  # besides "crashed"
 
 MUTANTS_PER_INPUT = 12  # per file in the default run; the slow run tries SLOW_MUTANTS
 SLOW_MUTANTS = 150
@@ -135,35 +138,30 @@ def check_outcome(path: Path, named: Path | None = None) -> str:
 
 
 def fuzz_file(tmp_path: Path, name: str, original: bytes, n: int = MUTANTS_PER_INPUT) -> dict[str, int]:
-    outcomes = {"read": 0, "flagged": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=n)):
-        path = tmp_path / f"m{index}" / name
-        path.parent.mkdir()
-        path.write_bytes(mutant)
-        outcomes[crashes.outcome(check_outcome, path)] += 1
-    print(name, outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+    def written() -> Iterator[Path]:
+        for index, mutant in enumerate(mutations(original, seed=zlib.crc32(name.encode()), n=n)):
+            path = tmp_path / f"m{index}" / name
+            path.parent.mkdir()
+            path.write_bytes(mutant)
+            yield path
+
+    return tally(tmp_path, check_outcome, OUTCOMES, written(), n, name)
 
 
 def fuzz_folder(tmp_path: Path, files: dict[str, bytes], n: int = MUTANTS_PER_INPUT) -> dict[str, int]:
     """Damage one file of a Synthea folder per mutant; the folder is imported as a whole."""
-    outcomes = {"read": 0, "flagged": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
     names = sorted(files)
-    for target in names:
-        for index, mutant in enumerate(mutations(files[target], seed=zlib.crc32(target.encode()), n=n)):
-            folder = tmp_path / f"{target}-{index}"
-            folder.mkdir()
-            for name in names:
-                (folder / name).write_bytes(mutant if name == target else files[name])
-            outcomes[crashes.outcome(check_outcome, folder)] += 1
-    print(outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n * len(names)
-    return outcomes
+
+    def written() -> Iterator[Path]:
+        for target in names:
+            for index, mutant in enumerate(mutations(files[target], seed=zlib.crc32(target.encode()), n=n)):
+                folder = tmp_path / f"{target}-{index}"
+                folder.mkdir()
+                for name in names:
+                    (folder / name).write_bytes(mutant if name == target else files[name])
+                yield folder
+
+    return tally(tmp_path, check_outcome, OUTCOMES, written(), n * len(names))
 
 
 def test_self_made_inputs_are_read_before_damage(tmp_path):
@@ -340,17 +338,15 @@ VALUE_KINDS = {
 
 def fuzz_values(tmp_path: Path, name: str, n: int) -> dict[str, int]:
     rng = random.Random(zlib.crc32(name.encode()))
-    outcomes = {"read": 0, "flagged": 0, "refused": 0, "crashed": 0}
-    crashes = Crashes(tmp_path)
-    for index in range(n):
-        path = tmp_path / f"v{index % 50}" / name
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(VALUE_KINDS[name](rng))
-        outcomes[crashes.outcome(check_outcome, path)] += 1
-    print(name, outcomes)
-    crashes.assert_none()
-    assert sum(outcomes.values()) == n
-    return outcomes
+
+    def written() -> Iterator[Path]:
+        for index in range(n):
+            path = tmp_path / f"v{index % 50}" / name
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(VALUE_KINDS[name](rng))
+            yield path
+
+    return tally(tmp_path, check_outcome, OUTCOMES, written(), n, name)
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_KINDS))
