@@ -36,13 +36,18 @@ def test_diagnosis_runs_off_the_gui_thread_and_shows_findings(qtbot, window, ker
     assert "age is not known" in card.population_label.text() and "AUROC" in card.population_label.text()
 
 
-def test_explanations_tab_computes_and_shows_a_map(qtbot, window, kermany_image):
-    session = window.session
-    session.add_images([kermany_image])
+def explanations_after_diagnosis(qtbot, window, image):
+    """The Explanations tab once the Diagnosis tab has analysed ``image``."""
+    window.session.add_images([image])
     diagnosis = window.tab_pages["Diagnosis"]
     diagnosis.run()
     qtbot.waitUntil(lambda: diagnosis.handle is None, timeout=60000)
-    tab = window.tab_pages["Explanations"]
+    return window.tab_pages["Explanations"]
+
+
+def test_explanations_tab_computes_and_shows_a_map(qtbot, window, kermany_image):
+    session = window.session
+    tab = explanations_after_diagnosis(qtbot, window, kermany_image)
     assert tab.prediction_choice.count() == 1
     tab.method_choice.setCurrentIndex(tab.method_choice.findData("gradcam"))
     tab.target_choice.setCurrentIndex(tab.target_choice.findData("pneumonia"))
@@ -58,11 +63,7 @@ def test_explanations_tab_computes_and_shows_a_map(qtbot, window, kermany_image)
 
 def test_cancelled_explanation_leaves_the_result_unexplained(qtbot, window, kermany_image):
     session = window.session
-    session.add_images([kermany_image])
-    diagnosis = window.tab_pages["Diagnosis"]
-    diagnosis.run()
-    qtbot.waitUntil(lambda: diagnosis.handle is None, timeout=60000)
-    tab = window.tab_pages["Explanations"]
+    tab = explanations_after_diagnosis(qtbot, window, kermany_image)
     tab.method_choice.setCurrentIndex(tab.method_choice.findData("integrated_gradients"))
     tab.explain()
     tab.cancel()
