@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from medassist.bounded import MODEL_CARD, MODEL_FILE
 from medassist.domain.features import FeatureSpec
@@ -93,6 +93,9 @@ def _sha256(value: str) -> str:
     return value
 
 
+Sha256Hex = Annotated[str, AfterValidator(_sha256)]  # a file's SHA-256, lower-cased hex
+
+
 class TensorSpec(BaseModel):
     """One input or output: its meaning, shape, dtype, value range and preprocessing."""
 
@@ -112,12 +115,7 @@ class WeightsSpec(BaseModel):
 
     file: str
     format: Literal["state_dict", "torchscript"]
-    sha256: str
-
-    @field_validator("sha256")
-    @classmethod
-    def _is_hex_digest(cls, value: str) -> str:
-        return _sha256(value)
+    sha256: Sha256Hex
 
     @field_validator("file")
     @classmethod
@@ -204,15 +202,10 @@ class InputGate(_Section):
     above which an input is refused."""
 
     file: str
-    sha256: str
+    sha256: Sha256Hex
     threshold: float
     accepts: str = Field(description="what the gate accepts, in words ('frontal chest radiograph')")
     method: str = ""
-
-    @field_validator("sha256")
-    @classmethod
-    def _is_hex_digest(cls, value: str) -> str:
-        return _sha256(value)
 
 
 class ImageSpec(_Section):
@@ -252,13 +245,8 @@ class EncoderSpec(_Section):
     package: str
     version: str
     weights_file: str
-    sha256: str
+    sha256: Sha256Hex
     note: str = ""
-
-    @field_validator("sha256")
-    @classmethod
-    def _is_hex_digest(cls, value: str) -> str:
-        return _sha256(value)
 
 
 class TextSpec(_Section):
