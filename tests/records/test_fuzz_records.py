@@ -188,24 +188,22 @@ def test_damaged_self_made_synthea_folder_long(tmp_path):
     assert outcomes["read"] + outcomes["flagged"] > 0 and outcomes["flagged"] + outcomes["refused"] > 0
 
 
-@pytest.mark.parametrize("name,make", [
+SELF_MADE_FILES = [
     ("bundle.json", fhir_bundle_bytes),
     ("resources.ndjson", fhir_ndjson_bytes),
     ("patients.xlsx", lambda: frame_bytes("xlsx")),
     ("patients.parquet", lambda: frame_bytes("parquet")),
-])
+]
+
+
+@pytest.mark.parametrize("name,make", SELF_MADE_FILES)
 def test_damaged_self_made_files(tmp_path, name, make):
     outcomes = fuzz_file(tmp_path, name, make())
     assert outcomes["refused"] + outcomes["flagged"] > 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,make", [
-    ("bundle.json", fhir_bundle_bytes),
-    ("resources.ndjson", fhir_ndjson_bytes),
-    ("patients.xlsx", lambda: frame_bytes("xlsx")),
-    ("patients.parquet", lambda: frame_bytes("parquet")),
-])
+@pytest.mark.parametrize("name,make", SELF_MADE_FILES)
 def test_damaged_self_made_files_long(tmp_path, name, make):
     outcomes = fuzz_file(tmp_path, name, make(), n=SLOW_MUTANTS)
     assert outcomes["refused"] + outcomes["flagged"] > 0
